@@ -1,0 +1,2 @@
+//! Side-by-side benchmarks of ToonDB against peer engines.
+fn main() {}

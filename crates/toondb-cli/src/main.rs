@@ -1,0 +1,2 @@
+//! The toondb command-line tool.
+fn main() {}
