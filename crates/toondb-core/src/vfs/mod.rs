@@ -6,6 +6,8 @@
 //! their own typed errors. Faults are expressed as ordinary I/O errors
 //! ([`std::io::ErrorKind::StorageFull`] for ENOSPC, [`std::io::ErrorKind::Other`] for EIO).
 
+mod fault;
+mod mem;
 mod os;
 
 use std::fmt::Debug;
@@ -13,6 +15,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub use fault::{FaultAction, FaultController, FaultOp, FaultRule, FaultVfs, IoFault};
+pub use mem::MemVfs;
 pub use os::OsVfs;
 
 /// A file-system implementation.
