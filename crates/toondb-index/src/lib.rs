@@ -1,2 +1,29 @@
-//! ToonDB's vector index: HNSW with quantization and SIMD distances, persisted through toondb-storage.
-#![forbid(unsafe_code)]
+//! ToonDB's vector index: HNSW with scalar (SQ8) and product (PQ) quantization, SIMD distance
+//! kernels and exact brute-force search, persisted through `toondb-storage`. It depends only on
+//! storage (never on the query layer) and uses no async runtime.
+//!
+//! - [`HnswIndex`]: approximate k-NN with live upserts, deletes + graph repair, filters and
+//!   parallel batch build.
+//! - [`FlatIndex`]: exact search for small collections and ground truth.
+//! - [`quant`]: SQ8 and PQ quantizers with asymmetric distance tables.
+//! - [`simd`]: distance kernels (AVX2+FMA / NEON / scalar, chosen at run time). It is the only
+//!   module allowed to use `unsafe`.
+//! - [`texmex`]: a validating reader of `.fvecs` / `.ivecs` files (benchmark data sets).
+#![deny(unsafe_code)]
+
+pub mod error;
+pub mod flat;
+pub mod hnsw;
+pub mod metric;
+pub mod quant;
+pub mod rng;
+pub mod search;
+pub mod simd;
+pub mod texmex;
+
+pub use error::{IndexError, Result};
+pub use flat::FlatIndex;
+pub use hnsw::{HnswConfig, HnswIndex, MemoryUsage};
+pub use metric::Metric;
+pub use quant::Quantization;
+pub use search::{Filter, Hit, SearchParams};
