@@ -888,7 +888,7 @@ mod tests {
     #[test]
     fn error_positions() {
         let e = decode("a: 1\nb: \"x\\q\"", &DecodeOptions::default()).unwrap_err();
-        assert_eq!(e.position(), Some((2, 5)));
+        assert_eq!(e.position(), Some((2, 6)));
         let e = decode("a:\n   b: 1", &DecodeOptions::default()).unwrap_err();
         assert_eq!(e.position(), Some((2, 1)));
     }

@@ -40,10 +40,14 @@ mod decode;
 mod encode;
 mod error;
 mod options;
+mod stream;
+mod tokens;
 mod value;
 
 pub use decode::{decode, decode_bytes, decode_to_json};
 pub use encode::{encode, encode_json};
 pub use error::{Error, Result, SyntaxError};
 pub use options::{DecodeOptions, Delimiter, EncodeOptions, DEFAULT_MAX_DEPTH};
+pub use stream::TabularStreamEncoder;
+pub use tokens::{count_tokens, estimate_tokens, Tokenizer};
 pub use value::{Map, Number, Value};

@@ -186,6 +186,24 @@ impl From<u64> for Number {
     }
 }
 
+impl From<i32> for Number {
+    fn from(i: i32) -> Self {
+        Number(N::Int(i64::from(i)))
+    }
+}
+
+impl From<u32> for Number {
+    fn from(u: u32) -> Self {
+        Number(N::Int(i64::from(u)))
+    }
+}
+
+impl From<i32> for Value {
+    fn from(i: i32) -> Self {
+        Value::Number(i.into())
+    }
+}
+
 impl From<i64> for Value {
     fn from(i: i64) -> Self {
         Value::Number(i.into())
