@@ -1,0 +1,184 @@
+//! Record framing shared by the write-ahead log and the manifest.
+//!
+//! ```text
+//! record = crc: u32 LE | len: u32 LE | payload: len bytes
+//! crc    = mask(crc32c(len bytes ++ payload))        (toondb_core::checksum::mask)
+//! ```
+//! `len` is never 0. A file is a plain concatenation of records.
+
+use crate::error::{Error, Result};
+use std::path::{Path, PathBuf};
+use toondb_core::checksum;
+use toondb_core::vfs::WritableFile;
+
+/// Size of a record header.
+pub(crate) const HEADER: usize = 8;
+/// Largest payload accepted when reading (a batch larger than this is refused when writing).
+pub(crate) const MAX_RECORD: usize = 1 << 30;
+
+/// Appends one framed record to `out`.
+pub(crate) fn frame(payload: &[u8], out: &mut Vec<u8>) {
+    let len = (payload.len() as u32).to_le_bytes();
+    let crc = checksum::mask(checksum::crc32c_parts(&[&len, payload]));
+    out.extend_from_slice(&crc.to_le_bytes());
+    out.extend_from_slice(&len);
+    out.extend_from_slice(payload);
+}
+
+/// The outcome of parsing a log file.
+#[derive(Debug, Default)]
+pub(crate) struct Parsed<'a> {
+    /// (offset, payload) of every valid record, in order.
+    pub records: Vec<(u64, &'a [u8])>,
+    /// Offset where an incomplete or damaged tail starts (nothing valid follows it).
+    pub torn_at: Option<u64>,
+}
+
+fn u32_at(data: &[u8], pos: usize) -> Option<u32> {
+    let b = data.get(pos..pos.checked_add(4)?)?;
+    Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+/// Whether a valid record starts at `pos`. `Some(len)` if so.
+fn valid_at(data: &[u8], pos: usize) -> Option<usize> {
+    let crc = u32_at(data, pos)?;
+    let len = u32_at(data, pos + 4)? as usize;
+    if len == 0 || len > MAX_RECORD {
+        return None;
+    }
+    let end = pos.checked_add(HEADER)?.checked_add(len)?;
+    let payload = data.get(pos + HEADER..end)?;
+    let lenb = (len as u32).to_le_bytes();
+    (checksum::unmask(crc) == checksum::crc32c_parts(&[&lenb, payload])).then_some(len)
+}
+
+/// Whether any valid record starts after `pos`; scanning is bounded by a work budget, and an
+/// exhausted budget answers `true` (assume corruption rather than silently dropping data).
+fn any_valid_after(data: &[u8], pos: usize) -> bool {
+    let mut budget: usize = 256 << 20;
+    let mut p = pos + 1;
+    while p + HEADER <= data.len() {
+        if let Some(len) = u32_at(data, p + 4) {
+            let len = len as usize;
+            if len > 0 && len <= data.len() - p - HEADER {
+                if budget < len {
+                    return true;
+                }
+                budget -= len;
+                if valid_at(data, p).is_some() {
+                    return true;
+                }
+            }
+        }
+        p += 1;
+    }
+    false
+}
+
+/// Parses a whole log file. A damaged record followed by a valid one is corruption; a damaged
+/// or incomplete record with nothing valid after it is a torn tail, which is an error unless
+/// `tail_may_tear` (only the newest WAL may have been torn by a crash).
+pub(crate) fn parse<'a>(data: &'a [u8], path: &Path, tail_may_tear: bool) -> Result<Parsed<'a>> {
+    let mut out = Parsed::default();
+    let mut pos = 0usize;
+    while pos < data.len() {
+        if let Some(len) = valid_at(data, pos) {
+            out.records.push((pos as u64, &data[pos + HEADER..pos + HEADER + len]));
+            pos += HEADER + len;
+            continue;
+        }
+        if any_valid_after(data, pos) {
+            return Err(Error::corruption(
+                path,
+                pos as u64,
+                "checksum mismatch or bad length followed by valid records",
+            ));
+        }
+        if !tail_may_tear {
+            return Err(Error::corruption(path, pos as u64, "damaged or incomplete record"));
+        }
+        out.torn_at = Some(pos as u64);
+        break;
+    }
+    Ok(out)
+}
+
+/// Appends framed records to a file.
+pub(crate) struct LogWriter {
+    pub(crate) file: Box<dyn WritableFile>,
+    pub(crate) path: PathBuf,
+    pub(crate) number: u64,
+}
+
+impl LogWriter {
+    pub(crate) fn new(file: Box<dyn WritableFile>, path: PathBuf, number: u64) -> LogWriter {
+        LogWriter { file, path, number }
+    }
+    /// Appends already framed bytes.
+    pub(crate) fn append_framed(&mut self, bytes: &[u8]) -> Result<()> {
+        self.file
+            .append(bytes)
+            .map_err(|e| Error::io(&self.path, e))
+    }
+    pub(crate) fn flush(&mut self) -> Result<()> {
+        self.file.flush().map_err(|e| Error::io(&self.path, e))
+    }
+    pub(crate) fn sync(&mut self) -> Result<()> {
+        self.file.sync().map_err(|e| Error::io(&self.path, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn log(payloads: &[&[u8]]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for p in payloads {
+            frame(p, &mut out);
+        }
+        out
+    }
+
+    #[test]
+    fn roundtrip() {
+        let data = log(&[b"one", b"two", b"three"]);
+        let p = parse(&data, Path::new("w"), false).unwrap();
+        let got: Vec<&[u8]> = p.records.iter().map(|r| r.1).collect();
+        assert_eq!(got, vec![&b"one"[..], b"two", b"three"]);
+        assert_eq!(p.torn_at, None);
+    }
+
+    #[test]
+    fn every_truncation_is_a_torn_tail() {
+        let data = log(&[b"one", b"two", b"three"]);
+        for cut in 0..data.len() {
+            let p = parse(&data[..cut], Path::new("w"), true).unwrap();
+            let expect_valid = [11usize, 22, 35].iter().filter(|&&e| e <= cut).count();
+            assert_eq!(p.records.len(), expect_valid, "cut {cut}");
+            let boundary = [0usize, 11, 22, 35].contains(&cut);
+            assert_eq!(p.torn_at.is_none(), boundary, "cut {cut}");
+            if !boundary {
+                assert!(parse(&data[..cut], Path::new("w"), false).is_err());
+            }
+        }
+    }
+
+    #[test]
+    fn flip_in_the_middle_is_corruption() {
+        let mut data = log(&[b"one", b"two", b"three"]);
+        data[13] ^= 1;
+        let e = parse(&data, Path::new("w"), true).unwrap_err();
+        match e {
+            Error::Corruption { offset, .. } => assert_eq!(offset, 11),
+            other => panic!("{other}"),
+        }
+        // A flip in the last record is indistinguishable from a torn tail.
+        let mut data = log(&[b"one", b"two", b"three"]);
+        let n = data.len();
+        data[n - 1] ^= 1;
+        let p = parse(&data, Path::new("w"), true).unwrap();
+        assert_eq!(p.records.len(), 2);
+        assert_eq!(p.torn_at, Some(22));
+    }
+}

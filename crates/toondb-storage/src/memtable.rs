@@ -1,0 +1,128 @@
+//! The in-memory write buffer: a lock-free skip list ordered by (user key asc, seq desc).
+
+use crossbeam_skiplist::SkipMap;
+use std::cmp::Reverse;
+use std::ops::Bound;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use crate::sst::ValueKind;
+
+/// Internal key: user key ascending, then sequence number descending.
+pub(crate) type IKey = (Vec<u8>, Reverse<u64>);
+
+/// One memtable. Written only by the commit leader; read by anyone.
+#[derive(Debug)]
+pub(crate) struct MemTable {
+    map: SkipMap<IKey, (ValueKind, Vec<u8>)>,
+    size: AtomicUsize,
+    /// Number of the WAL file holding this memtable's records.
+    pub(crate) wal_number: u64,
+    /// Largest sequence number inserted.
+    max_seq: AtomicU64,
+}
+
+impl MemTable {
+    pub(crate) fn new(wal_number: u64) -> MemTable {
+        MemTable {
+            map: SkipMap::new(),
+            size: AtomicUsize::new(0),
+            wal_number,
+            max_seq: AtomicU64::new(0),
+        }
+    }
+
+    pub(crate) fn insert(&self, key: &[u8], seq: u64, kind: ValueKind, value: &[u8]) {
+        self.size
+            .fetch_add(key.len() + value.len() + 48, Ordering::Relaxed);
+        self.max_seq.fetch_max(seq, Ordering::Relaxed);
+        self.map
+            .insert((key.to_vec(), Reverse(seq)), (kind, value.to_vec()));
+    }
+
+    pub(crate) fn approximate_size(&self) -> usize {
+        self.size.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub(crate) fn max_seq(&self) -> u64 {
+        self.max_seq.load(Ordering::Relaxed)
+    }
+
+    /// Newest entry for `key` with seq <= `snap`.
+    pub(crate) fn get(&self, key: &[u8], snap: u64) -> Option<(u64, ValueKind, Vec<u8>)> {
+        let probe = (key.to_vec(), Reverse(snap));
+        let e = self.map.lower_bound(Bound::Included(&probe))?;
+        let (k, Reverse(seq)) = e.key();
+        if k.as_slice() != key {
+            return None;
+        }
+        let (kind, v) = e.value();
+        Some((*seq, *kind, v.clone()))
+    }
+
+    /// All entries in order (used by flush).
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&[u8], u64, ValueKind, &[u8]) -> crate::Result<()>) -> crate::Result<()> {
+        for e in self.map.iter() {
+            let (k, Reverse(seq)) = e.key();
+            let (kind, v) = e.value();
+            f(k, *seq, *kind, v)?;
+        }
+        Ok(())
+    }
+
+    /// First entry at or after (key, seq) in internal order.
+    pub(crate) fn entry_ge(&self, key: &IKey, inclusive: bool) -> Option<Entry> {
+        let b = if inclusive {
+            Bound::Included(key)
+        } else {
+            Bound::Excluded(key)
+        };
+        self.map.lower_bound(b).map(|e| Entry::of(&e))
+    }
+
+    /// Last entry at or before (key, seq) in internal order.
+    pub(crate) fn entry_le(&self, key: &IKey, inclusive: bool) -> Option<Entry> {
+        let b = if inclusive {
+            Bound::Included(key)
+        } else {
+            Bound::Excluded(key)
+        };
+        self.map.upper_bound(b).map(|e| Entry::of(&e))
+    }
+
+    pub(crate) fn first(&self) -> Option<Entry> {
+        self.map.front().map(|e| Entry::of(&e))
+    }
+
+    pub(crate) fn last(&self) -> Option<Entry> {
+        self.map.back().map(|e| Entry::of(&e))
+    }
+}
+
+/// An owned copy of one memtable entry.
+#[derive(Clone, Debug)]
+pub(crate) struct Entry {
+    pub(crate) key: Vec<u8>,
+    pub(crate) seq: u64,
+    pub(crate) kind: ValueKind,
+    pub(crate) value: Vec<u8>,
+}
+
+impl Entry {
+    fn of(e: &crossbeam_skiplist::map::Entry<'_, IKey, (ValueKind, Vec<u8>)>) -> Entry {
+        let (k, Reverse(seq)) = e.key();
+        let (kind, v) = e.value();
+        Entry {
+            key: k.clone(),
+            seq: *seq,
+            kind: *kind,
+            value: v.clone(),
+        }
+    }
+}
