@@ -37,6 +37,9 @@ fn validate(opts: &Options) -> Result<()> {
     if opts.max_key_size == 0 || opts.block_size == 0 {
         return bad("max_key_size and block_size must be > 0");
     }
+    if opts.max_key_size > crate::sst::MAX_KEY_LEN || opts.max_value_size > crate::sst::MAX_VALUE_LEN {
+        return bad("max_key_size / max_value_size exceed what tables can store");
+    }
     Ok(())
 }
 
