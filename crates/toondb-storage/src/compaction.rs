@@ -217,6 +217,8 @@ pub(crate) fn flush_imms(inner: &Inner) -> Result<()> {
 
 struct Compaction {
     level: usize,
+    /// `level + 1`, or `level` itself when compacting the last level in place.
+    out_level: usize,
     inputs: [Vec<Arc<FileMeta>>; 2],
     allow_move: bool,
 }
@@ -242,6 +244,7 @@ fn pick(inner: &Inner, v: &Version, pointers: &mut [Vec<u8>; NUM_LEVELS]) -> Opt
         let l1 = v.overlapping(1, Some(&lo), Some(&hi));
         return Some(Compaction {
             level: 0,
+            out_level: 1,
             inputs: [l0, l1],
             allow_move: false,
         });
@@ -260,6 +263,7 @@ fn pick(inner: &Inner, v: &Version, pointers: &mut [Vec<u8>; NUM_LEVELS]) -> Opt
         let next = v.overlapping(level + 1, Some(&f.desc.smallest), Some(&f.desc.largest));
         return Some(Compaction {
             level,
+            out_level: level + 1,
             inputs: [vec![f], next],
             allow_move: true,
         });
@@ -288,7 +292,9 @@ pub(crate) fn compact_range(inner: &Inner, lo: Option<&[u8]>, hi: Option<&[u8]>)
     let Some(deepest) = deepest else {
         return Ok(());
     };
-    for level in 0..deepest.max(1) {
+    // Push every level down to deepest + 1 (the last level is rewritten in place), so the
+    // output is at a level with nothing below it: shadowed versions and tombstones can go.
+    for level in 0..=deepest {
         inner.check_writable()?;
         let v = inner.vs.lock().current.clone();
         let inputs0 = if level == 0 {
@@ -301,11 +307,17 @@ pub(crate) fn compact_range(inner: &Inner, lo: Option<&[u8]>, hi: Option<&[u8]>)
         let Some((l, h)) = key_range(&inputs0) else {
             continue;
         };
-        let inputs1 = v.overlapping(level + 1, Some(&l), Some(&h));
+        let out_level = (level + 1).min(NUM_LEVELS - 1);
+        let inputs1 = if out_level == level {
+            Vec::new()
+        } else {
+            v.overlapping(out_level, Some(&l), Some(&h))
+        };
         run(
             inner,
             Compaction {
                 level,
+                out_level,
                 inputs: [inputs0, inputs1],
                 allow_move: false,
             },
@@ -327,12 +339,12 @@ fn is_base_level(v: &Version, out_level: usize, key: &[u8]) -> bool {
 }
 
 fn run(inner: &Inner, c: Compaction) -> Result<()> {
-    let out_level = c.level + 1;
+    let out_level = c.out_level;
     let mut edit = VersionEdit::default();
     let mut new_files = HashMap::new();
-    for (i, files) in c.inputs.iter().enumerate() {
+    for (level, files) in [(c.level, &c.inputs[0]), (c.out_level, &c.inputs[1])] {
         for f in files {
-            edit.removed.push(((c.level + i) as u8, f.desc.number));
+            edit.removed.push((level as u8, f.desc.number));
         }
     }
     if c.allow_move && c.inputs[0].len() == 1 && c.inputs[1].is_empty() {
