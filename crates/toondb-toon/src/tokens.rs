@@ -60,9 +60,9 @@ pub fn count_tokens(text: &str, tokenizer: Tokenizer) -> usize {
 /// A fast token estimate (no tables, one pass over the text), tuned for `o200k_base` on
 /// JSON and TOON. Measured error: see `examples/savings.rs` and the crate's docs.
 ///
-/// Rules: a run of ASCII letters costs one token per 6 letters (rounded up); a run of
+/// Rules: a run of ASCII letters costs one token per 8 letters (rounded up); a run of
 /// digits one token per 3 digits; each ASCII punctuation character one token, except
-/// that structural pairs common in JSON (`":`, `",`, `{"` …) share one; a newline plus the
+/// that runs of up to three (`":"`, `",`, `{"` …) share one; a newline plus the
 /// following indentation one token; a lone space before a word is free; other whitespace
 /// one token per 4 characters; each non-ASCII character half a token.
 ///
@@ -71,6 +71,8 @@ pub fn count_tokens(text: &str, tokenizer: Tokenizer) -> usize {
 /// assert!(estimate_tokens("hello world") >= 1);
 /// ```
 pub fn estimate_tokens(text: &str) -> usize {
+    const LETTERS_PER_TOKEN: usize = 8;
+    const PUNCT_RUN: usize = 3;
     let b = text.as_bytes();
     let mut halves = 0usize; // in units of half-tokens
     let mut i = 0;
@@ -81,7 +83,7 @@ pub fn estimate_tokens(text: &str) -> usize {
             while i < b.len() && b[i].is_ascii_alphabetic() {
                 i += 1;
             }
-            halves += 2 * (i - s).div_ceil(6);
+            halves += 2 * (i - s).div_ceil(LETTERS_PER_TOKEN);
         } else if c.is_ascii_digit() {
             let s = i;
             while i < b.len() && b[i].is_ascii_digit() {
@@ -106,9 +108,11 @@ pub fn estimate_tokens(text: &str) -> usize {
             }
         } else if c.is_ascii() {
             i += 1;
-            // Pairs such as `":` `",` `{"` `"}` `],` merge into one token.
-            if i < b.len() && b[i].is_ascii_punctuation() && b[i] != b'\n' {
+            // Runs such as `":"` `",` `{"` `"}` `],` merge into one token.
+            let mut run = 1;
+            while run < PUNCT_RUN && i < b.len() && b[i].is_ascii_punctuation() {
                 i += 1;
+                run += 1;
             }
             halves += 2;
         } else {
