@@ -140,7 +140,10 @@ pub(crate) mod codec {
         if r.pos != data.len() {
             return Err(bad("trailing bytes"));
         }
-        if seq.checked_add(count as u64).is_none_or(|end| end >= crate::MAX_SEQ) {
+        if seq
+            .checked_add(count as u64)
+            .is_none_or(|end| end >= crate::MAX_SEQ)
+        {
             return Err(bad("sequence number out of range"));
         }
         Ok((seq, b))

@@ -11,10 +11,10 @@ use crate::sst::{BlockCache, SstBuilder, SstOptions, Table, ValueKind};
 use crate::version::{FileMeta, Version};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use toondb_core::vfs::Vfs;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use toondb_core::vfs::Vfs;
 
 /// Starts the flush and compaction threads.
 pub(crate) fn spawn_background(inner: &Arc<Inner>) -> Result<Vec<JoinHandle<()>>> {
@@ -95,7 +95,7 @@ pub(crate) struct TableWriter {
 
 impl TableWriter {
     pub(crate) fn create(inner: &TableCtx<'_>, number: u64) -> Result<TableWriter> {
-        let path = files::table(&inner.dir, number);
+        let path = files::table(inner.dir, number);
         let file = inner.vfs.create(&path).map_err(|e| Error::io(&path, e))?;
         let opts = SstOptions {
             block_size: inner.opts.block_size,
@@ -108,7 +108,13 @@ impl TableWriter {
             path,
         })
     }
-    pub(crate) fn add(&mut self, key: &[u8], seq: u64, kind: ValueKind, value: &[u8]) -> Result<()> {
+    pub(crate) fn add(
+        &mut self,
+        key: &[u8],
+        seq: u64,
+        kind: ValueKind,
+        value: &[u8],
+    ) -> Result<()> {
         Ok(self.builder.add(key, seq, kind, value)?)
     }
     pub(crate) fn estimated_size(&self) -> u64 {
@@ -117,7 +123,12 @@ impl TableWriter {
     /// Finishes (syncs) the file and opens it for reading.
     pub(crate) fn finish(self, inner: &TableCtx<'_>, level: u8) -> Result<Arc<FileMeta>> {
         let props = self.builder.finish()?;
-        let table = Table::open(inner.vfs.as_ref(), &self.path, self.number, Some(inner.cache.clone()))?;
+        let table = Table::open(
+            inner.vfs.as_ref(),
+            &self.path,
+            self.number,
+            Some(inner.cache.clone()),
+        )?;
         Ok(Arc::new(FileMeta {
             desc: FileDesc {
                 level,
@@ -137,7 +148,11 @@ impl TableWriter {
 }
 
 /// Writes a memtable as a level-0 table (synced, directory synced). `None` if it is empty.
-pub(crate) fn write_memtable(inner: &TableCtx<'_>, mem: &MemTable, number: u64) -> Result<Option<Arc<FileMeta>>> {
+pub(crate) fn write_memtable(
+    inner: &TableCtx<'_>,
+    mem: &MemTable,
+    number: u64,
+) -> Result<Option<Arc<FileMeta>>> {
     if mem.is_empty() {
         return Ok(None);
     }
@@ -146,7 +161,10 @@ pub(crate) fn write_memtable(inner: &TableCtx<'_>, mem: &MemTable, number: u64) 
     let r = (|| {
         mem.for_each(|k, s, kind, v| w.add(k, s, kind, v))?;
         let f = w.finish(inner, 0)?;
-        inner.vfs.sync_dir(&inner.dir).map_err(|e| Error::io(&inner.dir, e))?;
+        inner
+            .vfs
+            .sync_dir(inner.dir)
+            .map_err(|e| Error::io(inner.dir, e))?;
         Ok(f)
     })();
     if r.is_err() {
@@ -192,7 +210,12 @@ pub(crate) fn flush_imms(inner: &Inner) -> Result<()> {
                 return Err(e);
             }
             let mut cur = inner.sv.write();
-            let imms = cur.imms.iter().filter(|m| !Arc::ptr_eq(m, &imm)).cloned().collect();
+            let imms = cur
+                .imms
+                .iter()
+                .filter(|m| !Arc::ptr_eq(m, &imm))
+                .cloned()
+                .collect();
             *cur = Arc::new(SuperVersion {
                 mem: cur.mem.clone(),
                 imms,
@@ -249,17 +272,17 @@ fn pick(inner: &Inner, v: &Version, pointers: &mut [Vec<u8>; NUM_LEVELS]) -> Opt
             allow_move: false,
         });
     }
-    for level in 1..NUM_LEVELS - 1 {
+    for (level, pointer) in pointers.iter_mut().enumerate().take(NUM_LEVELS - 1).skip(1) {
         if v.level_bytes(level) <= level_target(inner, level) {
             continue;
         }
         let files = &v.levels[level];
         let f = files
             .iter()
-            .find(|f| f.desc.smallest > pointers[level])
+            .find(|f| f.desc.smallest > *pointer)
             .or_else(|| files.first())?
             .clone();
-        pointers[level] = f.desc.largest.clone();
+        *pointer = f.desc.largest.clone();
         let next = v.overlapping(level + 1, Some(&f.desc.smallest), Some(&f.desc.largest));
         return Some(Compaction {
             level,
@@ -331,7 +354,10 @@ fn is_base_level(v: &Version, out_level: usize, key: &[u8]) -> bool {
     for level in out_level + 1..NUM_LEVELS {
         let files = &v.levels[level];
         let i = files.partition_point(|f| f.desc.largest.as_slice() < key);
-        if files.get(i).is_some_and(|f| f.desc.smallest.as_slice() <= key) {
+        if files
+            .get(i)
+            .is_some_and(|f| f.desc.smallest.as_slice() <= key)
+        {
             return false;
         }
     }
@@ -408,7 +434,10 @@ fn run(inner: &Inner, c: Compaction) -> Result<()> {
         if let Some(w) = cur.take() {
             outputs.push(w.finish(&inner.table_ctx(), out_level as u8)?);
         }
-        inner.vfs.sync_dir(&inner.dir).map_err(|e| Error::io(&inner.dir, e))?;
+        inner
+            .vfs
+            .sync_dir(&inner.dir)
+            .map_err(|e| Error::io(&inner.dir, e))?;
         Ok(())
     })();
     if let Err(e) = result {
@@ -428,12 +457,24 @@ fn run(inner: &Inner, c: Compaction) -> Result<()> {
     install(inner, edit, &new_files, bytes_in, bytes_out)
 }
 
-fn install(inner: &Inner, edit: VersionEdit, new_files: &HashMap<u64, Arc<FileMeta>>, bytes_in: u64, bytes_out: u64) -> Result<()> {
+fn install(
+    inner: &Inner,
+    edit: VersionEdit,
+    new_files: &HashMap<u64, Arc<FileMeta>>,
+    bytes_in: u64,
+    bytes_out: u64,
+) -> Result<()> {
     {
         let mut vs = inner.vs.lock();
         if let Err(e) = vs.log_and_apply(edit, new_files) {
             for f in new_files.values() {
-                if !vs.current.levels.iter().flatten().any(|g| Arc::ptr_eq(f, g)) {
+                if !vs
+                    .current
+                    .levels
+                    .iter()
+                    .flatten()
+                    .any(|g| Arc::ptr_eq(f, g))
+                {
                     f.obsolete.store(true, Ordering::Release);
                 }
             }
@@ -448,8 +489,14 @@ fn install(inner: &Inner, edit: VersionEdit, new_files: &HashMap<u64, Arc<FileMe
         });
     }
     inner.stats.compactions.fetch_add(1, Ordering::Relaxed);
-    inner.stats.compaction_read.fetch_add(bytes_in, Ordering::Relaxed);
-    inner.stats.compaction_written.fetch_add(bytes_out, Ordering::Relaxed);
+    inner
+        .stats
+        .compaction_read
+        .fetch_add(bytes_in, Ordering::Relaxed);
+    inner
+        .stats
+        .compaction_written
+        .fetch_add(bytes_out, Ordering::Relaxed);
     inner.notify_bg();
     Ok(())
 }

@@ -3,8 +3,8 @@
 use crate::batch::{self, Op, WriteBatch};
 use crate::error::{Error, Result};
 use crate::iter::{
-    own_bound, prefix_range, DbIter, Direction, InternalIter, KvIter, LevelIter, MemIter, OwnedRange,
-    TableCursor,
+    own_bound, prefix_range, DbIter, Direction, InternalIter, KvIter, LevelIter, MemIter,
+    OwnedRange, TableCursor,
 };
 use crate::log::{self, LogWriter};
 use crate::manifest::{self, VersionEdit, NUM_LEVELS};
@@ -14,8 +14,8 @@ use crate::options::{Options, SyncMode};
 use crate::sst::{BlockCache, ValueKind};
 use crate::stats::{Counters, EngineStats, LevelStats};
 use crate::txn::{Isolation, Transaction};
-use crate::version::{FileMeta, Version};
 use crate::verify::VerifyReport;
+use crate::version::{FileMeta, Version};
 use crossbeam_channel::Sender;
 use parking_lot::{Condvar, Mutex, RwLock};
 use std::collections::HashMap;
@@ -54,7 +54,11 @@ impl VersionSet {
 
     /// Appends `edit` to the manifest, syncs it, then installs the resulting version. Removed
     /// files (that are not re-added, i.e. moved) are marked obsolete and deleted when unused.
-    pub(crate) fn log_and_apply(&mut self, mut edit: VersionEdit, new_files: &HashMap<u64, Arc<FileMeta>>) -> Result<()> {
+    pub(crate) fn log_and_apply(
+        &mut self,
+        mut edit: VersionEdit,
+        new_files: &HashMap<u64, Arc<FileMeta>>,
+    ) -> Result<()> {
         edit.next_file_number = Some(self.next_file);
         if let Some(s) = edit.last_seq {
             self.last_seq = self.last_seq.max(s);
@@ -73,7 +77,10 @@ impl VersionSet {
             if edit.added.iter().any(|a| a.number == *number) {
                 continue;
             }
-            if let Some(f) = old.levels[*level as usize].iter().find(|f| f.desc.number == *number) {
+            if let Some(f) = old.levels[*level as usize]
+                .iter()
+                .find(|f| f.desc.number == *number)
+            {
                 f.obsolete.store(true, Ordering::Release);
             }
         }
@@ -319,7 +326,8 @@ impl Inner {
 
     fn lead(&self, reqs: Vec<Option<ReqKind>>) -> Vec<Result<()>> {
         let n = reqs.len();
-        let fail_all = |e: &Error| -> Vec<Result<()>> { (0..n).map(|_| Err(clone_err(e))).collect() };
+        let fail_all =
+            |e: &Error| -> Vec<Result<()>> { (0..n).map(|_| Err(clone_err(e))).collect() };
         if let Err(e) = self.check_writable() {
             return fail_all(&e);
         }
@@ -380,20 +388,28 @@ impl Inner {
         for (i, first) in &applied {
             if let Some(ReqKind::Batch(b, _)) = &reqs[*i] {
                 for (j, (op, k, v)) in b.entries.iter().enumerate() {
-                    let kind = if *op == Op::Put { ValueKind::Put } else { ValueKind::Delete };
+                    let kind = if *op == Op::Put {
+                        ValueKind::Put
+                    } else {
+                        ValueKind::Delete
+                    };
                     mem.insert(k, first + j as u64, kind, v);
                 }
             }
         }
         self.visible.store(seq, Ordering::Release);
-        self.stats.commits.fetch_add(applied.len() as u64, Ordering::Relaxed);
+        self.stats
+            .commits
+            .fetch_add(applied.len() as u64, Ordering::Relaxed);
         results
     }
 
     fn write_wal(&self, buf: &[u8]) -> Result<()> {
         let mut wal = self.wal.lock();
         wal.append_framed(buf)?;
-        self.stats.wal_bytes.fetch_add(buf.len() as u64, Ordering::Relaxed);
+        self.stats
+            .wal_bytes
+            .fetch_add(buf.len() as u64, Ordering::Relaxed);
         match self.opts.sync {
             SyncMode::Full => {
                 wal.sync()?;
@@ -457,7 +473,9 @@ impl Inner {
         let path = crate::files::wal(&self.dir, number);
         let res = (|| {
             let file = self.vfs.create(&path).map_err(|e| Error::io(&path, e))?;
-            self.vfs.sync_dir(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
+            self.vfs
+                .sync_dir(&self.dir)
+                .map_err(|e| Error::io(&self.dir, e))?;
             let mut wal = self.wal.lock();
             wal.sync()?;
             *wal = LogWriter::new(file, path.clone(), number);
@@ -508,7 +526,13 @@ impl Inner {
         })
     }
 
-    pub(crate) fn scan_at(&self, range: OwnedRange, dir: Direction, pin: Option<Arc<SnapshotPin>>, snap: u64) -> KvIter {
+    pub(crate) fn scan_at(
+        &self,
+        range: OwnedRange,
+        dir: Direction,
+        pin: Option<Arc<SnapshotPin>>,
+        snap: u64,
+    ) -> KvIter {
         let sv = self.current_sv();
         let mut children: Vec<Box<dyn InternalIter>> = Vec::new();
         children.push(Box::new(MemIter::new(sv.mem.clone())));
@@ -576,7 +600,11 @@ pub(crate) fn clone_err(e: &Error) -> Error {
         Error::Poisoned(s) => Error::Poisoned(s.clone()),
         Error::Closed => Error::Closed,
         Error::InvalidArgument(s) => Error::InvalidArgument(s.clone()),
-        Error::Corruption { path, offset, detail } => Error::Corruption {
+        Error::Corruption {
+            path,
+            offset,
+            detail,
+        } => Error::Corruption {
             path: path.clone(),
             offset: *offset,
             detail: detail.clone(),
@@ -612,7 +640,9 @@ pub struct Engine {
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine").field("dir", &self.h.inner.dir).finish()
+        f.debug_struct("Engine")
+            .field("dir", &self.h.inner.dir)
+            .finish()
     }
 }
 
@@ -623,7 +653,11 @@ impl Engine {
     }
 
     /// Opens a database through a custom [`Vfs`] (simulated disks in tests).
-    pub fn open_with_vfs(vfs: Arc<dyn Vfs>, path: impl AsRef<Path>, opts: Options) -> Result<Engine> {
+    pub fn open_with_vfs(
+        vfs: Arc<dyn Vfs>,
+        path: impl AsRef<Path>,
+        opts: Options,
+    ) -> Result<Engine> {
         let rec = crate::recovery::recover(vfs, path.as_ref(), opts)?;
         let inner = Arc::new(Inner::from_recovered(rec));
         let threads = crate::compaction::spawn_background(&inner)?;
@@ -637,7 +671,11 @@ impl Engine {
 
     /// Opens a fresh database on an in-memory file system (lost when dropped).
     pub fn open_in_memory(opts: Options) -> Result<Engine> {
-        Engine::open_with_vfs(Arc::new(toondb_core::vfs::MemVfs::new()), "/toondb-mem", opts)
+        Engine::open_with_vfs(
+            Arc::new(toondb_core::vfs::MemVfs::new()),
+            "/toondb-mem",
+            opts,
+        )
     }
 
     /// Sets `key` to `value`.
@@ -740,7 +778,10 @@ impl Engine {
             total_sst_bytes: levels.iter().map(|l| l.bytes).sum(),
             levels,
             memtable_bytes: sv.mem.approximate_size() as u64
-                + sv.imms.iter().map(|m| m.approximate_size() as u64).sum::<u64>(),
+                + sv.imms
+                    .iter()
+                    .map(|m| m.approximate_size() as u64)
+                    .sum::<u64>(),
             memtable_entries: sv.mem.len() as u64,
             immutable_memtables: sv.imms.len(),
             cache_hits: cache.hits,
@@ -815,8 +856,11 @@ impl Snapshot {
     }
     /// Prefix scan (forward) at the snapshot.
     pub fn scan_prefix(&self, prefix: &[u8]) -> Result<KvIter> {
-        Ok(self
-            .inner
-            .scan_at(prefix_range(prefix), Direction::Forward, Some(self.pin.clone()), self.pin.seq))
+        Ok(self.inner.scan_at(
+            prefix_range(prefix),
+            Direction::Forward,
+            Some(self.pin.clone()),
+            self.pin.seq,
+        ))
     }
 }

@@ -65,9 +65,18 @@ mod tests {
     #[test]
     fn names_roundtrip() {
         let d = Path::new("/d");
-        assert_eq!(classify(Path::new(wal(d, 7).file_name().unwrap())), Some(FileKind::Wal(7)));
-        assert_eq!(classify(Path::new(table(d, 12).file_name().unwrap())), Some(FileKind::Table(12)));
-        assert_eq!(classify(Path::new(&manifest_name(3))), Some(FileKind::Manifest(3)));
+        assert_eq!(
+            classify(Path::new(wal(d, 7).file_name().unwrap())),
+            Some(FileKind::Wal(7))
+        );
+        assert_eq!(
+            classify(Path::new(table(d, 12).file_name().unwrap())),
+            Some(FileKind::Table(12))
+        );
+        assert_eq!(
+            classify(Path::new(&manifest_name(3))),
+            Some(FileKind::Manifest(3))
+        );
         assert_eq!(classify(Path::new("CURRENT")), Some(FileKind::Current));
         assert_eq!(classify(Path::new("notes.txt")), None);
         assert_eq!(classify(Path::new("x.log")), None);

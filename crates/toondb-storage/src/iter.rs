@@ -208,7 +208,9 @@ impl InternalIter for LevelIter {
         self.skip_backward()
     }
     fn seek(&mut self, key: &[u8]) -> Result<()> {
-        let i = self.files.partition_point(|f| f.desc.largest.as_slice() < key);
+        let i = self
+            .files
+            .partition_point(|f| f.desc.largest.as_slice() < key);
         if self.open(i) {
             if let Some(c) = self.cur.as_mut() {
                 c.seek(key)?;
@@ -217,7 +219,9 @@ impl InternalIter for LevelIter {
         self.skip_forward()
     }
     fn seek_for_prev(&mut self, key: &[u8]) -> Result<()> {
-        let i = self.files.partition_point(|f| f.desc.smallest.as_slice() <= key);
+        let i = self
+            .files
+            .partition_point(|f| f.desc.smallest.as_slice() <= key);
         match i.checked_sub(1) {
             Some(i) => {
                 self.open(i);
@@ -285,7 +289,11 @@ impl MergeIter {
                 continue;
             }
             best = match best {
-                Some(b) if cmp_internal(self.children[b].as_ref(), c.as_ref()) != Ordering::Greater => Some(b),
+                Some(b)
+                    if cmp_internal(self.children[b].as_ref(), c.as_ref()) != Ordering::Greater =>
+                {
+                    Some(b)
+                }
                 _ => Some(i),
             };
         }
@@ -410,7 +418,9 @@ impl DbIter {
             match (self.dir, &self.range) {
                 (Direction::Forward, (Bound::Included(k) | Bound::Excluded(k), _)) => c.seek(k)?,
                 (Direction::Forward, (Bound::Unbounded, _)) => c.seek_to_first()?,
-                (Direction::Reverse, (_, Bound::Included(k) | Bound::Excluded(k))) => c.seek_for_prev(k)?,
+                (Direction::Reverse, (_, Bound::Included(k) | Bound::Excluded(k))) => {
+                    c.seek_for_prev(k)?
+                }
                 (Direction::Reverse, (_, Bound::Unbounded)) => c.seek_to_last()?,
             }
         }
@@ -439,9 +449,15 @@ impl DbIter {
                 return Ok(None);
             };
             let (in_start, in_end) = if fwd {
-                (above_lower(&k, &self.range.0), below_upper(&k, &self.range.1))
+                (
+                    above_lower(&k, &self.range.0),
+                    below_upper(&k, &self.range.1),
+                )
             } else {
-                (below_upper(&k, &self.range.1), above_lower(&k, &self.range.0))
+                (
+                    below_upper(&k, &self.range.1),
+                    above_lower(&k, &self.range.0),
+                )
             };
             if !in_end {
                 return Ok(None);

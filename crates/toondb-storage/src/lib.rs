@@ -84,7 +84,9 @@ pub mod fuzz {
             Ok(p) => p
                 .records
                 .iter()
-                .filter(|(off, r)| crate::batch::codec::decode(r, Path::new("fuzz.log"), *off).is_ok())
+                .filter(|(off, r)| {
+                    crate::batch::codec::decode(r, Path::new("fuzz.log"), *off).is_ok()
+                })
                 .count(),
             Err(_) => 0,
         }
@@ -96,7 +98,9 @@ pub mod fuzz {
             Ok(p) => p
                 .records
                 .iter()
-                .filter(|(off, r)| crate::manifest::codec::decode(r, Path::new("MANIFEST"), *off).is_ok())
+                .filter(|(off, r)| {
+                    crate::manifest::codec::decode(r, Path::new("MANIFEST"), *off).is_ok()
+                })
                 .count(),
             Err(_) => 0,
         }

@@ -83,7 +83,8 @@ pub(crate) fn parse<'a>(data: &'a [u8], path: &Path, tail_may_tear: bool) -> Res
     let mut pos = 0usize;
     while pos < data.len() {
         if let Some(len) = valid_at(data, pos) {
-            out.records.push((pos as u64, &data[pos + HEADER..pos + HEADER + len]));
+            out.records
+                .push((pos as u64, &data[pos + HEADER..pos + HEADER + len]));
             pos += HEADER + len;
             continue;
         }
@@ -95,7 +96,11 @@ pub(crate) fn parse<'a>(data: &'a [u8], path: &Path, tail_may_tear: bool) -> Res
             ));
         }
         if !tail_may_tear {
-            return Err(Error::corruption(path, pos as u64, "damaged or incomplete record"));
+            return Err(Error::corruption(
+                path,
+                pos as u64,
+                "damaged or incomplete record",
+            ));
         }
         out.torn_at = Some(pos as u64);
         break;

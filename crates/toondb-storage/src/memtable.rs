@@ -1,10 +1,10 @@
 //! The in-memory write buffer: a lock-free skip list ordered by (user key asc, seq desc).
 
+use crate::sst::ValueKind;
 use crossbeam_skiplist::SkipMap;
 use std::cmp::Reverse;
 use std::ops::Bound;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use crate::sst::ValueKind;
 
 /// Internal key: user key ascending, then sequence number descending.
 pub(crate) type IKey = (Vec<u8>, Reverse<u64>);
@@ -67,7 +67,10 @@ impl MemTable {
     }
 
     /// All entries in order (used by flush).
-    pub(crate) fn for_each(&self, mut f: impl FnMut(&[u8], u64, ValueKind, &[u8]) -> crate::Result<()>) -> crate::Result<()> {
+    pub(crate) fn for_each(
+        &self,
+        mut f: impl FnMut(&[u8], u64, ValueKind, &[u8]) -> crate::Result<()>,
+    ) -> crate::Result<()> {
         for e in self.map.iter() {
             let (k, Reverse(seq)) = e.key();
             let (kind, v) = e.value();

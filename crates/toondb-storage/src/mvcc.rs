@@ -111,7 +111,9 @@ impl CommitLog {
             if range_is_empty(r) {
                 continue;
             }
-            let it = self.last_write.range::<Vec<u8>, _>((r.0.clone(), r.1.clone()));
+            let it = self
+                .last_write
+                .range::<Vec<u8>, _>((r.0.clone(), r.1.clone()));
             for (k, &s) in it {
                 if s > c.snapshot && in_range(k, r) {
                     return Err((k.clone(), "read-write conflict: a range this transaction scanned was changed by a later commit"));

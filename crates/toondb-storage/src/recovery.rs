@@ -37,7 +37,9 @@ fn validate(opts: &Options) -> Result<()> {
     if opts.max_key_size == 0 || opts.block_size == 0 {
         return bad("max_key_size and block_size must be > 0");
     }
-    if opts.max_key_size > crate::sst::MAX_KEY_LEN || opts.max_value_size > crate::sst::MAX_VALUE_LEN {
+    if opts.max_key_size > crate::sst::MAX_KEY_LEN
+        || opts.max_value_size > crate::sst::MAX_VALUE_LEN
+    {
         return bad("max_key_size / max_value_size exceed what tables can store");
     }
     Ok(())
@@ -53,7 +55,9 @@ struct ManifestState {
 
 fn read_manifest(vfs: &dyn Vfs, dir: &Path) -> Result<ManifestState> {
     let cur_path = dir.join(files::CURRENT);
-    let cur = vfs.read_all(&cur_path).map_err(|e| Error::io(&cur_path, e))?;
+    let cur = vfs
+        .read_all(&cur_path)
+        .map_err(|e| Error::io(&cur_path, e))?;
     let name = std::str::from_utf8(&cur)
         .ok()
         .and_then(|s| s.strip_suffix('\n'))
@@ -73,7 +77,13 @@ fn read_manifest(vfs: &dyn Vfs, dir: &Path) -> Result<ManifestState> {
         let e = manifest::codec::decode(payload, &path, *off)?;
         if i == 0 {
             match e.format_version {
-                None => return Err(Error::corruption(&path, *off, "first record lacks the format version")),
+                None => {
+                    return Err(Error::corruption(
+                        &path,
+                        *off,
+                        "first record lacks the format version",
+                    ))
+                }
                 Some(v) if v != FORMAT_VERSION => {
                     return Err(Error::UnsupportedVersion {
                         path,
@@ -119,7 +129,9 @@ pub(crate) fn recover(vfs: Arc<dyn Vfs>, dir: &Path, opts: Options) -> Result<Re
     let lock_path = dir.join(files::LOCK);
     let lock = vfs.lock(&lock_path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::WouldBlock {
-            Error::Locked { path: lock_path.clone() }
+            Error::Locked {
+                path: lock_path.clone(),
+            }
         } else {
             Error::io(&lock_path, e)
         }
@@ -146,14 +158,16 @@ pub(crate) fn recover(vfs: Arc<dyn Vfs>, dir: &Path, opts: Options) -> Result<Re
     };
     let mut wals: Vec<u64> = Vec::new();
     for n in &names {
-        match files::classify(n) {
-            Some(FileKind::Wal(w) | FileKind::Table(w) | FileKind::Manifest(w)) => {
-                st.next_file = st.next_file.max(w + 1);
-                if matches!(files::classify(n), Some(FileKind::Wal(_))) && w >= st.log_number && has_current {
-                    wals.push(w);
-                }
+        if let Some(FileKind::Wal(w) | FileKind::Table(w) | FileKind::Manifest(w)) =
+            files::classify(n)
+        {
+            st.next_file = st.next_file.max(w + 1);
+            if matches!(files::classify(n), Some(FileKind::Wal(_)))
+                && w >= st.log_number
+                && has_current
+            {
+                wals.push(w);
             }
-            _ => {}
         }
     }
     wals.sort_unstable();
@@ -194,7 +208,11 @@ pub(crate) fn recover(vfs: Arc<dyn Vfs>, dir: &Path, opts: Options) -> Result<Re
         for (off, payload) in &parsed.records {
             let (first, b) = batch::codec::decode(payload, &path, *off)?;
             for (j, (op, k, v)) in b.entries.iter().enumerate() {
-                let kind = if *op == batch::Op::Put { ValueKind::Put } else { ValueKind::Delete };
+                let kind = if *op == batch::Op::Put {
+                    ValueKind::Put
+                } else {
+                    ValueKind::Delete
+                };
                 mem.insert(k, first + j as u64, kind, v);
             }
             if !b.is_empty() {

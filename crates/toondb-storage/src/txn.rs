@@ -106,7 +106,12 @@ impl Transaction {
 
     /// Scans a range of the snapshot merged with this transaction's own writes. The result is
     /// materialised.
-    pub fn scan(&mut self, lower: Bound<&[u8]>, upper: Bound<&[u8]>, dir: Direction) -> Result<KvIter> {
+    pub fn scan(
+        &mut self,
+        lower: Bound<&[u8]>,
+        upper: Bound<&[u8]>,
+        dir: Direction,
+    ) -> Result<KvIter> {
         self.scan_owned((own_bound(lower), own_bound(upper)), dir)
     }
 
@@ -119,15 +124,21 @@ impl Transaction {
         if crate::mvcc::range_is_empty(&range) {
             return Ok(KvIter::from_vec(Vec::new()));
         }
-        let base = self
-            .inner
-            .scan_at(range.clone(), Direction::Forward, Some(self.pin.clone()), self.pin.seq);
+        let base = self.inner.scan_at(
+            range.clone(),
+            Direction::Forward,
+            Some(self.pin.clone()),
+            self.pin.seq,
+        );
         let mut merged: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
         for kv in base {
             let (k, v) = kv?;
             merged.insert(k, v);
         }
-        for (k, w) in self.writes.range::<Vec<u8>, _>((range.0.clone(), range.1.clone())) {
+        for (k, w) in self
+            .writes
+            .range::<Vec<u8>, _>((range.0.clone(), range.1.clone()))
+        {
             debug_assert!(in_range(k, &range));
             match w {
                 Some(v) => {

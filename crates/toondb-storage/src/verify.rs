@@ -39,8 +39,16 @@ impl VerifyReport {
 
 fn problem(e: Error, fallback: &std::path::Path) -> Problem {
     match e {
-        Error::Corruption { path, offset, detail } => Problem {
-            path: if path.as_os_str().is_empty() { fallback.to_path_buf() } else { path },
+        Error::Corruption {
+            path,
+            offset,
+            detail,
+        } => Problem {
+            path: if path.as_os_str().is_empty() {
+                fallback.to_path_buf()
+            } else {
+                path
+            },
             offset,
             detail,
         },
@@ -66,7 +74,10 @@ pub(crate) fn verify(inner: &Inner) -> Result<VerifyReport> {
             r.problems.push(problem(e.into(), &f.path));
         }
     }
-    let names = inner.vfs.list_dir(&inner.dir).map_err(|e| Error::io(&inner.dir, e))?;
+    let names = inner
+        .vfs
+        .list_dir(&inner.dir)
+        .map_err(|e| Error::io(&inner.dir, e))?;
     let active = inner.wal.lock().number;
     for n in names {
         let Some(FileKind::Wal(w)) = files::classify(&n) else {

@@ -23,7 +23,9 @@ pub(crate) struct FileMeta {
 
 impl std::fmt::Debug for FileMeta {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FileMeta").field("desc", &self.desc).finish()
+        f.debug_struct("FileMeta")
+            .field("desc", &self.desc)
+            .finish()
     }
 }
 
@@ -55,7 +57,11 @@ pub(crate) struct Version {
 
 impl Version {
     /// Applies an edit; `new_files` holds opened tables for every added file.
-    pub(crate) fn apply(&self, edit: &VersionEdit, new_files: &HashMap<u64, Arc<FileMeta>>) -> Version {
+    pub(crate) fn apply(
+        &self,
+        edit: &VersionEdit,
+        new_files: &HashMap<u64, Arc<FileMeta>>,
+    ) -> Version {
         let mut v = self.clone();
         for (level, number) in &edit.removed {
             v.levels[*level as usize].retain(|f| f.desc.number != *number);
@@ -65,7 +71,7 @@ impl Version {
                 v.levels[d.level as usize].push(f.clone());
             }
         }
-        v.levels[0].sort_by(|a, b| b.desc.number.cmp(&a.desc.number));
+        v.levels[0].sort_by_key(|f| std::cmp::Reverse(f.desc.number));
         for l in v.levels.iter_mut().skip(1) {
             l.sort_by(|a, b| a.desc.smallest.cmp(&b.desc.smallest));
         }
@@ -94,7 +100,12 @@ impl Version {
         Ok(None)
     }
 
-    pub(crate) fn overlapping(&self, level: usize, lo: Option<&[u8]>, hi: Option<&[u8]>) -> Vec<Arc<FileMeta>> {
+    pub(crate) fn overlapping(
+        &self,
+        level: usize,
+        lo: Option<&[u8]>,
+        hi: Option<&[u8]>,
+    ) -> Vec<Arc<FileMeta>> {
         self.levels[level]
             .iter()
             .filter(|f| f.overlaps(lo, hi))

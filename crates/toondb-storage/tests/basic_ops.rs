@@ -1,5 +1,6 @@
 //! Basic operations: put/get/delete, batches, iterators in both directions across memtables
 //! and tables, prefix scans, reopen.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
 use std::ops::{Bound, RangeBounds};
 use toondb_storage::{Direction, Engine, Error, Options, WriteBatch};
@@ -14,7 +15,8 @@ fn small_opts() -> Options {
 }
 
 fn keys(it: toondb_storage::KvIter) -> Vec<String> {
-    it.map(|kv| String::from_utf8(kv.unwrap().0).unwrap()).collect()
+    it.map(|kv| String::from_utf8(kv.unwrap().0).unwrap())
+        .collect()
 }
 
 #[test]
@@ -37,7 +39,10 @@ fn put_get_delete() {
 fn batch_is_atomic_and_ordered() {
     let db = Engine::open_in_memory(Options::default()).unwrap();
     let mut b = WriteBatch::new();
-    b.put(b"k", b"first").put(b"k", b"second").put(b"j", b"x").delete(b"j");
+    b.put(b"k", b"first")
+        .put(b"k", b"second")
+        .put(b"j", b"x")
+        .delete(b"j");
     db.write(b).unwrap();
     assert_eq!(db.get(b"k").unwrap(), Some(b"second".to_vec()));
     assert_eq!(db.get(b"j").unwrap(), None);
@@ -76,10 +81,16 @@ fn iterators_both_directions_across_memtable_and_tables() {
     let stats = db.stats();
     assert!(stats.total_sst_bytes > 0, "{stats:?}");
 
-    let fwd: Vec<String> = keys(db.scan(Bound::Unbounded, Bound::Unbounded, Direction::Forward).unwrap());
+    let fwd: Vec<String> = keys(
+        db.scan(Bound::Unbounded, Bound::Unbounded, Direction::Forward)
+            .unwrap(),
+    );
     let expect: Vec<String> = model.keys().cloned().collect();
     assert_eq!(fwd, expect);
-    let rev = keys(db.scan(Bound::Unbounded, Bound::Unbounded, Direction::Reverse).unwrap());
+    let rev = keys(
+        db.scan(Bound::Unbounded, Bound::Unbounded, Direction::Reverse)
+            .unwrap(),
+    );
     let mut expect_rev = expect.clone();
     expect_rev.reverse();
     assert_eq!(rev, expect_rev);
@@ -114,10 +125,25 @@ fn prefix_scan() {
     }
     db.put(b"ab\xff", b"v").unwrap();
     db.put(b"ab\xff\xff", b"v").unwrap();
-    let got: Vec<Vec<u8>> = db.scan_prefix(b"ab").unwrap().map(|kv| kv.unwrap().0).collect();
-    let want: Vec<Vec<u8>> = vec![b"ab".to_vec(), b"abc".to_vec(), b"abd".to_vec(), b"ab\x7f".to_vec(), b"ab\xff".to_vec(), b"ab\xff\xff".to_vec()];
+    let got: Vec<Vec<u8>> = db
+        .scan_prefix(b"ab")
+        .unwrap()
+        .map(|kv| kv.unwrap().0)
+        .collect();
+    let want: Vec<Vec<u8>> = vec![
+        b"ab".to_vec(),
+        b"abc".to_vec(),
+        b"abd".to_vec(),
+        b"ab\x7f".to_vec(),
+        b"ab\xff".to_vec(),
+        b"ab\xff\xff".to_vec(),
+    ];
     assert_eq!(got, want);
-    let got: Vec<Vec<u8>> = db.scan_prefix(b"ab\xff").unwrap().map(|kv| kv.unwrap().0).collect();
+    let got: Vec<Vec<u8>> = db
+        .scan_prefix(b"ab\xff")
+        .unwrap()
+        .map(|kv| kv.unwrap().0)
+        .collect();
     assert_eq!(got, vec![b"ab\xff".to_vec(), b"ab\xff\xff".to_vec()]);
 }
 
@@ -127,7 +153,8 @@ fn reopen_keeps_data_from_wal_and_tables() {
     {
         let db = Engine::open(dir.path(), small_opts()).unwrap();
         for i in 0..500u32 {
-            db.put(format!("k{i:05}").as_bytes(), format!("{i}").as_bytes()).unwrap();
+            db.put(format!("k{i:05}").as_bytes(), format!("{i}").as_bytes())
+                .unwrap();
         }
         db.flush().unwrap();
         for i in 0..100u32 {

@@ -1,5 +1,6 @@
 //! Compaction drops versions no live snapshot can see and tombstones at the bottom level,
 //! keeps exactly what a live snapshot still needs, and background compaction keeps L0 small.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
 use toondb_storage::{Engine, Options};
 
@@ -33,11 +34,17 @@ fn compaction_drops_old_versions_but_keeps_what_a_snapshot_needs() {
     let with_snapshot = db.stats().total_sst_bytes;
     // Versions 0..10 are invisible to everyone: at most 90 of the 100 versions remain.
     assert!(with_snapshot < 92 * 1000, "{with_snapshot}");
-    assert!(with_snapshot > 80 * 1000, "the snapshot's version and newer ones are kept: {with_snapshot}");
+    assert!(
+        with_snapshot > 80 * 1000,
+        "the snapshot's version and newer ones are kept: {with_snapshot}"
+    );
     drop(snap);
     db.compact_range(None, None).unwrap();
     let without = db.stats().total_sst_bytes;
-    assert!(without < 4 * 1000, "only the newest version should remain: {without}");
+    assert!(
+        without < 4 * 1000,
+        "only the newest version should remain: {without}"
+    );
     assert_eq!(db.get(b"hot").unwrap(), Some(val(99)));
 }
 
@@ -62,7 +69,11 @@ fn tombstones_are_dropped_at_the_bottom_level() {
 fn background_compaction_bounds_l0_and_keeps_data() {
     let db = Engine::open_in_memory(opts()).unwrap();
     for i in 0..6000u32 {
-        db.put(format!("key{:06}", (i * 7) % 6000).as_bytes(), &[i as u8; 64]).unwrap();
+        db.put(
+            format!("key{:06}", (i * 7) % 6000).as_bytes(),
+            &[i as u8; 64],
+        )
+        .unwrap();
     }
     db.flush().unwrap();
     let st = db.stats();
@@ -72,7 +83,8 @@ fn background_compaction_bounds_l0_and_keeps_data() {
     assert!(st.compactions > 0, "{st:?}");
     for i in (0..6000u32).step_by(97) {
         assert_eq!(
-            db.get(format!("key{:06}", (i * 7) % 6000).as_bytes()).unwrap(),
+            db.get(format!("key{:06}", (i * 7) % 6000).as_bytes())
+                .unwrap(),
             Some(vec![i as u8; 64])
         );
     }

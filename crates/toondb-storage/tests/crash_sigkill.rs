@@ -2,6 +2,7 @@
 //! multi-key batches with `SyncMode::Full` and prints each acknowledged id; the parent kills it
 //! with SIGKILL at random moments, reopens, and checks every acknowledged batch is present and
 //! no batch is partially visible. `TOONDB_CRASH_ROUNDS` sets the number of rounds (default 20).
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
 use rand::Rng;
 use std::io::{BufRead, BufReader, Write};
@@ -43,7 +44,10 @@ fn crash_child_writer() {
         let mut b = WriteBatch::new();
         let v = i.to_string();
         for j in 0..KEYS_PER_BATCH {
-            b.put(&batch_key(i, j), format!("{v}:{}", "p".repeat(64)).as_bytes());
+            b.put(
+                &batch_key(i, j),
+                format!("{v}:{}", "p".repeat(64)).as_bytes(),
+            );
         }
         b.put(b"counter", v.as_bytes());
         db.write(b).unwrap();
@@ -60,7 +64,10 @@ fn check(dir: &Path, acked: &[u64]) -> u64 {
         .unwrap()
         .map(|v| String::from_utf8(v).unwrap().parse::<u64>().unwrap());
     if let Some(&max) = acked.iter().max() {
-        assert!(counter.is_some_and(|c| c >= max), "counter {counter:?} < acked {max}");
+        assert!(
+            counter.is_some_and(|c| c >= max),
+            "counter {counter:?} < acked {max}"
+        );
     }
     let top = counter.map_or(0, |c| c + 1);
     for i in 0..top + 3 {
@@ -68,7 +75,10 @@ fn check(dir: &Path, acked: &[u64]) -> u64 {
             .filter(|&j| {
                 let v = db.get(&batch_key(i, j)).unwrap();
                 if let Some(v) = &v {
-                    assert!(v.starts_with(format!("{i}:").as_bytes()), "batch {i} key {j} has a wrong value");
+                    assert!(
+                        v.starts_with(format!("{i}:").as_bytes()),
+                        "batch {i} key {j} has a wrong value"
+                    );
                 }
                 v.is_some()
             })
@@ -96,7 +106,12 @@ fn acknowledged_commits_survive_sigkill() {
     let mut all_acked: Vec<u64> = Vec::new();
     for round in 0..rounds {
         let mut child = Command::new(&exe)
-            .args(["--exact", "crash_child_writer", "--nocapture", "--test-threads=1"])
+            .args([
+                "--exact",
+                "crash_child_writer",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(CHILD_ENV, dir.path())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -121,7 +136,13 @@ fn acknowledged_commits_survive_sigkill() {
         let acked = reader.join().unwrap();
         all_acked.extend(&acked);
         let top = check(dir.path(), &all_acked);
-        eprintln!("round {round}: {} acked this round, {top} batches durable", acked.len());
+        eprintln!(
+            "round {round}: {} acked this round, {top} batches durable",
+            acked.len()
+        );
     }
-    assert!(!all_acked.is_empty(), "the child never acknowledged a commit");
+    assert!(
+        !all_acked.is_empty(),
+        "the child never acknowledged a commit"
+    );
 }

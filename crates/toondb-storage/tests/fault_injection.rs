@@ -1,5 +1,6 @@
 //! Failed fsyncs and writes poison the engine; ENOSPC is survivable by reopening after space
 //! is freed; acknowledged data survives.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
 use std::sync::Arc;
 use toondb_core::vfs::{FaultController, FaultVfs, IoFault, MemVfs, Vfs};
@@ -52,7 +53,10 @@ fn enospc_then_recover_after_clear() {
     ctl.clear();
     let db = Engine::open_with_vfs(vfs, "/db", Options::default()).unwrap();
     for i in 0..100u32 {
-        assert_eq!(db.get(format!("k{i}").as_bytes()).unwrap(), Some(b"v".to_vec()));
+        assert_eq!(
+            db.get(format!("k{i}").as_bytes()).unwrap(),
+            Some(b"v".to_vec())
+        );
     }
     db.put(b"full", b"x").unwrap();
     assert_eq!(db.get(b"full").unwrap(), Some(b"x".to_vec()));
@@ -81,7 +85,11 @@ fn background_flush_failure_poisons() {
     ctl.clear();
     let db = Engine::open_with_vfs(vfs, "/db", opts).unwrap();
     for j in 0..i {
-        assert_eq!(db.get(format!("k{j:05}").as_bytes()).unwrap(), Some(vec![7u8; 100]), "key {j}");
+        assert_eq!(
+            db.get(format!("k{j:05}").as_bytes()).unwrap(),
+            Some(vec![7u8; 100]),
+            "key {j}"
+        );
     }
 }
 

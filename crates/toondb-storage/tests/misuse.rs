@@ -1,5 +1,6 @@
 //! Misuse is refused with typed errors: a second open, a foreign directory, an unknown format
 //! version, oversized or empty keys and values, a damaged CURRENT.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
 use std::sync::Arc;
 use toondb_core::checksum;
@@ -40,13 +41,19 @@ fn foreign_directory_is_not_a_database() {
         other => panic!("expected NotADatabase, got {other:?}"),
     }
     // The foreign file is untouched.
-    assert_eq!(std::fs::read(dir.path().join("notes.txt")).unwrap(), b"hello");
+    assert_eq!(
+        std::fs::read(dir.path().join("notes.txt")).unwrap(),
+        b"hello"
+    );
 }
 
 #[test]
 fn unknown_format_version_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    Engine::open(dir.path(), Options::default()).unwrap().close().unwrap();
+    Engine::open(dir.path(), Options::default())
+        .unwrap()
+        .close()
+        .unwrap();
     let cur = std::fs::read_to_string(dir.path().join("CURRENT")).unwrap();
     let man = dir.path().join(cur.trim_end());
     let mut data = std::fs::read(&man).unwrap();
@@ -66,7 +73,10 @@ fn unknown_format_version_is_refused() {
 #[test]
 fn damaged_current_is_corruption_with_path() {
     let dir = tempfile::tempdir().unwrap();
-    Engine::open(dir.path(), Options::default()).unwrap().close().unwrap();
+    Engine::open(dir.path(), Options::default())
+        .unwrap()
+        .close()
+        .unwrap();
     std::fs::write(dir.path().join("CURRENT"), b"garbage").unwrap();
     match Engine::open(dir.path(), Options::default()) {
         Err(Error::Corruption { path, .. }) => assert!(path.ends_with("CURRENT")),

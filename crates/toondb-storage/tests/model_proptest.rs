@@ -1,6 +1,7 @@
 //! State-machine test: random operations against the engine and a `BTreeMap` model, with
 //! flushes, compactions, snapshots, transactions and reopens; every read and scan (both
 //! directions) must agree with the model.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
 use proptest::prelude::*;
 use std::collections::BTreeMap;
@@ -111,7 +112,11 @@ fn run(ops: Vec<Op>) {
                 db.write(b).unwrap();
             }
             Op::Txn(entries, commit) => {
-                let iso = if commit { Isolation::Serializable } else { Isolation::Snapshot };
+                let iso = if commit {
+                    Isolation::Serializable
+                } else {
+                    Isolation::Snapshot
+                };
                 let mut t = db.begin(iso).unwrap();
                 let mut local = model.clone();
                 for (k, v) in &entries {
@@ -127,7 +132,10 @@ fn run(ops: Vec<Op>) {
                         }
                     }
                 }
-                let seen = collect(t.scan(Bound::Unbounded, Bound::Unbounded, Direction::Forward).unwrap());
+                let seen = collect(
+                    t.scan(Bound::Unbounded, Bound::Unbounded, Direction::Forward)
+                        .unwrap(),
+                );
                 let want: Vec<_> = local.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
                 assert_eq!(seen, want, "transaction read-your-own-writes scan");
                 if commit {
@@ -146,9 +154,17 @@ fn run(ops: Vec<Op>) {
                 if !snaps.is_empty() {
                     let (s, m) = &snaps[i % snaps.len()];
                     for k in 0..48u8 {
-                        assert_eq!(s.get(&key(k)).unwrap(), m.get(&key(k)).cloned(), "snapshot get");
+                        assert_eq!(
+                            s.get(&key(k)).unwrap(),
+                            m.get(&key(k)).cloned(),
+                            "snapshot get"
+                        );
                     }
-                    check_all(|d| collect(s.scan(Bound::Unbounded, Bound::Unbounded, d).unwrap()), m, "snapshot");
+                    check_all(
+                        |d| collect(s.scan(Bound::Unbounded, Bound::Unbounded, d).unwrap()),
+                        m,
+                        "snapshot",
+                    );
                 }
             }
             Op::DropSnapshot(i) => {
@@ -160,8 +176,16 @@ fn run(ops: Vec<Op>) {
             Op::Scan(a, b, rev) => {
                 let (lo, hi) = (key(a).min(key(b)), key(a).max(key(b)));
                 let lb = Bound::Included(lo.as_slice());
-                let ub = if a % 2 == 0 { Bound::Excluded(hi.as_slice()) } else { Bound::Included(hi.as_slice()) };
-                let dir = if rev { Direction::Reverse } else { Direction::Forward };
+                let ub = if a % 2 == 0 {
+                    Bound::Excluded(hi.as_slice())
+                } else {
+                    Bound::Included(hi.as_slice())
+                };
+                let dir = if rev {
+                    Direction::Reverse
+                } else {
+                    Direction::Forward
+                };
                 let got = collect(db.scan(lb, ub, dir).unwrap());
                 let mut want: Vec<_> = model
                     .range::<[u8], _>((lb, ub))
@@ -185,16 +209,32 @@ fn run(ops: Vec<Op>) {
         }
         for k in 0..48u8 {
             if k % 7 == 0 {
-                assert_eq!(db.get(&key(k)).unwrap(), model.get(&key(k)).cloned(), "get {k}");
+                assert_eq!(
+                    db.get(&key(k)).unwrap(),
+                    model.get(&key(k)).cloned(),
+                    "get {k}"
+                );
             }
         }
     }
-    check_all(|d| collect(db.scan(Bound::Unbounded, Bound::Unbounded, d).unwrap()), &model, "final");
+    check_all(
+        |d| collect(db.scan(Bound::Unbounded, Bound::Unbounded, d).unwrap()),
+        &model,
+        "final",
+    );
     for k in 0..48u8 {
-        assert_eq!(db.get(&key(k)).unwrap(), model.get(&key(k)).cloned(), "final get");
+        assert_eq!(
+            db.get(&key(k)).unwrap(),
+            model.get(&key(k)).cloned(),
+            "final get"
+        );
     }
     for (s, m) in &snaps {
-        check_all(|d| collect(s.scan(Bound::Unbounded, Bound::Unbounded, d).unwrap()), m, "final snapshot");
+        check_all(
+            |d| collect(s.scan(Bound::Unbounded, Bound::Unbounded, d).unwrap()),
+            m,
+            "final snapshot",
+        );
     }
     let report = db.verify().unwrap();
     assert!(report.is_ok(), "{report:?}");

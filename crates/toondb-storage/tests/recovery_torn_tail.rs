@@ -1,5 +1,6 @@
 //! Recovery: a torn WAL tail is cut and reported; damage in the middle of the log is a typed
 //! corruption error, never silent loss; simulated power loss keeps every acknowledged commit.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -35,7 +36,10 @@ fn truncated_tail_is_cut_and_reported() {
     assert!(st.recovered_torn_tail_bytes > 0, "{st:?}");
     assert_eq!(st.recovered_records, 9);
     for i in 0..9u32 {
-        assert_eq!(db.get(format!("k{i}").as_bytes()).unwrap(), Some(b"value".to_vec()));
+        assert_eq!(
+            db.get(format!("k{i}").as_bytes()).unwrap(),
+            Some(b"value".to_vec())
+        );
     }
     assert_eq!(db.get(b"k9").unwrap(), None);
     db.put(b"k9", b"again").unwrap();
@@ -61,7 +65,10 @@ fn corruption_in_the_middle_is_a_typed_error() {
     match Engine::open(dir.path(), Options::default()) {
         Err(Error::Corruption { path, offset, .. }) => {
             assert_eq!(path, wal);
-            assert!(offset <= mid as u64 && offset > 0, "offset {offset} mid {mid}");
+            assert!(
+                offset <= mid as u64 && offset > 0,
+                "offset {offset} mid {mid}"
+            );
         }
         Err(e) => panic!("expected Corruption, got {e}"),
         Ok(_) => panic!("opened a WAL with mid-log corruption"),
@@ -136,11 +143,17 @@ fn power_loss_without_sync_loses_only_whole_batches() {
                 .map(|j| db.get(format!("b{i:04}_{j}").as_bytes()).unwrap())
                 .collect();
             let present = got.iter().filter(|g| g.is_some()).count();
-            assert!(present == 0 || present == 5, "seed {seed}: batch {i} partially visible");
+            assert!(
+                present == 0 || present == 5,
+                "seed {seed}: batch {i} partially visible"
+            );
             if present == 0 {
                 seen_missing = true;
             } else {
-                assert!(!seen_missing, "seed {seed}: batch {i} survived after a lost batch");
+                assert!(
+                    !seen_missing,
+                    "seed {seed}: batch {i} survived after a lost batch"
+                );
             }
         }
     }

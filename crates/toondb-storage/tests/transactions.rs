@@ -1,5 +1,6 @@
 //! Transactions: snapshot isolation conflicts, serializable write-skew prevention,
 //! read-your-own-writes in gets and scans, rollback, and lost-update freedom under threads.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
 use std::ops::Bound;
 use toondb_storage::{Direction, Engine, Error, Isolation, Options};
@@ -119,13 +120,23 @@ fn read_your_own_writes_in_gets_and_scans() {
         .unwrap()
         .map(|kv| kv.unwrap())
         .collect();
-    let want: Vec<(Vec<u8>, Vec<u8>)> = [("0", "first"), ("a", "base"), ("b", "mine"), ("d", "base"), ("e", "new")]
-        .iter()
-        .map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec()))
-        .collect();
+    let want: Vec<(Vec<u8>, Vec<u8>)> = [
+        ("0", "first"),
+        ("a", "base"),
+        ("b", "mine"),
+        ("d", "base"),
+        ("e", "new"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec()))
+    .collect();
     assert_eq!(fwd, want);
     let rev: Vec<Vec<u8>> = t
-        .scan(Bound::Included(b"a"), Bound::Included(b"d"), Direction::Reverse)
+        .scan(
+            Bound::Included(b"a"),
+            Bound::Included(b"d"),
+            Direction::Reverse,
+        )
         .unwrap()
         .map(|kv| kv.unwrap().0)
         .collect();
@@ -159,7 +170,11 @@ fn transaction_reads_its_snapshot() {
     let mut t = db.begin(Isolation::Snapshot).unwrap();
     db.put(b"k", b"new").unwrap();
     assert_eq!(t.get(b"k").unwrap(), Some(b"old".to_vec()));
-    let n: Vec<_> = t.scan_prefix(b"k").unwrap().map(|kv| kv.unwrap().1).collect();
+    let n: Vec<_> = t
+        .scan_prefix(b"k")
+        .unwrap()
+        .map(|kv| kv.unwrap().1)
+        .collect();
     assert_eq!(n, vec![b"old".to_vec()]);
 }
 
