@@ -1,2 +1,53 @@
 //! Side-by-side benchmarks of ToonDB against peer engines.
-fn main() {}
+//!
+//! One binary, one subcommand per component; each subcommand lives in its own module and
+//! produces [`report::Row`]s, which are printed as a Markdown table and optionally written as
+//! JSON. To add a component (e.g. `kv`, `sql`), add a module with an `Args` struct and a
+//! `run(&Args) -> Result<Vec<Row>, String>` function and one variant to [`Command`].
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod report;
+mod vectors;
+
+#[derive(Parser, Debug)]
+#[command(name = "toondb-bench", about = "Benchmarks ToonDB against peer engines")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// Also write the results as a JSON array to this file.
+    #[arg(long, global = true)]
+    json: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Vector search: HNSW f32 / SQ8 / PQ against hnswlib on a texmex-format data set.
+    Vectors(vectors::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Vectors(a) => vectors::run(a),
+    };
+    let rows = match result {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("{}", report::markdown(&rows));
+    if let Some(path) = &cli.json {
+        if let Err(e) = report::write_json(path, &rows) {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            return ExitCode::FAILURE;
+        }
+        eprintln!("wrote {}", path.display());
+    }
+    ExitCode::SUCCESS
+}

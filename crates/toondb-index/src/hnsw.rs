@@ -24,6 +24,13 @@ use crate::rng::Rng;
 use crate::search::{Cand, Filter, Hit, SearchParams, TopK};
 use crate::simd;
 
+/// Where exact vectors for re-ranking come from when the index does not keep them in RAM.
+pub trait VectorSource: Sync {
+    /// Appends the vector of `id` (as inserted: it is re-normalised for cosine) to `out`;
+    /// `Ok(false)` if the source does not know `id`.
+    fn fetch(&self, id: u64, out: &mut Vec<f32>) -> Result<bool>;
+}
+
 /// Tunables of an [`HnswIndex`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct HnswConfig {
@@ -212,7 +219,10 @@ pub struct HnswIndex {
     labels: Vec<u64>,
     flags: Vec<u8>,
     levels: Vec<u8>,
+    /// External id -> slot, only for ids that differ from their slot number (ids equal to
+    /// their slot, e.g. dense row ids, need no map entry: see [`HnswIndex::lookup`]).
     id_map: HashMap<u64, u32>,
+    n_live: usize,
     layer0: Vec<AtomicU32>,
     upper: HashMap<u32, Box<[AtomicU32]>>,
     locks: Vec<Mutex<()>>,
@@ -250,6 +260,7 @@ impl HnswIndex {
             flags: Vec::new(),
             levels: Vec::new(),
             id_map: HashMap::new(),
+            n_live: 0,
             layer0: Vec::new(),
             upper: HashMap::new(),
             locks: Vec::new(),
@@ -273,12 +284,12 @@ impl HnswIndex {
 
     /// Number of live vectors.
     pub fn len(&self) -> usize {
-        self.id_map.len()
+        self.n_live
     }
 
     /// True when no live vector is present.
     pub fn is_empty(&self) -> bool {
-        self.id_map.is_empty()
+        self.n_live == 0
     }
 
     /// Deleted nodes not yet repaired out of the graph.
@@ -288,7 +299,7 @@ impl HnswIndex {
 
     /// Whether `id` is live.
     pub fn contains(&self, id: u64) -> bool {
-        self.id_map.contains_key(&id)
+        self.lookup(id).is_some()
     }
 
     /// Whether the quantizer (if configured) has been trained.
@@ -298,13 +309,22 @@ impl HnswIndex {
 
     /// Live ids (arbitrary order).
     pub fn ids(&self) -> impl Iterator<Item = u64> + '_ {
-        self.id_map.keys().copied()
+        (0..self.slots()).filter(|&i| self.flags[i] == LIVE).map(|i| self.labels[i])
+    }
+
+    /// The live slot holding `id`.
+    fn lookup(&self, id: u64) -> Option<u32> {
+        if let Some(&n) = self.id_map.get(&id) {
+            return Some(n);
+        }
+        let i = usize::try_from(id).ok()?;
+        (i < self.slots() && self.labels[i] == id && self.flags[i] == LIVE).then_some(i as u32)
     }
 
     /// The stored vector of `id`: as prepared (normalised under cosine), or decoded from its
     /// code when full vectors are not kept.
     pub fn get(&self, id: u64) -> Option<Vec<f32>> {
-        let node = *self.id_map.get(&id)?;
+        let node = self.lookup(id)?;
         let mut buf = Vec::new();
         Some(self.node_vec(node, &mut buf).to_vec())
     }
@@ -496,23 +516,27 @@ impl HnswIndex {
                 *x = simd::dot(&buf, &buf);
             }
         }
-        self.id_map.insert(id, node);
+        if u64::from(node) != id {
+            self.id_map.insert(id, node);
+        }
+        self.n_live += 1;
         node
     }
 
-    fn mark_deleted(&mut self, node: u32) {
-        if self.flags[node as usize] == LIVE {
-            self.flags[node as usize] = DELETED;
-            self.n_deleted += 1;
-        }
+    /// Marks the live node of `id` deleted (to be repaired later); false if absent.
+    fn remove_live(&mut self, id: u64) -> bool {
+        let Some(node) = self.lookup(id) else { return false };
+        self.id_map.remove(&id);
+        self.flags[node as usize] = DELETED;
+        self.n_deleted += 1;
+        self.n_live -= 1;
+        true
     }
 
     /// Inserts `id`, replacing its previous vector if present (upsert).
     pub fn insert(&mut self, id: u64, v: &[f32]) -> Result<()> {
         let p = metric::prepare(self.cfg.metric, self.cfg.dim, v)?;
-        if let Some(&old) = self.id_map.get(&id) {
-            self.mark_deleted(old);
-        }
+        self.remove_live(id);
         let node = self.alloc(id, &p);
         let mut scratch = Scratch::default();
         self.link(node, &p, &mut scratch);
@@ -554,9 +578,7 @@ impl HnswIndex {
             if last.get(&id) != Some(&i) {
                 continue;
             }
-            if let Some(&old) = self.id_map.get(&id) {
-                self.mark_deleted(old);
-            }
+            self.remove_live(id);
             let node = self.alloc(id, &prepared[i * dim..(i + 1) * dim]);
             work.push((node, i));
         }
@@ -589,8 +611,9 @@ impl HnswIndex {
     /// once and is unlinked from the graph by the next [`repair`](Self::repair), which runs
     /// automatically when deleted nodes exceed `repair_fraction` of the live ones.
     pub fn delete(&mut self, id: u64) -> bool {
-        let Some(node) = self.id_map.remove(&id) else { return false };
-        self.mark_deleted(node);
+        if !self.remove_live(id) {
+            return false;
+        }
         // Repair cannot fail; keep `delete` infallible.
         self.maybe_repair();
         true
@@ -628,8 +651,8 @@ impl HnswIndex {
                 "already trained and full vectors were dropped".into(),
             ));
         }
-        let mut live: Vec<u32> = self.id_map.values().copied().collect();
-        live.sort_unstable();
+        let live: Vec<u32> =
+            (0..self.slots() as u32).filter(|&i| self.flags[i as usize] == LIVE).collect();
         let mut sample = Vec::with_capacity(live.len() * self.cfg.dim);
         for &n in &live {
             sample.extend_from_slice(self.full(n));
@@ -939,6 +962,29 @@ impl HnswIndex {
     /// exhaustively, and if the walk still comes back short the index falls back to an exact
     /// scan of the qualifying ids.
     pub fn search_with(&self, query: &[f32], params: &SearchParams<'_>) -> Result<Vec<Hit>> {
+        self.search_impl(query, params, None)
+    }
+
+    /// Like [`search_with`](Self::search_with), but for a quantized index that does not keep
+    /// full vectors in RAM: the best `k * rerank_factor` approximate candidates are re-ranked
+    /// by exact distance on vectors fetched from `source` (e.g. the storage engine or a file).
+    /// Candidates the source does not know are dropped. If the index keeps full vectors they
+    /// are used instead and `source` is not called.
+    pub fn search_reranked(
+        &self,
+        query: &[f32],
+        params: &SearchParams<'_>,
+        source: &dyn VectorSource,
+    ) -> Result<Vec<Hit>> {
+        self.search_impl(query, params, Some(source))
+    }
+
+    fn search_impl(
+        &self,
+        query: &[f32],
+        params: &SearchParams<'_>,
+        source: Option<&dyn VectorSource>,
+    ) -> Result<Vec<Hit>> {
         if params.k == 0 {
             return Err(IndexError::InvalidArgument("k must be at least 1".into()));
         }
@@ -948,7 +994,7 @@ impl HnswIndex {
             return Ok(Vec::new());
         }
         let k = params.k.min(live);
-        let rerank = if self.quantizer.is_some() && self.has_full() {
+        let rerank = if self.quantizer.is_some() && (self.has_full() || source.is_some()) {
             params.rerank_factor.unwrap_or(self.cfg.rerank_factor)
         } else {
             0
@@ -959,8 +1005,8 @@ impl HnswIndex {
 
         if let Filter::AllowList(list) = params.filter {
             if list.len() <= (4 * ef).max(1000) || list.len() * 20 <= live {
-                let nodes = list.iter().filter_map(|id| self.id_map.get(id).copied());
-                return Ok(self.finish(&q, self.scan(&ctx, nodes, want), k, rerank));
+                let nodes = list.iter().filter_map(|&id| self.lookup(id));
+                return self.finish(&q, self.scan(&ctx, nodes, want), k, rerank, source);
             }
         }
         let filter = params.filter.resolve();
@@ -991,7 +1037,7 @@ impl HnswIndex {
             found = self.scan(&ctx, nodes, want);
         }
         found.truncate(want);
-        Ok(self.finish(&q, found, k, rerank))
+        self.finish(&q, found, k, rerank, source)
     }
 
     fn scan(&self, ctx: &QCtx<'_>, nodes: impl Iterator<Item = u32>, want: usize) -> Vec<Cand> {
@@ -1005,15 +1051,38 @@ impl HnswIndex {
         top.into_sorted()
     }
 
-    fn finish(&self, q: &[f32], mut found: Vec<Cand>, k: usize, rerank: usize) -> Vec<Hit> {
+    fn finish(
+        &self,
+        q: &[f32],
+        mut found: Vec<Cand>,
+        k: usize,
+        rerank: usize,
+        source: Option<&dyn VectorSource>,
+    ) -> Result<Vec<Hit>> {
         if rerank > 0 {
-            for c in &mut found {
-                c.d = self.cfg.metric.distance(q, self.full(c.id));
+            if self.has_full() {
+                for c in &mut found {
+                    c.d = self.cfg.metric.distance(q, self.full(c.id));
+                }
+            } else if let Some(src) = source {
+                let mut buf = Vec::with_capacity(self.cfg.dim);
+                let mut kept = Vec::with_capacity(found.len());
+                for c in &found {
+                    buf.clear();
+                    if src.fetch(self.labels[c.id as usize], &mut buf)? {
+                        metric::prepare_in_place(self.cfg.metric, self.cfg.dim, &mut buf)?;
+                        kept.push(Cand { d: self.cfg.metric.distance(q, &buf), id: c.id });
+                    }
+                }
+                found = kept;
             }
             found.sort_unstable();
         }
         found.truncate(k);
-        found.into_iter().map(|c| Hit { id: self.labels[c.id as usize], distance: c.d }).collect()
+        Ok(found
+            .into_iter()
+            .map(|c| Hit { id: self.labels[c.id as usize], distance: c.d })
+            .collect())
     }
 }
 
@@ -1168,6 +1237,53 @@ mod tests {
         }
         assert_eq!(idx.slots(), slots_before, "freed slots are reused");
         assert_eq!(idx.len(), 800);
+    }
+
+    struct MapSource(HashMap<u64, Vec<f32>>);
+
+    impl VectorSource for MapSource {
+        fn fetch(&self, id: u64, out: &mut Vec<f32>) -> Result<bool> {
+            match self.0.get(&id) {
+                Some(v) => {
+                    out.extend_from_slice(v);
+                    Ok(true)
+                }
+                None => Ok(false),
+            }
+        }
+    }
+
+    #[test]
+    fn pq_rerank_from_external_source() {
+        let dim = 16;
+        let data = clustered(1500, dim, 9);
+        let queries = clustered(40, dim, 10);
+        let mut cfg = HnswConfig::new(dim, Metric::L2);
+        cfg.ef_construction = 100;
+        cfg.quantization = Quantization::Pq { m: 4 };
+        cfg.keep_full_vectors = false;
+        let (idx, flat) = build(cfg, &data);
+        assert_eq!(idx.memory_usage().vectors, 0);
+        let src = MapSource(
+            (0..1500u64).map(|i| (i * 3 + 1, data[i as usize * dim..(i as usize + 1) * dim].to_vec())).collect(),
+        );
+        let (mut plain, mut reranked, mut total) = (0, 0, 0);
+        for q in queries.chunks_exact(dim) {
+            let truth: HashSet<u64> = flat.search(q, 10).unwrap().iter().map(|h| h.id).collect();
+            let p = SearchParams { ef_search: Some(64), ..SearchParams::new(10) };
+            plain += idx.search_with(q, &p).unwrap().iter().filter(|h| truth.contains(&h.id)).count();
+            let got = idx.search_reranked(q, &p, &src).unwrap();
+            // Re-ranked distances are exact.
+            for h in &got {
+                let i = (h.id - 1) / 3;
+                let exact = Metric::L2.distance(q, &data[i as usize * dim..(i as usize + 1) * dim]);
+                assert!((h.distance - exact).abs() < 1e-3);
+            }
+            reranked += got.iter().filter(|h| truth.contains(&h.id)).count();
+            total += 10;
+        }
+        let (plain, reranked) = (plain as f64 / total as f64, reranked as f64 / total as f64);
+        assert!(reranked >= 0.9 && reranked > plain, "plain {plain} reranked {reranked}");
     }
 
     #[test]

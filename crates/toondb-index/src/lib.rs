@@ -23,7 +23,7 @@ pub mod texmex;
 
 pub use error::{IndexError, Result};
 pub use flat::FlatIndex;
-pub use hnsw::{HnswConfig, HnswIndex, MemoryUsage};
+pub use hnsw::{HnswConfig, HnswIndex, MemoryUsage, VectorSource};
 pub use metric::Metric;
 pub use quant::Quantization;
 pub use search::{Filter, Hit, SearchParams};

@@ -97,9 +97,9 @@ pub struct Pq {
 }
 
 /// k-means iterations used for PQ training.
-const PQ_ITERS: usize = 12;
+const PQ_ITERS: usize = 10;
 /// At most this many training vectors are sampled.
-const PQ_MAX_TRAIN: usize = 20_000;
+const PQ_MAX_TRAIN: usize = 10_000;
 
 impl Pq {
     /// Trains `m` codebooks of up to 256 centroids on `data` with k-means (seeded, parallel
