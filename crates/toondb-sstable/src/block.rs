@@ -244,27 +244,21 @@ impl BlockIter {
         Ok(())
     }
 
-    /// Key at restart point `i` (restart entries share no bytes).
-    fn restart_key(&self, i: usize) -> DResult<(Vec<u8>, u64)> {
-        let mut key = Vec::new();
-        let e = codec::get_entry(self.block.entries(), self.block.restart(i), &mut key)?;
-        Ok((key, e.trailer))
-    }
-
     /// Positions at the first entry >= (key, trailer) in internal order (invalid if none).
     pub(crate) fn seek(&mut self, key: &[u8], trailer: u64) -> DResult<()> {
         // Last restart whose key is < target.
         let (mut lo, mut hi) = (0usize, self.block.num_restarts - 1);
         while lo < hi {
             let mid = lo + (hi - lo).div_ceil(2);
-            let (k, t) = match self.restart_key(mid) {
+            let probe = codec::get_restart_key(self.block.entries(), self.block.restart(mid));
+            let (k, t) = match probe {
                 Ok(x) => x,
                 Err(e) => {
                     self.invalidate();
                     return Err(e);
                 }
             };
-            if codec::cmp_internal(&k, t, key, trailer) == Ordering::Less {
+            if codec::cmp_internal(k, t, key, trailer) == Ordering::Less {
                 lo = mid;
             } else {
                 hi = mid - 1;
@@ -288,7 +282,8 @@ pub(crate) fn check_entries(block: &Block) -> Result<usize, DecodeError> {
     let mut n = 0;
     while it.valid() {
         if let Some((pk, pt)) = &prev {
-            if codec::cmp_internal(pk, *pt, it.key(), it.trailer()) != Ordering::Less {
+            // (user_key, seq) must ascend strictly; the kind does not break ties.
+            if codec::cmp_internal(pk, *pt >> 8, it.key(), it.trailer() >> 8) != Ordering::Less {
                 return Err(codec::err(
                     it.offset(),
                     "keys out of order within the block",

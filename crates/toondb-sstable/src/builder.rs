@@ -109,8 +109,10 @@ impl SstBuilder {
         let trailer = codec::pack_trailer(seq, kind);
         let first = self.props.num_entries == 0;
         let new_user_key = first || self.last_key.as_slice() != user_key;
+        // Compare (user_key, seq) only: two entries with the same key and sequence number
+        // are out of order even if their kinds differ.
         if !first
-            && codec::cmp_internal(&self.last_key, self.last_trailer, user_key, trailer)
+            && codec::cmp_internal(&self.last_key, self.last_trailer >> 8, user_key, seq)
                 != Ordering::Less
         {
             return Err(SstError::OutOfOrder {

@@ -200,6 +200,27 @@ pub(crate) fn get_entry(entries: &[u8], pos: usize, key: &mut Vec<u8>) -> DResul
     })
 }
 
+/// Decodes the key and trailer of the entry at restart point `pos` without copying: a restart
+/// entry shares no bytes, so its key lies whole in the block.
+pub(crate) fn get_restart_key(entries: &[u8], pos: usize) -> DResult<(&[u8], u64)> {
+    let mut p = pos;
+    let shared = get_varint(entries, &mut p)?;
+    if shared != 0 {
+        return Err(err(pos, format!("restart entry shares {shared} key bytes")));
+    }
+    let unshared = get_len(entries, &mut p, entries.len(), "key")?;
+    let _value_len = get_varint(entries, &mut p)?;
+    let key_end = p
+        .checked_add(unshared)
+        .filter(|&e| e <= entries.len())
+        .ok_or_else(|| err(pos, "entry key runs past the end of the block"))?;
+    let trailer = get_u64(entries, key_end)?;
+    if key_end + ENTRY_TRAILER_LEN > entries.len() {
+        return Err(err(pos, "entry trailer runs past the end of the block"));
+    }
+    Ok((&entries[p..key_end], trailer))
+}
+
 /// Appends the restart array and its count.
 pub(crate) fn put_restarts(out: &mut Vec<u8>, restarts: &[u32]) {
     for r in restarts {

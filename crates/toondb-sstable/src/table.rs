@@ -188,7 +188,8 @@ impl Table {
     }
 
     /// Reads every block from the file (bypassing the cache), checks every checksum, decodes
-    /// every entry, and checks ordering, block contiguity and the entry count.
+    /// every entry, and checks ordering, block contiguity, index keys, the entry count and
+    /// that the bloom filter admits every key.
     pub fn verify(&self) -> Result<(), SstError> {
         let mut idx = BlockIter::new(self.index.clone());
         block::check_entries(&self.index).map_err(|e| self.index_err(e))?;
@@ -210,7 +211,7 @@ impl Table {
             let b = Block::new(body.into()).map_err(|e| decode_err(&self.path, h.offset, e))?;
             entries +=
                 block::check_entries(&b).map_err(|e| decode_err(&self.path, h.offset, e))? as u64;
-            let mut it = BlockIter::new(b);
+            let mut it = BlockIter::new(b.clone());
             it.seek_to_last()
                 .map_err(|e| decode_err(&self.path, h.offset, e))?;
             if !it.valid() || it.key() != idx.key() || it.trailer() != idx.trailer() {
@@ -220,6 +221,7 @@ impl Table {
                     "data block's last key differs from its index entry",
                 ));
             }
+            self.check_bloom(&b, h.offset)?;
             expected_offset = h.end_with_trailer().unwrap_or(u64::MAX);
             blocks += 1;
             idx.next().map_err(|e| self.index_err(e))?;
@@ -240,6 +242,24 @@ impl Table {
                     self.props.num_entries, self.num_data_blocks
                 ),
             ));
+        }
+        Ok(())
+    }
+
+    /// Checks that the bloom filter admits every key of a data block.
+    fn check_bloom(&self, b: &Block, offset: u64) -> Result<(), SstError> {
+        let mut it = BlockIter::new(b.clone());
+        it.seek_to_first()
+            .map_err(|e| decode_err(&self.path, offset, e))?;
+        while it.valid() {
+            if !self.may_contain(it.key()) {
+                return Err(corruption(
+                    &self.path,
+                    offset + it.offset() as u64,
+                    "bloom filter rejects a key the table holds",
+                ));
+            }
+            it.next().map_err(|e| decode_err(&self.path, offset, e))?;
         }
         Ok(())
     }

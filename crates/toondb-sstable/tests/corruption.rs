@@ -251,6 +251,10 @@ fn out_of_order_and_invalid_adds_are_rejected() {
     );
     b.add(b"b", 5, ValueKind::Put, b"x").unwrap();
     // Smaller key, same key with a larger or equal seq: all out of order.
+    assert!(matches!(
+        b.add(b"b", 5, ValueKind::Delete, b""),
+        Err(SstError::OutOfOrder { .. })
+    ));
     for (k, s) in [(&b"a"[..], 1), (b"b", 5), (b"b", 6)] {
         assert!(
             matches!(
