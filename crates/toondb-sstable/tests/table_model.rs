@@ -314,3 +314,39 @@ fn iterator_is_send_and_outlives_its_table_handle() {
     assert_send_sync::<BlockCache>();
     assert_send::<toondb_sstable::TableIter>();
 }
+
+#[test]
+fn concurrent_readers_share_one_small_cache() {
+    // Several tables and threads contend for a cache far smaller than the data; every read
+    // must still be correct and the cache must stay within its bound.
+    let vfs = MemVfs::new();
+    let cache = BlockCache::new(16 * 1024);
+    let m = sample_entries(1500);
+    let tables: Vec<_> = (0..3u64)
+        .map(|i| {
+            let path = p(&format!("{i}.sst"));
+            write_table(&vfs, &path, &m, small_blocks());
+            toondb_sstable::Table::open(&vfs, &path, i, Some(cache.clone())).unwrap()
+        })
+        .collect();
+    std::thread::scope(|s| {
+        for th in 0..4usize {
+            let tables = &tables;
+            let m = &m;
+            s.spawn(move || {
+                for (j, e) in m.iter().enumerate().skip(th).step_by(4) {
+                    let t = &tables[j % tables.len()];
+                    let newest = m.iter().find(|g| g.0 == e.0).unwrap();
+                    assert_eq!(
+                        t.get(&e.0, u64::MAX).unwrap(),
+                        Some((newest.1, newest.2, newest.3.clone()))
+                    );
+                }
+                assert_eq!(scan(&tables[th % tables.len()]).unwrap(), *m);
+            });
+        }
+    });
+    let s = cache.stats();
+    assert!(s.usage_bytes <= s.capacity_bytes, "{s:?}");
+    assert!(s.hits > 0 && s.misses > 0, "{s:?}");
+}
