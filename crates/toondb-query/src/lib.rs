@@ -1,2 +1,34 @@
-//! ToonDB's SQL engine: sqlparser AST, binder, planner, optimizer and executor over toondb-storage.
+//! ToonDB's SQL engine: sqlparser AST, binder, planner, optimizer and executor over
+//! toondb-storage.
+//!
+//! ```
+//! use toondb_query::{Database, Value};
+//! let db = Database::open_mem();
+//! let mut s = db.session();
+//! s.execute("CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT)").unwrap();
+//! s.execute("INSERT INTO t(name) VALUES ('a'), ('b')").unwrap();
+//! let r = s.execute_with("SELECT id, upper(name) FROM t WHERE id = ?", &[Value::Integer(2)]).unwrap();
+//! assert_eq!(r.rows, vec![vec![Value::Integer(2), Value::from("B")]]);
+//! ```
 #![forbid(unsafe_code)]
+
+pub mod catalog;
+pub mod codec;
+pub mod error;
+pub mod exec;
+pub mod expr;
+pub mod format;
+pub mod kv;
+pub mod plan;
+pub mod planner;
+pub mod session;
+pub mod storage;
+pub mod value;
+
+pub use error::{Error, Result};
+pub use format::{to_json, to_table};
+pub use kv::{KvBackend, KvTxn, MemBackend};
+pub use planner::Column;
+pub use session::{parse, Database, Prepared, QueryResult, RowIter, Session};
+pub use storage::StorageBackend;
+pub use value::{Affinity, DataType, Value};

@@ -1,0 +1,218 @@
+//! The SQL catalog (tables, indexes, views), stored as JSON under the reserved `0x00` prefix
+//! and changed inside the same transaction as the data.
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::codec::{prefix_successor, CATALOG_PREFIX};
+use crate::error::{Error, Result};
+use crate::kv::KvTxn;
+use crate::value::{Affinity, DataType};
+
+/// One column of a table.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ColumnDef {
+    /// Column name as declared.
+    pub name: String,
+    /// Declared type text (may be empty).
+    pub decl_type: String,
+    /// Mapped type.
+    pub ty: DataType,
+    /// Storage affinity.
+    pub affinity: Affinity,
+    /// NOT NULL constraint.
+    pub not_null: bool,
+    /// DEFAULT expression as SQL text.
+    pub default: Option<String>,
+}
+
+/// A secondary index (explicit, or created for a PRIMARY KEY / UNIQUE constraint).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IndexDef {
+    /// Unique id within the table.
+    pub id: u32,
+    /// Index name (auto indexes get `autoindex_<table>_<n>`).
+    pub name: String,
+    /// Indexed column positions.
+    pub columns: Vec<usize>,
+    /// UNIQUE index.
+    pub unique: bool,
+    /// Created by a constraint (cannot be dropped with DROP INDEX).
+    pub auto: bool,
+}
+
+/// A table definition.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TableDef {
+    /// Unique table id (key prefix).
+    pub id: u32,
+    /// Table name as declared.
+    pub name: String,
+    /// Columns in declaration order.
+    pub columns: Vec<ColumnDef>,
+    /// Position of the INTEGER PRIMARY KEY column (an alias of the rowid), if any.
+    pub rowid_column: Option<usize>,
+    /// Indexes on this table.
+    pub indexes: Vec<IndexDef>,
+    /// Next index id to assign.
+    pub next_index_id: u32,
+}
+
+impl TableDef {
+    /// Case-insensitive column lookup.
+    pub fn column_index(&self, name: &str) -> Option<usize> {
+        self.columns
+            .iter()
+            .position(|c| c.name.eq_ignore_ascii_case(name))
+    }
+}
+
+/// A view: stored SQL text, planned on use.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ViewDef {
+    /// View name.
+    pub name: String,
+    /// The SELECT text.
+    pub sql: String,
+    /// Optional column names given in CREATE VIEW v(a, b).
+    pub columns: Vec<String>,
+}
+
+/// In-memory snapshot of the catalog.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    /// Tables by lower-cased name.
+    pub tables: BTreeMap<String, Arc<TableDef>>,
+    /// Views by lower-cased name.
+    pub views: BTreeMap<String, Arc<ViewDef>>,
+    /// Version counter at load time.
+    pub version: u64,
+}
+
+const K_TABLE: u8 = b'T';
+const K_VIEW: u8 = b'V';
+const K_NEXT_ID: &[u8] = &[0x00, b'N'];
+const K_VERSION: &[u8] = &[0x00, b'S'];
+
+fn key(kind: u8, name: &str) -> Vec<u8> {
+    let mut k = CATALOG_PREFIX.to_vec();
+    k.push(kind);
+    k.extend_from_slice(name.to_ascii_lowercase().as_bytes());
+    k
+}
+
+fn corrupt(k: &[u8], detail: impl Into<String>) -> Error {
+    Error::Corruption {
+        what: "catalog",
+        key: k.to_vec(),
+        detail: detail.into(),
+    }
+}
+
+fn read_u64(txn: &mut dyn KvTxn, k: &[u8]) -> Result<u64> {
+    match txn.get(k)? {
+        None => Ok(0),
+        Some(v) if v.len() == 8 => {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(&v);
+            Ok(u64::from_be_bytes(a))
+        }
+        Some(_) => Err(corrupt(k, "bad counter length")),
+    }
+}
+
+/// Current catalog version (bumped by every DDL statement).
+pub fn version(txn: &mut dyn KvTxn) -> Result<u64> {
+    read_u64(txn, K_VERSION)
+}
+
+fn bump_version(txn: &mut dyn KvTxn) -> Result<()> {
+    let v = read_u64(txn, K_VERSION)?.wrapping_add(1);
+    txn.put(K_VERSION, &v.to_be_bytes())
+}
+
+/// Allocates a new table id.
+pub fn next_table_id(txn: &mut dyn KvTxn) -> Result<u32> {
+    let v = read_u64(txn, K_NEXT_ID)? + 1;
+    let id = u32::try_from(v).map_err(|_| Error::Runtime("too many tables created".into()))?;
+    txn.put(K_NEXT_ID, &v.to_be_bytes())?;
+    Ok(id)
+}
+
+/// Loads the whole catalog.
+pub fn load(txn: &mut dyn KvTxn) -> Result<Catalog> {
+    let mut cat = Catalog {
+        version: version(txn)?,
+        ..Catalog::default()
+    };
+    let lo = CATALOG_PREFIX.to_vec();
+    let hi = prefix_successor(CATALOG_PREFIX).unwrap_or_default();
+    let pairs: Vec<(Vec<u8>, Vec<u8>)> = txn
+        .scan(Bound::Included(&lo), Bound::Excluded(&hi), false)?
+        .collect::<Result<_>>()?;
+    for (k, v) in pairs {
+        match k.get(1) {
+            Some(&K_TABLE) => {
+                let t: TableDef =
+                    serde_json::from_slice(&v).map_err(|e| corrupt(&k, e.to_string()))?;
+                cat.tables.insert(t.name.to_ascii_lowercase(), Arc::new(t));
+            }
+            Some(&K_VIEW) => {
+                let t: ViewDef =
+                    serde_json::from_slice(&v).map_err(|e| corrupt(&k, e.to_string()))?;
+                cat.views.insert(t.name.to_ascii_lowercase(), Arc::new(t));
+            }
+            _ => {}
+        }
+    }
+    Ok(cat)
+}
+
+/// Writes (creates or replaces) a table definition.
+pub fn put_table(txn: &mut dyn KvTxn, t: &TableDef) -> Result<()> {
+    let v = serde_json::to_vec(t).map_err(|e| Error::Runtime(e.to_string()))?;
+    txn.put(&key(K_TABLE, &t.name), &v)?;
+    bump_version(txn)
+}
+
+/// Removes a table definition (not its data).
+pub fn delete_table(txn: &mut dyn KvTxn, name: &str) -> Result<()> {
+    txn.delete(&key(K_TABLE, name))?;
+    bump_version(txn)
+}
+
+/// Writes a view definition.
+pub fn put_view(txn: &mut dyn KvTxn, v: &ViewDef) -> Result<()> {
+    let b = serde_json::to_vec(v).map_err(|e| Error::Runtime(e.to_string()))?;
+    txn.put(&key(K_VIEW, &v.name), &b)?;
+    bump_version(txn)
+}
+
+/// Removes a view definition.
+pub fn delete_view(txn: &mut dyn KvTxn, name: &str) -> Result<()> {
+    txn.delete(&key(K_VIEW, name))?;
+    bump_version(txn)
+}
+
+impl Catalog {
+    /// Table by name (case-insensitive).
+    pub fn table(&self, name: &str) -> Option<&Arc<TableDef>> {
+        self.tables.get(&name.to_ascii_lowercase())
+    }
+    /// View by name (case-insensitive).
+    pub fn view(&self, name: &str) -> Option<&Arc<ViewDef>> {
+        self.views.get(&name.to_ascii_lowercase())
+    }
+    /// Finds an index by name: (table, index).
+    pub fn index(&self, name: &str) -> Option<(&Arc<TableDef>, &IndexDef)> {
+        self.tables.values().find_map(|t| {
+            t.indexes
+                .iter()
+                .find(|i| i.name.eq_ignore_ascii_case(name))
+                .map(|i| (t, i))
+        })
+    }
+}

@@ -1,0 +1,1238 @@
+//! The executor: evaluates bound expressions and runs plans over a [`KvTxn`].
+//! Operators materialise their output (simple and predictable for an embedded engine).
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::ops::Bound;
+
+use crate::catalog::{IndexDef, TableDef};
+use crate::codec::{
+    decode_row, decode_rowid_suffix, encode_key, encode_key_value, encode_row, index_key,
+    index_prefix, prefix_successor, row_key, table_rows_prefix,
+};
+use crate::error::{rt, Error, Result};
+use crate::expr::{
+    and3, arith, bool_val, call_func, cast, cmp_op, compare, like_match, or3, unary, with_aff,
+    AggCall, AggFunc, BinOp, Expr, Func,
+};
+use crate::kv::KvTxn;
+use crate::plan::{Access, JoinKind, Plan, SetOpKind, SortKey};
+use crate::value::{Affinity, Value};
+
+/// A row of values.
+pub type Row = Vec<Value>;
+
+enum Cached {
+    Scalar(Value),
+    Exists(bool),
+    Set(Vec<Value>, bool),
+}
+
+/// What to do when a row violates a uniqueness constraint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnConflict {
+    /// Fail the statement.
+    Abort,
+    /// Delete the conflicting rows, then insert.
+    Replace,
+    /// Skip the new row.
+    Ignore,
+}
+
+/// Execution context for one statement.
+pub struct Exec<'t> {
+    txn: Option<&'t mut dyn KvTxn>,
+    params: &'t [Value],
+    outer: Vec<Row>,
+    cache: HashMap<usize, Cached>,
+    next_rowid: HashMap<u32, i64>,
+}
+
+/// Evaluates an expression without data access (constant folding, defaults).
+pub fn eval_const(e: &Expr) -> Result<Value> {
+    let mut x = Exec {
+        txn: None,
+        params: &[],
+        outer: Vec::new(),
+        cache: HashMap::new(),
+        next_rowid: HashMap::new(),
+    };
+    x.eval(e, &[])
+}
+
+fn sort_cmp(a: &[Value], b: &[Value], keys: &[SortKey]) -> Ordering {
+    for (i, k) in keys.iter().enumerate() {
+        let (x, y) = (&a[i], &b[i]);
+        let o = match (x.is_null(), y.is_null()) {
+            (true, true) => Ordering::Equal,
+            (true, false) => {
+                if k.nulls_first {
+                    Ordering::Less
+                } else {
+                    Ordering::Greater
+                }
+            }
+            (false, true) => {
+                if k.nulls_first {
+                    Ordering::Greater
+                } else {
+                    Ordering::Less
+                }
+            }
+            _ => {
+                let o = x.total_cmp(y);
+                if k.desc {
+                    o.reverse()
+                } else {
+                    o
+                }
+            }
+        };
+        if o != Ordering::Equal {
+            return o;
+        }
+    }
+    Ordering::Equal
+}
+
+#[derive(Clone)]
+struct AggState {
+    count: i64,
+    int_sum: i64,
+    overflow: bool,
+    real_sum: f64,
+    any_real: bool,
+    best: Value,
+    text: Option<String>,
+    seen: Option<BTreeSet<Vec<u8>>>,
+}
+
+impl AggState {
+    fn new(distinct: bool) -> Self {
+        AggState {
+            count: 0,
+            int_sum: 0,
+            overflow: false,
+            real_sum: 0.0,
+            any_real: false,
+            best: Value::Null,
+            text: None,
+            seen: if distinct { Some(BTreeSet::new()) } else { None },
+        }
+    }
+
+    fn step(&mut self, f: AggFunc, args: &[Value]) {
+        if f == AggFunc::CountStar {
+            self.count += 1;
+            return;
+        }
+        let v = match args.first() {
+            Some(v) if !v.is_null() => v,
+            _ => return,
+        };
+        if let Some(seen) = &mut self.seen {
+            if !seen.insert(encode_key(std::slice::from_ref(v))) {
+                return;
+            }
+        }
+        self.count += 1;
+        match f {
+            AggFunc::Sum | AggFunc::Avg | AggFunc::Total => match v.to_numeric() {
+                Value::Integer(i) => {
+                    self.real_sum += i as f64;
+                    match self.int_sum.checked_add(i) {
+                        Some(s) => self.int_sum = s,
+                        None => self.overflow = true,
+                    }
+                }
+                Value::Real(r) => {
+                    self.real_sum += r;
+                    self.any_real = true;
+                }
+                _ => {}
+            },
+            AggFunc::Min => {
+                if self.best.is_null() || v.total_cmp(&self.best) == Ordering::Less {
+                    self.best = v.clone();
+                }
+            }
+            AggFunc::Max => {
+                if self.best.is_null() || v.total_cmp(&self.best) == Ordering::Greater {
+                    self.best = v.clone();
+                }
+            }
+            AggFunc::GroupConcat => {
+                let sep = match args.get(1) {
+                    Some(Value::Null) => String::new(),
+                    Some(s) => s.to_text_lossy(),
+                    None => ",".to_string(),
+                };
+                match &mut self.text {
+                    None => self.text = Some(v.to_text_lossy()),
+                    Some(t) => {
+                        t.push_str(&sep);
+                        t.push_str(&v.to_text_lossy());
+                    }
+                }
+            }
+            AggFunc::Count | AggFunc::CountStar => {}
+        }
+    }
+
+    fn finish(&self, f: AggFunc) -> Result<Value> {
+        Ok(match f {
+            AggFunc::CountStar | AggFunc::Count => Value::Integer(self.count),
+            AggFunc::Sum => {
+                if self.count == 0 {
+                    Value::Null
+                } else if self.any_real {
+                    Value::real(self.real_sum)
+                } else if self.overflow {
+                    return rt("integer overflow");
+                } else {
+                    Value::Integer(self.int_sum)
+                }
+            }
+            AggFunc::Total => Value::real(self.real_sum),
+            AggFunc::Avg => {
+                if self.count == 0 {
+                    Value::Null
+                } else {
+                    Value::real(self.real_sum / self.count as f64)
+                }
+            }
+            AggFunc::Min | AggFunc::Max => self.best.clone(),
+            AggFunc::GroupConcat => self.text.clone().map_or(Value::Null, Value::Text),
+        })
+    }
+}
+
+fn in_sorted(set: &[Value], v: &Value) -> bool {
+    set.binary_search_by(|x| x.total_cmp(v)).is_ok()
+}
+
+impl<'t> Exec<'t> {
+    /// New context over a transaction with bound parameters.
+    pub fn new(txn: &'t mut dyn KvTxn, params: &'t [Value]) -> Self {
+        Exec {
+            txn: Some(txn),
+            params,
+            outer: Vec::new(),
+            cache: HashMap::new(),
+            next_rowid: HashMap::new(),
+        }
+    }
+
+    fn txn(&mut self) -> Result<&mut dyn KvTxn> {
+        match self.txn.as_deref_mut() {
+            Some(t) => Ok(t),
+            None => rt("data access in a constant expression"),
+        }
+    }
+
+    // ------------------------------------------------------------ expressions
+
+    /// Evaluates `e` against `row`.
+    pub fn eval(&mut self, e: &Expr, row: &[Value]) -> Result<Value> {
+        Ok(match e {
+            Expr::Lit(v) => v.clone(),
+            Expr::Col(i) => row.get(*i).cloned().unwrap_or(Value::Null),
+            Expr::Outer { depth, idx } => {
+                let n = self.outer.len();
+                if *depth == 0 || *depth > n {
+                    return rt("internal: unresolved outer reference");
+                }
+                self.outer[n - depth].get(*idx).cloned().unwrap_or(Value::Null)
+            }
+            Expr::Param(i) => match self.params.get(*i) {
+                Some(v) => v.clone(),
+                None => return Err(Error::Param(format!("parameter ?{} is not bound", i + 1))),
+            },
+            Expr::Unary(op, x) => {
+                let v = self.eval(x, row)?;
+                unary(*op, &v)
+            }
+            Expr::Bin { op, l, r, aff } => match op {
+                BinOp::And => {
+                    let a = self.eval(l, row)?.truthy();
+                    if a == Some(false) {
+                        return Ok(Value::Integer(0));
+                    }
+                    let b = self.eval(r, row)?.truthy();
+                    bool_val(and3(a, b))
+                }
+                BinOp::Or => {
+                    let a = self.eval(l, row)?.truthy();
+                    if a == Some(true) {
+                        return Ok(Value::Integer(1));
+                    }
+                    let b = self.eval(r, row)?.truthy();
+                    bool_val(or3(a, b))
+                }
+                op if op.is_cmp() => {
+                    let a = with_aff(self.eval(l, row)?, aff.0);
+                    let b = with_aff(self.eval(r, row)?, aff.1);
+                    cmp_op(*op, &a, &b)
+                }
+                op => {
+                    let a = self.eval(l, row)?;
+                    let b = self.eval(r, row)?;
+                    arith(*op, &a, &b)?
+                }
+            },
+            Expr::IsNull(x, neg) => {
+                let v = self.eval(x, row)?;
+                Value::Integer(i64::from(v.is_null() != *neg))
+            }
+            Expr::Is(a, b, neg) => {
+                let x = self.eval(a, row)?;
+                let y = self.eval(b, row)?;
+                let same = match (x.is_null(), y.is_null()) {
+                    (true, true) => true,
+                    (false, false) => x.total_cmp(&y) == Ordering::Equal,
+                    _ => false,
+                };
+                Value::Integer(i64::from(same != *neg))
+            }
+            Expr::Between { e, lo, hi, neg, aff } => {
+                let v = self.eval(e, row)?;
+                let l = with_aff(self.eval(lo, row)?, *aff);
+                let h = with_aff(self.eval(hi, row)?, *aff);
+                let ge = compare(&v, &l).map(|o| o != Ordering::Less);
+                let le = compare(&v, &h).map(|o| o != Ordering::Greater);
+                let r = and3(ge, le);
+                bool_val(if *neg { r.map(|b| !b) } else { r })
+            }
+            Expr::InList { e, list, neg, aff } => {
+                let v = self.eval(e, row)?;
+                let mut res = Some(false);
+                if v.is_null() {
+                    res = if list.is_empty() { Some(false) } else { None };
+                } else {
+                    for item in list {
+                        let x = with_aff(self.eval(item, row)?, *aff);
+                        match compare(&v, &x) {
+                            Some(Ordering::Equal) => {
+                                res = Some(true);
+                                break;
+                            }
+                            None => res = None,
+                            _ => {}
+                        }
+                    }
+                }
+                bool_val(if *neg { res.map(|b| !b) } else { res })
+            }
+            Expr::InSub {
+                e,
+                plan,
+                neg,
+                correlated,
+                id,
+            } => {
+                let v = self.eval(e, row)?;
+                let (set, has_null) = match self.cache.get(id) {
+                    Some(Cached::Set(s, n)) if !correlated => (s.clone(), *n),
+                    _ => {
+                        let rows = self.run_sub(plan, row)?;
+                        let mut has_null = false;
+                        let mut s: Vec<Value> = Vec::with_capacity(rows.len());
+                        for r in rows {
+                            match r.into_iter().next() {
+                                Some(Value::Null) | None => has_null = true,
+                                Some(x) => s.push(x),
+                            }
+                        }
+                        s.sort_by(|a, b| a.total_cmp(b));
+                        if !correlated {
+                            self.cache.insert(*id, Cached::Set(s.clone(), has_null));
+                        }
+                        (s, has_null)
+                    }
+                };
+                let res = if set.is_empty() && !has_null {
+                    Some(false)
+                } else if v.is_null() {
+                    None
+                } else if in_sorted(&set, &v) {
+                    Some(true)
+                } else if has_null {
+                    None
+                } else {
+                    Some(false)
+                };
+                bool_val(if *neg { res.map(|b| !b) } else { res })
+            }
+            Expr::Exists {
+                plan,
+                neg,
+                correlated,
+                id,
+            } => {
+                let found = match self.cache.get(id) {
+                    Some(Cached::Exists(b)) if !correlated => *b,
+                    _ => {
+                        let b = !self.run_sub(plan, row)?.is_empty();
+                        if !correlated {
+                            self.cache.insert(*id, Cached::Exists(b));
+                        }
+                        b
+                    }
+                };
+                Value::Integer(i64::from(found != *neg))
+            }
+            Expr::Scalar {
+                plan,
+                correlated,
+                id,
+            } => match self.cache.get(id) {
+                Some(Cached::Scalar(v)) if !correlated => v.clone(),
+                _ => {
+                    let rows = self.run_sub(plan, row)?;
+                    let v = rows
+                        .into_iter()
+                        .next()
+                        .and_then(|r| r.into_iter().next())
+                        .unwrap_or(Value::Null);
+                    if !correlated {
+                        self.cache.insert(*id, Cached::Scalar(v.clone()));
+                    }
+                    v
+                }
+            },
+            Expr::Like {
+                e,
+                pat,
+                esc,
+                neg,
+                glob,
+            } => {
+                let v = self.eval(e, row)?;
+                let p = self.eval(pat, row)?;
+                let esc_c = match esc {
+                    Some(x) => match self.eval(x, row)? {
+                        Value::Null => return Ok(Value::Null),
+                        x => {
+                            let s = x.to_text_lossy();
+                            let mut it = s.chars();
+                            match (it.next(), it.next()) {
+                                (Some(c), None) => Some(c),
+                                _ => return rt("ESCAPE expression must be a single character"),
+                            }
+                        }
+                    },
+                    None => None,
+                };
+                if v.is_null() || p.is_null() {
+                    Value::Null
+                } else {
+                    let m = like_match(&v.to_text_lossy(), &p.to_text_lossy(), esc_c, *glob);
+                    Value::Integer(i64::from(m != *neg))
+                }
+            }
+            Expr::Case {
+                operand,
+                whens,
+                els,
+            } => {
+                let base = match operand {
+                    Some(o) => Some(self.eval(o, row)?),
+                    None => None,
+                };
+                for (w, t) in whens {
+                    let c = self.eval(w, row)?;
+                    let hit = match &base {
+                        Some(b) => compare(b, &c) == Some(Ordering::Equal),
+                        None => c.truthy() == Some(true),
+                    };
+                    if hit {
+                        return self.eval(t, row);
+                    }
+                }
+                match els {
+                    Some(x) => self.eval(x, row)?,
+                    None => Value::Null,
+                }
+            }
+            Expr::Cast(x, ty) => {
+                let v = self.eval(x, row)?;
+                cast(v, *ty)
+            }
+            Expr::Aff(x, a) => {
+                let v = self.eval(x, row)?;
+                with_aff(v, Some(*a))
+            }
+            Expr::Func(f, args) => {
+                match f {
+                    // Lazy evaluation for short-circuit functions.
+                    Func::Coalesce | Func::IfNull => {
+                        for a in args {
+                            let v = self.eval(a, row)?;
+                            if !v.is_null() {
+                                return Ok(v);
+                            }
+                        }
+                        return Ok(Value::Null);
+                    }
+                    Func::Iif => {
+                        let c = match args.first() {
+                            Some(a) => self.eval(a, row)?,
+                            None => Value::Null,
+                        };
+                        let pick = if c.truthy() == Some(true) { 1 } else { 2 };
+                        return match args.get(pick) {
+                            Some(a) => self.eval(a, row),
+                            None => Ok(Value::Null),
+                        };
+                    }
+                    _ => {}
+                }
+                let mut vals = Vec::with_capacity(args.len());
+                for a in args {
+                    vals.push(self.eval(a, row)?);
+                }
+                call_func(*f, &vals)?
+            }
+            Expr::Agg(_) => return rt("misuse of aggregate function"),
+        })
+    }
+
+    fn truth(&mut self, e: &Expr, row: &[Value]) -> Result<bool> {
+        Ok(self.eval(e, row)?.truthy() == Some(true))
+    }
+
+    fn run_sub(&mut self, plan: &Plan, row: &[Value]) -> Result<Vec<Row>> {
+        if self.outer.len() > crate::planner::MAX_DEPTH {
+            return rt("subquery nesting too deep");
+        }
+        self.outer.push(row.to_vec());
+        let r = self.run(plan);
+        self.outer.pop();
+        r
+    }
+
+    // ------------------------------------------------------------ plans
+
+    /// Runs a plan to completion.
+    pub fn run(&mut self, p: &Plan) -> Result<Vec<Row>> {
+        match p {
+            Plan::Empty { .. } => Ok(Vec::new()),
+            Plan::Values { rows, .. } => {
+                let mut out = Vec::with_capacity(rows.len());
+                for r in rows {
+                    let mut vals = Vec::with_capacity(r.len());
+                    for e in r {
+                        vals.push(self.eval(e, &[])?);
+                    }
+                    out.push(vals);
+                }
+                Ok(out)
+            }
+            Plan::Scan {
+                table,
+                access,
+                filter,
+                ..
+            } => Ok(self
+                .scan_rows(table, access, filter.as_ref())?
+                .into_iter()
+                .map(|(_, r)| r)
+                .collect()),
+            Plan::Filter { input, pred } => {
+                let rows = self.run(input)?;
+                let mut out = Vec::with_capacity(rows.len());
+                for r in rows {
+                    if self.truth(pred, &r)? {
+                        out.push(r);
+                    }
+                }
+                Ok(out)
+            }
+            Plan::Project { input, exprs } => {
+                let rows = self.run(input)?;
+                let mut out = Vec::with_capacity(rows.len());
+                for r in rows {
+                    let mut o = Vec::with_capacity(exprs.len());
+                    for e in exprs {
+                        o.push(self.eval(e, &r)?);
+                    }
+                    out.push(o);
+                }
+                Ok(out)
+            }
+            Plan::NestedLoop {
+                left,
+                right,
+                kind,
+                on,
+                right_width,
+            } => {
+                let lrows = self.run(left)?;
+                let rrows = self.run(right)?;
+                let mut out = Vec::new();
+                for l in lrows {
+                    let mut matched = false;
+                    for r in &rrows {
+                        let mut row = l.clone();
+                        row.extend(r.iter().cloned());
+                        let ok = match on {
+                            Some(c) => self.truth(c, &row)?,
+                            None => true,
+                        };
+                        if ok {
+                            matched = true;
+                            out.push(row);
+                        }
+                    }
+                    if !matched && *kind == JoinKind::Left {
+                        let mut row = l;
+                        row.extend(std::iter::repeat_n(Value::Null, *right_width));
+                        out.push(row);
+                    }
+                }
+                Ok(out)
+            }
+            Plan::HashJoin {
+                left,
+                right,
+                kind,
+                left_keys,
+                right_keys,
+                residual,
+                build_left,
+                right_width,
+            } => self.hash_join(
+                left,
+                right,
+                *kind,
+                left_keys,
+                right_keys,
+                residual.as_ref(),
+                *build_left,
+                *right_width,
+            ),
+            Plan::Aggregate {
+                input,
+                groups,
+                aggs,
+                input_width,
+            } => self.aggregate(input, groups, aggs, *input_width),
+            Plan::Sort { input, keys } => {
+                let rows = self.run(input)?;
+                let mut keyed: Vec<(Row, Row)> = Vec::with_capacity(rows.len());
+                for r in rows {
+                    let mut k = Vec::with_capacity(keys.len());
+                    for key in keys {
+                        k.push(self.eval(&key.expr, &r)?);
+                    }
+                    keyed.push((k, r));
+                }
+                keyed.sort_by(|a, b| sort_cmp(&a.0, &b.0, keys));
+                Ok(keyed.into_iter().map(|(_, r)| r).collect())
+            }
+            Plan::Limit {
+                input,
+                limit,
+                offset,
+            } => {
+                let lim = match limit {
+                    Some(e) => self.int_arg(e, "LIMIT")?,
+                    None => -1,
+                };
+                let off = match offset {
+                    Some(e) => self.int_arg(e, "OFFSET")?.max(0),
+                    None => 0,
+                };
+                let rows = self.run(input)?;
+                let it = rows.into_iter().skip(usize::try_from(off).unwrap_or(usize::MAX));
+                Ok(if lim < 0 {
+                    it.collect()
+                } else {
+                    it.take(usize::try_from(lim).unwrap_or(usize::MAX)).collect()
+                })
+            }
+            Plan::Distinct { input, width } => {
+                let rows = self.run(input)?;
+                let mut seen = HashSet::new();
+                let mut out = Vec::new();
+                for r in rows {
+                    let k = encode_key(&r[..(*width).min(r.len())]);
+                    if seen.insert(k) {
+                        out.push(r);
+                    }
+                }
+                Ok(out)
+            }
+            Plan::SetOp {
+                op,
+                all,
+                left,
+                right,
+            } => {
+                let l = self.run(left)?;
+                let r = self.run(right)?;
+                if *all {
+                    let mut l = l;
+                    l.extend(r);
+                    return Ok(l);
+                }
+                let mut lset: BTreeMap<Vec<u8>, Row> = BTreeMap::new();
+                for row in l {
+                    lset.entry(encode_key(&row)).or_insert(row);
+                }
+                match op {
+                    SetOpKind::Union => {
+                        for row in r {
+                            lset.entry(encode_key(&row)).or_insert(row);
+                        }
+                        Ok(lset.into_values().collect())
+                    }
+                    SetOpKind::Intersect => {
+                        let rkeys: HashSet<Vec<u8>> = r.iter().map(|x| encode_key(x)).collect();
+                        Ok(lset
+                            .into_iter()
+                            .filter(|(k, _)| rkeys.contains(k))
+                            .map(|(_, v)| v)
+                            .collect())
+                    }
+                    SetOpKind::Except => {
+                        let rkeys: HashSet<Vec<u8>> = r.iter().map(|x| encode_key(x)).collect();
+                        Ok(lset
+                            .into_iter()
+                            .filter(|(k, _)| !rkeys.contains(k))
+                            .map(|(_, v)| v)
+                            .collect())
+                    }
+                }
+            }
+        }
+    }
+
+    fn int_arg(&mut self, e: &Expr, what: &str) -> Result<i64> {
+        match self.eval(e, &[])? {
+            Value::Integer(i) => Ok(i),
+            Value::Real(r) if r.fract() == 0.0 => Ok(crate::value::real_to_i64_saturating(r)),
+            Value::Text(s) => match crate::value::parse_numeric_exact(&s) {
+                Some(Value::Integer(i)) => Ok(i),
+                _ => rt(format!("datatype mismatch in {what}")),
+            },
+            _ => rt(format!("datatype mismatch in {what}")),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn hash_join(
+        &mut self,
+        left: &Plan,
+        right: &Plan,
+        kind: JoinKind,
+        left_keys: &[Expr],
+        right_keys: &[Expr],
+        residual: Option<&Expr>,
+        build_left: bool,
+        right_width: usize,
+    ) -> Result<Vec<Row>> {
+        let lrows = self.run(left)?;
+        let rrows = self.run(right)?;
+        let key_of = |x: &mut Self, keys: &[Expr], r: &[Value]| -> Result<Option<Vec<u8>>> {
+            let mut vals = Vec::with_capacity(keys.len());
+            for k in keys {
+                let v = x.eval(k, r)?;
+                if v.is_null() {
+                    return Ok(None);
+                }
+                vals.push(v);
+            }
+            Ok(Some(encode_key(&vals)))
+        };
+        let mut out = Vec::new();
+        if build_left {
+            let mut table: HashMap<Vec<u8>, Vec<usize>> = HashMap::new();
+            for (i, l) in lrows.iter().enumerate() {
+                if let Some(k) = key_of(self, left_keys, l)? {
+                    table.entry(k).or_default().push(i);
+                }
+            }
+            for r in &rrows {
+                let Some(k) = key_of(self, right_keys, r)? else {
+                    continue;
+                };
+                if let Some(ls) = table.get(&k) {
+                    for &li in ls {
+                        let mut row = lrows[li].clone();
+                        row.extend(r.iter().cloned());
+                        if match residual {
+                            Some(c) => self.truth(c, &row)?,
+                            None => true,
+                        } {
+                            out.push(row);
+                        }
+                    }
+                }
+            }
+        } else {
+            let mut table: HashMap<Vec<u8>, Vec<usize>> = HashMap::new();
+            for (i, r) in rrows.iter().enumerate() {
+                if let Some(k) = key_of(self, right_keys, r)? {
+                    table.entry(k).or_default().push(i);
+                }
+            }
+            for l in lrows {
+                let mut matched = false;
+                if let Some(k) = key_of(self, left_keys, &l)? {
+                    if let Some(rs) = table.get(&k) {
+                        for &ri in rs {
+                            let mut row = l.clone();
+                            row.extend(rrows[ri].iter().cloned());
+                            if match residual {
+                                Some(c) => self.truth(c, &row)?,
+                                None => true,
+                            } {
+                                matched = true;
+                                out.push(row);
+                            }
+                        }
+                    }
+                }
+                if !matched && kind == JoinKind::Left {
+                    let mut row = l;
+                    row.extend(std::iter::repeat_n(Value::Null, right_width));
+                    out.push(row);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn aggregate(
+        &mut self,
+        input: &Plan,
+        groups: &[Expr],
+        aggs: &[AggCall],
+        input_width: usize,
+    ) -> Result<Vec<Row>> {
+        let rows = self.run(input)?;
+        struct Group {
+            last: Row,
+            keys: Row,
+            states: Vec<AggState>,
+        }
+        let fresh = || aggs.iter().map(|a| AggState::new(a.distinct)).collect::<Vec<_>>();
+        let mut map: BTreeMap<Vec<u8>, Group> = BTreeMap::new();
+        for r in rows {
+            let mut keys = Vec::with_capacity(groups.len());
+            for g in groups {
+                keys.push(self.eval(g, &r)?);
+            }
+            let k = encode_key(&keys);
+            let mut argv: Vec<Vec<Value>> = Vec::with_capacity(aggs.len());
+            for a in aggs {
+                let mut v = Vec::with_capacity(a.args.len());
+                for x in &a.args {
+                    v.push(self.eval(x, &r)?);
+                }
+                argv.push(v);
+            }
+            let g = map.entry(k).or_insert_with(|| Group {
+                last: Vec::new(),
+                keys,
+                states: fresh(),
+            });
+            for ((a, st), args) in aggs.iter().zip(g.states.iter_mut()).zip(&argv) {
+                st.step(a.func, args);
+            }
+            g.last = r;
+        }
+        if map.is_empty() && groups.is_empty() {
+            map.insert(
+                Vec::new(),
+                Group {
+                    last: vec![Value::Null; input_width],
+                    keys: Vec::new(),
+                    states: fresh(),
+                },
+            );
+        }
+        let mut out = Vec::with_capacity(map.len());
+        for (_, g) in map {
+            let mut row = g.last;
+            row.resize(input_width, Value::Null);
+            row.extend(g.keys);
+            for (a, st) in aggs.iter().zip(&g.states) {
+                row.push(st.finish(a.func)?);
+            }
+            out.push(row);
+        }
+        Ok(out)
+    }
+
+    // ------------------------------------------------------------ storage access
+
+    fn read_row(&mut self, t: &TableDef, key: &[u8], bytes: &[u8]) -> Result<Row> {
+        let mut r = decode_row(bytes).map_err(|e| match e {
+            Error::Corruption { what, detail, .. } => Error::Corruption {
+                what,
+                key: key.to_vec(),
+                detail,
+            },
+            e => e,
+        })?;
+        r.resize(t.columns.len(), Value::Null);
+        Ok(r)
+    }
+
+    fn bound_key(&mut self, prefix: &[u8], b: &Option<(Expr, bool)>, lower: bool) -> Result<Option<Bound<Vec<u8>>>> {
+        Ok(match b {
+            None => Some(if lower {
+                let mut k = prefix.to_vec();
+                k.push(0x02); // skip NULLs
+                Bound::Included(k)
+            } else {
+                match prefix_successor(prefix) {
+                    Some(s) => Bound::Excluded(s),
+                    None => Bound::Unbounded,
+                }
+            }),
+            Some((e, incl)) => {
+                let v = self.eval(e, &[])?;
+                if v.is_null() {
+                    return Ok(None);
+                }
+                let mut k = prefix.to_vec();
+                encode_key_value(&mut k, &v);
+                Some(match (lower, incl) {
+                    (true, true) => Bound::Included(k),
+                    (true, false) => match prefix_successor(&k) {
+                        Some(s) => Bound::Included(s),
+                        None => return Ok(None),
+                    },
+                    (false, true) => match prefix_successor(&k) {
+                        Some(s) => Bound::Excluded(s),
+                        None => Bound::Unbounded,
+                    },
+                    (false, false) => Bound::Excluded(k),
+                })
+            }
+        })
+    }
+
+    fn scan_range(&mut self, lo: Bound<Vec<u8>>, hi: Bound<Vec<u8>>) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let txn = self.txn()?;
+        let lo_ref = match &lo {
+            Bound::Included(k) => Bound::Included(k.as_slice()),
+            Bound::Excluded(k) => Bound::Excluded(k.as_slice()),
+            Bound::Unbounded => Bound::Unbounded,
+        };
+        let hi_ref = match &hi {
+            Bound::Included(k) => Bound::Included(k.as_slice()),
+            Bound::Excluded(k) => Bound::Excluded(k.as_slice()),
+            Bound::Unbounded => Bound::Unbounded,
+        };
+        txn.scan(lo_ref, hi_ref, false)?.collect()
+    }
+
+    /// Rows of `t` reached through `access`, filtered, with their rowids.
+    pub fn scan_rows(&mut self, t: &TableDef, access: &Access, filter: Option<&Expr>) -> Result<Vec<(i64, Row)>> {
+        let mut candidates: Vec<(i64, Row)> = Vec::new();
+        match access {
+            Access::Full => {
+                let prefix = table_rows_prefix(t.id);
+                let hi = match prefix_successor(&prefix) {
+                    Some(s) => Bound::Excluded(s),
+                    None => Bound::Unbounded,
+                };
+                for (k, v) in self.scan_range(Bound::Included(prefix), hi)? {
+                    let id = decode_rowid_suffix(&k)?;
+                    let row = self.read_row(t, &k, &v)?;
+                    candidates.push((id, row));
+                }
+            }
+            Access::RowidIn(keys) => {
+                let mut ids = Vec::new();
+                for k in keys {
+                    if let Value::Integer(i) = with_aff(self.eval(k, &[])?, Some(Affinity::Integer)) {
+                        ids.push(i);
+                    }
+                }
+                ids.sort_unstable();
+                ids.dedup();
+                for id in ids {
+                    let key = row_key(t.id, id);
+                    if let Some(v) = self.txn()?.get(&key)? {
+                        let row = self.read_row(t, &key, &v)?;
+                        candidates.push((id, row));
+                    }
+                }
+            }
+            Access::RowidRange { lo, hi } => {
+                let prefix = table_rows_prefix(t.id);
+                let (Some(l), Some(h)) = (self.bound_key(&prefix, lo, true)?, self.bound_key(&prefix, hi, false)?) else {
+                    return Ok(Vec::new());
+                };
+                for (k, v) in self.scan_range(l, h)? {
+                    let id = decode_rowid_suffix(&k)?;
+                    let row = self.read_row(t, &k, &v)?;
+                    candidates.push((id, row));
+                }
+            }
+            Access::Index { index, eq, lo, hi } => {
+                let mut ids: Vec<i64> = Vec::new();
+                let mut seen = HashSet::new();
+                'tuples: for tuple in eq {
+                    let mut prefix = index_prefix(t.id, index.id);
+                    for e in tuple {
+                        let v = self.eval(e, &[])?;
+                        if v.is_null() {
+                            continue 'tuples;
+                        }
+                        encode_key_value(&mut prefix, &v);
+                    }
+                    let (l, h) = if lo.is_none() && hi.is_none() {
+                        (
+                            Bound::Included(prefix.clone()),
+                            match prefix_successor(&prefix) {
+                                Some(s) => Bound::Excluded(s),
+                                None => Bound::Unbounded,
+                            },
+                        )
+                    } else {
+                        match (self.bound_key(&prefix, lo, true)?, self.bound_key(&prefix, hi, false)?) {
+                            (Some(l), Some(h)) => (l, h),
+                            _ => continue,
+                        }
+                    };
+                    for (_, v) in self.scan_range(l, h)? {
+                        let id = decode_rowid_suffix(&v)?;
+                        if seen.insert(id) {
+                            ids.push(id);
+                        }
+                    }
+                }
+                for id in ids {
+                    let key = row_key(t.id, id);
+                    match self.txn()?.get(&key)? {
+                        Some(v) => {
+                            let row = self.read_row(t, &key, &v)?;
+                            candidates.push((id, row));
+                        }
+                        None => {
+                            return Err(Error::Corruption {
+                                what: "index",
+                                key,
+                                detail: format!("index {} points to a missing row", index.name),
+                            })
+                        }
+                    }
+                }
+            }
+        }
+        match filter {
+            None => Ok(candidates),
+            Some(f) => {
+                let mut out = Vec::with_capacity(candidates.len());
+                for (id, r) in candidates {
+                    if self.truth(f, &r)? {
+                        out.push((id, r));
+                    }
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    // ------------------------------------------------------------ DML
+
+    fn index_vals(idx: &IndexDef, row: &[Value]) -> Vec<Value> {
+        idx.columns
+            .iter()
+            .map(|&c| row.get(c).cloned().unwrap_or(Value::Null))
+            .collect()
+    }
+
+    fn alloc_rowid(&mut self, t: &TableDef) -> Result<i64> {
+        if let Some(n) = self.next_rowid.get(&t.id) {
+            let n = *n;
+            if n == i64::MAX {
+                return rt("database or disk is full (rowid space exhausted)");
+            }
+            self.next_rowid.insert(t.id, n + 1);
+            return Ok(n);
+        }
+        let prefix = table_rows_prefix(t.id);
+        let hi = prefix_successor(&prefix).unwrap_or_default();
+        let last = {
+            let txn = self.txn()?;
+            let mut it = txn.scan(Bound::Included(&prefix), Bound::Excluded(&hi), true)?;
+            it.next().transpose()?
+        };
+        let max = match last {
+            Some((k, _)) => decode_rowid_suffix(&k)?,
+            None => 0,
+        };
+        let n = max.checked_add(1).map_or_else(|| rt("database or disk is full (rowid space exhausted)"), Ok)?;
+        self.next_rowid.insert(t.id, n.saturating_add(1));
+        Ok(n)
+    }
+
+    fn unique_conflicts(&mut self, t: &TableDef, row: &[Value], rowid: i64) -> Result<Vec<(i64, String)>> {
+        let mut out = Vec::new();
+        for idx in t.indexes.iter().filter(|i| i.unique) {
+            let vals = Self::index_vals(idx, row);
+            if vals.iter().any(Value::is_null) {
+                continue;
+            }
+            let mut prefix = index_prefix(t.id, idx.id);
+            for v in &vals {
+                encode_key_value(&mut prefix, v);
+            }
+            let hi = match prefix_successor(&prefix) {
+                Some(s) => Bound::Excluded(s),
+                None => Bound::Unbounded,
+            };
+            for (_, v) in self.scan_range(Bound::Included(prefix), hi)? {
+                let other = decode_rowid_suffix(&v)?;
+                if other != rowid {
+                    let cols: Vec<String> = idx
+                        .columns
+                        .iter()
+                        .filter_map(|&c| t.columns.get(c).map(|c| format!("{}.{}", t.name, c.name)))
+                        .collect();
+                    out.push((other, cols.join(", ")));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn write_indexes(&mut self, t: &TableDef, row: &[Value], rowid: i64, delete: bool) -> Result<()> {
+        let rk = crate::codec::rowid_suffix(rowid);
+        for idx in &t.indexes {
+            let k = index_key(t.id, idx.id, &Self::index_vals(idx, row), rowid);
+            if delete {
+                self.txn()?.delete(&k)?;
+            } else {
+                self.txn()?.put(&k, &rk)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes one row and its index entries.
+    pub fn delete_row(&mut self, t: &TableDef, rowid: i64, row: &[Value]) -> Result<()> {
+        self.write_indexes(t, row, rowid, true)?;
+        self.txn()?.delete(&row_key(t.id, rowid))
+    }
+
+    fn load_row(&mut self, t: &TableDef, rowid: i64) -> Result<Option<Row>> {
+        let key = row_key(t.id, rowid);
+        match self.txn()?.get(&key)? {
+            Some(v) => Ok(Some(self.read_row(t, &key, &v)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Applies affinities and NOT NULL, assigns the rowid, enforces uniqueness and writes
+    /// the row. `old_rowid` is set for UPDATE. Returns false if the row was ignored.
+    pub fn write_row(&mut self, t: &TableDef, mut row: Row, old_rowid: Option<i64>, mode: OnConflict) -> Result<bool> {
+        for (i, c) in t.columns.iter().enumerate() {
+            let v = std::mem::replace(&mut row[i], Value::Null);
+            row[i] = c.affinity.apply(v);
+        }
+        let rowid = match t.rowid_column {
+            Some(rc) => match &row[rc] {
+                Value::Null => {
+                    let id = self.alloc_rowid(t)?;
+                    row[rc] = Value::Integer(id);
+                    id
+                }
+                Value::Integer(i) => *i,
+                _ => return Err(Error::Constraint("datatype mismatch: INTEGER PRIMARY KEY must be an integer".into())),
+            },
+            None => match old_rowid {
+                Some(o) => o,
+                None => self.alloc_rowid(t)?,
+            },
+        };
+        for (i, c) in t.columns.iter().enumerate() {
+            if c.not_null && row[i].is_null() {
+                if mode == OnConflict::Ignore {
+                    return Ok(false);
+                }
+                return Err(Error::Constraint(format!("NOT NULL constraint failed: {}.{}", t.name, c.name)));
+            }
+        }
+        // Rowid conflict (only possible for explicit INTEGER PRIMARY KEY values).
+        if old_rowid != Some(rowid) {
+            if let Some(existing) = self.load_row(t, rowid)? {
+                match mode {
+                    OnConflict::Ignore => return Ok(false),
+                    OnConflict::Replace => self.delete_row(t, rowid, &existing)?,
+                    OnConflict::Abort => {
+                        let col = t.rowid_column.and_then(|c| t.columns.get(c)).map_or("rowid", |c| c.name.as_str());
+                        return Err(Error::Constraint(format!("UNIQUE constraint failed: {}.{}", t.name, col)));
+                    }
+                }
+            }
+        }
+        let conflicts = self.unique_conflicts(t, &row, old_rowid.unwrap_or(rowid))?;
+        for (other, cols) in conflicts {
+            match mode {
+                OnConflict::Ignore => return Ok(false),
+                OnConflict::Abort => return Err(Error::Constraint(format!("UNIQUE constraint failed: {cols}"))),
+                OnConflict::Replace => {
+                    if let Some(existing) = self.load_row(t, other)? {
+                        self.delete_row(t, other, &existing)?;
+                    }
+                }
+            }
+        }
+        if let Some(old) = old_rowid {
+            if let Some(existing) = self.load_row(t, old)? {
+                self.delete_row(t, old, &existing)?;
+            }
+        }
+        self.write_indexes(t, &row, rowid, false)?;
+        let bytes = encode_row(&row);
+        self.txn()?.put(&row_key(t.id, rowid), &bytes)?;
+        Ok(true)
+    }
+
+    /// Adds index entries for every existing row (CREATE INDEX), checking uniqueness.
+    pub fn build_index(&mut self, t: &TableDef, idx: &IndexDef) -> Result<()> {
+        let rows = self.scan_rows(t, &Access::Full, None)?;
+        let mut seen = HashSet::new();
+        let rk_of = crate::codec::rowid_suffix;
+        for (id, row) in rows {
+            let vals = Self::index_vals(idx, &row);
+            if idx.unique && !vals.iter().any(Value::is_null) && !seen.insert(encode_key(&vals)) {
+                let cols: Vec<String> = idx
+                    .columns
+                    .iter()
+                    .filter_map(|&c| t.columns.get(c).map(|c| format!("{}.{}", t.name, c.name)))
+                    .collect();
+                return Err(Error::Constraint(format!("UNIQUE constraint failed: {}", cols.join(", "))));
+            }
+            let k = index_key(t.id, idx.id, &vals, id);
+            self.txn()?.put(&k, &rk_of(id))?;
+        }
+        Ok(())
+    }
+
+    /// Deletes every key with the given prefix.
+    pub fn delete_prefix(&mut self, prefix: &[u8]) -> Result<u64> {
+        let hi = match prefix_successor(prefix) {
+            Some(s) => Bound::Excluded(s),
+            None => Bound::Unbounded,
+        };
+        let keys: Vec<Vec<u8>> = self
+            .scan_range(Bound::Included(prefix.to_vec()), hi)?
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        let n = keys.len() as u64;
+        for k in keys {
+            self.txn()?.delete(&k)?;
+        }
+        Ok(n)
+    }
+}

@@ -1,0 +1,451 @@
+//! Physical query plans and their EXPLAIN rendering.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use crate::catalog::{IndexDef, TableDef};
+use crate::expr::{AggCall, Expr};
+
+/// How a table scan reaches its rows.
+#[derive(Debug, Clone)]
+pub enum Access {
+    /// Every row, in rowid order.
+    Full,
+    /// Rows whose rowid equals one of the values.
+    RowidIn(Vec<Expr>),
+    /// Rowid range (bound expression, inclusive?).
+    RowidRange {
+        /// Lower bound.
+        lo: Option<(Expr, bool)>,
+        /// Upper bound.
+        hi: Option<(Expr, bool)>,
+    },
+    /// Index lookup: equality on a prefix of the index columns (one tuple per IN value),
+    /// optionally followed by a range on the next column.
+    Index {
+        /// The index.
+        index: IndexDef,
+        /// Equality tuples for the leading columns (several for IN lists).
+        eq: Vec<Vec<Expr>>,
+        /// Lower bound on the next column.
+        lo: Option<(Expr, bool)>,
+        /// Upper bound on the next column.
+        hi: Option<(Expr, bool)>,
+    },
+}
+
+/// Join flavours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JoinKind {
+    /// INNER / CROSS.
+    Inner,
+    /// LEFT OUTER.
+    Left,
+}
+
+/// ORDER BY key.
+#[derive(Debug, Clone)]
+pub struct SortKey {
+    /// Expression over the input row.
+    pub expr: Expr,
+    /// Descending.
+    pub desc: bool,
+    /// NULLs first (SQLite default: first when ascending, last when descending).
+    pub nulls_first: bool,
+}
+
+/// Set operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetOpKind {
+    /// UNION
+    Union,
+    /// INTERSECT
+    Intersect,
+    /// EXCEPT
+    Except,
+}
+
+/// A plan node; every node produces rows of a fixed width.
+#[derive(Debug, Clone)]
+pub enum Plan {
+    /// No rows.
+    Empty {
+        /// Row width.
+        width: usize,
+    },
+    /// Literal rows (VALUES, or one empty row for SELECT without FROM).
+    Values {
+        /// Row expressions.
+        rows: Vec<Vec<Expr>>,
+        /// Row width.
+        width: usize,
+    },
+    /// Table scan.
+    Scan {
+        /// Table.
+        table: Arc<TableDef>,
+        /// Alias shown in EXPLAIN.
+        alias: String,
+        /// Access path.
+        access: Access,
+        /// Residual filter over the table row.
+        filter: Option<Expr>,
+    },
+    /// Row filter.
+    Filter {
+        /// Input.
+        input: Box<Plan>,
+        /// Predicate.
+        pred: Expr,
+    },
+    /// Projection.
+    Project {
+        /// Input.
+        input: Box<Plan>,
+        /// Output expressions.
+        exprs: Vec<Expr>,
+    },
+    /// Nested-loop join; output row = left ++ right.
+    NestedLoop {
+        /// Outer side.
+        left: Box<Plan>,
+        /// Inner side.
+        right: Box<Plan>,
+        /// Join kind.
+        kind: JoinKind,
+        /// Join condition over left ++ right.
+        on: Option<Expr>,
+        /// Right width (for NULL padding).
+        right_width: usize,
+    },
+    /// Hash join on equality keys; output row = left ++ right.
+    HashJoin {
+        /// Left side.
+        left: Box<Plan>,
+        /// Right side.
+        right: Box<Plan>,
+        /// Join kind.
+        kind: JoinKind,
+        /// Key expressions over the left row.
+        left_keys: Vec<Expr>,
+        /// Key expressions over the right row.
+        right_keys: Vec<Expr>,
+        /// Remaining condition over left ++ right.
+        residual: Option<Expr>,
+        /// Build the hash table on the left side (else the right).
+        build_left: bool,
+        /// Right width (for NULL padding).
+        right_width: usize,
+    },
+    /// Grouping and aggregation; output = input columns of the last row of the group
+    /// (SQLite "bare column" semantics), then group keys, then aggregate results.
+    Aggregate {
+        /// Input.
+        input: Box<Plan>,
+        /// GROUP BY expressions.
+        groups: Vec<Expr>,
+        /// Aggregate calls.
+        aggs: Vec<AggCall>,
+        /// Input width.
+        input_width: usize,
+    },
+    /// Sort.
+    Sort {
+        /// Input.
+        input: Box<Plan>,
+        /// Keys.
+        keys: Vec<SortKey>,
+    },
+    /// LIMIT / OFFSET.
+    Limit {
+        /// Input.
+        input: Box<Plan>,
+        /// Row limit (negative = none).
+        limit: Option<Expr>,
+        /// Rows to skip.
+        offset: Option<Expr>,
+    },
+    /// Duplicate elimination on the first `width` columns (keeps first occurrence).
+    Distinct {
+        /// Input.
+        input: Box<Plan>,
+        /// Compared prefix.
+        width: usize,
+    },
+    /// UNION / INTERSECT / EXCEPT.
+    SetOp {
+        /// Operator.
+        op: SetOpKind,
+        /// ALL (keep duplicates).
+        all: bool,
+        /// Left input.
+        left: Box<Plan>,
+        /// Right input.
+        right: Box<Plan>,
+    },
+}
+
+fn fmt_expr(e: &Expr) -> String {
+    match e {
+        Expr::Lit(v) => match v {
+            crate::value::Value::Text(s) => format!("'{s}'"),
+            v => v.to_string(),
+        },
+        Expr::Col(i) => format!("#{i}"),
+        Expr::Outer { depth, idx } => format!("outer{depth}.#{idx}"),
+        Expr::Param(i) => format!("?{}", i + 1),
+        Expr::Bin { op, l, r, .. } => format!("({} {} {})", fmt_expr(l), op.sql(), fmt_expr(r)),
+        Expr::Unary(op, e) => format!("{op:?}({})", fmt_expr(e)),
+        Expr::IsNull(e, neg) => format!("({} IS {}NULL)", fmt_expr(e), if *neg { "NOT " } else { "" }),
+        Expr::Func(f, args) => format!(
+            "{f:?}({})",
+            args.iter().map(fmt_expr).collect::<Vec<_>>().join(", ")
+        ),
+        Expr::InSub { .. } => "IN (subquery)".into(),
+        Expr::Exists { .. } => "EXISTS (subquery)".into(),
+        Expr::Scalar { .. } => "(subquery)".into(),
+        Expr::InList { e, list, neg, .. } => format!(
+            "({} {}IN ({}))",
+            fmt_expr(e),
+            if *neg { "NOT " } else { "" },
+            list.iter().map(fmt_expr).collect::<Vec<_>>().join(", ")
+        ),
+        Expr::Between { e, lo, hi, neg, .. } => format!(
+            "({} {}BETWEEN {} AND {})",
+            fmt_expr(e),
+            if *neg { "NOT " } else { "" },
+            fmt_expr(lo),
+            fmt_expr(hi)
+        ),
+        Expr::Cast(e, t) => format!("CAST({} AS {t})", fmt_expr(e)),
+        _ => "expr".into(),
+    }
+}
+
+fn fmt_bound(b: &Option<(Expr, bool)>, lower: bool) -> String {
+    match b {
+        None => String::new(),
+        Some((e, incl)) => format!(
+            "{}{}",
+            match (lower, incl) {
+                (true, true) => ">=",
+                (true, false) => ">",
+                (false, true) => "<=",
+                (false, false) => "<",
+            },
+            fmt_expr(e)
+        ),
+    }
+}
+
+impl Plan {
+    /// Number of columns produced.
+    pub fn width(&self) -> usize {
+        match self {
+            Plan::Empty { width } | Plan::Values { width, .. } => *width,
+            Plan::Scan { table, .. } => table.columns.len(),
+            Plan::Filter { input, .. }
+            | Plan::Sort { input, .. }
+            | Plan::Limit { input, .. }
+            | Plan::Distinct { input, .. } => input.width(),
+            Plan::Project { exprs, .. } => exprs.len(),
+            Plan::NestedLoop {
+                left, right_width, ..
+            }
+            | Plan::HashJoin {
+                left, right_width, ..
+            } => left.width() + right_width,
+            Plan::Aggregate {
+                groups,
+                aggs,
+                input_width,
+                ..
+            } => input_width + groups.len() + aggs.len(),
+            Plan::SetOp { left, .. } => left.width(),
+        }
+    }
+
+    /// Indented plan tree for EXPLAIN.
+    pub fn explain(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        self.explain_into(0, &mut out);
+        out
+    }
+
+    fn explain_into(&self, depth: usize, out: &mut Vec<String>) {
+        let pad = "  ".repeat(depth);
+        let mut line = String::new();
+        let children: Vec<&Plan> = match self {
+            Plan::Empty { .. } => {
+                line.push_str("Empty");
+                vec![]
+            }
+            Plan::Values { rows, .. } => {
+                let _ = write!(line, "Values rows={}", rows.len());
+                vec![]
+            }
+            Plan::Scan {
+                table,
+                alias,
+                access,
+                filter,
+            } => {
+                let name = if alias.eq_ignore_ascii_case(&table.name) {
+                    table.name.clone()
+                } else {
+                    format!("{} AS {}", table.name, alias)
+                };
+                match access {
+                    Access::Full => {
+                        let _ = write!(line, "SeqScan {name}");
+                    }
+                    Access::RowidIn(keys) => {
+                        let _ = write!(
+                            line,
+                            "RowidLookup {name} rowid IN ({})",
+                            keys.iter().map(fmt_expr).collect::<Vec<_>>().join(", ")
+                        );
+                    }
+                    Access::RowidRange { lo, hi } => {
+                        let _ = write!(
+                            line,
+                            "RowidRangeScan {name} rowid {} {}",
+                            fmt_bound(lo, true),
+                            fmt_bound(hi, false)
+                        );
+                    }
+                    Access::Index { index, eq, lo, hi } => {
+                        let cols: Vec<&str> = index
+                            .columns
+                            .iter()
+                            .filter_map(|&c| table.columns.get(c).map(|c| c.name.as_str()))
+                            .collect();
+                        let _ = write!(
+                            line,
+                            "IndexScan {name} USING INDEX {} ({})",
+                            index.name,
+                            cols.join(", ")
+                        );
+                        if !eq.is_empty() && !eq[0].is_empty() {
+                            let tuples: Vec<String> = eq
+                                .iter()
+                                .map(|t| t.iter().map(fmt_expr).collect::<Vec<_>>().join(", "))
+                                .collect();
+                            let _ = write!(line, " eq=[{}]", tuples.join("; "));
+                        }
+                        if lo.is_some() || hi.is_some() {
+                            let _ = write!(line, " range {} {}", fmt_bound(lo, true), fmt_bound(hi, false));
+                        }
+                    }
+                }
+                if let Some(f) = filter {
+                    let _ = write!(line, " filter={}", fmt_expr(f));
+                }
+                vec![]
+            }
+            Plan::Filter { input, pred } => {
+                let _ = write!(line, "Filter {}", fmt_expr(pred));
+                vec![input]
+            }
+            Plan::Project { input, exprs } => {
+                let _ = write!(
+                    line,
+                    "Project {}",
+                    exprs.iter().map(fmt_expr).collect::<Vec<_>>().join(", ")
+                );
+                vec![input]
+            }
+            Plan::NestedLoop {
+                left, right, kind, on, ..
+            } => {
+                let _ = write!(line, "NestedLoopJoin {kind:?}");
+                if let Some(on) = on {
+                    let _ = write!(line, " on={}", fmt_expr(on));
+                }
+                vec![left, right]
+            }
+            Plan::HashJoin {
+                left,
+                right,
+                kind,
+                left_keys,
+                right_keys,
+                residual,
+                build_left,
+                ..
+            } => {
+                let _ = write!(
+                    line,
+                    "HashJoin {kind:?} build={} keys=[{}] = [{}]",
+                    if *build_left { "left" } else { "right" },
+                    left_keys.iter().map(fmt_expr).collect::<Vec<_>>().join(", "),
+                    right_keys.iter().map(fmt_expr).collect::<Vec<_>>().join(", ")
+                );
+                if let Some(r) = residual {
+                    let _ = write!(line, " residual={}", fmt_expr(r));
+                }
+                vec![left, right]
+            }
+            Plan::Aggregate {
+                input, groups, aggs, ..
+            } => {
+                let _ = write!(
+                    line,
+                    "Aggregate groups=[{}] aggs=[{}]",
+                    groups.iter().map(fmt_expr).collect::<Vec<_>>().join(", "),
+                    aggs.iter()
+                        .map(|a| format!(
+                            "{:?}({}{})",
+                            a.func,
+                            if a.distinct { "DISTINCT " } else { "" },
+                            a.args.iter().map(fmt_expr).collect::<Vec<_>>().join(", ")
+                        ))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                vec![input]
+            }
+            Plan::Sort { input, keys } => {
+                let _ = write!(
+                    line,
+                    "Sort {}",
+                    keys.iter()
+                        .map(|k| format!("{}{}", fmt_expr(&k.expr), if k.desc { " DESC" } else { "" }))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                vec![input]
+            }
+            Plan::Limit {
+                input,
+                limit,
+                offset,
+            } => {
+                let _ = write!(
+                    line,
+                    "Limit {} offset {}",
+                    limit.as_ref().map_or("none".into(), fmt_expr),
+                    offset.as_ref().map_or("0".into(), fmt_expr)
+                );
+                vec![input]
+            }
+            Plan::Distinct { input, .. } => {
+                line.push_str("Distinct");
+                vec![input]
+            }
+            Plan::SetOp {
+                op,
+                all,
+                left,
+                right,
+            } => {
+                let _ = write!(line, "{op:?}{}", if *all { " ALL" } else { "" });
+                vec![left, right]
+            }
+        };
+        out.push(format!("{pad}{line}"));
+        for c in children {
+            c.explain_into(depth + 1, out);
+        }
+    }
+}

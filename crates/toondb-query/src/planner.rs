@@ -1,0 +1,1820 @@
+//! Binder + planner + optimizer: turns sqlparser ASTs into [`Plan`]s with resolved columns,
+//! folded constants, pushed-down predicates, index access paths and hash joins.
+
+use std::sync::Arc;
+
+use sqlparser::ast;
+use sqlparser::ast::{
+    BinaryOperator as AB, Expr as AE, FunctionArg, FunctionArgExpr, FunctionArguments,
+    JoinConstraint, JoinOperator, SelectItem, SetExpr, SetOperator, SetQuantifier, TableFactor,
+    UnaryOperator as AU, Value as AV,
+};
+
+use crate::catalog::{Catalog, TableDef};
+use crate::error::{name_err, unsupported, Error, Result};
+use crate::exec::eval_const;
+use crate::expr::{AggCall, AggFunc, BinOp, Expr, Func, UnOp};
+use crate::plan::{Access, JoinKind, Plan, SetOpKind, SortKey};
+use crate::value::{Affinity, DataType, Value};
+
+/// Maximum expression / subquery nesting accepted by the binder.
+pub const MAX_DEPTH: usize = 200;
+
+/// A result column.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Column {
+    /// Column name (alias, column name or expression text).
+    pub name: String,
+    /// Declared type for plain column references, else the type of the first non-NULL value.
+    pub ty: DataType,
+}
+
+#[derive(Debug, Clone)]
+struct ScopeCol {
+    table: String,
+    name: String,
+    ty: DataType,
+    aff: Option<Affinity>,
+}
+
+#[derive(Debug, Default)]
+struct Frame {
+    cols: Vec<ScopeCol>,
+    correlated: bool,
+}
+
+/// Lower-cased last identifier of an object name.
+pub fn object_name(n: &ast::ObjectName) -> String {
+    n.0.last()
+        .map(|p| match p {
+            ast::ObjectNamePart::Identifier(i) => i.value.clone(),
+            ast::ObjectNamePart::Function(f) => f.name.value.clone(),
+        })
+        .unwrap_or_default()
+}
+
+fn ordinal(n: usize) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (1, x) if x != 11 => "st",
+        (2, x) if x != 12 => "nd",
+        (3, x) if x != 13 => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
+}
+
+/// Converts an AST literal.
+pub fn literal(v: &AV) -> Result<Value> {
+    Ok(match v {
+        AV::Number(s, _) => {
+            if let Ok(i) = s.parse::<i64>() {
+                Value::Integer(i)
+            } else if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+                match u64::from_str_radix(h, 16) {
+                    Ok(u) => Value::Integer(u as i64),
+                    Err(_) => return Err(Error::Runtime(format!("hex literal too big: {s}"))),
+                }
+            } else {
+                match s.parse::<f64>() {
+                    Ok(f) => Value::real(f),
+                    Err(_) => return Err(Error::Runtime(format!("malformed number: {s}"))),
+                }
+            }
+        }
+        AV::SingleQuotedString(s)
+        | AV::DoubleQuotedString(s)
+        | AV::TripleSingleQuotedString(s)
+        | AV::TripleDoubleQuotedString(s)
+        | AV::EscapedStringLiteral(s)
+        | AV::NationalStringLiteral(s)
+        | AV::UnicodeStringLiteral(s) => Value::Text(s.clone()),
+        AV::DollarQuotedString(d) => Value::Text(d.value.clone()),
+        AV::HexStringLiteral(h) => {
+            if h.len() % 2 != 0 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(Error::Runtime(format!("malformed blob literal: X'{h}'")));
+            }
+            let bytes = (0..h.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap_or(0))
+                .collect();
+            Value::Blob(bytes)
+        }
+        AV::Boolean(b) => Value::Integer(i64::from(*b)),
+        AV::Null => Value::Null,
+        other => return unsupported(format!("literal {other}")),
+    })
+}
+
+fn is_agg_name(name: &str, nargs: usize) -> bool {
+    matches!(
+        name,
+        "count" | "sum" | "avg" | "total" | "group_concat" | "string_agg"
+    ) || (matches!(name, "min" | "max") && nargs == 1)
+}
+
+fn func_args(f: &ast::Function) -> Result<(Vec<&FunctionArgExpr>, bool)> {
+    match &f.args {
+        FunctionArguments::None => Ok((vec![], false)),
+        FunctionArguments::Subquery(_) => unsupported("subquery as function argument list"),
+        FunctionArguments::List(l) => {
+            if !l.clauses.is_empty() {
+                return unsupported(format!("clauses in arguments of {}", f.name));
+            }
+            let mut v = Vec::new();
+            for a in &l.args {
+                match a {
+                    FunctionArg::Unnamed(x) => v.push(x),
+                    _ => return unsupported("named function arguments"),
+                }
+            }
+            Ok((
+                v,
+                matches!(l.duplicate_treatment, Some(ast::DuplicateTreatment::Distinct)),
+            ))
+        }
+    }
+}
+
+/// True if the AST expression contains an aggregate call outside subqueries.
+fn contains_agg(e: &AE, depth: usize) -> bool {
+    if depth > MAX_DEPTH {
+        return false;
+    }
+    let d = depth + 1;
+    match e {
+        AE::Function(f) => {
+            let name = object_name(&f.name).to_ascii_lowercase();
+            let args = func_args(f).map(|a| a.0).unwrap_or_default();
+            if is_agg_name(&name, args.len()) {
+                return true;
+            }
+            args.iter().any(|a| match a {
+                FunctionArgExpr::Expr(x) => contains_agg(x, d),
+                _ => false,
+            })
+        }
+        AE::BinaryOp { left, right, .. } => contains_agg(left, d) || contains_agg(right, d),
+        AE::UnaryOp { expr, .. }
+        | AE::Nested(expr)
+        | AE::IsNull(expr)
+        | AE::IsNotNull(expr)
+        | AE::IsTrue(expr)
+        | AE::IsFalse(expr)
+        | AE::IsNotTrue(expr)
+        | AE::IsNotFalse(expr)
+        | AE::Cast { expr, .. }
+        | AE::Collate { expr, .. } => contains_agg(expr, d),
+        AE::IsDistinctFrom(a, b) | AE::IsNotDistinctFrom(a, b) => {
+            contains_agg(a, d) || contains_agg(b, d)
+        }
+        AE::Between {
+            expr, low, high, ..
+        } => contains_agg(expr, d) || contains_agg(low, d) || contains_agg(high, d),
+        AE::In { expr, target, .. } => {
+            contains_agg(expr, d)
+                || match target {
+                    ast::InTarget::List(l) => l.iter().any(|x| contains_agg(x, d)),
+                    _ => false,
+                }
+        }
+        AE::Like { expr, pattern, .. } | AE::ILike { expr, pattern, .. } => {
+            contains_agg(expr, d) || contains_agg(pattern, d)
+        }
+        AE::Case {
+            operand,
+            conditions,
+            else_result,
+            ..
+        } => {
+            operand.as_deref().is_some_and(|x| contains_agg(x, d))
+                || conditions
+                    .iter()
+                    .any(|c| contains_agg(&c.condition, d) || contains_agg(&c.result, d))
+                || else_result.as_deref().is_some_and(|x| contains_agg(x, d))
+        }
+        AE::Tuple(l) => l.iter().any(|x| contains_agg(x, d)),
+        _ => false,
+    }
+}
+
+fn expr_key(e: &Expr) -> String {
+    format!("{e:?}")
+}
+
+/// Static affinity of a bound expression for comparisons (None = no affinity).
+fn static_aff(e: &Expr, cols: &dyn Fn(&Expr) -> Option<Affinity>) -> Option<Affinity> {
+    match e {
+        Expr::Col(_) | Expr::Outer { .. } => cols(e),
+        Expr::Cast(_, t) => Some(match t {
+            DataType::Integer | DataType::Boolean => Affinity::Integer,
+            DataType::Real => Affinity::Real,
+            DataType::Text => Affinity::Text,
+            DataType::Blob => Affinity::Blob,
+            DataType::Null => Affinity::Numeric,
+        }),
+        _ => None,
+    }
+}
+
+/// Comparison affinity conversions for (left, right), per SQLite's rules.
+fn cmp_affinity(l: Option<Affinity>, r: Option<Affinity>) -> (Option<Affinity>, Option<Affinity>) {
+    let numeric = |a: Option<Affinity>| a.is_some_and(Affinity::is_numeric);
+    let texty = |a: Option<Affinity>| matches!(a, Some(Affinity::Text));
+    let none = |a: Option<Affinity>| matches!(a, None | Some(Affinity::Blob));
+    if numeric(l) && (texty(r) || none(r)) {
+        (None, Some(Affinity::Numeric))
+    } else if numeric(r) && (texty(l) || none(l)) {
+        (Some(Affinity::Numeric), None)
+    } else if texty(l) && none(r) {
+        (None, Some(Affinity::Text))
+    } else if texty(r) && none(l) {
+        (Some(Affinity::Text), None)
+    } else {
+        (None, None)
+    }
+}
+
+/// Result of planning a query: plan, result columns, and whether it references outer rows.
+pub struct Planned {
+    /// The plan.
+    pub plan: Plan,
+    /// Result columns.
+    pub columns: Vec<Column>,
+    /// References rows of an enclosing query.
+    pub correlated: bool,
+}
+
+struct FromItem {
+    plan: Plan,
+    /// Base table (for scans that can take pushed-down filters and index access).
+    table: Option<Arc<TableDef>>,
+    alias: String,
+    cols: Vec<ScopeCol>,
+}
+
+/// Binder/planner state for one statement.
+pub struct Planner<'a> {
+    catalog: &'a Catalog,
+    frames: Vec<Frame>,
+    next_id: usize,
+    /// Number of parameters referenced (max index + 1).
+    pub nparams: usize,
+    next_anon_param: usize,
+    depth: usize,
+    view_depth: usize,
+}
+
+impl<'a> Planner<'a> {
+    /// New planner over a catalog snapshot.
+    pub fn new(catalog: &'a Catalog) -> Self {
+        Planner {
+            catalog,
+            frames: Vec::new(),
+            next_id: 0,
+            nparams: 0,
+            next_anon_param: 0,
+            depth: 0,
+            view_depth: 0,
+        }
+    }
+
+    fn enter(&mut self) -> Result<()> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(Error::Runtime(format!(
+                "expression nesting exceeds the limit of {MAX_DEPTH}"
+            )));
+        }
+        Ok(())
+    }
+
+    // ------------------------------------------------------------ name resolution
+
+    fn resolve(&mut self, table: Option<&str>, name: &str) -> Result<Option<Expr>> {
+        let n = self.frames.len();
+        for fi in (0..n).rev() {
+            let frame = &self.frames[fi];
+            let mut found: Option<usize> = None;
+            for (i, c) in frame.cols.iter().enumerate() {
+                if !c.name.eq_ignore_ascii_case(name) {
+                    continue;
+                }
+                if let Some(t) = table {
+                    if !c.table.eq_ignore_ascii_case(t) {
+                        continue;
+                    }
+                }
+                if found.is_some() {
+                    return name_err(format!("ambiguous column name: {name}"));
+                }
+                found = Some(i);
+            }
+            if let Some(i) = found {
+                if fi + 1 == n {
+                    return Ok(Some(Expr::Col(i)));
+                }
+                for f in &mut self.frames[fi + 1..] {
+                    f.correlated = true;
+                }
+                return Ok(Some(Expr::Outer {
+                    depth: n - 1 - fi,
+                    idx: i,
+                }));
+            }
+        }
+        Ok(None)
+    }
+
+    fn col_meta(&self, e: &Expr) -> Option<&ScopeCol> {
+        let n = self.frames.len();
+        match e {
+            Expr::Col(i) => self.frames.last().and_then(|f| f.cols.get(*i)),
+            Expr::Outer { depth, idx } if *depth < n => {
+                self.frames.get(n - 1 - depth).and_then(|f| f.cols.get(*idx))
+            }
+            _ => None,
+        }
+    }
+
+    fn aff_of(&self, e: &Expr) -> Option<Affinity> {
+        static_aff(e, &|x| self.col_meta(x).and_then(|c| c.aff))
+    }
+
+    // ------------------------------------------------------------ expressions
+
+    /// Binds an expression in the current frame. `aggs` collects aggregate calls when allowed.
+    fn bind(&mut self, e: &AE, aggs: &mut Option<&mut Vec<AggCall>>) -> Result<Expr> {
+        self.enter()?;
+        let r = self.bind_inner(e, aggs);
+        self.depth -= 1;
+        let bound = r?;
+        Ok(fold(bound))
+    }
+
+    fn bind_inner(&mut self, e: &AE, aggs: &mut Option<&mut Vec<AggCall>>) -> Result<Expr> {
+        Ok(match e {
+            AE::Identifier(id) => {
+                if let Some(x) = self.resolve(None, &id.value)? {
+                    x
+                } else if id.quote_style == Some('"') {
+                    Expr::Lit(Value::Text(id.value.clone()))
+                } else {
+                    return name_err(format!("no such column: {}", id.value));
+                }
+            }
+            AE::CompoundIdentifier(ids) => {
+                let name = ids.last().map(|i| i.value.clone()).unwrap_or_default();
+                let table = if ids.len() >= 2 {
+                    Some(ids[ids.len() - 2].value.clone())
+                } else {
+                    None
+                };
+                match self.resolve(table.as_deref(), &name)? {
+                    Some(x) => x,
+                    None => {
+                        let full: Vec<&str> = ids.iter().map(|i| i.value.as_str()).collect();
+                        return name_err(format!("no such column: {}", full.join(".")));
+                    }
+                }
+            }
+            AE::Value(v) => match &v.value {
+                AV::Placeholder(p) => self.param(p)?,
+                other => Expr::Lit(literal(other)?),
+            },
+            AE::Nested(x) => self.bind(x, aggs)?,
+            AE::UnaryOp { op, expr } => {
+                let inner = self.bind(expr, aggs)?;
+                let op = match op {
+                    AU::Minus => UnOp::Neg,
+                    AU::Plus => UnOp::Plus,
+                    AU::Not => UnOp::Not,
+                    AU::BitwiseNot | AU::BangNot => UnOp::BitNot,
+                    other => return unsupported(format!("unary operator {other}")),
+                };
+                Expr::Unary(op, Box::new(inner))
+            }
+            AE::BinaryOp { left, op, right } => {
+                let l = self.bind(left, aggs)?;
+                let r = self.bind(right, aggs)?;
+                let op = match op {
+                    AB::Plus => BinOp::Add,
+                    AB::Minus => BinOp::Sub,
+                    AB::Multiply => BinOp::Mul,
+                    AB::Divide => BinOp::Div,
+                    AB::Modulo => BinOp::Rem,
+                    AB::StringConcat => BinOp::Concat,
+                    AB::Eq => BinOp::Eq,
+                    AB::NotEq => BinOp::Ne,
+                    AB::Lt => BinOp::Lt,
+                    AB::LtEq => BinOp::Le,
+                    AB::Gt => BinOp::Gt,
+                    AB::GtEq => BinOp::Ge,
+                    AB::And => BinOp::And,
+                    AB::Or => BinOp::Or,
+                    AB::BitwiseAnd => BinOp::BitAnd,
+                    AB::BitwiseOr => BinOp::BitOr,
+                    AB::PGBitwiseShiftLeft => BinOp::Shl,
+                    AB::PGBitwiseShiftRight => BinOp::Shr,
+                    AB::Glob => {
+                        return Ok(Expr::Like {
+                            e: Box::new(l),
+                            pat: Box::new(r),
+                            esc: None,
+                            neg: false,
+                            glob: true,
+                        })
+                    }
+                    other => return unsupported(format!("operator {other}")),
+                };
+                let aff = if op.is_cmp() {
+                    cmp_affinity(self.aff_of(&l), self.aff_of(&r))
+                } else {
+                    (None, None)
+                };
+                Expr::Bin {
+                    op,
+                    l: Box::new(l),
+                    r: Box::new(r),
+                    aff,
+                }
+            }
+            AE::IsNull(x) => Expr::IsNull(Box::new(self.bind(x, aggs)?), false),
+            AE::IsNotNull(x) => Expr::IsNull(Box::new(self.bind(x, aggs)?), true),
+            AE::IsTrue(x) | AE::IsNotTrue(x) | AE::IsFalse(x) | AE::IsNotFalse(x) => {
+                let inner = self.bind(x, aggs)?;
+                let want = matches!(e, AE::IsTrue(_) | AE::IsNotTrue(_));
+                let neg = matches!(e, AE::IsNotTrue(_) | AE::IsNotFalse(_));
+                // x IS TRUE  ==  coalesce(x <> 0, 0) ; x IS FALSE == coalesce(x = 0, 0)
+                let test = Expr::Bin {
+                    op: if want { BinOp::Ne } else { BinOp::Eq },
+                    l: Box::new(inner),
+                    r: Box::new(Expr::lit(0)),
+                    aff: (None, None),
+                };
+                let t = Expr::Func(Func::Coalesce, vec![test, Expr::lit(0)]);
+                if neg {
+                    Expr::Unary(UnOp::Not, Box::new(t))
+                } else {
+                    t
+                }
+            }
+            AE::IsDistinctFrom(a, b) => {
+                Expr::Is(Box::new(self.bind(a, aggs)?), Box::new(self.bind(b, aggs)?), true)
+            }
+            AE::IsNotDistinctFrom(a, b) => {
+                Expr::Is(Box::new(self.bind(a, aggs)?), Box::new(self.bind(b, aggs)?), false)
+            }
+            AE::Between {
+                expr,
+                negated,
+                low,
+                high,
+            } => {
+                let x = self.bind(expr, aggs)?;
+                let lo = self.bind(low, aggs)?;
+                let hi = self.bind(high, aggs)?;
+                let aff = cmp_affinity(self.aff_of(&x), None).1;
+                Expr::Between {
+                    e: Box::new(x),
+                    lo: Box::new(lo),
+                    hi: Box::new(hi),
+                    neg: *negated,
+                    aff,
+                }
+            }
+            AE::In {
+                expr,
+                target,
+                negated,
+                ..
+            } => {
+                let x = self.bind(expr, aggs)?;
+                match target {
+                    ast::InTarget::List(list) => {
+                        let mut items = Vec::with_capacity(list.len());
+                        for it in list {
+                            items.push(self.bind(it, aggs)?);
+                        }
+                        let aff = cmp_affinity(self.aff_of(&x), None).1;
+                        Expr::InList {
+                            e: Box::new(x),
+                            list: items,
+                            neg: *negated,
+                            aff,
+                        }
+                    }
+                    ast::InTarget::Subquery(q) => {
+                        let p = self.subquery(q)?;
+                        if p.columns.len() != 1 {
+                            return Err(Error::Runtime(format!(
+                                "sub-select returns {} columns - expected 1",
+                                p.columns.len()
+                            )));
+                        }
+                        Expr::InSub {
+                            e: Box::new(x),
+                            plan: Box::new(p.plan),
+                            neg: *negated,
+                            correlated: p.correlated,
+                            id: self.new_id(),
+                        }
+                    }
+                    ast::InTarget::Table { name, .. } => {
+                        let q = format!("SELECT * FROM {name}");
+                        let stmt = crate::session::parse_one(&q)?;
+                        let ast::Statement::Query(q) = stmt else {
+                            return unsupported("IN table");
+                        };
+                        let p = self.subquery(&q)?;
+                        Expr::InSub {
+                            e: Box::new(x),
+                            plan: Box::new(p.plan),
+                            neg: *negated,
+                            correlated: p.correlated,
+                            id: self.new_id(),
+                        }
+                    }
+                    ast::InTarget::Unnest(_) => return unsupported("IN UNNEST"),
+                }
+            }
+            AE::Like {
+                negated,
+                expr,
+                pattern,
+                escape_char,
+                any,
+            }
+            | AE::ILike {
+                negated,
+                expr,
+                pattern,
+                escape_char,
+                any,
+            } => {
+                if *any {
+                    return unsupported("LIKE ANY");
+                }
+                let esc = match escape_char {
+                    Some(x) => Some(Box::new(self.bind(x, aggs)?)),
+                    None => None,
+                };
+                Expr::Like {
+                    e: Box::new(self.bind(expr, aggs)?),
+                    pat: Box::new(self.bind(pattern, aggs)?),
+                    esc,
+                    neg: *negated,
+                    glob: false,
+                }
+            }
+            AE::Case {
+                operand,
+                conditions,
+                else_result,
+                ..
+            } => {
+                let operand = match operand {
+                    Some(o) => Some(Box::new(self.bind(o, aggs)?)),
+                    None => None,
+                };
+                let mut whens = Vec::new();
+                for c in conditions {
+                    whens.push((self.bind(&c.condition, aggs)?, self.bind(&c.result, aggs)?));
+                }
+                let els = match else_result {
+                    Some(x) => Some(Box::new(self.bind(x, aggs)?)),
+                    None => None,
+                };
+                Expr::Case {
+                    operand,
+                    whens,
+                    els,
+                }
+            }
+            AE::Cast {
+                expr, data_type, ..
+            } => {
+                let x = self.bind(expr, aggs)?;
+                let tn = data_type.to_string();
+                let ty = match Affinity::from_type_name(&tn) {
+                    Affinity::Integer => DataType::Integer,
+                    Affinity::Real => DataType::Real,
+                    Affinity::Text => DataType::Text,
+                    Affinity::Blob => DataType::Blob,
+                    Affinity::Numeric => DataType::Null,
+                };
+                Expr::Cast(Box::new(x), ty)
+            }
+            AE::Collate { expr, .. } => self.bind(expr, aggs)?,
+            AE::Exists { subquery, negated } => {
+                let p = self.subquery(subquery)?;
+                Expr::Exists {
+                    plan: Box::new(p.plan),
+                    neg: *negated,
+                    correlated: p.correlated,
+                    id: self.new_id(),
+                }
+            }
+            AE::Subquery(q) => {
+                let p = self.subquery(q)?;
+                if p.columns.len() != 1 {
+                    return Err(Error::Runtime(format!(
+                        "sub-select returns {} columns - expected 1",
+                        p.columns.len()
+                    )));
+                }
+                Expr::Scalar {
+                    plan: Box::new(p.plan),
+                    correlated: p.correlated,
+                    id: self.new_id(),
+                }
+            }
+            AE::Function(f) => self.bind_function(f, aggs)?,
+            AE::Substring {
+                expr,
+                substring_from,
+                substring_for,
+                ..
+            } => {
+                let mut args = vec![self.bind(expr, aggs)?];
+                args.push(match substring_from {
+                    Some(x) => self.bind(x, aggs)?,
+                    None => Expr::lit(1),
+                });
+                if let Some(x) = substring_for {
+                    args.push(self.bind(x, aggs)?);
+                }
+                Expr::Func(Func::Substr, args)
+            }
+            AE::Tuple(items) if items.len() == 1 => self.bind(&items[0], aggs)?,
+            AE::TypedString(ts) => Expr::Lit(literal(&ts.value.value)?),
+            other => return unsupported(format!("expression {other}")),
+        })
+    }
+
+    fn param(&mut self, p: &str) -> Result<Expr> {
+        let idx = if p == "?" {
+            self.next_anon_param += 1;
+            self.next_anon_param - 1
+        } else {
+            let digits = p.trim_start_matches(['?', '$', ':', '@']);
+            match digits.parse::<usize>() {
+                Ok(n) if n >= 1 && n <= 32766 => n - 1,
+                _ => return Err(Error::Param(format!("unsupported parameter {p}"))),
+            }
+        };
+        self.nparams = self.nparams.max(idx + 1);
+        Ok(Expr::Param(idx))
+    }
+
+    fn new_id(&mut self) -> usize {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    fn bind_function(&mut self, f: &ast::Function, aggs: &mut Option<&mut Vec<AggCall>>) -> Result<Expr> {
+        let name = object_name(&f.name).to_ascii_lowercase();
+        if f.filter.is_some() || f.over.is_some() {
+            return unsupported(format!("FILTER/OVER on {name}"));
+        }
+        let (args, distinct) = func_args(f)?;
+        if is_agg_name(&name, args.len()) {
+            let Some(list) = aggs.as_deref_mut() else {
+                return Err(Error::Runtime(format!("misuse of aggregate function {name}()")));
+            };
+            let star = args.len() == 1 && matches!(args[0], FunctionArgExpr::Wildcard);
+            let func = match name.as_str() {
+                "count" if star || args.is_empty() => AggFunc::CountStar,
+                "count" => AggFunc::Count,
+                "sum" => AggFunc::Sum,
+                "avg" => AggFunc::Avg,
+                "total" => AggFunc::Total,
+                "min" => AggFunc::Min,
+                "max" => AggFunc::Max,
+                _ => AggFunc::GroupConcat,
+            };
+            let nargs_ok = match func {
+                AggFunc::CountStar => !distinct,
+                AggFunc::GroupConcat => (1..=2).contains(&args.len()),
+                _ => args.len() == 1,
+            };
+            if !nargs_ok {
+                return Err(Error::Runtime(format!("wrong number of arguments to function {name}()")));
+            }
+            let mut bound = Vec::new();
+            if func != AggFunc::CountStar {
+                // Aggregate arguments are bound without aggregate context (no nesting).
+                for a in &args {
+                    match a {
+                        FunctionArgExpr::Expr(x) => bound.push(self.bind(x, &mut None)?),
+                        _ => return unsupported(format!("wildcard argument to {name}")),
+                    }
+                }
+            }
+            let call = AggCall {
+                func,
+                args: bound,
+                distinct,
+            };
+            let key = format!("{call:?}");
+            let idx = match list.iter().position(|c| format!("{c:?}") == key) {
+                Some(i) => i,
+                None => {
+                    list.push(call);
+                    list.len() - 1
+                }
+            };
+            return Ok(Expr::Agg(idx));
+        }
+        let Some((func, min, max)) = Func::lookup(&name) else {
+            return name_err(format!("no such function: {name}"));
+        };
+        if distinct {
+            return unsupported(format!("DISTINCT in scalar function {name}"));
+        }
+        if args.len() < min || args.len() > max {
+            return Err(Error::Runtime(format!("wrong number of arguments to function {name}()")));
+        }
+        let mut bound = Vec::new();
+        for a in &args {
+            match a {
+                FunctionArgExpr::Expr(x) => bound.push(self.bind(x, aggs)?),
+                _ => return unsupported(format!("wildcard argument to {name}")),
+            }
+        }
+        Ok(Expr::Func(func, bound))
+    }
+
+    // ------------------------------------------------------------ queries
+
+    fn subquery(&mut self, q: &ast::Query) -> Result<Planned> {
+        self.enter()?;
+        let r = self.plan_query(q);
+        self.depth -= 1;
+        r
+    }
+
+    /// Plans a full query (WITH is not supported).
+    pub fn plan_query(&mut self, q: &ast::Query) -> Result<Planned> {
+        if q.with.is_some() {
+            return unsupported("WITH (common table expressions)");
+        }
+        if q.fetch.is_some() || !q.locks.is_empty() {
+            return unsupported("FETCH / FOR UPDATE");
+        }
+        let order: Vec<&ast::OrderByExpr> = match &q.order_by {
+            None => vec![],
+            Some(ob) => match &ob.kind {
+                ast::OrderByKind::Expressions(v) => v.iter().collect(),
+                ast::OrderByKind::All(_) => return unsupported("ORDER BY ALL"),
+            },
+        };
+        let (limit, offset) = match &q.limit_clause {
+            None => (None, None),
+            Some(ast::LimitClause::LimitOffset {
+                limit,
+                offset,
+                limit_by,
+            }) => {
+                if !limit_by.is_empty() {
+                    return unsupported("LIMIT BY");
+                }
+                (limit.as_ref(), offset.as_ref().map(|o| &o.value))
+            }
+            Some(ast::LimitClause::OffsetCommaLimit { offset, limit }) => (Some(limit), Some(offset)),
+        };
+        let mut planned = match q.body.as_ref() {
+            SetExpr::Select(sel) => self.plan_select(sel, &order)?,
+            _ => {
+                let mut p = self.plan_set_expr(&q.body)?;
+                if !order.is_empty() {
+                    let keys = self.compound_order(&order, &p.columns)?;
+                    p.plan = Plan::Sort {
+                        input: Box::new(p.plan),
+                        keys,
+                    };
+                }
+                p
+            }
+        };
+        if limit.is_some() || offset.is_some() {
+            let mut none = None;
+            self.frames.push(Frame::default());
+            let l = limit.map(|e| self.bind(e, &mut none)).transpose();
+            let o = offset.map(|e| self.bind(e, &mut none)).transpose();
+            let f = self.frames.pop();
+            if f.is_some_and(|f| f.correlated) {
+                planned.correlated = true;
+            }
+            planned.plan = Plan::Limit {
+                input: Box::new(planned.plan),
+                limit: l?,
+                offset: o?,
+            };
+        }
+        Ok(planned)
+    }
+
+    fn compound_order(&mut self, order: &[&ast::OrderByExpr], cols: &[Column]) -> Result<Vec<SortKey>> {
+        let mut keys = Vec::new();
+        for (n, o) in order.iter().enumerate() {
+            let idx = match &o.expr {
+                AE::Value(v) => match literal(&v.value)? {
+                    Value::Integer(k) if k >= 1 && (k as usize) <= cols.len() => Some(k as usize - 1),
+                    Value::Integer(_) => {
+                        return Err(Error::Runtime(format!(
+                            "{} ORDER BY term out of range - should be between 1 and {}",
+                            ordinal(n + 1),
+                            cols.len()
+                        )))
+                    }
+                    _ => None,
+                },
+                AE::Identifier(id) => cols.iter().position(|c| c.name.eq_ignore_ascii_case(&id.value)),
+                AE::CompoundIdentifier(ids) => ids
+                    .last()
+                    .and_then(|id| cols.iter().position(|c| c.name.eq_ignore_ascii_case(&id.value))),
+                other => {
+                    let s = other.to_string();
+                    cols.iter().position(|c| c.name.eq_ignore_ascii_case(&s))
+                }
+            };
+            let Some(idx) = idx else {
+                return Err(Error::Runtime(format!(
+                    "{} ORDER BY term does not match any column in the result set",
+                    ordinal(n + 1)
+                )));
+            };
+            keys.push(sort_key(Expr::Col(idx), &o.options));
+        }
+        Ok(keys)
+    }
+
+    fn plan_set_expr(&mut self, s: &SetExpr) -> Result<Planned> {
+        self.enter()?;
+        let r = match s {
+            SetExpr::Select(sel) => self.plan_select(sel, &[]),
+            SetExpr::Query(q) => self.plan_query(q),
+            SetExpr::Values(v) => self.plan_values(v),
+            SetExpr::SetOperation {
+                op,
+                set_quantifier,
+                left,
+                right,
+            } => {
+                let l = self.plan_set_expr(left)?;
+                let r = self.plan_set_expr(right)?;
+                if l.columns.len() != r.columns.len() {
+                    return Err(Error::Runtime(format!(
+                        "SELECTs to the left and right of {op} do not have the same number of result columns"
+                    )));
+                }
+                let all = match set_quantifier {
+                    SetQuantifier::All => true,
+                    SetQuantifier::Distinct | SetQuantifier::None => false,
+                    other => return unsupported(format!("{op} {other}")),
+                };
+                let op = match op {
+                    SetOperator::Union => SetOpKind::Union,
+                    SetOperator::Intersect => SetOpKind::Intersect,
+                    SetOperator::Except | SetOperator::Minus => SetOpKind::Except,
+                };
+                if all && op != SetOpKind::Union {
+                    return unsupported("INTERSECT ALL / EXCEPT ALL");
+                }
+                Ok(Planned {
+                    plan: Plan::SetOp {
+                        op,
+                        all,
+                        left: Box::new(l.plan),
+                        right: Box::new(r.plan),
+                    },
+                    columns: l.columns,
+                    correlated: l.correlated || r.correlated,
+                })
+            }
+            other => unsupported(format!("{other}")),
+        };
+        self.depth -= 1;
+        r
+    }
+
+    /// Plans a VALUES list.
+    pub fn plan_values(&mut self, v: &ast::Values) -> Result<Planned> {
+        self.frames.push(Frame::default());
+        let r = (|| {
+            let mut rows = Vec::new();
+            let mut width = None;
+            for row in &v.rows {
+                let mut out = Vec::new();
+                for e in &row.content {
+                    out.push(self.bind(e, &mut None)?);
+                }
+                if *width.get_or_insert(out.len()) != out.len() {
+                    return Err(Error::Runtime("all VALUES must have the same number of terms".into()));
+                }
+                rows.push(out);
+            }
+            let width = width.unwrap_or(0);
+            let columns = (0..width)
+                .map(|i| Column {
+                    name: format!("column{}", i + 1),
+                    ty: DataType::Null,
+                })
+                .collect();
+            Ok((Plan::Values { rows, width }, columns))
+        })();
+        let f = self.frames.pop();
+        let (plan, columns) = r?;
+        Ok(Planned {
+            plan,
+            columns,
+            correlated: f.is_some_and(|f| f.correlated),
+        })
+    }
+
+    fn table_factor(&mut self, tf: &TableFactor) -> Result<FromItem> {
+        match tf {
+            TableFactor::Table { name, alias, args, .. } => {
+                if args.is_some() {
+                    return unsupported("table-valued functions");
+                }
+                let tname = object_name(name);
+                let alias_name = alias.as_ref().map(|a| a.name.value.clone());
+                if let Some(t) = self.catalog.table(&tname) {
+                    let a = alias_name.unwrap_or_else(|| t.name.clone());
+                    let cols = t
+                        .columns
+                        .iter()
+                        .map(|c| ScopeCol {
+                            table: a.clone(),
+                            name: c.name.clone(),
+                            ty: c.ty,
+                            aff: Some(c.affinity),
+                        })
+                        .collect();
+                    return Ok(FromItem {
+                        plan: Plan::Scan {
+                            table: t.clone(),
+                            alias: a.clone(),
+                            access: Access::Full,
+                            filter: None,
+                        },
+                        table: Some(t.clone()),
+                        alias: a,
+                        cols,
+                    });
+                }
+                if let Some(v) = self.catalog.view(&tname) {
+                    if self.view_depth > 16 {
+                        return Err(Error::Runtime(format!("view {tname} is nested too deeply")));
+                    }
+                    let v = v.clone();
+                    let stmt = crate::session::parse_one(&v.sql)?;
+                    let ast::Statement::Query(q) = stmt else {
+                        return Err(Error::Corruption {
+                            what: "view",
+                            key: tname.into_bytes(),
+                            detail: "view SQL is not a query".into(),
+                        });
+                    };
+                    self.view_depth += 1;
+                    // Views cannot see the enclosing query's scopes.
+                    let saved = std::mem::take(&mut self.frames);
+                    let r = self.plan_query(&q);
+                    self.frames = saved;
+                    self.view_depth -= 1;
+                    let mut p = r?;
+                    for (i, n) in v.columns.iter().enumerate() {
+                        if let Some(c) = p.columns.get_mut(i) {
+                            c.name = n.clone();
+                        }
+                    }
+                    let a = alias_name.unwrap_or_else(|| v.name.clone());
+                    return Ok(derived(p, a));
+                }
+                name_err(format!("no such table: {tname}"))
+            }
+            TableFactor::Derived {
+                subquery, alias, ..
+            } => {
+                let p = self.subquery(subquery)?;
+                let a = alias.as_ref().map(|a| a.name.value.clone()).unwrap_or_default();
+                let mut item = derived(p, a);
+                if let Some(al) = alias {
+                    for (i, c) in al.columns.iter().enumerate() {
+                        if let Some(sc) = item.cols.get_mut(i) {
+                            sc.name = c.name.value.clone();
+                        }
+                    }
+                }
+                Ok(item)
+            }
+            TableFactor::NestedJoin { .. } => unsupported("parenthesized joins"),
+            other => unsupported(format!("FROM item {other}")),
+        }
+    }
+
+    fn plan_select(&mut self, sel: &ast::Select, order: &[&ast::OrderByExpr]) -> Result<Planned> {
+        if sel.top.is_some() || sel.into.is_some() || !sel.lateral_views.is_empty() || sel.qualify.is_some() {
+            return unsupported("TOP / INTO / LATERAL VIEW / QUALIFY");
+        }
+        // FROM items are bound before this SELECT's frame exists (they cannot see it).
+        let mut items: Vec<FromItem> = Vec::new();
+        let mut joins: Vec<(JoinKind, Option<&AE>, Vec<String>)> = Vec::new();
+        for twj in &sel.from {
+            items.push(self.table_factor(&twj.relation)?);
+            joins.push((JoinKind::Inner, None, vec![]));
+            for j in &twj.joins {
+                items.push(self.table_factor(&j.relation)?);
+                let (kind, c) = match &j.join_operator {
+                    JoinOperator::Join(c) | JoinOperator::Inner(c) => (JoinKind::Inner, c),
+                    JoinOperator::CrossJoin(c) => (JoinKind::Inner, c),
+                    JoinOperator::Left(c) | JoinOperator::LeftOuter(c) => (JoinKind::Left, c),
+                    other => return unsupported(format!("join type {other:?}").chars().take(60).collect::<String>()),
+                };
+                let (on, using) = match c {
+                    JoinConstraint::On(e) => (Some(e), vec![]),
+                    JoinConstraint::Using(cols) => (None, cols.iter().map(object_name).collect()),
+                    JoinConstraint::None => (None, vec![]),
+                    JoinConstraint::Natural => {
+                        let (l, r) = items.split_at(items.len() - 1);
+                        let names: Vec<String> = r[0]
+                            .cols
+                            .iter()
+                            .filter(|c| l.iter().any(|it| it.cols.iter().any(|x| x.name.eq_ignore_ascii_case(&c.name))))
+                            .map(|c| c.name.clone())
+                            .collect();
+                        (None, names)
+                    }
+                    JoinConstraint::UsingAlias(..) => return unsupported("USING ... AS"),
+                };
+                joins.push((kind, on, using));
+            }
+        }
+        let mut frame = Frame::default();
+        let mut offsets = Vec::new();
+        for it in &items {
+            offsets.push(frame.cols.len());
+            frame.cols.extend(it.cols.iter().cloned());
+        }
+        self.frames.push(frame);
+        let r = self.plan_select_body(sel, order, items, joins, offsets);
+        let f = self.frames.pop();
+        let mut p = r?;
+        p.correlated = p.correlated || f.is_some_and(|f| f.correlated);
+        Ok(p)
+    }
+
+    #[allow(clippy::too_many_lines)]
+    fn plan_select_body(
+        &mut self,
+        sel: &ast::Select,
+        order: &[&ast::OrderByExpr],
+        items: Vec<FromItem>,
+        joins: Vec<(JoinKind, Option<&AE>, Vec<String>)>,
+        offsets: Vec<usize>,
+    ) -> Result<Planned> {
+        let from_width: usize = items.iter().map(|i| i.cols.len()).sum();
+        // ---- ON / USING conditions
+        let mut join_conds: Vec<Vec<Expr>> = Vec::new();
+        for (i, (_, on, using)) in joins.iter().enumerate() {
+            let mut conds = Vec::new();
+            if let Some(on) = on {
+                self.bind(on, &mut None)?.into_conjuncts(&mut conds);
+            }
+            for name in using {
+                let right = items[i]
+                    .cols
+                    .iter()
+                    .position(|c| c.name.eq_ignore_ascii_case(name))
+                    .map(|p| p + offsets[i]);
+                let left = (0..offsets[i]).rev().find(|&p| {
+                    self.frames
+                        .last()
+                        .is_some_and(|f| f.cols[p].name.eq_ignore_ascii_case(name))
+                });
+                match (left, right) {
+                    (Some(l), Some(r)) => conds.push(Expr::Bin {
+                        op: BinOp::Eq,
+                        l: Box::new(Expr::Col(l)),
+                        r: Box::new(Expr::Col(r)),
+                        aff: (None, None),
+                    }),
+                    _ => return name_err(format!("cannot join using column {name} - column not present in both tables")),
+                }
+            }
+            join_conds.push(conds);
+        }
+        // ---- WHERE
+        let mut where_conj = Vec::new();
+        if let Some(w) = &sel.selection {
+            self.bind(w, &mut None)?.into_conjuncts(&mut where_conj);
+        }
+        let mut from_plan = if items.is_empty() {
+            Plan::Values {
+                rows: vec![vec![]],
+                width: 0,
+            }
+        } else {
+            {
+                let kinds: Vec<JoinKind> = joins.iter().map(|j| j.0).collect();
+                self.build_joins(items, &offsets, join_conds, &kinds, &mut where_conj)?
+            }
+        };
+        if let Some(pred) = Expr::conjoin(where_conj) {
+            from_plan = filter(from_plan, pred);
+        }
+
+        // ---- projection list (AST), expanding wildcards
+        enum Item<'e> {
+            Ast(&'e AE, Option<String>),
+            Col(usize),
+        }
+        let mut proj: Vec<Item> = Vec::new();
+        let frame_cols = self.frames.last().map(|f| f.cols.clone()).unwrap_or_default();
+        for it in &sel.projection {
+            match it {
+                SelectItem::UnnamedExpr(e) => proj.push(Item::Ast(e, None)),
+                SelectItem::ExprWithAlias { expr, alias } => proj.push(Item::Ast(expr, Some(alias.value.clone()))),
+                SelectItem::Wildcard(_) => {
+                    if frame_cols.is_empty() {
+                        return Err(Error::Runtime("no tables specified".into()));
+                    }
+                    proj.extend((0..from_width).map(Item::Col));
+                }
+                SelectItem::QualifiedWildcard(kind, _) => {
+                    let t = match kind {
+                        ast::SelectItemQualifiedWildcardKind::ObjectName(n) => object_name(n),
+                        ast::SelectItemQualifiedWildcardKind::Expr(e) => e.to_string(),
+                    };
+                    let before = proj.len();
+                    proj.extend(
+                        frame_cols
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, c)| c.table.eq_ignore_ascii_case(&t))
+                            .map(|(i, _)| Item::Col(i)),
+                    );
+                    if proj.len() == before {
+                        return name_err(format!("no such table: {t}"));
+                    }
+                }
+                other => return unsupported(format!("select item {other}")),
+            }
+        }
+
+        let group_ast: Vec<&AE> = match &sel.group_by {
+            ast::GroupByExpr::Expressions(v, mods) => {
+                if !mods.is_empty() {
+                    return unsupported("GROUP BY modifiers");
+                }
+                v.iter().collect()
+            }
+            ast::GroupByExpr::All(_) => return unsupported("GROUP BY ALL"),
+        };
+        let is_agg = !group_ast.is_empty()
+            || sel.having.is_some()
+            || proj.iter().any(|p| matches!(p, Item::Ast(e, _) if contains_agg(e, 0)))
+            || order.iter().any(|o| contains_agg(&o.expr, 0));
+
+        let alias_ast = |name: &str| -> Option<&AE> {
+            proj.iter().find_map(|p| match p {
+                Item::Ast(e, Some(a)) if a.eq_ignore_ascii_case(name) => Some(*e),
+                _ => None,
+            })
+        };
+
+        let mut aggs: Vec<AggCall> = Vec::new();
+        let mut groups: Vec<Expr> = Vec::new();
+        for g in &group_ast {
+            // GROUP BY <ordinal> / <alias> refer to result columns.
+            let target: &AE = match g {
+                AE::Value(v) => match literal(&v.value)? {
+                    Value::Integer(k) => match proj.get((k as usize).wrapping_sub(1)) {
+                        Some(Item::Ast(e, _)) => e,
+                        Some(Item::Col(c)) => {
+                            groups.push(Expr::Col(*c));
+                            continue;
+                        }
+                        None => {
+                            return Err(Error::Runtime(format!(
+                                "GROUP BY term out of range - should be between 1 and {}",
+                                proj.len()
+                            )))
+                        }
+                    },
+                    _ => g,
+                },
+                AE::Identifier(id)
+                    if self.resolve(None, &id.value).ok().flatten().is_none() =>
+                {
+                    alias_ast(&id.value).unwrap_or(g)
+                }
+                _ => g,
+            };
+            let b = self.bind(target, &mut None)?;
+            groups.push(b);
+        }
+
+        let mut out_exprs: Vec<Expr> = Vec::new();
+        let mut columns: Vec<Column> = Vec::new();
+        for p in &proj {
+            match p {
+                Item::Col(i) => {
+                    out_exprs.push(Expr::Col(*i));
+                    let c = &frame_cols[*i];
+                    columns.push(Column {
+                        name: c.name.clone(),
+                        ty: c.ty,
+                    });
+                }
+                Item::Ast(e, alias) => {
+                    let mut slot = Some(&mut aggs);
+                    let b = if is_agg {
+                        self.bind(e, &mut slot)?
+                    } else {
+                        self.bind(e, &mut None)?
+                    };
+                    let name = match (alias, e) {
+                        (Some(a), _) => a.clone(),
+                        (None, AE::Identifier(id)) => id.value.clone(),
+                        (None, AE::CompoundIdentifier(ids)) => {
+                            ids.last().map(|i| i.value.clone()).unwrap_or_default()
+                        }
+                        (None, e) => e.to_string(),
+                    };
+                    let ty = match &b {
+                        Expr::Col(i) => frame_cols.get(*i).map_or(DataType::Null, |c| c.ty),
+                        Expr::Cast(_, t) => *t,
+                        Expr::Lit(v) => v.data_type(),
+                        _ => DataType::Null,
+                    };
+                    columns.push(Column { name, ty });
+                    out_exprs.push(b);
+                }
+            }
+        }
+        let visible = out_exprs.len();
+
+        let mut having = None;
+        if let Some(h) = &sel.having {
+            let mut slot = Some(&mut aggs);
+            having = Some(self.bind(h, &mut slot)?);
+        }
+
+        // ORDER BY: ordinals and aliases refer to result columns; else an expression.
+        let mut sort_keys: Vec<SortKey> = Vec::new();
+        let mut extra: Vec<Expr> = Vec::new();
+        for (n, o) in order.iter().enumerate() {
+            let mut target: Option<usize> = None;
+            match &o.expr {
+                AE::Value(v) => {
+                    if let Value::Integer(k) = literal(&v.value)? {
+                        if k < 1 || k as usize > visible {
+                            return Err(Error::Runtime(format!(
+                                "{} ORDER BY term out of range - should be between 1 and {}",
+                                ordinal(n + 1),
+                                visible
+                            )));
+                        }
+                        target = Some(k as usize - 1);
+                    }
+                }
+                AE::Identifier(id) => {
+                    target = proj.iter().position(
+                        |p| matches!(p, Item::Ast(_, Some(a)) if a.eq_ignore_ascii_case(&id.value)),
+                    );
+                }
+                _ => {}
+            }
+            let col = match target {
+                Some(t) => t,
+                None => {
+                    let mut slot = Some(&mut aggs);
+                    let b = if is_agg {
+                        self.bind(&o.expr, &mut slot)?
+                    } else {
+                        self.bind(&o.expr, &mut None)?
+                    };
+                    let key = expr_key(&b);
+                    match out_exprs.iter().position(|x| expr_key(x) == key) {
+                        Some(i) => i,
+                        None => {
+                            extra.push(b);
+                            visible + extra.len() - 1
+                        }
+                    }
+                }
+            };
+            sort_keys.push(sort_key(Expr::Col(col), &o.options));
+        }
+
+        let mut plan = from_plan;
+        let mut all_out: Vec<Expr> = out_exprs.into_iter().chain(extra).collect();
+        if is_agg {
+            let ng = groups.len();
+            let rewrite_all = |e: &mut Expr| rewrite_post_agg(e, &groups, from_width, ng);
+            for e in all_out.iter_mut() {
+                rewrite_all(e);
+            }
+            if let Some(h) = having.as_mut() {
+                rewrite_all(h);
+            }
+            plan = Plan::Aggregate {
+                input: Box::new(plan),
+                groups,
+                aggs,
+                input_width: from_width,
+            };
+            if let Some(h) = having {
+                plan = filter(plan, h);
+            }
+        }
+        let total = all_out.len();
+        plan = Plan::Project {
+            input: Box::new(plan),
+            exprs: all_out,
+        };
+        let distinct = match &sel.distinct {
+            None | Some(ast::Distinct::All) => false,
+            Some(ast::Distinct::Distinct) => true,
+            Some(ast::Distinct::On(_)) => return unsupported("DISTINCT ON"),
+        };
+        if !sort_keys.is_empty() {
+            plan = Plan::Sort {
+                input: Box::new(plan),
+                keys: sort_keys,
+            };
+        }
+        if distinct {
+            plan = Plan::Distinct {
+                input: Box::new(plan),
+                width: visible,
+            };
+        }
+        if total > visible {
+            plan = Plan::Project {
+                input: Box::new(plan),
+                exprs: (0..visible).map(Expr::Col).collect(),
+            };
+        }
+        Ok(Planned {
+            plan,
+            columns,
+            correlated: false,
+        })
+    }
+
+    /// Builds the join tree in FROM order, pushing single-table predicates into scans
+    /// (with index selection) and turning equi-join predicates into hash joins.
+    fn build_joins(
+        &mut self,
+        items: Vec<FromItem>,
+        offsets: &[usize],
+        join_conds: Vec<Vec<Expr>>,
+        kinds: &[JoinKind],
+        where_conj: &mut Vec<Expr>,
+    ) -> Result<Plan> {
+        let n = items.len();
+        let ranges: Vec<(usize, usize)> = items
+            .iter()
+            .zip(offsets)
+            .map(|(it, &o)| (o, o + it.cols.len()))
+            .collect();
+        let table_of = |c: usize| ranges.iter().position(|&(s, e)| c >= s && c < e);
+        let tables_of = |e: &Expr| -> Vec<usize> {
+            let mut cols = Vec::new();
+            e.columns(&mut cols);
+            let mut t: Vec<usize> = cols.iter().filter_map(|&c| table_of(c)).collect();
+            t.sort_unstable();
+            t.dedup();
+            t
+        };
+        // Assign WHERE conjuncts: single-table ones go to scans of inner-joined tables.
+        let mut per_table: Vec<Vec<Expr>> = vec![Vec::new(); n];
+        let mut remaining = Vec::new();
+        for c in std::mem::take(where_conj) {
+            let ts = tables_of(&c);
+            if !c.has_subquery() && ts.len() == 1 && kinds[ts[0]] != JoinKind::Left {
+                per_table[ts[0]].push(c);
+            } else if !c.has_subquery() && ts.is_empty() && !c.is_constant() {
+                per_table[0].push(c);
+            } else {
+                remaining.push(c);
+            }
+        }
+        let mut join_conds = join_conds;
+        // ON conditions of LEFT joins that only touch the right table filter the right side.
+        for i in 1..n {
+            if kinds[i] == JoinKind::Left {
+                let conds = std::mem::take(&mut join_conds[i]);
+                for c in conds {
+                    let ts = tables_of(&c);
+                    if !c.has_subquery() && ts == [i] {
+                        per_table[i].push(c);
+                    } else {
+                        join_conds[i].push(c);
+                    }
+                }
+            }
+        }
+        let mut plans: Vec<Plan> = Vec::new();
+        for (i, it) in items.into_iter().enumerate() {
+            let conds = std::mem::take(&mut per_table[i]);
+            plans.push(self.attach_filter(it, conds, offsets[i]));
+        }
+        let mut iter = plans.into_iter().enumerate();
+        let Some((_, mut acc)) = iter.next() else {
+            return Ok(Plan::Empty { width: 0 });
+        };
+        for (i, right) in iter {
+            let kind = kinds[i];
+            let mut conds = std::mem::take(&mut join_conds[i]);
+            if kind == JoinKind::Inner {
+                // WHERE conjuncts fully covered by tables 0..=i join here.
+                let mut keep = Vec::new();
+                for c in remaining.drain(..) {
+                    let ts = tables_of(&c);
+                    if !c.has_subquery() && ts.iter().all(|&t| t <= i) && !ts.is_empty() {
+                        conds.push(c);
+                    } else {
+                        keep.push(c);
+                    }
+                }
+                remaining = keep;
+            }
+            let (rs, re) = ranges[i];
+            // Split equi-join keys: left expr only over tables < i, right expr only over table i.
+            let mut lkeys = Vec::new();
+            let mut rkeys = Vec::new();
+            let mut residual = Vec::new();
+            for c in conds {
+                if let Expr::Bin {
+                    op: BinOp::Eq,
+                    l,
+                    r,
+                    aff: (None, None),
+                } = &c
+                {
+                    let lt = tables_of(l);
+                    let rt = tables_of(r);
+                    let left_only = |t: &Vec<usize>| !t.is_empty() && t.iter().all(|&x| x < i);
+                    let right_only = |t: &Vec<usize>| t.as_slice() == [i];
+                    if !c.has_subquery() && left_only(&lt) && right_only(&rt) {
+                        let mut rk = (**r).clone();
+                        rk.shift_columns(rs);
+                        lkeys.push((**l).clone());
+                        rkeys.push(rk);
+                        continue;
+                    }
+                    if !c.has_subquery() && left_only(&rt) && right_only(&lt) {
+                        let mut rk = (**l).clone();
+                        rk.shift_columns(rs);
+                        lkeys.push((**r).clone());
+                        rkeys.push(rk);
+                        continue;
+                    }
+                }
+                residual.push(c);
+            }
+            let right_width = re - rs;
+            acc = if lkeys.is_empty() {
+                Plan::NestedLoop {
+                    left: Box::new(acc),
+                    right: Box::new(right),
+                    kind,
+                    on: Expr::conjoin(residual),
+                    right_width,
+                }
+            } else {
+                let build_left = kind == JoinKind::Inner && estimate(&acc) < estimate(&right);
+                Plan::HashJoin {
+                    left: Box::new(acc),
+                    right: Box::new(right),
+                    kind,
+                    left_keys: lkeys,
+                    right_keys: rkeys,
+                    residual: Expr::conjoin(residual),
+                    build_left,
+                    right_width,
+                }
+            };
+        }
+        *where_conj = remaining;
+        Ok(acc)
+    }
+
+    fn attach_filter(&mut self, it: FromItem, conds: Vec<Expr>, offset: usize) -> Plan {
+        if conds.is_empty() {
+            return it.plan;
+        }
+        let mut local: Vec<Expr> = conds
+            .into_iter()
+            .map(|mut c| {
+                c.shift_columns(offset);
+                c
+            })
+            .collect();
+        match (it.plan, it.table) {
+            (Plan::Scan { table, alias, .. }, Some(_)) => {
+                let access = choose_access(&table, &local);
+                Plan::Scan {
+                    table,
+                    alias,
+                    access,
+                    filter: Expr::conjoin(std::mem::take(&mut local)),
+                }
+            }
+            (p, _) => match Expr::conjoin(local) {
+                Some(pred) => filter(p, pred),
+                None => p,
+            },
+        }
+    }
+
+    /// Binds an expression against a single table's columns (UPDATE/DELETE/CHECK/defaults).
+    pub fn bind_in_table(&mut self, table: Option<&TableDef>, e: &AE) -> Result<Expr> {
+        let mut f = Frame::default();
+        if let Some(t) = table {
+            f.cols = t
+                .columns
+                .iter()
+                .map(|c| ScopeCol {
+                    table: t.name.clone(),
+                    name: c.name.clone(),
+                    ty: c.ty,
+                    aff: Some(c.affinity),
+                })
+                .collect();
+        }
+        self.frames.push(f);
+        let r = self.bind(e, &mut None);
+        self.frames.pop();
+        r
+    }
+
+    /// Chooses an access path for a DML statement's WHERE over `table`.
+    pub fn dml_access(&mut self, table: &TableDef, pred: Option<&Expr>) -> Access {
+        let mut conj = Vec::new();
+        if let Some(p) = pred {
+            p.clone().into_conjuncts(&mut conj);
+        }
+        choose_access(table, &conj)
+    }
+}
+
+fn derived(p: Planned, alias: String) -> FromItem {
+    let cols = p
+        .columns
+        .iter()
+        .map(|c| ScopeCol {
+            table: alias.clone(),
+            name: c.name.clone(),
+            ty: c.ty,
+            aff: None,
+        })
+        .collect();
+    FromItem {
+        plan: p.plan,
+        table: None,
+        alias,
+        cols,
+    }
+}
+
+fn filter(p: Plan, pred: Expr) -> Plan {
+    match pred {
+        Expr::Lit(ref v) if v.truthy() == Some(true) => p,
+        Expr::Lit(_) => Plan::Empty { width: p.width() },
+        pred => Plan::Filter {
+            input: Box::new(p),
+            pred,
+        },
+    }
+}
+
+fn sort_key(expr: Expr, o: &ast::OrderByOptions) -> SortKey {
+    let desc = matches!(o.sort, Some(ast::OrderBySort::Desc));
+    SortKey {
+        expr,
+        desc,
+        nulls_first: o.nulls_first.unwrap_or(!desc),
+    }
+}
+
+fn rewrite_post_agg(e: &mut Expr, groups: &[Expr], from_width: usize, ng: usize) {
+    if let Some(i) = groups.iter().position(|g| expr_key(g) == expr_key(e)) {
+        if !matches!(e, Expr::Lit(_)) {
+            *e = Expr::Col(from_width + i);
+            return;
+        }
+    }
+    if let Expr::Agg(k) = e {
+        *e = Expr::Col(from_width + ng + *k);
+        return;
+    }
+    for c in e.children_mut() {
+        rewrite_post_agg(c, groups, from_width, ng);
+    }
+}
+
+/// Rough row-count estimate used to pick hash-join build sides.
+pub fn estimate(p: &Plan) -> f64 {
+    match p {
+        Plan::Empty { .. } => 0.0,
+        Plan::Values { rows, .. } => rows.len() as f64,
+        Plan::Scan { access, filter, .. } => {
+            let base = match access {
+                Access::Full => 1000.0,
+                Access::RowidIn(k) => k.len() as f64,
+                Access::RowidRange { .. } => 250.0,
+                Access::Index { index, eq, lo, hi } => {
+                    let full = eq.first().is_some_and(|t| t.len() == index.columns.len());
+                    if index.unique && full {
+                        eq.len() as f64
+                    } else if lo.is_some() || hi.is_some() {
+                        100.0
+                    } else {
+                        10.0 * eq.len() as f64
+                    }
+                }
+            };
+            if filter.is_some() && matches!(access, Access::Full) {
+                base * 0.3
+            } else {
+                base
+            }
+        }
+        Plan::Filter { input, .. } => estimate(input) * 0.3,
+        Plan::Project { input, .. } | Plan::Sort { input, .. } | Plan::Distinct { input, .. } => estimate(input),
+        Plan::Limit { input, .. } => estimate(input).min(100.0),
+        Plan::NestedLoop { left, right, .. } => estimate(left) * estimate(right),
+        Plan::HashJoin { left, right, .. } => estimate(left).max(estimate(right)),
+        Plan::Aggregate { input, groups, .. } => {
+            if groups.is_empty() {
+                1.0
+            } else {
+                estimate(input) * 0.1
+            }
+        }
+        Plan::SetOp { left, right, .. } => estimate(left) + estimate(right),
+    }
+}
+
+// ---------------------------------------------------------------- access path selection
+
+#[derive(Default, Clone)]
+struct ColPreds {
+    eq: Option<Vec<Expr>>, // one or several (IN) candidate values
+    lo: Option<(Expr, bool)>,
+    hi: Option<(Expr, bool)>,
+}
+
+
+fn collect_col_preds(table: &TableDef, conj: &[Expr]) -> Vec<ColPreds> {
+    let mut preds = vec![ColPreds::default(); table.columns.len()];
+    let col_ok = |col_aff: Option<Affinity>, c: usize| match col_aff {
+        None => true,
+        Some(a) => table.columns.get(c).is_some_and(|cd| cd.affinity == a),
+    };
+    for e in conj {
+        match e {
+            Expr::Bin { op, l, r, aff } if op.is_cmp() && *op != BinOp::Ne => {
+                let (c, other, op, caff, oaff) = match (l.as_ref(), r.as_ref()) {
+                    (Expr::Col(c), o) if o.is_row_independent() => (*c, o, *op, aff.0, aff.1),
+                    (o, Expr::Col(c)) if o.is_row_independent() => (*c, o, op.flip(), aff.1, aff.0),
+                    _ => continue,
+                };
+                if c >= preds.len() || !col_ok(caff, c) {
+                    continue;
+                }
+                let v = apply_aff_expr(other, oaff);
+                let p = &mut preds[c];
+                match op {
+                    BinOp::Eq => {
+                        if p.eq.is_none() {
+                            p.eq = Some(vec![v]);
+                        }
+                    }
+                    BinOp::Gt => p.lo = Some((v, false)),
+                    BinOp::Ge => p.lo = Some((v, true)),
+                    BinOp::Lt => p.hi = Some((v, false)),
+                    BinOp::Le => p.hi = Some((v, true)),
+                    _ => {}
+                }
+            }
+            Expr::Between {
+                e,
+                lo,
+                hi,
+                neg: false,
+                aff,
+            } => {
+                if let Expr::Col(c) = e.as_ref() {
+                    if *c < preds.len() && lo.is_row_independent() && hi.is_row_independent() {
+                        preds[*c].lo = Some((apply_aff_expr(lo, *aff), true));
+                        preds[*c].hi = Some((apply_aff_expr(hi, *aff), true));
+                    }
+                }
+            }
+            Expr::InList {
+                e,
+                list,
+                neg: false,
+                aff,
+            } => {
+                if let Expr::Col(c) = e.as_ref() {
+                    if *c < preds.len()
+                        && preds[*c].eq.is_none()
+                        && !list.is_empty()
+                        && list.len() <= 1000
+                        && list.iter().all(Expr::is_row_independent)
+                    {
+                        preds[*c].eq = Some(list.iter().map(|x| apply_aff_expr(x, *aff)).collect());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    preds
+}
+
+/// Wraps `e` so that evaluating it applies comparison affinity `aff`.
+fn apply_aff_expr(e: &Expr, aff: Option<Affinity>) -> Expr {
+    match aff {
+        None | Some(Affinity::Blob) => e.clone(),
+        Some(a) => Expr::Aff(Box::new(e.clone()), a),
+    }
+}
+
+fn choose_access(table: &TableDef, conj: &[Expr]) -> Access {
+    let preds = collect_col_preds(table, conj);
+    if let Some(rc) = table.rowid_column {
+        if let Some(eq) = &preds[rc].eq {
+            return Access::RowidIn(eq.clone());
+        }
+    }
+    let mut best: Option<(usize, Access)> = None;
+    for idx in &table.indexes {
+        let mut eq_cols = 0;
+        let mut tuples: Vec<Vec<Expr>> = vec![vec![]];
+        for &c in &idx.columns {
+            match preds.get(c).and_then(|p| p.eq.as_ref()) {
+                Some(vals) if vals.len() == 1 => {
+                    for t in &mut tuples {
+                        t.push(vals[0].clone());
+                    }
+                    eq_cols += 1;
+                }
+                Some(vals) if eq_cols == 0 => {
+                    tuples = vals.iter().map(|v| vec![v.clone()]).collect();
+                    eq_cols += 1;
+                }
+                _ => break,
+            }
+        }
+        let next = idx.columns.get(eq_cols).and_then(|&c| preds.get(c));
+        let (lo, hi) = match next {
+            Some(p) if p.eq.is_none() => (p.lo.clone(), p.hi.clone()),
+            _ => (None, None),
+        };
+        if eq_cols == 0 && lo.is_none() && hi.is_none() {
+            continue;
+        }
+        let full_unique = idx.unique && eq_cols == idx.columns.len();
+        let score = eq_cols * 10 + usize::from(lo.is_some()) * 3 + usize::from(hi.is_some()) * 3 + usize::from(full_unique) * 100;
+        if best.as_ref().is_none_or(|(s, _)| score > *s) {
+            best = Some((
+                score,
+                Access::Index {
+                    index: idx.clone(),
+                    eq: tuples,
+                    lo,
+                    hi,
+                },
+            ));
+        }
+    }
+    if let Some(rc) = table.rowid_column {
+        let p = &preds[rc];
+        if (p.lo.is_some() || p.hi.is_some()) && best.as_ref().is_none_or(|(s, _)| *s < 10) {
+            return Access::RowidRange {
+                lo: p.lo.clone(),
+                hi: p.hi.clone(),
+            };
+        }
+    }
+    best.map_or(Access::Full, |(_, a)| a)
+}
+
+/// Constant folding: evaluates constant subtrees (errors are left for run time).
+pub fn fold(e: Expr) -> Expr {
+    if matches!(e, Expr::Lit(_)) || !e.is_constant() {
+        return e;
+    }
+    match eval_const(&e) {
+        Ok(v) => Expr::Lit(v),
+        Err(_) => e,
+    }
+}

@@ -1,0 +1,965 @@
+//! Database handle, sessions (connections) with transaction state, prepared statements,
+//! DDL/DML statement execution.
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+use std::sync::Arc;
+
+use sqlparser::ast::{self, Statement};
+use sqlparser::dialect::{GenericDialect, SQLiteDialect};
+use sqlparser::parser::Parser;
+
+use crate::catalog::{self, Catalog, ColumnDef, IndexDef, TableDef, ViewDef};
+use crate::codec::{index_prefix, table_prefix};
+use crate::error::{name_err, unsupported, Error, Result};
+use crate::exec::{Exec, OnConflict, Row};
+use crate::expr::Expr;
+use crate::kv::{KvBackend, KvPairs, KvTxn, MemBackend};
+use crate::plan::Plan;
+use crate::planner::{object_name, Column, Planner};
+use crate::value::{Affinity, DataType, Value};
+
+/// Parser recursion limit (nesting of expressions / subqueries in the SQL text).
+const PARSER_RECURSION_LIMIT: usize = 64;
+
+/// Parses SQL text into statements (generic dialect, SQLite dialect as fallback).
+pub fn parse(sql: &str) -> Result<Vec<Statement>> {
+    let generic = Parser::new(&GenericDialect {})
+        .with_recursion_limit(PARSER_RECURSION_LIMIT)
+        .try_with_sql(sql)
+        .and_then(|mut p| p.parse_statements());
+    match generic {
+        Ok(s) => Ok(s),
+        Err(e) => {
+            let sqlite = Parser::new(&SQLiteDialect {})
+                .with_recursion_limit(PARSER_RECURSION_LIMIT)
+                .try_with_sql(sql)
+                .and_then(|mut p| p.parse_statements());
+            sqlite.map_err(|_| Error::Syntax {
+                message: e.to_string(),
+            })
+        }
+    }
+}
+
+/// Parses exactly one statement.
+pub fn parse_one(sql: &str) -> Result<Statement> {
+    let mut v = parse(sql)?;
+    if v.len() != 1 {
+        return Err(Error::Syntax {
+            message: format!("expected exactly one statement, found {}", v.len()),
+        });
+    }
+    Ok(v.remove(0))
+}
+
+/// The result of a statement: result columns and rows (empty for non-queries).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct QueryResult {
+    /// Result columns.
+    pub columns: Vec<Column>,
+    /// Result rows.
+    pub rows: Vec<Vec<Value>>,
+    /// Rows inserted, updated or deleted by a DML statement.
+    pub rows_affected: u64,
+}
+
+/// A shared database: a storage backend plus the SQL layer.
+#[derive(Clone)]
+pub struct Database {
+    backend: Arc<dyn KvBackend>,
+}
+
+impl Database {
+    /// A database over any backend.
+    pub fn with_backend(backend: Arc<dyn KvBackend>) -> Self {
+        Database { backend }
+    }
+
+    /// A database over a toondb-storage engine.
+    pub fn from_engine(engine: toondb_storage::Engine) -> Self {
+        Self::with_backend(Arc::new(crate::storage::StorageBackend::new(engine)))
+    }
+
+    /// A fresh in-memory database on toondb-storage's in-memory engine.
+    pub fn open_in_memory() -> Result<Self> {
+        let engine = toondb_storage::Engine::open_in_memory(toondb_storage::Options::default())
+            .map_err(crate::storage::storage_err)?;
+        Ok(Self::from_engine(engine))
+    }
+
+    /// A fresh database on the simple `BTreeMap` backend (tests, fuzzing).
+    pub fn open_mem() -> Self {
+        Self::with_backend(Arc::new(MemBackend::new()))
+    }
+
+    /// A new session (connection). Sessions are independent; each may hold one transaction.
+    pub fn session(&self) -> Session {
+        Session {
+            backend: self.backend.clone(),
+            txn: None,
+            catalog: None,
+        }
+    }
+}
+
+/// A prepared statement: parsed once, planned per execution with the given parameters.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    stmt: Statement,
+    nparams: usize,
+}
+
+impl Prepared {
+    /// Number of parameters the statement expects.
+    pub fn param_count(&self) -> usize {
+        self.nparams
+    }
+}
+
+/// Statement-level write buffer over a transaction (statement atomicity inside BEGIN..COMMIT).
+struct Overlay<'a> {
+    base: &'a mut dyn KvTxn,
+    writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+}
+
+impl KvTxn for Overlay<'_> {
+    fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        match self.writes.get(key) {
+            Some(w) => Ok(w.clone()),
+            None => self.base.get(key),
+        }
+    }
+    fn put(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
+        self.writes.insert(key.to_vec(), Some(value.to_vec()));
+        Ok(())
+    }
+    fn delete(&mut self, key: &[u8]) -> Result<()> {
+        self.writes.insert(key.to_vec(), None);
+        Ok(())
+    }
+    fn scan(&mut self, lower: Bound<&[u8]>, upper: Bound<&[u8]>, reverse: bool) -> Result<KvPairs<'_>> {
+        let mut merged: BTreeMap<Vec<u8>, Vec<u8>> = self
+            .base
+            .scan(lower, upper, false)?
+            .collect::<Result<_>>()?;
+        let lo = lower.map(<[u8]>::to_vec);
+        let hi = upper.map(<[u8]>::to_vec);
+        for (k, w) in self.writes.range((lo, hi)) {
+            match w {
+                Some(v) => {
+                    merged.insert(k.clone(), v.clone());
+                }
+                None => {
+                    merged.remove(k);
+                }
+            }
+        }
+        if reverse {
+            Ok(Box::new(merged.into_iter().rev().map(Ok)))
+        } else {
+            Ok(Box::new(merged.into_iter().map(Ok)))
+        }
+    }
+    fn commit(self: Box<Self>) -> Result<()> {
+        for (k, w) in self.writes {
+            match w {
+                Some(v) => self.base.put(&k, &v)?,
+                None => self.base.delete(&k)?,
+            }
+        }
+        Ok(())
+    }
+    fn rollback(self: Box<Self>) {}
+}
+
+/// A connection: executes statements, holds the open explicit transaction.
+pub struct Session {
+    backend: Arc<dyn KvBackend>,
+    txn: Option<Box<dyn KvTxn>>,
+    catalog: Option<Arc<Catalog>>,
+}
+
+enum TxnCtl {
+    Begin,
+    Commit,
+    Rollback,
+}
+
+fn is_write(stmt: &Statement) -> bool {
+    !matches!(stmt, Statement::Query(_) | Statement::Explain { .. })
+}
+
+impl Session {
+    /// True while a BEGIN ... COMMIT/ROLLBACK transaction is open.
+    pub fn in_transaction(&self) -> bool {
+        self.txn.is_some()
+    }
+
+    /// Executes one or more `;`-separated statements; returns the last statement's result.
+    pub fn execute(&mut self, sql: &str) -> Result<QueryResult> {
+        self.execute_with(sql, &[])
+    }
+
+    /// Like [`Session::execute`] with positional parameters for `?`, `?N` and `$N`.
+    pub fn execute_with(&mut self, sql: &str, params: &[Value]) -> Result<QueryResult> {
+        if let Some(r) = self.special(sql)? {
+            return Ok(r);
+        }
+        let stmts = parse(sql)?;
+        let mut last = QueryResult::default();
+        for s in &stmts {
+            last = self.run_statement(s, params)?;
+        }
+        Ok(last)
+    }
+
+    /// Parses a single statement for repeated execution.
+    pub fn prepare(&mut self, sql: &str) -> Result<Prepared> {
+        let stmt = parse_one(sql)?;
+        // Count parameters by binding once against the current catalog.
+        let nparams = match &stmt {
+            Statement::Query(q) => {
+                let cat = self.current_catalog()?;
+                let mut p = Planner::new(&cat);
+                p.plan_query(q)?;
+                p.nparams
+            }
+            _ => count_params(sql),
+        };
+        Ok(Prepared { stmt, nparams })
+    }
+
+    /// Executes a prepared statement with parameters.
+    pub fn execute_prepared(&mut self, p: &Prepared, params: &[Value]) -> Result<QueryResult> {
+        if params.len() < p.nparams {
+            return Err(Error::Param(format!(
+                "statement expects {} parameters, {} given",
+                p.nparams,
+                params.len()
+            )));
+        }
+        self.run_statement(&p.stmt, params)
+    }
+
+    /// Runs a query and returns an iterator over its rows (rows are computed eagerly).
+    pub fn query_iter(&mut self, sql: &str, params: &[Value]) -> Result<RowIter> {
+        let r = self.execute_with(sql, params)?;
+        Ok(RowIter {
+            columns: r.columns,
+            rows: r.rows.into_iter(),
+        })
+    }
+
+    fn special(&mut self, sql: &str) -> Result<Option<QueryResult>> {
+        // REINDEX is not in sqlparser's grammar; indexes are always consistent, so it only
+        // validates its argument.
+        let t = sql.trim().trim_end_matches(';').trim();
+        let mut words = t.split_whitespace();
+        if words.next().is_some_and(|w| w.eq_ignore_ascii_case("reindex")) {
+            let name = words.next();
+            if words.next().is_some() {
+                return Err(Error::Syntax {
+                    message: format!("unexpected text after REINDEX: {t}"),
+                });
+            }
+            if let Some(n) = name {
+                let cat = self.current_catalog()?;
+                let n = n.trim_matches(|c| c == '"' || c == '`' || c == '[' || c == ']');
+                if cat.table(n).is_none() && cat.index(n).is_none() {
+                    return name_err(format!("unable to identify the object to be reindexed: {n}"));
+                }
+            }
+            return Ok(Some(QueryResult::default()));
+        }
+        Ok(None)
+    }
+
+    fn current_catalog(&mut self) -> Result<Arc<Catalog>> {
+        match self.txn.as_deref_mut() {
+            Some(t) => load_catalog(&mut self.catalog, t),
+            None => {
+                let mut t = self.backend.begin()?;
+                let r = load_catalog(&mut self.catalog, t.as_mut());
+                t.rollback();
+                r
+            }
+        }
+    }
+
+    fn txn_ctl(stmt: &Statement) -> Option<TxnCtl> {
+        match stmt {
+            Statement::StartTransaction { .. } => Some(TxnCtl::Begin),
+            Statement::Commit { .. } => Some(TxnCtl::Commit),
+            Statement::Rollback { savepoint: None, .. } => Some(TxnCtl::Rollback),
+            _ => None,
+        }
+    }
+
+    fn run_statement(&mut self, stmt: &Statement, params: &[Value]) -> Result<QueryResult> {
+        if let Some(ctl) = Self::txn_ctl(stmt) {
+            return match ctl {
+                TxnCtl::Begin => {
+                    if self.txn.is_some() {
+                        return Err(Error::Transaction("cannot start a transaction within a transaction".into()));
+                    }
+                    self.txn = Some(self.backend.begin()?);
+                    Ok(QueryResult::default())
+                }
+                TxnCtl::Commit => match self.txn.take() {
+                    None => Err(Error::Transaction("cannot commit - no transaction is active".into())),
+                    Some(t) => {
+                        let r = t.commit();
+                        if r.is_err() {
+                            self.catalog = None;
+                        }
+                        r.map(|()| QueryResult::default())
+                    }
+                },
+                TxnCtl::Rollback => match self.txn.take() {
+                    None => Err(Error::Transaction("cannot rollback - no transaction is active".into())),
+                    Some(t) => {
+                        t.rollback();
+                        self.catalog = None;
+                        Ok(QueryResult::default())
+                    }
+                },
+            };
+        }
+        match self.txn.as_deref_mut() {
+            Some(base) => {
+                let mut ov = Box::new(Overlay {
+                    base,
+                    writes: BTreeMap::new(),
+                });
+                let r = exec_statement(&mut self.catalog, ov.as_mut(), stmt, params);
+                match r {
+                    Ok(res) => {
+                        ov.commit()?;
+                        Ok(res)
+                    }
+                    Err(e) => {
+                        self.catalog = None;
+                        Err(e)
+                    }
+                }
+            }
+            None => {
+                let mut t = self.backend.begin()?;
+                match exec_statement(&mut self.catalog, t.as_mut(), stmt, params) {
+                    Ok(res) => {
+                        if is_write(stmt) {
+                            if let Err(e) = t.commit() {
+                                self.catalog = None;
+                                return Err(e);
+                            }
+                        } else {
+                            t.rollback();
+                        }
+                        Ok(res)
+                    }
+                    Err(e) => {
+                        t.rollback();
+                        self.catalog = None;
+                        Err(e)
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        if let Some(t) = self.txn.take() {
+            t.rollback();
+        }
+    }
+}
+
+/// Iterator over the rows of a query result.
+pub struct RowIter {
+    columns: Vec<Column>,
+    rows: std::vec::IntoIter<Vec<Value>>,
+}
+
+impl RowIter {
+    /// Result columns.
+    pub fn columns(&self) -> &[Column] {
+        &self.columns
+    }
+}
+
+impl Iterator for RowIter {
+    type Item = Vec<Value>;
+    fn next(&mut self) -> Option<Self::Item> {
+        self.rows.next()
+    }
+}
+
+fn count_params(sql: &str) -> usize {
+    // Upper bound from the tokenizer: anonymous '?' count, or the highest ?N / $N.
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    let Ok(tokens) = Tokenizer::new(&GenericDialect {}, sql).tokenize() else {
+        return 0;
+    };
+    let mut anon = 0;
+    let mut max = 0;
+    for t in tokens {
+        if let Token::Placeholder(p) = t {
+            if p == "?" {
+                anon += 1;
+            } else if let Ok(n) = p.trim_start_matches(['?', '$']).parse::<usize>() {
+                max = max.max(n);
+            }
+        }
+    }
+    anon.max(max)
+}
+
+fn load_catalog(cache: &mut Option<Arc<Catalog>>, txn: &mut dyn KvTxn) -> Result<Arc<Catalog>> {
+    let v = catalog::version(txn)?;
+    if let Some(c) = cache {
+        if c.version == v {
+            return Ok(c.clone());
+        }
+    }
+    let c = Arc::new(catalog::load(txn)?);
+    *cache = Some(c.clone());
+    Ok(c)
+}
+
+fn fill_types(columns: &mut [Column], rows: &[Row]) {
+    for (i, c) in columns.iter_mut().enumerate() {
+        if c.ty == DataType::Null {
+            if let Some(v) = rows.iter().map(|r| &r[i]).find(|v| !v.is_null()) {
+                c.ty = v.data_type();
+            }
+        }
+    }
+}
+
+fn exec_statement(
+    cache: &mut Option<Arc<Catalog>>,
+    txn: &mut dyn KvTxn,
+    stmt: &Statement,
+    params: &[Value],
+) -> Result<QueryResult> {
+    let cat = load_catalog(cache, txn)?;
+    match stmt {
+        Statement::Query(q) => {
+            let mut planner = Planner::new(&cat);
+            let p = planner.plan_query(q)?;
+            check_params(planner.nparams, params)?;
+            let mut ex = Exec::new(txn, params);
+            let rows = ex.run(&p.plan)?;
+            let mut columns = p.columns;
+            fill_types(&mut columns, &rows);
+            Ok(QueryResult {
+                columns,
+                rows,
+                rows_affected: 0,
+            })
+        }
+        Statement::Explain { statement, .. } => {
+            let lines = explain(&cat, statement)?;
+            Ok(QueryResult {
+                columns: vec![Column {
+                    name: "plan".into(),
+                    ty: DataType::Text,
+                }],
+                rows: lines.into_iter().map(|l| vec![Value::Text(l)]).collect(),
+                rows_affected: 0,
+            })
+        }
+        Statement::Insert(ins) => insert(&cat, txn, ins, params),
+        Statement::Update(u) => update(&cat, txn, u, params),
+        Statement::Delete(d) => delete(&cat, txn, d, params),
+        Statement::CreateTable(ct) => create_table(&cat, txn, ct),
+        Statement::CreateIndex(ci) => create_index(&cat, txn, ci),
+        Statement::CreateView(cv) => create_view(&cat, txn, cv),
+        Statement::Drop {
+            object_type,
+            if_exists,
+            names,
+            ..
+        } => drop_objects(&cat, txn, *object_type, *if_exists, names),
+        Statement::CreateTrigger(_) | Statement::DropTrigger(_) => unsupported("triggers"),
+        other => {
+            let s = other.to_string();
+            let head: String = s.chars().take(40).collect();
+            unsupported(format!("statement {head}"))
+        }
+    }
+}
+
+fn check_params(needed: usize, given: &[Value]) -> Result<()> {
+    if given.len() < needed {
+        return Err(Error::Param(format!(
+            "statement expects {needed} parameters, {} given",
+            given.len()
+        )));
+    }
+    Ok(())
+}
+
+fn explain(cat: &Catalog, stmt: &Statement) -> Result<Vec<String>> {
+    match stmt {
+        Statement::Query(q) => {
+            let mut p = Planner::new(cat);
+            Ok(p.plan_query(q)?.plan.explain())
+        }
+        Statement::Update(u) => {
+            let (t, pred, access) = dml_target(cat, &u.table.relation, u.selection.as_ref())?;
+            let plan = Plan::Scan {
+                table: t.clone(),
+                alias: t.name.clone(),
+                access,
+                filter: pred,
+            };
+            let mut v = vec![format!("Update {}", t.name)];
+            v.extend(plan.explain().into_iter().map(|l| format!("  {l}")));
+            Ok(v)
+        }
+        Statement::Delete(d) => {
+            let rel = delete_relation(d)?;
+            let (t, pred, access) = dml_target(cat, rel, d.selection.as_ref())?;
+            let plan = Plan::Scan {
+                table: t.clone(),
+                alias: t.name.clone(),
+                access,
+                filter: pred,
+            };
+            let mut v = vec![format!("Delete {}", t.name)];
+            v.extend(plan.explain().into_iter().map(|l| format!("  {l}")));
+            Ok(v)
+        }
+        Statement::Insert(ins) => Ok(vec![format!("Insert {}", ins.table)]),
+        other => Ok(vec![format!("{}", other.to_string().chars().take(60).collect::<String>())]),
+    }
+}
+
+// ---------------------------------------------------------------- DDL
+
+fn create_table(cat: &Catalog, txn: &mut dyn KvTxn, ct: &ast::CreateTable) -> Result<QueryResult> {
+    let name = object_name(&ct.name);
+    if cat.table(&name).is_some() || cat.view(&name).is_some() {
+        if ct.if_not_exists {
+            return Ok(QueryResult::default());
+        }
+        return name_err(format!("table {name} already exists"));
+    }
+    if ct.query.is_some() {
+        return unsupported("CREATE TABLE ... AS SELECT");
+    }
+    if ct.columns.is_empty() {
+        return Err(Error::Syntax {
+            message: format!("table {name} must have at least one column"),
+        });
+    }
+    let mut columns: Vec<ColumnDef> = Vec::new();
+    let mut pk: Option<Vec<usize>> = None;
+    let mut uniques: Vec<Vec<usize>> = Vec::new();
+    for (i, c) in ct.columns.iter().enumerate() {
+        if columns.iter().any(|x| x.name.eq_ignore_ascii_case(&c.name.value)) {
+            return name_err(format!("duplicate column name: {}", c.name.value));
+        }
+        let decl = c.data_type.to_string();
+        let decl = if decl.eq_ignore_ascii_case("unspecified") { String::new() } else { decl };
+        let mut cd = ColumnDef {
+            name: c.name.value.clone(),
+            ty: DataType::from_type_name(&decl),
+            affinity: Affinity::from_type_name(&decl),
+            decl_type: decl,
+            not_null: false,
+            default: None,
+        };
+        for o in &c.options {
+            match &o.option {
+                ast::ColumnOption::NotNull => cd.not_null = true,
+                ast::ColumnOption::Null => {}
+                ast::ColumnOption::Default(e) => cd.default = Some(e.to_string()),
+                ast::ColumnOption::PrimaryKey(_) => {
+                    if pk.is_some() {
+                        return Err(Error::Name(format!("table {name} has more than one primary key")));
+                    }
+                    pk = Some(vec![i]);
+                }
+                ast::ColumnOption::Unique(_) => uniques.push(vec![i]),
+                ast::ColumnOption::Check(_) | ast::ColumnOption::Collation(_) | ast::ColumnOption::Comment(_) => {}
+                ast::ColumnOption::DialectSpecific(_) => {} // AUTOINCREMENT
+                other => return unsupported(format!("column option {other}")),
+            }
+        }
+        columns.push(cd);
+    }
+    let col_pos = |ic: &ast::IndexColumn| -> Result<usize> {
+        let n = match &ic.column.expr {
+            ast::Expr::Identifier(id) => id.value.clone(),
+            other => other.to_string(),
+        };
+        columns
+            .iter()
+            .position(|c| c.name.eq_ignore_ascii_case(&n))
+            .ok_or_else(|| Error::Name(format!("no such column: {n}")))
+    };
+    for tc in &ct.constraints {
+        match tc {
+            ast::TableConstraint::PrimaryKey(p) => {
+                if pk.is_some() {
+                    return Err(Error::Name(format!("table {name} has more than one primary key")));
+                }
+                pk = Some(p.columns.iter().map(col_pos).collect::<Result<_>>()?);
+            }
+            ast::TableConstraint::Unique(u) => uniques.push(u.columns.iter().map(col_pos).collect::<Result<_>>()?),
+            ast::TableConstraint::Check(_) | ast::TableConstraint::ForeignKey(_) => {}
+            other => return unsupported(format!("table constraint {other}")),
+        }
+    }
+    let mut rowid_column = None;
+    if let Some(p) = &pk {
+        if p.len() == 1 && columns[p[0]].decl_type.eq_ignore_ascii_case("integer") {
+            rowid_column = Some(p[0]);
+        } else {
+            for &c in p {
+                columns[c].not_null = columns[c].not_null || false;
+            }
+            uniques.insert(0, p.clone());
+        }
+    }
+    let id = catalog::next_table_id(txn)?;
+    let mut t = TableDef {
+        id,
+        name: name.clone(),
+        columns,
+        rowid_column,
+        indexes: Vec::new(),
+        next_index_id: 1,
+    };
+    for (n, u) in uniques.into_iter().enumerate() {
+        t.indexes.push(IndexDef {
+            id: t.next_index_id,
+            name: format!("sqlite_autoindex_{}_{}", name, n + 1),
+            columns: u,
+            unique: true,
+            auto: true,
+        });
+        t.next_index_id += 1;
+    }
+    catalog::put_table(txn, &t)?;
+    Ok(QueryResult::default())
+}
+
+fn create_index(cat: &Catalog, txn: &mut dyn KvTxn, ci: &ast::CreateIndex) -> Result<QueryResult> {
+    let Some(iname) = ci.name.as_ref().map(object_name) else {
+        return Err(Error::Syntax {
+            message: "CREATE INDEX requires an index name".into(),
+        });
+    };
+    if cat.index(&iname).is_some() || cat.table(&iname).is_some() {
+        if ci.if_not_exists {
+            return Ok(QueryResult::default());
+        }
+        return name_err(format!("index {iname} already exists"));
+    }
+    if ci.predicate.is_some() {
+        return unsupported("partial indexes");
+    }
+    let tname = object_name(&ci.table_name);
+    let Some(t) = cat.table(&tname) else {
+        return name_err(format!("no such table: {tname}"));
+    };
+    let mut cols = Vec::new();
+    for c in &ci.columns {
+        let n = match &c.column.expr {
+            ast::Expr::Identifier(id) => id.value.clone(),
+            other => return unsupported(format!("index on expression {other}")),
+        };
+        match t.column_index(&n) {
+            Some(p) => cols.push(p),
+            None => return name_err(format!("no such column: {n}")),
+        }
+    }
+    let mut t2: TableDef = (**t).clone();
+    let idx = IndexDef {
+        id: t2.next_index_id,
+        name: iname,
+        columns: cols,
+        unique: ci.unique,
+        auto: false,
+    };
+    t2.next_index_id += 1;
+    let mut ex = Exec::new(txn, &[]);
+    ex.build_index(&t2, &idx)?;
+    t2.indexes.push(idx);
+    catalog::put_table(txn, &t2)?;
+    Ok(QueryResult::default())
+}
+
+fn create_view(cat: &Catalog, txn: &mut dyn KvTxn, cv: &ast::CreateView) -> Result<QueryResult> {
+    let name = object_name(&cv.name);
+    if cat.table(&name).is_some() || cat.view(&name).is_some() {
+        if cv.if_not_exists {
+            return Ok(QueryResult::default());
+        }
+        if !(cv.or_replace && cat.view(&name).is_some()) {
+            return name_err(format!("view {name} already exists"));
+        }
+    }
+    if cv.materialized {
+        return unsupported("materialized views");
+    }
+    // Validate the query now.
+    let mut p = Planner::new(cat);
+    p.plan_query(&cv.query)?;
+    let v = ViewDef {
+        name,
+        sql: cv.query.to_string(),
+        columns: cv.columns.iter().map(|c| c.name.value.clone()).collect(),
+    };
+    catalog::put_view(txn, &v)?;
+    Ok(QueryResult::default())
+}
+
+fn drop_objects(
+    cat: &Catalog,
+    txn: &mut dyn KvTxn,
+    kind: ast::ObjectType,
+    if_exists: bool,
+    names: &[ast::ObjectName],
+) -> Result<QueryResult> {
+    for n in names {
+        let name = object_name(n);
+        match kind {
+            ast::ObjectType::Table => match cat.table(&name) {
+                Some(t) => {
+                    let mut ex = Exec::new(txn, &[]);
+                    ex.delete_prefix(&table_prefix(t.id))?;
+                    catalog::delete_table(txn, &t.name)?;
+                }
+                None if if_exists => {}
+                None => return name_err(format!("no such table: {name}")),
+            },
+            ast::ObjectType::View => match cat.view(&name) {
+                Some(v) => catalog::delete_view(txn, &v.name)?,
+                None if if_exists => {}
+                None => return name_err(format!("no such view: {name}")),
+            },
+            ast::ObjectType::Index => match cat.index(&name) {
+                Some((t, idx)) => {
+                    if idx.auto {
+                        return Err(Error::Runtime(format!(
+                            "index associated with UNIQUE or PRIMARY KEY constraint cannot be dropped: {name}"
+                        )));
+                    }
+                    let mut ex = Exec::new(txn, &[]);
+                    ex.delete_prefix(&index_prefix(t.id, idx.id))?;
+                    let mut t2: TableDef = (**t).clone();
+                    t2.indexes.retain(|i| i.id != idx.id);
+                    catalog::put_table(txn, &t2)?;
+                }
+                None if if_exists => {}
+                None => return name_err(format!("no such index: {name}")),
+            },
+            other => return unsupported(format!("DROP {other}")),
+        }
+    }
+    Ok(QueryResult::default())
+}
+
+// ---------------------------------------------------------------- DML
+
+fn conflict_mode(or: Option<ast::SqliteOnConflict>, replace_into: bool) -> Result<OnConflict> {
+    if replace_into {
+        return Ok(OnConflict::Replace);
+    }
+    Ok(match or {
+        None | Some(ast::SqliteOnConflict::Abort) | Some(ast::SqliteOnConflict::Fail) | Some(ast::SqliteOnConflict::Rollback) => {
+            OnConflict::Abort
+        }
+        Some(ast::SqliteOnConflict::Replace) => OnConflict::Replace,
+        Some(ast::SqliteOnConflict::Ignore) => OnConflict::Ignore,
+    })
+}
+
+fn table_for_write<'c>(cat: &'c Catalog, name: &str) -> Result<&'c Arc<TableDef>> {
+    match cat.table(name) {
+        Some(t) => Ok(t),
+        None if cat.view(name).is_some() => Err(Error::Runtime(format!("cannot modify {name} because it is a view"))),
+        None => name_err(format!("no such table: {name}")),
+    }
+}
+
+fn default_value(t: &TableDef, i: usize) -> Result<Value> {
+    match &t.columns[i].default {
+        None => Ok(Value::Null),
+        Some(sql) => {
+            let e = Parser::new(&GenericDialect {})
+                .with_recursion_limit(PARSER_RECURSION_LIMIT)
+                .try_with_sql(sql)
+                .and_then(|mut p| p.parse_expr())
+                .map_err(|e| Error::Syntax { message: e.to_string() })?;
+            let cat = Catalog::default();
+            let mut p = Planner::new(&cat);
+            let b = p.bind_in_table(None, &e)?;
+            crate::exec::eval_const(&b)
+        }
+    }
+}
+
+fn insert(cat: &Catalog, txn: &mut dyn KvTxn, ins: &ast::Insert, params: &[Value]) -> Result<QueryResult> {
+    let ast::TableObject::TableName(tn) = &ins.table else {
+        return unsupported("INSERT INTO TABLE FUNCTION");
+    };
+    let name = object_name(tn);
+    let t = table_for_write(cat, &name)?.clone();
+    if ins.on.is_some() || ins.returning.is_some() {
+        return unsupported("INSERT ... ON CONFLICT / RETURNING");
+    }
+    let mode = conflict_mode(ins.or, ins.replace_into)?;
+    let targets: Vec<usize> = if ins.columns.is_empty() {
+        (0..t.columns.len()).collect()
+    } else {
+        let mut v = Vec::new();
+        for c in &ins.columns {
+            let n = object_name(c);
+            match t.column_index(&n) {
+                Some(p) => v.push(p),
+                None => return name_err(format!("table {} has no column named {n}", t.name)),
+            }
+        }
+        v
+    };
+    let Some(source) = &ins.source else {
+        // INSERT ... DEFAULT VALUES
+        let mut ex = Exec::new(txn, params);
+        let row: Result<Row> = (0..t.columns.len()).map(|i| default_value(&t, i)).collect();
+        let n = u64::from(ex.write_row(&t, row?, None, mode)?);
+        return Ok(QueryResult {
+            rows_affected: n,
+            ..QueryResult::default()
+        });
+    };
+    let mut planner = Planner::new(cat);
+    let planned = match source.body.as_ref() {
+        ast::SetExpr::Values(v) if source.order_by.is_none() && source.limit_clause.is_none() => planner.plan_values(v)?,
+        _ => planner.plan_query(source)?,
+    };
+    check_params(planner.nparams, params)?;
+    let width = planned.plan.width();
+    if width != targets.len() {
+        return Err(Error::Runtime(if ins.columns.is_empty() {
+            format!("table {} has {} columns but {} values were supplied", t.name, t.columns.len(), width)
+        } else {
+            format!("{} values for {} columns", width, targets.len())
+        }));
+    }
+    let defaults: Vec<Value> = (0..t.columns.len())
+        .map(|i| if targets.contains(&i) { Ok(Value::Null) } else { default_value(&t, i) })
+        .collect::<Result<_>>()?;
+    let mut ex = Exec::new(txn, params);
+    let rows = ex.run(&planned.plan)?;
+    let mut n = 0u64;
+    for src in rows {
+        let mut row = defaults.clone();
+        for (v, &ti) in src.into_iter().zip(&targets) {
+            row[ti] = v;
+        }
+        if ex.write_row(&t, row, None, mode)? {
+            n += 1;
+        }
+    }
+    Ok(QueryResult {
+        rows_affected: n,
+        ..QueryResult::default()
+    })
+}
+
+fn dml_target(
+    cat: &Catalog,
+    rel: &ast::TableFactor,
+    selection: Option<&ast::Expr>,
+) -> Result<(Arc<TableDef>, Option<Expr>, crate::plan::Access)> {
+    let ast::TableFactor::Table { name, alias, .. } = rel else {
+        return unsupported("UPDATE/DELETE on a non-table");
+    };
+    if alias.is_some() {
+        return unsupported("alias on UPDATE/DELETE target");
+    }
+    let t = table_for_write(cat, &object_name(name))?.clone();
+    let mut p = Planner::new(cat);
+    let pred = match selection {
+        Some(e) => Some(p.bind_in_table(Some(&t), e)?),
+        None => None,
+    };
+    let access = p.dml_access(&t, pred.as_ref());
+    Ok((t, pred, access))
+}
+
+fn update(cat: &Catalog, txn: &mut dyn KvTxn, u: &ast::Update, params: &[Value]) -> Result<QueryResult> {
+    if !u.table.joins.is_empty() || u.from.is_some() || u.returning.is_some() || u.limit.is_some() {
+        return unsupported("UPDATE with joins / FROM / RETURNING / LIMIT");
+    }
+    let (t, pred, access) = dml_target(cat, &u.table.relation, u.selection.as_ref())?;
+    let mode = conflict_mode(u.or, false)?;
+    let mut p = Planner::new(cat);
+    let mut sets: Vec<(usize, Expr)> = Vec::new();
+    for a in &u.assignments {
+        let cols: Vec<&ast::ObjectName> = match &a.target {
+            ast::AssignmentTarget::ColumnName(n) => vec![n],
+            ast::AssignmentTarget::Tuple(_) => return unsupported("tuple assignment"),
+        };
+        let n = object_name(cols[0]);
+        let Some(ci) = t.column_index(&n) else {
+            return name_err(format!("no such column: {n}"));
+        };
+        let e = p.bind_in_table(Some(&t), &a.value)?;
+        sets.retain(|(c, _)| *c != ci);
+        sets.push((ci, e));
+    }
+    check_params(p.nparams, params)?;
+    let mut ex = Exec::new(txn, params);
+    let rows = ex.scan_rows(&t, &access, pred.as_ref())?;
+    let mut n = 0;
+    for (rowid, old) in rows {
+        let mut new = old.clone();
+        for (ci, e) in &sets {
+            new[*ci] = ex.eval(e, &old)?;
+        }
+        if ex.write_row(&t, new, Some(rowid), mode)? {
+            n += 1;
+        }
+    }
+    Ok(QueryResult {
+        rows_affected: n,
+        ..QueryResult::default()
+    })
+}
+
+fn delete_relation(d: &ast::Delete) -> Result<&ast::TableFactor> {
+    let from = match &d.from {
+        ast::FromTable::WithFromKeyword(v) | ast::FromTable::WithoutKeyword(v) => v,
+    };
+    if from.len() != 1 || !from[0].joins.is_empty() || !d.tables.is_empty() || d.using.is_some() {
+        return unsupported("multi-table DELETE");
+    }
+    Ok(&from[0].relation)
+}
+
+fn delete(cat: &Catalog, txn: &mut dyn KvTxn, d: &ast::Delete, params: &[Value]) -> Result<QueryResult> {
+    if d.returning.is_some() || d.limit.is_some() {
+        return unsupported("DELETE ... RETURNING / LIMIT");
+    }
+    let rel = delete_relation(d)?;
+    let (t, pred, access) = dml_target(cat, rel, d.selection.as_ref())?;
+    let mut ex = Exec::new(txn, params);
+    let rows = ex.scan_rows(&t, &access, pred.as_ref())?;
+    let n = rows.len() as u64;
+    for (rowid, row) in rows {
+        ex.delete_row(&t, rowid, &row)?;
+    }
+    Ok(QueryResult {
+        rows_affected: n,
+        ..QueryResult::default()
+    })
+}
