@@ -39,6 +39,9 @@ pub enum IndexError {
         /// What is wrong.
         detail: String,
     },
+    /// The storage engine failed (I/O, conflict, closed, ...).
+    #[error("storage: {0}")]
+    Storage(#[from] toondb_storage::Error),
     /// An I/O error while reading a file.
     #[error("I/O error on {path}: {source}")]
     Io {

@@ -817,10 +817,7 @@ impl HnswIndex {
                 cur = *best;
             }
             let chosen = self.select(&found, self.cfg.m, scratch);
-            {
-                let _g = self.locks[node as usize].lock();
-                self.write_neighbors(node, l, &chosen);
-            }
+            self.set_own_links(node, l, &chosen, scratch);
             for &n in &chosen {
                 self.add_backlink(n, node, l, scratch);
             }
@@ -832,6 +829,38 @@ impl HnswIndex {
                 self.entry.store(pack(node, level), Ordering::Release);
             }
         }
+    }
+
+    /// Writes a new node's list at `level`, keeping links that concurrent inserters already
+    /// added to it (they can reach the node from an upper layer before its lower lists are
+    /// written; overwriting would silently drop their back-links and strand nodes).
+    fn set_own_links(&self, node: u32, level: usize, chosen: &[u32], scratch: &mut Scratch) {
+        let _g = self.locks[node as usize].lock();
+        let mut list = Vec::new();
+        self.read_neighbors(node, level, &mut list);
+        if list.is_empty() {
+            self.write_neighbors(node, level, chosen);
+            return;
+        }
+        for &c in chosen {
+            if !list.contains(&c) {
+                list.push(c);
+            }
+        }
+        let maxm = self.maxm(level);
+        if list.len() > maxm {
+            let nv = self.node_vec(node, &mut scratch.a).to_vec();
+            let mut cands: Vec<Cand> = list
+                .iter()
+                .map(|&x| Cand {
+                    d: self.cfg.metric.distance(&nv, self.node_vec(x, &mut scratch.b)),
+                    id: x,
+                })
+                .collect();
+            cands.sort_unstable();
+            list = self.select(&cands, maxm, scratch);
+        }
+        self.write_neighbors(node, level, &list);
     }
 
     fn add_backlink(&self, n: u32, node: u32, level: usize, scratch: &mut Scratch) {

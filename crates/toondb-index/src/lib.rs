@@ -8,6 +8,9 @@
 //! - [`quant`]: SQ8 and PQ quantizers with asymmetric distance tables.
 //! - [`simd`]: distance kernels (AVX2+FMA / NEON / scalar, chosen at run time). It is the only
 //!   module allowed to use `unsafe`.
+//! - [`PersistentIndex`]: an [`HnswIndex`] whose vectors live in a `toondb-storage` engine
+//!   (one key per vector, writable inside the caller's transaction); the graph is rebuilt
+//!   from the stored vectors on open, so it always agrees with them after a crash.
 //! - [`texmex`]: a validating reader of `.fvecs` / `.ivecs` files (benchmark data sets).
 #![deny(unsafe_code)]
 
@@ -15,6 +18,7 @@ pub mod error;
 pub mod flat;
 pub mod hnsw;
 pub mod metric;
+pub mod persist;
 pub mod quant;
 pub mod rng;
 pub mod search;
@@ -25,5 +29,6 @@ pub use error::{IndexError, Result};
 pub use flat::FlatIndex;
 pub use hnsw::{HnswConfig, HnswIndex, MemoryUsage, VectorSource};
 pub use metric::Metric;
+pub use persist::PersistentIndex;
 pub use quant::Quantization;
 pub use search::{Filter, Hit, SearchParams};

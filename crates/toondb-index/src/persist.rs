@@ -1,0 +1,436 @@
+//! An HNSW index persisted through `toondb-storage`.
+//!
+//! Key layout (all under one prefix per index name):
+//!
+//! | key | value |
+//! | --- | --- |
+//! | `idx/<name>/meta` | `b"TDBVIDX"`, version byte `1`, dim `u32` LE, metric tag `u8` |
+//! | `idx/<name>/v/<id: u64 BE>` | the vector as inserted, `dim` little-endian `f32` |
+//!
+//! Only vectors are stored; the graph (and any quantizer) is rebuilt from them on open with a
+//! parallel batch build. The engine is therefore the single source of truth: after a crash
+//! the reopened index contains exactly the vectors the engine recovered, whatever the graph
+//! looked like at the time of the crash.
+//!
+//! Writes go to the engine first and are applied to the in-memory graph only after they are
+//! durable. [`PersistentIndex::insert`] and [`PersistentIndex::delete`] do both; the
+//! `stage_*` / `apply_*` pair lets a caller put the vector write into its own
+//! [`Transaction`] or [`WriteBatch`] (e.g. together with the document it belongs to) and
+//! update the graph after the commit succeeded.
+
+use std::time::{Duration, Instant};
+
+use parking_lot::RwLock;
+use toondb_storage::{Engine, Transaction, WriteBatch};
+
+use crate::error::{IndexError, Result};
+use crate::hnsw::{HnswConfig, HnswIndex, VectorSource};
+use crate::metric::{self, Metric};
+use crate::quant::Quantization;
+use crate::search::{Hit, SearchParams};
+
+const MAGIC: &[u8; 7] = b"TDBVIDX";
+const VERSION: u8 = 1;
+/// Longest accepted index name.
+pub const MAX_NAME_LEN: usize = 128;
+
+/// A vector index whose vectors are stored in a [`Engine`].
+///
+/// ```
+/// use toondb_index::{HnswConfig, Metric, PersistentIndex};
+/// use toondb_storage::{Engine, Options};
+///
+/// let dir = tempfile::tempdir().unwrap();
+/// let engine = Engine::open(dir.path(), Options::default())?;
+/// let idx = PersistentIndex::open(&engine, "docs", HnswConfig::new(2, Metric::L2))?;
+/// idx.insert(1, &[0.0, 0.0])?;
+/// idx.insert(2, &[5.0, 5.0])?;
+/// drop(idx);
+/// // Reopening rebuilds the graph from the stored vectors.
+/// let idx = PersistentIndex::open(&engine, "docs", HnswConfig::new(2, Metric::L2))?;
+/// assert_eq!(idx.search(&[4.0, 4.0], 1)?[0].id, 2);
+/// # Ok::<(), toondb_index::IndexError>(())
+/// ```
+pub struct PersistentIndex {
+    engine: Engine,
+    name: String,
+    prefix: Vec<u8>,
+    index: RwLock<HnswIndex>,
+    rebuild: Duration,
+}
+
+impl std::fmt::Debug for PersistentIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PersistentIndex").field("name", &self.name).finish_non_exhaustive()
+    }
+}
+
+/// Re-rank source reading vectors from the engine.
+struct EngineSource<'a> {
+    idx: &'a PersistentIndex,
+}
+
+impl VectorSource for EngineSource<'_> {
+    fn fetch(&self, id: u64, out: &mut Vec<f32>) -> Result<bool> {
+        match self.idx.get(id)? {
+            Some(v) => {
+                out.extend_from_slice(&v);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+}
+
+impl PersistentIndex {
+    /// Opens (creating if needed) the index `name` in `engine` and rebuilds its graph from
+    /// the stored vectors. The stored dimension and metric must match `config`'s; the other
+    /// tunables are taken from `config`.
+    pub fn open(engine: &Engine, name: &str, config: HnswConfig) -> Result<Self> {
+        if name.is_empty() || name.len() > MAX_NAME_LEN || name.contains('/') {
+            return Err(IndexError::InvalidArgument(format!(
+                "index name must be 1..={MAX_NAME_LEN} bytes without '/'"
+            )));
+        }
+        let prefix = format!("idx/{name}/").into_bytes();
+        let mut index = HnswIndex::new(config.clone())?;
+        let meta_key = [prefix.as_slice(), b"meta"].concat();
+        match engine.get(&meta_key)? {
+            Some(meta) => {
+                let (dim, metric) = decode_meta(&meta, &meta_key)?;
+                if dim != config.dim || metric != config.metric {
+                    return Err(IndexError::InvalidArgument(format!(
+                        "index {name} stores dim {dim} / {metric:?}, config asks for dim {} / {:?}",
+                        config.dim, config.metric
+                    )));
+                }
+            }
+            None => engine.put(&meta_key, &encode_meta(config.dim, config.metric))?,
+        }
+        let start = Instant::now();
+        let vprefix = [prefix.as_slice(), b"v/"].concat();
+        let mut ids = Vec::new();
+        let mut data = Vec::new();
+        for kv in engine.scan_prefix(&vprefix)? {
+            let (k, v) = kv?;
+            ids.push(decode_id(&k, vprefix.len())?);
+            decode_vector(&v, config.dim, &k, &mut data)?;
+        }
+        // One batch: the graph is built in parallel on full vectors and the quantizer (if
+        // any, and if `train_after` vectors are present) is trained on all of them at the end.
+        index.insert_batch(&ids, &data)?;
+        Ok(PersistentIndex {
+            engine: engine.clone(),
+            name: name.to_string(),
+            prefix,
+            index: RwLock::new(index),
+            rebuild: start.elapsed(),
+        })
+    }
+
+    /// The index name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Time spent rebuilding the graph in [`open`](Self::open).
+    pub fn rebuild_time(&self) -> Duration {
+        self.rebuild
+    }
+
+    /// Number of live vectors in the in-memory index.
+    pub fn len(&self) -> usize {
+        self.index.read().len()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Runs `f` with shared access to the in-memory index (statistics, memory usage, ids).
+    pub fn with_index<R>(&self, f: impl FnOnce(&HnswIndex) -> R) -> R {
+        f(&self.index.read())
+    }
+
+    /// The storage key of `id`'s vector.
+    pub fn vector_key(&self, id: u64) -> Vec<u8> {
+        let mut k = Vec::with_capacity(self.prefix.len() + 10);
+        k.extend_from_slice(&self.prefix);
+        k.extend_from_slice(b"v/");
+        k.extend_from_slice(&id.to_be_bytes());
+        k
+    }
+
+    fn config(&self) -> (usize, Metric) {
+        let g = self.index.read();
+        (g.config().dim, g.config().metric)
+    }
+
+    /// Validates `v` and returns its storage encoding.
+    fn encode(&self, v: &[f32]) -> Result<Vec<u8>> {
+        let (dim, metric) = self.config();
+        metric::prepare(metric, dim, v)?;
+        Ok(v.iter().flat_map(|x| x.to_le_bytes()).collect())
+    }
+
+    /// The stored vector of `id`, read from the engine.
+    pub fn get(&self, id: u64) -> Result<Option<Vec<f32>>> {
+        let key = self.vector_key(id);
+        let (dim, _) = self.config();
+        match self.engine.get(&key)? {
+            Some(v) => {
+                let mut out = Vec::with_capacity(dim);
+                decode_vector(&v, dim, &key, &mut out)?;
+                Ok(Some(out))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Stores `v` under `id` (upsert) and adds it to the graph. The write lock is held across
+    /// both steps so that concurrent writers of one id apply in the same order to both.
+    pub fn insert(&self, id: u64, v: &[f32]) -> Result<()> {
+        let bytes = self.encode(v)?;
+        let mut g = self.index.write();
+        self.engine.put(&self.vector_key(id), &bytes)?;
+        g.insert(id, v)
+    }
+
+    /// Stores many vectors in one atomic engine batch, then builds them in parallel.
+    pub fn insert_batch(&self, ids: &[u64], data: &[f32]) -> Result<()> {
+        let (dim, _) = self.config();
+        if data.len() != ids.len().saturating_mul(dim) {
+            return Err(IndexError::InvalidArgument(format!(
+                "batch of {} ids needs {} floats, got {}",
+                ids.len(),
+                ids.len().saturating_mul(dim),
+                data.len()
+            )));
+        }
+        let mut batch = WriteBatch::new();
+        for (i, &id) in ids.iter().enumerate() {
+            self.stage_insert_in_batch(&mut batch, id, &data[i * dim..(i + 1) * dim])?;
+        }
+        let mut g = self.index.write();
+        self.engine.write(batch)?;
+        g.insert_batch(ids, data)
+    }
+
+    /// Deletes `id` from the engine and the graph; returns whether the graph held it.
+    pub fn delete(&self, id: u64) -> Result<bool> {
+        let mut g = self.index.write();
+        self.engine.delete(&self.vector_key(id))?;
+        Ok(g.delete(id))
+    }
+
+    /// Validates `v` and writes it into the caller's transaction. Call
+    /// [`apply_insert`](Self::apply_insert) after a successful commit.
+    pub fn stage_insert(&self, txn: &mut Transaction, id: u64, v: &[f32]) -> Result<()> {
+        let bytes = self.encode(v)?;
+        txn.put(&self.vector_key(id), &bytes)?;
+        Ok(())
+    }
+
+    /// Validates `v` and adds its write to the caller's batch. Call
+    /// [`apply_insert`](Self::apply_insert) after the batch was written.
+    pub fn stage_insert_in_batch(&self, batch: &mut WriteBatch, id: u64, v: &[f32]) -> Result<()> {
+        let bytes = self.encode(v)?;
+        batch.put(&self.vector_key(id), &bytes);
+        Ok(())
+    }
+
+    /// Writes the deletion of `id` into the caller's transaction. Call
+    /// [`apply_delete`](Self::apply_delete) after a successful commit.
+    pub fn stage_delete(&self, txn: &mut Transaction, id: u64) -> Result<()> {
+        txn.delete(&self.vector_key(id))?;
+        Ok(())
+    }
+
+    /// Applies a committed insert to the in-memory graph. If several transactions touch one
+    /// id, apply them in commit order (otherwise the graph may keep an older vector until the
+    /// next open).
+    pub fn apply_insert(&self, id: u64, v: &[f32]) -> Result<()> {
+        self.index.write().insert(id, v)
+    }
+
+    /// Applies a committed delete to the in-memory graph; returns whether the graph held it.
+    pub fn apply_delete(&self, id: u64) -> bool {
+        self.index.write().delete(id)
+    }
+
+    /// The `k` nearest ids.
+    pub fn search(&self, query: &[f32], k: usize) -> Result<Vec<Hit>> {
+        self.search_with(query, &SearchParams::new(k))
+    }
+
+    /// Search with parameters. A quantized index that does not keep full vectors in RAM
+    /// re-ranks its candidates with vectors read from the engine.
+    pub fn search_with(&self, query: &[f32], params: &SearchParams<'_>) -> Result<Vec<Hit>> {
+        let g = self.index.read();
+        if g.config().quantization != Quantization::None && !g.config().keep_full_vectors {
+            g.search_reranked(query, params, &EngineSource { idx: self })
+        } else {
+            g.search_with(query, params)
+        }
+    }
+}
+
+fn encode_meta(dim: usize, metric: Metric) -> Vec<u8> {
+    let mut m = MAGIC.to_vec();
+    m.push(VERSION);
+    m.extend_from_slice(&(dim as u32).to_le_bytes());
+    m.push(metric.tag());
+    m
+}
+
+fn corrupt(key: &[u8], offset: usize, detail: impl Into<String>) -> IndexError {
+    IndexError::Corruption {
+        file: format!("storage key {}", String::from_utf8_lossy(key)),
+        offset: offset as u64,
+        detail: detail.into(),
+    }
+}
+
+fn decode_meta(b: &[u8], key: &[u8]) -> Result<(usize, Metric)> {
+    if b.len() != MAGIC.len() + 6 || &b[..MAGIC.len()] != MAGIC {
+        return Err(corrupt(key, 0, "bad index metadata magic or length"));
+    }
+    if b[7] != VERSION {
+        return Err(corrupt(key, 7, format!("unsupported index metadata version {}", b[7])));
+    }
+    let dim = u32::from_le_bytes([b[8], b[9], b[10], b[11]]) as usize;
+    let metric = Metric::from_tag(b[12]).ok_or_else(|| corrupt(key, 12, "unknown metric tag"))?;
+    Ok((dim, metric))
+}
+
+fn decode_id(key: &[u8], at: usize) -> Result<u64> {
+    key.get(at..)
+        .and_then(|s| <[u8; 8]>::try_from(s).ok())
+        .map(u64::from_be_bytes)
+        .ok_or_else(|| corrupt(key, at, "vector key does not end in an 8-byte id"))
+}
+
+fn decode_vector(v: &[u8], dim: usize, key: &[u8], out: &mut Vec<f32>) -> Result<()> {
+    if v.len() != dim * 4 {
+        return Err(corrupt(key, 0, format!("vector has {} bytes, expected {}", v.len(), dim * 4)));
+    }
+    for (i, c) in v.chunks_exact(4).enumerate() {
+        let x = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+        if !x.is_finite() {
+            return Err(corrupt(key, i * 4, "non-finite component"));
+        }
+        out.push(x);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use toondb_storage::{Isolation, Options};
+
+    fn cfg() -> HnswConfig {
+        HnswConfig::new(3, Metric::L2)
+    }
+
+    #[test]
+    fn insert_delete_reopen_in_memory_engine() {
+        let engine = Engine::open_in_memory(Options::default()).unwrap();
+        let idx = PersistentIndex::open(&engine, "a", cfg()).unwrap();
+        for i in 0..50u64 {
+            idx.insert(i, &[i as f32, 1.0, 2.0]).unwrap();
+        }
+        assert!(idx.delete(10).unwrap());
+        assert!(!idx.delete(10).unwrap());
+        idx.insert(11, &[100.0, 0.0, 0.0]).unwrap();
+        assert!(matches!(idx.insert(1, &[1.0]), Err(IndexError::DimensionMismatch { .. })));
+        assert!(matches!(idx.insert(1, &[f32::NAN, 0.0, 0.0]), Err(IndexError::NonFinite { .. })));
+        assert_eq!(idx.get(1).unwrap(), Some(vec![1.0, 1.0, 2.0]), "failed insert wrote nothing");
+        drop(idx);
+        let idx = PersistentIndex::open(&engine, "a", cfg()).unwrap();
+        assert_eq!(idx.len(), 49);
+        assert_eq!(idx.search(&[100.0, 0.0, 0.0], 1).unwrap()[0].id, 11);
+        assert_eq!(idx.get(10).unwrap(), None);
+        // Another index name is independent.
+        let other = PersistentIndex::open(&engine, "b", cfg()).unwrap();
+        assert!(other.is_empty());
+        // Dimension mismatch against stored metadata.
+        assert!(matches!(
+            PersistentIndex::open(&engine, "a", HnswConfig::new(4, Metric::L2)),
+            Err(IndexError::InvalidArgument(_))
+        ));
+        assert!(PersistentIndex::open(&engine, "x/y", cfg()).is_err());
+        assert!(PersistentIndex::open(&engine, "", cfg()).is_err());
+    }
+
+    #[test]
+    fn staged_writes_in_a_transaction_with_a_document() {
+        let engine = Engine::open_in_memory(Options::default()).unwrap();
+        let idx = PersistentIndex::open(&engine, "docs", cfg()).unwrap();
+        let mut txn = engine.begin(Isolation::Snapshot).unwrap();
+        txn.put(b"doc/7", b"hello").unwrap();
+        idx.stage_insert(&mut txn, 7, &[1.0, 2.0, 3.0]).unwrap();
+        assert!(idx.stage_insert(&mut txn, 8, &[1.0]).is_err());
+        txn.commit().unwrap();
+        idx.apply_insert(7, &[1.0, 2.0, 3.0]).unwrap();
+        assert_eq!(idx.search(&[1.0, 2.0, 3.0], 1).unwrap()[0].id, 7);
+        // A rolled-back transaction leaves nothing behind, even after reopen.
+        let mut txn = engine.begin(Isolation::Snapshot).unwrap();
+        idx.stage_insert(&mut txn, 9, &[9.0, 9.0, 9.0]).unwrap();
+        txn.rollback();
+        let mut batch = WriteBatch::new();
+        batch.put(b"doc/10", b"x");
+        idx.stage_insert_in_batch(&mut batch, 10, &[5.0, 5.0, 5.0]).unwrap();
+        engine.write(batch).unwrap();
+        idx.apply_insert(10, &[5.0, 5.0, 5.0]).unwrap();
+        let mut txn = engine.begin(Isolation::Snapshot).unwrap();
+        idx.stage_delete(&mut txn, 7).unwrap();
+        txn.commit().unwrap();
+        assert!(idx.apply_delete(7));
+        drop(idx);
+        let idx = PersistentIndex::open(&engine, "docs", cfg()).unwrap();
+        let ids: Vec<u64> = idx.with_index(|g| g.ids().collect());
+        assert_eq!(ids, vec![10]);
+    }
+
+    #[test]
+    fn quantized_persistent_index_reranks_from_engine() {
+        let engine = Engine::open_in_memory(Options::default()).unwrap();
+        let mut c = HnswConfig::new(8, Metric::L2);
+        c.quantization = Quantization::Sq8;
+        c.keep_full_vectors = false;
+        c.train_after = 100;
+        let idx = PersistentIndex::open(&engine, "q", c.clone()).unwrap();
+        let mut r = crate::rng::Rng::new(3);
+        let data: Vec<f32> = (0..300 * 8).map(|_| r.gauss()).collect();
+        let ids: Vec<u64> = (0..300).collect();
+        idx.insert_batch(&ids, &data).unwrap();
+        drop(idx);
+        let idx = PersistentIndex::open(&engine, "q", c).unwrap();
+        assert!(idx.with_index(|g| g.is_trained() && g.memory_usage().vectors == 0));
+        for i in 0..300usize {
+            let h = idx.search(&data[i * 8..(i + 1) * 8], 1).unwrap();
+            assert_eq!(h[0].id, i as u64);
+            assert!(h[0].distance.abs() < 1e-6, "re-ranked distance is exact");
+        }
+    }
+
+    #[test]
+    fn corrupt_stored_vector_is_reported() {
+        let engine = Engine::open_in_memory(Options::default()).unwrap();
+        let idx = PersistentIndex::open(&engine, "c", cfg()).unwrap();
+        idx.insert(1, &[1.0, 2.0, 3.0]).unwrap();
+        engine.put(&idx.vector_key(2), b"short").unwrap();
+        drop(idx);
+        assert!(matches!(
+            PersistentIndex::open(&engine, "c", cfg()),
+            Err(IndexError::Corruption { .. })
+        ));
+        engine.put(b"idx/d/meta", b"garbage").unwrap();
+        assert!(matches!(
+            PersistentIndex::open(&engine, "d", cfg()),
+            Err(IndexError::Corruption { .. })
+        ));
+    }
+}
