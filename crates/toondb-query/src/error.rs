@@ -19,6 +19,10 @@ pub enum Error {
     /// A constraint (NOT NULL, UNIQUE, PRIMARY KEY) was violated.
     #[error("constraint failed: {0}")]
     Constraint(String),
+    /// A statement is well-formed but meaningless (misused aggregate, wrong argument count,
+    /// ORDER BY term out of range, column count mismatch...). Detected before execution.
+    #[error("{0}")]
+    Semantic(String),
     /// A runtime type or value error (integer overflow, bad CAST, wrong argument count...).
     #[error("{0}")]
     Runtime(String),

@@ -72,12 +72,12 @@ pub fn literal(v: &AV) -> Result<Value> {
             } else if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
                 match u64::from_str_radix(h, 16) {
                     Ok(u) => Value::Integer(u as i64),
-                    Err(_) => return Err(Error::Runtime(format!("hex literal too big: {s}"))),
+                    Err(_) => return Err(Error::Semantic(format!("hex literal too big: {s}"))),
                 }
             } else {
                 match s.parse::<f64>() {
                     Ok(f) => Value::real(f),
-                    Err(_) => return Err(Error::Runtime(format!("malformed number: {s}"))),
+                    Err(_) => return Err(Error::Semantic(format!("malformed number: {s}"))),
                 }
             }
         }
@@ -91,7 +91,7 @@ pub fn literal(v: &AV) -> Result<Value> {
         AV::DollarQuotedString(d) => Value::Text(d.value.clone()),
         AV::HexStringLiteral(h) => {
             if h.len() % 2 != 0 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(Error::Runtime(format!("malformed blob literal: X'{h}'")));
+                return Err(Error::Semantic(format!("malformed blob literal: X'{h}'")));
             }
             let bytes = (0..h.len())
                 .step_by(2)
@@ -281,7 +281,7 @@ impl<'a> Planner<'a> {
     fn enter(&mut self) -> Result<()> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err(Error::Runtime(format!(
+            return Err(Error::Semantic(format!(
                 "expression nesting exceeds the limit of {MAX_DEPTH}"
             )));
         }
@@ -506,7 +506,7 @@ impl<'a> Planner<'a> {
                     ast::InTarget::Subquery(q) => {
                         let p = self.subquery(q)?;
                         if p.columns.len() != 1 {
-                            return Err(Error::Runtime(format!(
+                            return Err(Error::Semantic(format!(
                                 "sub-select returns {} columns - expected 1",
                                 p.columns.len()
                             )));
@@ -617,7 +617,7 @@ impl<'a> Planner<'a> {
             AE::Subquery(q) => {
                 let p = self.subquery(q)?;
                 if p.columns.len() != 1 {
-                    return Err(Error::Runtime(format!(
+                    return Err(Error::Semantic(format!(
                         "sub-select returns {} columns - expected 1",
                         p.columns.len()
                     )));
@@ -679,7 +679,7 @@ impl<'a> Planner<'a> {
         let (args, distinct) = func_args(f)?;
         if is_agg_name(&name, args.len()) {
             let Some(list) = aggs.as_deref_mut() else {
-                return Err(Error::Runtime(format!("misuse of aggregate function {name}()")));
+                return Err(Error::Semantic(format!("misuse of aggregate function {name}()")));
             };
             let star = args.len() == 1 && matches!(args[0], FunctionArgExpr::Wildcard);
             let func = match name.as_str() {
@@ -698,7 +698,7 @@ impl<'a> Planner<'a> {
                 _ => args.len() == 1,
             };
             if !nargs_ok {
-                return Err(Error::Runtime(format!("wrong number of arguments to function {name}()")));
+                return Err(Error::Semantic(format!("wrong number of arguments to function {name}()")));
             }
             let mut bound = Vec::new();
             if func != AggFunc::CountStar {
@@ -709,6 +709,11 @@ impl<'a> Planner<'a> {
                         _ => return unsupported(format!("wildcard argument to {name}")),
                     }
                 }
+            }
+            if distinct && bound.len() != 1 {
+                return Err(Error::Semantic(
+                    "DISTINCT aggregates must have exactly one argument".into(),
+                ));
             }
             let call = AggCall {
                 func,
@@ -732,7 +737,7 @@ impl<'a> Planner<'a> {
             return unsupported(format!("DISTINCT in scalar function {name}"));
         }
         if args.len() < min || args.len() > max {
-            return Err(Error::Runtime(format!("wrong number of arguments to function {name}()")));
+            return Err(Error::Semantic(format!("wrong number of arguments to function {name}()")));
         }
         let mut bound = Vec::new();
         for a in &args {
@@ -821,7 +826,7 @@ impl<'a> Planner<'a> {
                 AE::Value(v) => match literal(&v.value)? {
                     Value::Integer(k) if k >= 1 && (k as usize) <= cols.len() => Some(k as usize - 1),
                     Value::Integer(_) => {
-                        return Err(Error::Runtime(format!(
+                        return Err(Error::Semantic(format!(
                             "{} ORDER BY term out of range - should be between 1 and {}",
                             ordinal(n + 1),
                             cols.len()
@@ -839,7 +844,7 @@ impl<'a> Planner<'a> {
                 }
             };
             let Some(idx) = idx else {
-                return Err(Error::Runtime(format!(
+                return Err(Error::Semantic(format!(
                     "{} ORDER BY term does not match any column in the result set",
                     ordinal(n + 1)
                 )));
@@ -864,7 +869,7 @@ impl<'a> Planner<'a> {
                 let l = self.plan_set_expr(left)?;
                 let r = self.plan_set_expr(right)?;
                 if l.columns.len() != r.columns.len() {
-                    return Err(Error::Runtime(format!(
+                    return Err(Error::Semantic(format!(
                         "SELECTs to the left and right of {op} do not have the same number of result columns"
                     )));
                 }
@@ -910,7 +915,7 @@ impl<'a> Planner<'a> {
                     out.push(self.bind(e, &mut None)?);
                 }
                 if *width.get_or_insert(out.len()) != out.len() {
-                    return Err(Error::Runtime("all VALUES must have the same number of terms".into()));
+                    return Err(Error::Semantic("all VALUES must have the same number of terms".into()));
                 }
                 rows.push(out);
             }
@@ -966,7 +971,7 @@ impl<'a> Planner<'a> {
                 }
                 if let Some(v) = self.catalog.view(&tname) {
                     if self.view_depth > 16 {
-                        return Err(Error::Runtime(format!("view {tname} is nested too deeply")));
+                        return Err(Error::Semantic(format!("view {tname} is nested too deeply")));
                     }
                     let v = v.clone();
                     let stmt = crate::session::parse_one(&v.sql)?;
@@ -1138,7 +1143,7 @@ impl<'a> Planner<'a> {
                 SelectItem::ExprWithAlias { expr, alias } => proj.push(Item::Ast(expr, Some(alias.value.clone()))),
                 SelectItem::Wildcard(_) => {
                     if frame_cols.is_empty() {
-                        return Err(Error::Runtime("no tables specified".into()));
+                        return Err(Error::Semantic("no tables specified".into()));
                     }
                     proj.extend((0..from_width).map(Item::Col));
                 }
@@ -1197,7 +1202,7 @@ impl<'a> Planner<'a> {
                             continue;
                         }
                         None => {
-                            return Err(Error::Runtime(format!(
+                            return Err(Error::Semantic(format!(
                                 "GROUP BY term out of range - should be between 1 and {}",
                                 proj.len()
                             )))
@@ -1271,7 +1276,7 @@ impl<'a> Planner<'a> {
                 AE::Value(v) => {
                     if let Value::Integer(k) = literal(&v.value)? {
                         if k < 1 || k as usize > visible {
-                            return Err(Error::Runtime(format!(
+                            return Err(Error::Semantic(format!(
                                 "{} ORDER BY term out of range - should be between 1 and {}",
                                 ordinal(n + 1),
                                 visible

@@ -848,7 +848,7 @@ fn insert(cat: &Catalog, txn: &mut dyn KvTxn, ins: &ast::Insert, params: &[Value
     check_params(planner.nparams, params)?;
     let width = planned.plan.width();
     if width != targets.len() {
-        return Err(Error::Runtime(if ins.columns.is_empty() {
+        return Err(Error::Semantic(if ins.columns.is_empty() {
             format!("table {} has {} columns but {} values were supplied", t.name, t.columns.len(), width)
         } else {
             format!("{} values for {} columns", width, targets.len())
