@@ -389,13 +389,29 @@ pub(crate) fn needs_quotes(s: &str, delim: u8) -> bool {
     if matches!(s, "true" | "false" | "null") {
         return true;
     }
-    if b.iter().any(|&c| {
-        c < 0x20 || c == delim || matches!(c, b':' | b'"' | b'\\' | b'[' | b']' | b'{' | b'}')
-    }) {
+    if b.iter().any(|&c| SPECIAL[usize::from(c)] || c == delim) {
         return true;
     }
-    is_numeric_like(b)
+    (first.is_ascii_digit() || first == b'+') && is_numeric_like(b)
 }
+
+/// Bytes that force quoting anywhere in a string: controls, `:` `"` `\\` `[` `]` `{` `}`.
+static SPECIAL: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = true;
+        i += 1;
+    }
+    t[b':' as usize] = true;
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t[b'[' as usize] = true;
+    t[b']' as usize] = true;
+    t[b'{' as usize] = true;
+    t[b'}' as usize] = true;
+    t
+};
 
 /// `/^[+-]?[0-9]+(?:\.[0-9]+)?(?:e[+-]?[0-9]+)?$/i`
 fn is_numeric_like(b: &[u8]) -> bool {

@@ -132,28 +132,78 @@ impl Number {
     /// `0` and `1e-6 <= |n| < 1e21`, the shortest digits that round-trip; outside that range
     /// JSON exponent form with lowercase `e` and an explicit exponent sign (`1e-7`, `1e+21`).
     pub fn write_canonical(&self, out: &mut String) {
-        use fmt::Write as _;
-        // Writing to a String cannot fail.
-        let _ = match self.0 {
-            N::Int(i) => write!(out, "{i}"),
-            N::UInt(u) => write!(out, "{u}"),
-            N::Float(f) => {
-                let a = f.abs();
-                if (1e-6..1e21).contains(&a) {
-                    write!(out, "{f}")
-                } else {
-                    let start = out.len();
-                    let r = write!(out, "{f:e}");
-                    if let Some(epos) = out[start..].find('e') {
-                        let at = start + epos + 1;
-                        if !out[at..].starts_with('-') {
-                            out.insert(at, '+');
-                        }
-                    }
-                    r
-                }
-            }
-        };
+        match self.0 {
+            N::Int(i) => out.push_str(itoa::Buffer::new().format(i)),
+            N::UInt(u) => out.push_str(itoa::Buffer::new().format(u)),
+            N::Float(f) => write_float(out, f),
+        }
+    }
+}
+
+/// Canonical form of a finite float from its shortest round-trip digits (ryu).
+fn write_float(out: &mut String, f: f64) {
+    let mut buf = ryu::Buffer::new();
+    let s = buf.format_finite(f);
+    let (neg, body) = match s.strip_prefix('-') {
+        Some(b) => (true, b),
+        None => (false, s),
+    };
+    let (mant, exp) = match body.split_once(['e', 'E']) {
+        Some((m, e)) => (m, e.parse::<i32>().unwrap_or(0)),
+        None => (body, 0),
+    };
+    let (int_part, frac_part) = mant.split_once('.').unwrap_or((mant, ""));
+    // digits × 10^(point - digits.len()), i.e. value = 0.DIGITS × 10^point.
+    let mut digits: Vec<u8> = int_part.bytes().chain(frac_part.bytes()).collect();
+    let mut point = i32::try_from(int_part.len()).unwrap_or(0) + exp;
+    let lead = digits.iter().take_while(|&&d| d == b'0').count();
+    digits.drain(..lead);
+    point -= i32::try_from(lead).unwrap_or(0);
+    while digits.last() == Some(&b'0') {
+        digits.pop();
+    }
+    if digits.is_empty() {
+        out.push('0');
+        return;
+    }
+    if neg {
+        out.push('-');
+    }
+    let n = i32::try_from(digits.len()).unwrap_or(i32::MAX);
+    let a = f.abs();
+    let digit = |d: &u8| char::from(*d);
+    if (1e-6..1e21).contains(&a) {
+        if point <= 0 {
+            out.push_str("0.");
+            (0..-point).for_each(|_| out.push('0'));
+            out.extend(digits.iter().map(digit));
+        } else if point >= n {
+            out.extend(digits.iter().map(digit));
+            (0..point - n).for_each(|_| out.push('0'));
+        } else {
+            let p = usize::try_from(point).unwrap_or(0);
+            out.extend(digits[..p].iter().map(digit));
+            out.push('.');
+            out.extend(digits[p..].iter().map(digit));
+        }
+    } else {
+        out.push(char::from(digits[0]));
+        if digits.len() > 1 {
+            out.push('.');
+            out.extend(digits[1..].iter().map(digit));
+        }
+        let e = point - 1;
+        out.push('e');
+        out.push(if e < 0 { '-' } else { '+' });
+        out.push_str(itoa::Buffer::new().format(e.unsigned_abs()));
+    }
+}
+
+impl Number {
+    /// Internal: the representation, for tests.
+    #[cfg(test)]
+    fn is_float(&self) -> bool {
+        matches!(self.0, N::Float(_))
     }
 }
 
@@ -340,6 +390,36 @@ mod tests {
         assert_eq!(canon(0.1 + 0.2), "0.30000000000000004");
         assert_eq!(canon(1.5), "1.5");
         assert_eq!(Number::from(u64::MAX).to_string(), "18446744073709551615");
+        assert_eq!(canon(123.456), "123.456");
+        assert_eq!(canon(0.001), "0.001");
+        assert_eq!(canon(1.25e-5), "0.0000125");
+        assert_eq!(canon(1e16 + 0.5 * 0.0), "10000000000000000");
+        assert_eq!(canon(123456789012345680000.0), "123456789012345680000");
+        assert_eq!(canon(9.999e20), "999900000000000000000");
+        assert_eq!(canon(-2.5e-9), "-2.5e-9");
+        assert_eq!(canon(5e-324), "5e-324");
+        assert_eq!(canon(f64::MAX), "1.7976931348623157e+308");
+        assert!(Number::from_f64(0.5).unwrap().is_float());
+    }
+
+    #[test]
+    fn canonical_matches_display_in_range() {
+        // Rust's Display prints the shortest round-trip digits without exponent; in the
+        // canonical range our ryu-based path must be as short and round-trip.
+        let mut x: f64 = 1.234_567_890_123e-6;
+        while x < 1e21 {
+            for f in [x, -x, x * 1.000_000_7, x / 3.0] {
+                if f.fract() != 0.0 && (1e-6..1e21).contains(&f.abs()) {
+                    // Both are shortest round-trip digits; they may differ in the last digit
+                    // when two shortest candidates exist.
+                    let c = canon(f);
+                    assert_eq!(c.parse::<f64>().unwrap(), f, "{f:e}");
+                    assert_eq!(c.len(), format!("{f}").len(), "{f:e}");
+                    assert!(!c.contains('e'));
+                }
+            }
+            x *= 7.3;
+        }
     }
 
     #[test]
