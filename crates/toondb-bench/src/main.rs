@@ -14,7 +14,10 @@ mod report;
 mod vectors;
 
 #[derive(Parser, Debug)]
-#[command(name = "toondb-bench", about = "Benchmarks ToonDB against peer engines")]
+#[command(
+    name = "toondb-bench",
+    about = "Benchmarks ToonDB against peer engines"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

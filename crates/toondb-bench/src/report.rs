@@ -38,9 +38,16 @@ pub fn markdown(rows: &[Row]) -> String {
             }
         }
     }
-    let mut out = format!("| {} |\n|{}\n", cols.join(" | "), " --- |".repeat(cols.len()));
+    let mut out = format!(
+        "| {} |\n|{}\n",
+        cols.join(" | "),
+        " --- |".repeat(cols.len())
+    );
     for r in rows {
-        let cells: Vec<String> = cols.iter().map(|c| r.get(*c).map_or("-".into(), cell)).collect();
+        let cells: Vec<String> = cols
+            .iter()
+            .map(|c| r.get(*c).map_or("-".into(), cell))
+            .collect();
         out.push_str(&format!("| {} |\n", cells.join(" | ")));
     }
     out

@@ -69,13 +69,23 @@ fn load(dir: &Path, k: usize) -> Result<Data, String> {
     let query = texmex::read_fvecs(&dir.join("query.fvecs")).map_err(|e| e.to_string())?;
     let gt = texmex::read_ivecs(&dir.join("groundtruth.ivecs")).map_err(|e| e.to_string())?;
     if base.dim != query.dim {
-        return Err(format!("base has {} dims but queries have {}", base.dim, query.dim));
+        return Err(format!(
+            "base has {} dims but queries have {}",
+            base.dim, query.dim
+        ));
     }
     if gt.rows() != query.rows() {
-        return Err(format!("{} ground-truth rows for {} queries", gt.rows(), query.rows()));
+        return Err(format!(
+            "{} ground-truth rows for {} queries",
+            gt.rows(),
+            query.rows()
+        ));
     }
     if gt.dim < k {
-        return Err(format!("ground truth has {} neighbours per query, need k = {k}", gt.dim));
+        return Err(format!(
+            "ground truth has {} neighbours per query, need k = {k}",
+            gt.dim
+        ));
     }
     let n = base.rows();
     let mut truth = Vec::with_capacity(gt.rows());
@@ -84,7 +94,9 @@ fn load(dir: &Path, k: usize) -> Result<Data, String> {
         let mut ids = Vec::with_capacity(k);
         for &id in &row[..k] {
             if id < 0 || id as usize >= n {
-                return Err(format!("ground truth row {r} names base id {id}, base has {n} rows"));
+                return Err(format!(
+                    "ground truth row {r} names base id {id}, base has {n} rows"
+                ));
             }
             ids.push(id as u64);
         }
@@ -97,7 +109,9 @@ fn threads(a: &Args) -> usize {
     if a.threads > 0 {
         a.threads
     } else {
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
     }
 }
 
@@ -125,11 +139,16 @@ impl VectorSource for FileSource {
         }
         let row = 4 + 4 * self.dim as u64;
         let mut buf = vec![0u8; 4 * self.dim];
-        self.file.read_exact_at(&mut buf, id * row + 4).map_err(|source| IndexError::Io {
-            path: PathBuf::from("base.fvecs"),
-            source,
-        })?;
-        out.extend(buf.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])));
+        self.file
+            .read_exact_at(&mut buf, id * row + 4)
+            .map_err(|source| IndexError::Io {
+                path: PathBuf::from("base.fvecs"),
+                source,
+            })?;
+        out.extend(
+            buf.chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])),
+        );
         Ok(true)
     }
 }
@@ -163,7 +182,10 @@ fn measure(
     ef: usize,
     a: &Args,
 ) -> Result<Measured, String> {
-    let params = SearchParams { ef_search: Some(ef), ..SearchParams::new(k) };
+    let params = SearchParams {
+        ef_search: Some(ef),
+        ..SearchParams::new(k)
+    };
     let nq = d.query.rows();
     // Recall.
     let mut hits = 0usize;
@@ -214,7 +236,13 @@ fn measure(
         hs.into_iter().map(|h| h.join().unwrap_or(0)).sum()
     });
     let qps_all = total as f64 / start.elapsed().as_secs_f64();
-    Ok(Measured { recall, qps, qps_all, p50_us: pct(&lat, 0.5), p99_us: pct(&lat, 0.99) })
+    Ok(Measured {
+        recall,
+        qps,
+        qps_all,
+        p50_us: pct(&lat, 0.5),
+        p99_us: pct(&lat, 0.99),
+    })
 }
 
 fn parse_metric(s: &str) -> Result<(Metric, &'static str), String> {
@@ -246,7 +274,11 @@ pub fn run(a: &Args) -> Result<Vec<Row>, String> {
     let mut rows = Vec::new();
     for spec in &a.indexes {
         let (kind, m) = match spec.split_once(":m") {
-            Some((k, m)) => (k, m.parse::<usize>().map_err(|_| format!("bad index spec {spec:?}"))?),
+            Some((k, m)) => (
+                k,
+                m.parse::<usize>()
+                    .map_err(|_| format!("bad index spec {spec:?}"))?,
+            ),
             None => (spec.as_str(), a.m),
         };
         let mut cfg = HnswConfig::new(dim, metric);
@@ -255,12 +287,18 @@ pub fn run(a: &Args) -> Result<Vec<Row>, String> {
         cfg.ef_construction = a.ef_construction;
         cfg.threads = threads(a);
         let (name, note) = match kind {
-            "f32" => ("hnsw-f32".to_string(), "f32 vectors + graph in RAM".to_string()),
+            "f32" => (
+                "hnsw-f32".to_string(),
+                "f32 vectors + graph in RAM".to_string(),
+            ),
             "sq8" => {
                 cfg.quantization = Quantization::Sq8;
                 cfg.keep_full_vectors = false;
                 cfg.rerank_factor = 0;
-                ("hnsw-sq8".into(), "SQ8 codes + graph in RAM; f32 dropped, no rerank".into())
+                (
+                    "hnsw-sq8".into(),
+                    "SQ8 codes + graph in RAM; f32 dropped, no rerank".into(),
+                )
             }
             "pq" => {
                 cfg.quantization = Quantization::Pq { m: a.pq_m };
@@ -269,7 +307,11 @@ pub fn run(a: &Args) -> Result<Vec<Row>, String> {
                 let path = a.dataset.join("base.fvecs");
                 let file = std::fs::File::open(&path)
                     .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-                src = Some(FileSource { file, dim, rows: n as u64 });
+                src = Some(FileSource {
+                    file,
+                    dim,
+                    rows: n as u64,
+                });
                 (
                     format!("hnsw-pq{}", a.pq_m),
                     format!(
@@ -280,18 +322,30 @@ pub fn run(a: &Args) -> Result<Vec<Row>, String> {
             }
             other => return Err(format!("unknown index kind {other:?} (f32, sq8, pq)")),
         };
-        let note = if m == a.m { note } else { format!("{note}; M={m}") };
+        let note = if m == a.m {
+            note
+        } else {
+            format!("{note}; M={m}")
+        };
         cfg.train_after = n.max(1);
         let mut idx = HnswIndex::new(cfg).map_err(|e| e.to_string())?;
         let t = Instant::now();
-        idx.insert_batch(&ids, &d.base.data).map_err(|e| e.to_string())?;
+        idx.insert_batch(&ids, &d.base.data)
+            .map_err(|e| e.to_string())?;
         let build_s = t.elapsed().as_secs_f64();
         let mem = idx.memory_usage();
         eprintln!("built {name} in {build_s:.2}s, memory {mem:?}");
-        let name = if m == a.m { name } else { format!("{name}-m{m}") };
+        let name = if m == a.m {
+            name
+        } else {
+            format!("{name}-m{m}")
+        };
         for &ef in &a.ef {
             let m = measure(&idx, src.as_ref(), &d, a.k, ef, a)?;
-            eprintln!("  {name} ef={ef}: recall {:.4} qps {:.0} p50 {:.1}us", m.recall, m.qps, m.p50_us);
+            eprintln!(
+                "  {name} ef={ef}: recall {:.4} qps {:.0} p50 {:.1}us",
+                m.recall, m.qps, m.p50_us
+            );
             let mut r = Row::new();
             r.insert("engine".into(), json!("toondb"));
             r.insert("index".into(), json!(name));
@@ -303,7 +357,10 @@ pub fn run(a: &Args) -> Result<Vec<Row>, String> {
             r.insert("p99_us".into(), json!(m.p99_us));
             r.insert("build_s".into(), json!(build_s));
             r.insert("memory_bytes".into(), json!(mem.total()));
-            r.insert("bytes_per_vector".into(), json!(mem.total() as f64 / n.max(1) as f64));
+            r.insert(
+                "bytes_per_vector".into(),
+                json!(mem.total() as f64 / n.max(1) as f64),
+            );
             r.insert(
                 "_memory_parts".into(),
                 json!({"vectors": mem.vectors, "codes": mem.codes, "graph": mem.graph, "ids": mem.ids}),
@@ -387,10 +444,15 @@ fn hnswlib(a: &Args, space: &str, th: usize) -> Result<Vec<Row>, String> {
             "{} exited with {}: {}",
             a.python,
             out.status,
-            String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("")
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
         ));
     }
-    let n = texmex::read_fvecs(&a.dataset.join("base.fvecs")).map(|b| b.rows()).unwrap_or(1);
+    let n = texmex::read_fvecs(&a.dataset.join("base.fvecs"))
+        .map(|b| b.rows())
+        .unwrap_or(1);
     let mut rows = Vec::new();
     for line in String::from_utf8_lossy(&out.stdout).lines() {
         let v: Value = serde_json::from_str(line).map_err(|e| format!("bad line {line:?}: {e}"))?;

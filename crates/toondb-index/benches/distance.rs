@@ -13,10 +13,18 @@ fn kernels(c: &mut Criterion) {
         let codes: Vec<u8> = (0..dim).map(|_| (r.next_u64() & 0xff) as u8).collect();
         let level = format!("{:?}", simd::kernel_level());
         let mut g = c.benchmark_group(format!("dim{dim}"));
-        g.bench_function("dot/scalar", |bn| bn.iter(|| simd::dot_scalar(black_box(&a), black_box(&b))));
-        g.bench_function(format!("dot/{level}"), |bn| bn.iter(|| simd::dot(black_box(&a), black_box(&b))));
-        g.bench_function("l2sq/scalar", |bn| bn.iter(|| simd::l2sq_scalar(black_box(&a), black_box(&b))));
-        g.bench_function(format!("l2sq/{level}"), |bn| bn.iter(|| simd::l2sq(black_box(&a), black_box(&b))));
+        g.bench_function("dot/scalar", |bn| {
+            bn.iter(|| simd::dot_scalar(black_box(&a), black_box(&b)))
+        });
+        g.bench_function(format!("dot/{level}"), |bn| {
+            bn.iter(|| simd::dot(black_box(&a), black_box(&b)))
+        });
+        g.bench_function("l2sq/scalar", |bn| {
+            bn.iter(|| simd::l2sq_scalar(black_box(&a), black_box(&b)))
+        });
+        g.bench_function(format!("l2sq/{level}"), |bn| {
+            bn.iter(|| simd::l2sq(black_box(&a), black_box(&b)))
+        });
         g.bench_function("dot_u8/scalar", |bn| {
             bn.iter(|| simd::dot_u8_scalar(black_box(&a), black_box(&codes)))
         });

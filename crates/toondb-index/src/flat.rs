@@ -31,9 +31,17 @@ impl FlatIndex {
     /// An empty index of `dim` dimensions (`dim` must be >= 1).
     pub fn new(dim: usize, metric: Metric) -> Result<Self> {
         if dim == 0 {
-            return Err(IndexError::InvalidArgument("dimension must be at least 1".into()));
+            return Err(IndexError::InvalidArgument(
+                "dimension must be at least 1".into(),
+            ));
         }
-        Ok(FlatIndex { dim, metric, ids: Vec::new(), data: Vec::new(), pos: HashMap::new() })
+        Ok(FlatIndex {
+            dim,
+            metric,
+            ids: Vec::new(),
+            data: Vec::new(),
+            pos: HashMap::new(),
+        })
     }
 
     /// Dimension of the vectors.
@@ -76,12 +84,15 @@ impl FlatIndex {
 
     /// Removes `id`; returns whether it was present.
     pub fn delete(&mut self, id: u64) -> bool {
-        let Some(i) = self.pos.remove(&id) else { return false };
+        let Some(i) = self.pos.remove(&id) else {
+            return false;
+        };
         let last = self.ids.len() - 1;
         if i != last {
             let moved = self.ids[last];
             self.ids[i] = moved;
-            self.data.copy_within(last * self.dim..(last + 1) * self.dim, i * self.dim);
+            self.data
+                .copy_within(last * self.dim..(last + 1) * self.dim, i * self.dim);
             self.pos.insert(moved, i);
         }
         self.ids.pop();
@@ -107,7 +118,10 @@ impl FlatIndex {
                 for id in list {
                     if let Some(&i) = self.pos.get(id) {
                         if seen.insert(*id) {
-                            top.push(Cand { d: self.dist(&q, i), id: i as u32 });
+                            top.push(Cand {
+                                d: self.dist(&q, i),
+                                id: i as u32,
+                            });
                         }
                     }
                 }
@@ -116,7 +130,10 @@ impl FlatIndex {
                 let r = f.resolve();
                 for (i, &id) in self.ids.iter().enumerate() {
                     if r.allows(id) {
-                        top.push(Cand { d: self.dist(&q, i), id: i as u32 });
+                        top.push(Cand {
+                            d: self.dist(&q, i),
+                            id: i as u32,
+                        });
                     }
                 }
             }
@@ -124,12 +141,16 @@ impl FlatIndex {
         Ok(top
             .into_sorted()
             .into_iter()
-            .map(|c| Hit { id: self.ids[c.id as usize], distance: c.d })
+            .map(|c| Hit {
+                id: self.ids[c.id as usize],
+                distance: c.d,
+            })
             .collect())
     }
 
     fn dist(&self, q: &[f32], i: usize) -> f32 {
-        self.metric.distance(q, &self.data[i * self.dim..(i + 1) * self.dim])
+        self.metric
+            .distance(q, &self.data[i * self.dim..(i + 1) * self.dim])
     }
 }
 
@@ -152,9 +173,15 @@ mod tests {
         assert!(f.delete(2));
         assert!(!f.delete(2));
         assert_eq!(f.search(&[0.0, 0.0], 1000).unwrap().len(), 9);
-        assert!(matches!(f.search(&[0.0, 0.0], 0), Err(IndexError::InvalidArgument(_))));
+        assert!(matches!(
+            f.search(&[0.0, 0.0], 0),
+            Err(IndexError::InvalidArgument(_))
+        ));
         let allow = [7u64, 8, 12345];
-        let p = SearchParams { filter: Filter::AllowList(&allow), ..SearchParams::new(5) };
+        let p = SearchParams {
+            filter: Filter::AllowList(&allow),
+            ..SearchParams::new(5)
+        };
         let h = f.search_with(&[0.0, 0.0], &p).unwrap();
         assert_eq!(h.iter().map(|h| h.id).collect::<Vec<_>>(), vec![7, 8]);
     }

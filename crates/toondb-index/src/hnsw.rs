@@ -95,11 +95,11 @@ impl HnswConfig {
             return bad("ef_construction and ef_search must be >= 1");
         }
         if let Quantization::Pq { m } = self.quantization {
-            if m == 0 || self.dim % m != 0 {
+            if m == 0 || !self.dim.is_multiple_of(m) {
                 return bad("PQ subspace count must divide the dimension");
             }
         }
-        if !(self.repair_fraction >= 0.0) {
+        if self.repair_fraction.is_nan() || self.repair_fraction < 0.0 {
             return bad("repair_fraction must be >= 0");
         }
         Ok(())
@@ -109,7 +109,9 @@ impl HnswConfig {
         if self.threads > 0 {
             self.threads
         } else {
-            std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
         }
     }
 }
@@ -309,7 +311,9 @@ impl HnswIndex {
 
     /// Live ids (arbitrary order).
     pub fn ids(&self) -> impl Iterator<Item = u64> + '_ {
-        (0..self.slots()).filter(|&i| self.flags[i] == LIVE).map(|i| self.labels[i])
+        (0..self.slots())
+            .filter(|&i| self.flags[i] == LIVE)
+            .map(|i| self.labels[i])
     }
 
     /// The live slot holding `id`.
@@ -499,7 +503,8 @@ impl HnswIndex {
         self.layer0[i * (self.m0 + 1)].store(0, Ordering::Relaxed);
         if level > 0 {
             let w = self.cfg.m + 1;
-            self.upper.insert(node, (0..level * w).map(|_| AtomicU32::new(0)).collect());
+            self.upper
+                .insert(node, (0..level * w).map(|_| AtomicU32::new(0)).collect());
         } else {
             self.upper.remove(&node);
         }
@@ -525,7 +530,9 @@ impl HnswIndex {
 
     /// Marks the live node of `id` deleted (to be repaired later); false if absent.
     fn remove_live(&mut self, id: u64) -> bool {
-        let Some(node) = self.lookup(id) else { return false };
+        let Some(node) = self.lookup(id) else {
+            return false;
+        };
         self.id_map.remove(&id);
         self.flags[node as usize] = DELETED;
         self.n_deleted += 1;
@@ -585,7 +592,11 @@ impl HnswIndex {
         let mut rest = &work[..];
         if self.entry.load(Ordering::Acquire) == EMPTY {
             if let Some((&(node, row), tail)) = work.split_first() {
-                self.link(node, &prepared[row * dim..(row + 1) * dim], &mut Scratch::default());
+                self.link(
+                    node,
+                    &prepared[row * dim..(row + 1) * dim],
+                    &mut Scratch::default(),
+                );
                 rest = tail;
             }
         }
@@ -598,7 +609,9 @@ impl HnswIndex {
                     let mut scratch = Scratch::default();
                     loop {
                         let j = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(&(node, row)) = rest.get(j) else { break };
+                        let Some(&(node, row)) = rest.get(j) else {
+                            break;
+                        };
                         this.link(node, &prepared[row * dim..(row + 1) * dim], &mut scratch);
                     }
                 });
@@ -644,15 +657,18 @@ impl HnswIndex {
     /// vectors.
     pub fn train_quantizer(&mut self) -> Result<()> {
         if self.cfg.quantization == Quantization::None {
-            return Err(IndexError::InvalidArgument("no quantization configured".into()));
+            return Err(IndexError::InvalidArgument(
+                "no quantization configured".into(),
+            ));
         }
         if !self.has_full() {
             return Err(IndexError::InvalidArgument(
                 "already trained and full vectors were dropped".into(),
             ));
         }
-        let live: Vec<u32> =
-            (0..self.slots() as u32).filter(|&i| self.flags[i as usize] == LIVE).collect();
+        let live: Vec<u32> = (0..self.slots() as u32)
+            .filter(|&i| self.flags[i as usize] == LIVE)
+            .collect();
         let mut sample = Vec::with_capacity(live.len() * self.cfg.dim);
         for &n in &live {
             sample.extend_from_slice(self.full(n));
@@ -668,7 +684,11 @@ impl HnswIndex {
         let l = q.code_len();
         let mut codes = vec![0u8; self.slots() * l];
         let want_norms = matches!(q, Quantizer::Sq8(_)) && self.cfg.metric == Metric::L2;
-        let mut xnorms = if want_norms { vec![0.0f32; self.slots()] } else { Vec::new() };
+        let mut xnorms = if want_norms {
+            vec![0.0f32; self.slots()]
+        } else {
+            Vec::new()
+        };
         let mut buf = vec![0.0f32; self.cfg.dim];
         for n in 0..self.slots() {
             let code = &mut codes[n * l..(n + 1) * l];
@@ -731,7 +751,9 @@ impl HnswIndex {
                 break;
             }
             let b = self.block(c.id, level);
-            let Some((cnt, rest)) = b.split_first() else { continue };
+            let Some((cnt, rest)) = b.split_first() else {
+                continue;
+            };
             let cnt = (cnt.load(Ordering::Acquire) as usize).min(rest.len());
             let rest = &rest[..cnt];
             if let Some(f) = rest.first() {
@@ -799,7 +821,10 @@ impl HnswIndex {
             }
         }
         let (ep, max_level) = unpack(self.entry.load(Ordering::Acquire));
-        let mut cur = Cand { d: self.qdist(&q, ep), id: ep };
+        let mut cur = Cand {
+            d: self.qdist(&q, ep),
+            id: ep,
+        };
         let mut buf = Vec::new();
         for l in (level + 1..=max_level).rev() {
             cur = self.greedy(&q, cur, l, &mut buf);
@@ -853,7 +878,10 @@ impl HnswIndex {
             let mut cands: Vec<Cand> = list
                 .iter()
                 .map(|&x| Cand {
-                    d: self.cfg.metric.distance(&nv, self.node_vec(x, &mut scratch.b)),
+                    d: self
+                        .cfg
+                        .metric
+                        .distance(&nv, self.node_vec(x, &mut scratch.b)),
                     id: x,
                 })
                 .collect();
@@ -881,7 +909,10 @@ impl HnswIndex {
         let mut cands: Vec<Cand> = list
             .iter()
             .map(|&x| Cand {
-                d: self.cfg.metric.distance(&nv, self.node_vec(x, &mut scratch.b)),
+                d: self
+                    .cfg
+                    .metric
+                    .distance(&nv, self.node_vec(x, &mut scratch.b)),
                 id: x,
             })
             .collect();
@@ -928,9 +959,9 @@ impl HnswIndex {
                                 } else {
                                     this.read_neighbors(x, l, &mut extra);
                                     set.extend(
-                                        extra
-                                            .iter()
-                                            .filter(|&&y| y != node && this.flags[y as usize] == LIVE),
+                                        extra.iter().filter(|&&y| {
+                                            y != node && this.flags[y as usize] == LIVE
+                                        }),
                                     );
                                 }
                             }
@@ -1028,8 +1059,16 @@ impl HnswIndex {
         } else {
             0
         };
-        let want = if rerank > 0 { k.saturating_mul(rerank) } else { k };
-        let ef = params.ef_search.unwrap_or(self.cfg.ef_search).max(want).min(live.max(1));
+        let want = if rerank > 0 {
+            k.saturating_mul(rerank)
+        } else {
+            k
+        };
+        let ef = params
+            .ef_search
+            .unwrap_or(self.cfg.ef_search)
+            .max(want)
+            .min(live.max(1));
         let ctx = self.search_ctx(&q);
 
         if let Filter::AllowList(list) = params.filter {
@@ -1047,7 +1086,10 @@ impl HnswIndex {
         let found = SEARCH_SCRATCH.with(|s| {
             let mut s = s.borrow_mut();
             let mut buf = Vec::new();
-            let mut cur = Cand { d: self.qdist(&ctx, ep), id: ep };
+            let mut cur = Cand {
+                d: self.qdist(&ctx, ep),
+                id: ep,
+            };
             for l in (1..=max_level).rev() {
                 cur = self.greedy(&ctx, cur, l, &mut buf);
             }
@@ -1074,7 +1116,10 @@ impl HnswIndex {
         let mut seen = HashSet::new();
         for n in nodes {
             if self.flags[n as usize] == LIVE && seen.insert(n) {
-                top.push(Cand { d: self.qdist(ctx, n), id: n });
+                top.push(Cand {
+                    d: self.qdist(ctx, n),
+                    id: n,
+                });
             }
         }
         top.into_sorted()
@@ -1100,7 +1145,10 @@ impl HnswIndex {
                     buf.clear();
                     if src.fetch(self.labels[c.id as usize], &mut buf)? {
                         metric::prepare_in_place(self.cfg.metric, self.cfg.dim, &mut buf)?;
-                        kept.push(Cand { d: self.cfg.metric.distance(q, &buf), id: c.id });
+                        kept.push(Cand {
+                            d: self.cfg.metric.distance(q, &buf),
+                            id: c.id,
+                        });
                     }
                 }
                 found = kept;
@@ -1110,7 +1158,10 @@ impl HnswIndex {
         found.truncate(k);
         Ok(found
             .into_iter()
-            .map(|c| Hit { id: self.labels[c.id as usize], distance: c.d })
+            .map(|c| Hit {
+                id: self.labels[c.id as usize],
+                distance: c.d,
+            })
             .collect())
     }
 }
@@ -1134,12 +1185,22 @@ mod tests {
         out
     }
 
-    fn recall(idx: &HnswIndex, flat: &FlatIndex, queries: &[f32], dim: usize, k: usize, ef: usize) -> f64 {
+    fn recall(
+        idx: &HnswIndex,
+        flat: &FlatIndex,
+        queries: &[f32],
+        dim: usize,
+        k: usize,
+        ef: usize,
+    ) -> f64 {
         let mut hit = 0;
         let mut total = 0;
         for q in queries.chunks_exact(dim) {
             let truth: HashSet<u64> = flat.search(q, k).unwrap().iter().map(|h| h.id).collect();
-            let p = SearchParams { ef_search: Some(ef), ..SearchParams::new(k) };
+            let p = SearchParams {
+                ef_search: Some(ef),
+                ..SearchParams::new(k)
+            };
             let got = idx.search_with(q, &p).unwrap();
             assert_eq!(got.len(), k.min(idx.len()));
             hit += got.iter().filter(|h| truth.contains(&h.id)).count();
@@ -1171,7 +1232,11 @@ mod tests {
             let (idx, flat) = build(cfg, &data);
             assert_eq!(idx.len(), 2000);
             // Maximum-inner-product search is not a metric space; HNSW needs a wider beam.
-            let ef = if metric == Metric::InnerProduct { 200 } else { 64 };
+            let ef = if metric == Metric::InnerProduct {
+                200
+            } else {
+                64
+            };
             let r = recall(&idx, &flat, &queries, dim, 10, ef);
             assert!(r >= 0.9, "{metric:?} recall {r}");
         }
@@ -1262,7 +1327,8 @@ mod tests {
         assert!(r >= 0.9, "recall after repair {r}");
         let slots_before = idx.slots();
         for i in 0..100u64 {
-            idx.insert(10_000 + i, &data[i as usize * dim..(i as usize + 1) * dim]).unwrap();
+            idx.insert(10_000 + i, &data[i as usize * dim..(i as usize + 1) * dim])
+                .unwrap();
         }
         assert_eq!(idx.slots(), slots_before, "freed slots are reused");
         assert_eq!(idx.len(), 800);
@@ -1294,13 +1360,28 @@ mod tests {
         let (idx, flat) = build(cfg, &data);
         assert_eq!(idx.memory_usage().vectors, 0);
         let src = MapSource(
-            (0..1500u64).map(|i| (i * 3 + 1, data[i as usize * dim..(i as usize + 1) * dim].to_vec())).collect(),
+            (0..1500u64)
+                .map(|i| {
+                    (
+                        i * 3 + 1,
+                        data[i as usize * dim..(i as usize + 1) * dim].to_vec(),
+                    )
+                })
+                .collect(),
         );
         let (mut plain, mut reranked, mut total) = (0, 0, 0);
         for q in queries.chunks_exact(dim) {
             let truth: HashSet<u64> = flat.search(q, 10).unwrap().iter().map(|h| h.id).collect();
-            let p = SearchParams { ef_search: Some(64), ..SearchParams::new(10) };
-            plain += idx.search_with(q, &p).unwrap().iter().filter(|h| truth.contains(&h.id)).count();
+            let p = SearchParams {
+                ef_search: Some(64),
+                ..SearchParams::new(10)
+            };
+            plain += idx
+                .search_with(q, &p)
+                .unwrap()
+                .iter()
+                .filter(|h| truth.contains(&h.id))
+                .count();
             let got = idx.search_reranked(q, &p, &src).unwrap();
             // Re-ranked distances are exact.
             for h in &got {
@@ -1312,7 +1393,10 @@ mod tests {
             total += 10;
         }
         let (plain, reranked) = (plain as f64 / total as f64, reranked as f64 / total as f64);
-        assert!(reranked >= 0.9 && reranked > plain, "plain {plain} reranked {reranked}");
+        assert!(
+            reranked >= 0.9 && reranked > plain,
+            "plain {plain} reranked {reranked}"
+        );
     }
 
     #[test]
@@ -1339,7 +1423,10 @@ mod tests {
         let q = &data[..dim];
         // Predicate keeping 1% of ids.
         let pred = |id: u64| id % 100 == 1;
-        let p = SearchParams { filter: Filter::Predicate(&pred), ..SearchParams::new(10) };
+        let p = SearchParams {
+            filter: Filter::Predicate(&pred),
+            ..SearchParams::new(10)
+        };
         let got = idx.search_with(q, &p).unwrap();
         let want = flat.search_with(q, &p).unwrap();
         assert_eq!(got.len(), 10);
@@ -1348,12 +1435,18 @@ mod tests {
         assert!(got.iter().filter(|h| wanted.contains(&h.id)).count() >= 8);
         // Allow-list of 15 ids, some unknown.
         let allow: Vec<u64> = (0..15u64).map(|i| i * 3 + 1).chain([999_999]).collect();
-        let p = SearchParams { filter: Filter::AllowList(&allow), ..SearchParams::new(10) };
+        let p = SearchParams {
+            filter: Filter::AllowList(&allow),
+            ..SearchParams::new(10)
+        };
         let got = idx.search_with(q, &p).unwrap();
         assert_eq!(got, flat.search_with(q, &p).unwrap());
         // Predicate matching nothing.
         let none = |_: u64| false;
-        let p = SearchParams { filter: Filter::Predicate(&none), ..SearchParams::new(10) };
+        let p = SearchParams {
+            filter: Filter::Predicate(&none),
+            ..SearchParams::new(10)
+        };
         assert!(idx.search_with(q, &p).unwrap().is_empty());
     }
 
@@ -1363,10 +1456,19 @@ mod tests {
         assert!(idx.search(&[1.0, 0.0, 0.0], 3).unwrap().is_empty());
         assert!(matches!(
             idx.insert(1, &[1.0, 2.0]),
-            Err(IndexError::DimensionMismatch { expected: 3, got: 2 })
+            Err(IndexError::DimensionMismatch {
+                expected: 3,
+                got: 2
+            })
         ));
-        assert!(matches!(idx.insert(1, &[1.0, f32::NAN, 0.0]), Err(IndexError::NonFinite { .. })));
-        assert!(matches!(idx.insert(1, &[0.0, 0.0, 0.0]), Err(IndexError::ZeroVector)));
+        assert!(matches!(
+            idx.insert(1, &[1.0, f32::NAN, 0.0]),
+            Err(IndexError::NonFinite { .. })
+        ));
+        assert!(matches!(
+            idx.insert(1, &[0.0, 0.0, 0.0]),
+            Err(IndexError::ZeroVector)
+        ));
         assert!(matches!(
             idx.insert_batch(&[1, 2], &[1.0, 0.0, 0.0]),
             Err(IndexError::InvalidArgument(_))
@@ -1377,10 +1479,20 @@ mod tests {
         ));
         assert!(idx.is_empty(), "failed batch inserts nothing");
         idx.insert(1, &[1.0, 0.0, 0.0]).unwrap();
-        assert!(matches!(idx.search(&[1.0, 0.0, 0.0], 0), Err(IndexError::InvalidArgument(_))));
-        assert!(matches!(idx.search(&[0.0, 0.0, 0.0], 1), Err(IndexError::ZeroVector)));
+        assert!(matches!(
+            idx.search(&[1.0, 0.0, 0.0], 0),
+            Err(IndexError::InvalidArgument(_))
+        ));
+        assert!(matches!(
+            idx.search(&[0.0, 0.0, 0.0], 1),
+            Err(IndexError::ZeroVector)
+        ));
         assert_eq!(idx.search(&[1.0, 0.0, 0.0], usize::MAX).unwrap().len(), 1);
-        let p = SearchParams { ef_search: Some(usize::MAX), rerank_factor: Some(usize::MAX), ..SearchParams::new(usize::MAX) };
+        let p = SearchParams {
+            ef_search: Some(usize::MAX),
+            rerank_factor: Some(usize::MAX),
+            ..SearchParams::new(usize::MAX)
+        };
         assert_eq!(idx.search_with(&[1.0, 0.0, 0.0], &p).unwrap().len(), 1);
         let mut bad = HnswConfig::new(0, Metric::L2);
         assert!(HnswIndex::new(bad.clone()).is_err());

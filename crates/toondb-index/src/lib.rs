@@ -13,6 +13,7 @@
 //!   from the stored vectors on open, so it always agrees with them after a crash.
 //! - [`texmex`]: a validating reader of `.fvecs` / `.ivecs` files (benchmark data sets).
 #![deny(unsafe_code)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod error;
 pub mod flat;

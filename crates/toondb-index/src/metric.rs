@@ -64,15 +64,22 @@ pub fn prepare(metric: Metric, dim: usize, v: &[f32]) -> Result<Vec<f32>> {
 /// In-place variant of [`prepare`].
 pub fn prepare_in_place(metric: Metric, dim: usize, v: &mut [f32]) -> Result<()> {
     if v.len() != dim {
-        return Err(IndexError::DimensionMismatch { expected: dim, got: v.len() });
+        return Err(IndexError::DimensionMismatch {
+            expected: dim,
+            got: v.len(),
+        });
     }
     if let Some((index, &value)) = v.iter().enumerate().find(|(_, x)| !x.is_finite()) {
         return Err(IndexError::NonFinite { index, value });
     }
     if metric == Metric::Cosine {
         // Accumulate in f64 so that huge-but-finite components do not overflow to inf.
-        let norm = v.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>().sqrt();
-        if !(norm > 1e-30) || !norm.is_finite() {
+        let norm = v
+            .iter()
+            .map(|&x| f64::from(x) * f64::from(x))
+            .sum::<f64>()
+            .sqrt();
+        if norm.is_nan() || norm <= 1e-30 || !norm.is_finite() {
             return Err(IndexError::ZeroVector);
         }
         for x in v.iter_mut() {
@@ -90,7 +97,10 @@ mod tests {
     fn rejects_bad_input() {
         assert!(matches!(
             prepare(Metric::L2, 3, &[1.0, 2.0]),
-            Err(IndexError::DimensionMismatch { expected: 3, got: 2 })
+            Err(IndexError::DimensionMismatch {
+                expected: 3,
+                got: 2
+            })
         ));
         assert!(matches!(
             prepare(Metric::L2, 2, &[1.0, f32::NAN]),
@@ -100,7 +110,10 @@ mod tests {
             prepare(Metric::InnerProduct, 2, &[f32::INFINITY, 0.0]),
             Err(IndexError::NonFinite { index: 0, .. })
         ));
-        assert!(matches!(prepare(Metric::Cosine, 2, &[0.0, 0.0]), Err(IndexError::ZeroVector)));
+        assert!(matches!(
+            prepare(Metric::Cosine, 2, &[0.0, 0.0]),
+            Err(IndexError::ZeroVector)
+        ));
         // Zero vectors are fine for L2 and inner product.
         assert!(prepare(Metric::L2, 2, &[0.0, 0.0]).is_ok());
     }

@@ -61,7 +61,9 @@ pub struct PersistentIndex {
 
 impl std::fmt::Debug for PersistentIndex {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PersistentIndex").field("name", &self.name).finish_non_exhaustive()
+        f.debug_struct("PersistentIndex")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -297,7 +299,11 @@ fn decode_meta(b: &[u8], key: &[u8]) -> Result<(usize, Metric)> {
         return Err(corrupt(key, 0, "bad index metadata magic or length"));
     }
     if b[7] != VERSION {
-        return Err(corrupt(key, 7, format!("unsupported index metadata version {}", b[7])));
+        return Err(corrupt(
+            key,
+            7,
+            format!("unsupported index metadata version {}", b[7]),
+        ));
     }
     let dim = u32::from_le_bytes([b[8], b[9], b[10], b[11]]) as usize;
     let metric = Metric::from_tag(b[12]).ok_or_else(|| corrupt(key, 12, "unknown metric tag"))?;
@@ -313,7 +319,11 @@ fn decode_id(key: &[u8], at: usize) -> Result<u64> {
 
 fn decode_vector(v: &[u8], dim: usize, key: &[u8], out: &mut Vec<f32>) -> Result<()> {
     if v.len() != dim * 4 {
-        return Err(corrupt(key, 0, format!("vector has {} bytes, expected {}", v.len(), dim * 4)));
+        return Err(corrupt(
+            key,
+            0,
+            format!("vector has {} bytes, expected {}", v.len(), dim * 4),
+        ));
     }
     for (i, c) in v.chunks_exact(4).enumerate() {
         let x = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
@@ -344,9 +354,19 @@ mod tests {
         assert!(idx.delete(10).unwrap());
         assert!(!idx.delete(10).unwrap());
         idx.insert(11, &[100.0, 0.0, 0.0]).unwrap();
-        assert!(matches!(idx.insert(1, &[1.0]), Err(IndexError::DimensionMismatch { .. })));
-        assert!(matches!(idx.insert(1, &[f32::NAN, 0.0, 0.0]), Err(IndexError::NonFinite { .. })));
-        assert_eq!(idx.get(1).unwrap(), Some(vec![1.0, 1.0, 2.0]), "failed insert wrote nothing");
+        assert!(matches!(
+            idx.insert(1, &[1.0]),
+            Err(IndexError::DimensionMismatch { .. })
+        ));
+        assert!(matches!(
+            idx.insert(1, &[f32::NAN, 0.0, 0.0]),
+            Err(IndexError::NonFinite { .. })
+        ));
+        assert_eq!(
+            idx.get(1).unwrap(),
+            Some(vec![1.0, 1.0, 2.0]),
+            "failed insert wrote nothing"
+        );
         drop(idx);
         let idx = PersistentIndex::open(&engine, "a", cfg()).unwrap();
         assert_eq!(idx.len(), 49);
@@ -381,7 +401,8 @@ mod tests {
         txn.rollback();
         let mut batch = WriteBatch::new();
         batch.put(b"doc/10", b"x");
-        idx.stage_insert_in_batch(&mut batch, 10, &[5.0, 5.0, 5.0]).unwrap();
+        idx.stage_insert_in_batch(&mut batch, 10, &[5.0, 5.0, 5.0])
+            .unwrap();
         engine.write(batch).unwrap();
         idx.apply_insert(10, &[5.0, 5.0, 5.0]).unwrap();
         let mut txn = engine.begin(Isolation::Snapshot).unwrap();

@@ -33,8 +33,10 @@ pub struct Sq8 {
 impl Sq8 {
     /// Learns per-dimension min/max from `data` (row-major, `dim` columns).
     pub fn train(data: &[f32], dim: usize) -> Result<Sq8> {
-        if dim == 0 || data.is_empty() || data.len() % dim != 0 {
-            return Err(IndexError::InvalidArgument("SQ8 training needs at least one vector".into()));
+        if dim == 0 || data.is_empty() || !data.len().is_multiple_of(dim) {
+            return Err(IndexError::InvalidArgument(
+                "SQ8 training needs at least one vector".into(),
+            ));
         }
         let mut lo = vec![f32::INFINITY; dim];
         let mut hi = vec![f32::NEG_INFINITY; dim];
@@ -105,13 +107,15 @@ impl Pq {
     /// Trains `m` codebooks of up to 256 centroids on `data` with k-means (seeded, parallel
     /// over subspaces on `threads` threads).
     pub fn train(data: &[f32], dim: usize, m: usize, seed: u64, threads: usize) -> Result<Pq> {
-        if m == 0 || dim == 0 || dim % m != 0 {
+        if m == 0 || dim == 0 || !dim.is_multiple_of(m) {
             return Err(IndexError::InvalidArgument(format!(
                 "PQ subspace count {m} must be >= 1 and divide the dimension {dim}"
             )));
         }
-        if data.is_empty() || data.len() % dim != 0 {
-            return Err(IndexError::InvalidArgument("PQ training needs at least one vector".into()));
+        if data.is_empty() || !data.len().is_multiple_of(dim) {
+            return Err(IndexError::InvalidArgument(
+                "PQ training needs at least one vector".into(),
+            ));
         }
         let n = data.len() / dim;
         let dsub = dim / m;
@@ -153,7 +157,12 @@ impl Pq {
         for (j, c) in results.into_inner() {
             centroids[j * ksub * dsub..(j + 1) * ksub * dsub].copy_from_slice(&c);
         }
-        Ok(Pq { m, dsub, ksub, centroids })
+        Ok(Pq {
+            m,
+            dsub,
+            ksub,
+            centroids,
+        })
     }
 
     /// Bytes per code (= number of subspaces).
@@ -347,7 +356,11 @@ impl Quantizer {
                     }
                 }
                 let offset = if metric == Metric::Cosine { 1.0 } else { 0.0 };
-                QueryLut::Pq { table, ksub: p.ksub, offset }
+                QueryLut::Pq {
+                    table,
+                    ksub: p.ksub,
+                    offset,
+                }
             }
         }
     }
@@ -359,7 +372,11 @@ impl QueryLut {
     #[inline]
     pub fn distance(&self, metric: Metric, code: &[u8], xnorm: f32) -> f32 {
         match self {
-            QueryLut::Sq8 { q_scaled, bias, qnorm } => {
+            QueryLut::Sq8 {
+                q_scaled,
+                bias,
+                qnorm,
+            } => {
                 let dot = bias + simd::dot_u8(q_scaled, code);
                 match metric {
                     Metric::L2 => (qnorm + xnorm - 2.0 * dot).max(0.0),
@@ -367,7 +384,11 @@ impl QueryLut {
                     Metric::InnerProduct => -dot,
                 }
             }
-            QueryLut::Pq { table, ksub, offset } => {
+            QueryLut::Pq {
+                table,
+                ksub,
+                offset,
+            } => {
                 let mut s = *offset;
                 for (j, &c) in code.iter().enumerate() {
                     s += table.get(j * ksub + usize::from(c)).copied().unwrap_or(0.0);
@@ -407,7 +428,9 @@ mod tests {
     fn sq8_asymmetric_distance_matches_decoded() {
         let dim = 37;
         let d = data(200, dim, 2);
-        let quant = Quantizer::train(Quantization::Sq8, &d, dim, 0, 1).unwrap().unwrap();
+        let quant = Quantizer::train(Quantization::Sq8, &d, dim, 0, 1)
+            .unwrap()
+            .unwrap();
         let q = &d[..dim];
         let mut code = vec![0u8; dim];
         let mut back = vec![0.0f32; dim];
@@ -419,7 +442,10 @@ mod tests {
                 let xnorm = simd::dot(&back, &back);
                 let exact = metric.distance(q, &back);
                 let approx = lut.distance(metric, &code, xnorm);
-                assert!((exact - approx).abs() < 1e-3 * exact.abs().max(1.0), "{metric:?}");
+                assert!(
+                    (exact - approx).abs() < 1e-3 * exact.abs().max(1.0),
+                    "{metric:?}"
+                );
             }
         }
     }
@@ -428,8 +454,13 @@ mod tests {
     fn pq_distance_matches_decoded_and_rejects_bad_m() {
         let dim = 16;
         let d = data(600, dim, 3);
-        assert!(matches!(Pq::train(&d, dim, 5, 0, 1), Err(IndexError::InvalidArgument(_))));
-        let quant = Quantizer::train(Quantization::Pq { m: 4 }, &d, dim, 9, 2).unwrap().unwrap();
+        assert!(matches!(
+            Pq::train(&d, dim, 5, 0, 1),
+            Err(IndexError::InvalidArgument(_))
+        ));
+        let quant = Quantizer::train(Quantization::Pq { m: 4 }, &d, dim, 9, 2)
+            .unwrap()
+            .unwrap();
         let q = &d[..dim];
         let mut code = vec![0u8; 4];
         let mut back = vec![0.0f32; dim];

@@ -89,7 +89,12 @@ pub struct SearchParams<'a> {
 impl SearchParams<'_> {
     /// `k` nearest neighbours with index defaults and no filter.
     pub fn new(k: usize) -> Self {
-        SearchParams { k, ef_search: None, rerank_factor: None, filter: Filter::None }
+        SearchParams {
+            k,
+            ef_search: None,
+            rerank_factor: None,
+            filter: Filter::None,
+        }
     }
 }
 
@@ -122,7 +127,10 @@ pub(crate) struct TopK {
 
 impl TopK {
     pub(crate) fn new(k: usize) -> Self {
-        TopK { k, heap: std::collections::BinaryHeap::with_capacity(k.min(4096) + 1) }
+        TopK {
+            k,
+            heap: std::collections::BinaryHeap::with_capacity(k.min(4096) + 1),
+        }
     }
 
     #[inline]

@@ -35,7 +35,12 @@ fn kernels() -> &'static Kernels {
 }
 
 fn scalar_kernels() -> Kernels {
-    Kernels { level: KernelLevel::Scalar, dot: dot_scalar, l2sq: l2sq_scalar, dot_u8: dot_u8_scalar }
+    Kernels {
+        level: KernelLevel::Scalar,
+        dot: dot_scalar,
+        l2sq: l2sq_scalar,
+        dot_u8: dot_u8_scalar,
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -44,7 +49,12 @@ fn detect() -> Kernels {
         return scalar_kernels();
     }
     if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-        Kernels { level: KernelLevel::Avx2Fma, dot: x86::dot, l2sq: x86::l2sq, dot_u8: x86::dot_u8 }
+        Kernels {
+            level: KernelLevel::Avx2Fma,
+            dot: x86::dot,
+            l2sq: x86::l2sq,
+            dot_u8: x86::dot_u8,
+        }
     } else {
         scalar_kernels()
     }
@@ -57,7 +67,12 @@ fn detect() -> Kernels {
     }
     // NEON is part of the aarch64 baseline, but check anyway.
     if std::arch::is_aarch64_feature_detected!("neon") {
-        Kernels { level: KernelLevel::Neon, dot: neon::dot, l2sq: neon::l2sq, dot_u8: neon::dot_u8 }
+        Kernels {
+            level: KernelLevel::Neon,
+            dot: neon::dot,
+            l2sq: neon::l2sq,
+            dot_u8: neon::dot_u8,
+        }
     } else {
         scalar_kernels()
     }
@@ -209,7 +224,8 @@ mod x86 {
         while i + 16 <= n {
             // SAFETY: i + 16 <= n, so both 8-lane unaligned loads stay inside the slices.
             unsafe {
-                acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i)), acc0);
+                acc0 =
+                    _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i)), acc0);
                 acc1 = _mm256_fmadd_ps(
                     _mm256_loadu_ps(pa.add(i + 8)),
                     _mm256_loadu_ps(pb.add(i + 8)),
@@ -221,7 +237,8 @@ mod x86 {
         if i + 8 <= n {
             // SAFETY: i + 8 <= n, so the loads stay inside the slices.
             unsafe {
-                acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i)), acc0);
+                acc0 =
+                    _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i)), acc0);
             }
             i += 8;
         }
@@ -244,8 +261,10 @@ mod x86 {
             // SAFETY: i + 16 <= n, so both 8-lane unaligned loads stay inside the slices.
             unsafe {
                 let d0 = _mm256_sub_ps(_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i)));
-                let d1 =
-                    _mm256_sub_ps(_mm256_loadu_ps(pa.add(i + 8)), _mm256_loadu_ps(pb.add(i + 8)));
+                let d1 = _mm256_sub_ps(
+                    _mm256_loadu_ps(pa.add(i + 8)),
+                    _mm256_loadu_ps(pb.add(i + 8)),
+                );
                 acc0 = _mm256_fmadd_ps(d0, d0, acc0);
                 acc1 = _mm256_fmadd_ps(d1, d1, acc1);
             }
@@ -409,14 +428,24 @@ mod tests {
             let b: Vec<f32> = (0..len).map(|_| rng.next_f32() * 2.0 - 1.0).collect();
             let c: Vec<u8> = (0..len).map(|_| (rng.next_u64() & 0xff) as u8).collect();
             let scale = len as f32;
-            assert!(close(dot(&a, &b), dot_scalar(&a, &b), scale), "dot len {len}");
-            assert!(close(l2sq(&a, &b), l2sq_scalar(&a, &b), scale), "l2 len {len}");
+            assert!(
+                close(dot(&a, &b), dot_scalar(&a, &b), scale),
+                "dot len {len}"
+            );
+            assert!(
+                close(l2sq(&a, &b), l2sq_scalar(&a, &b), scale),
+                "l2 len {len}"
+            );
             assert!(
                 close(dot_u8(&a, &c), dot_u8_scalar(&a, &c), 255.0 * scale),
                 "dot_u8 len {len}"
             );
             // And against a naive f64 reference.
-            let r: f64 = a.iter().zip(&b).map(|(x, y)| f64::from(*x) * f64::from(*y)).sum();
+            let r: f64 = a
+                .iter()
+                .zip(&b)
+                .map(|(x, y)| f64::from(*x) * f64::from(*y))
+                .sum();
             assert!(close(dot(&a, &b), r as f32, scale));
         }
     }

@@ -54,13 +54,19 @@ fn parse<T>(bytes: &[u8], file: &str, conv: fn([u8; 4]) -> T) -> Result<VecSet<T
             .ok_or_else(|| corrupt(off, "truncated dimension header".into()))?;
         let d = i32::from_le_bytes(head);
         if d <= 0 || d as usize > MAX_DIM {
-            return Err(corrupt(off, format!("dimension {d} out of range 1..={MAX_DIM}")));
+            return Err(corrupt(
+                off,
+                format!("dimension {d} out of range 1..={MAX_DIM}"),
+            ));
         }
         let d = d as usize;
         match dim {
             None => dim = Some(d),
             Some(prev) if prev != d => {
-                return Err(corrupt(off, format!("dimension {d} differs from first row's {prev}")))
+                return Err(corrupt(
+                    off,
+                    format!("dimension {d} differs from first row's {prev}"),
+                ))
             }
             Some(_) => {}
         }
@@ -70,7 +76,10 @@ fn parse<T>(bytes: &[u8], file: &str, conv: fn([u8; 4]) -> T) -> Result<VecSet<T
         data.extend(body.chunks_exact(4).map(|c| conv([c[0], c[1], c[2], c[3]])));
         off += 4 + d * 4;
     }
-    Ok(VecSet { dim: dim.unwrap_or(1), data })
+    Ok(VecSet {
+        dim: dim.unwrap_or(1),
+        data,
+    })
 }
 
 /// Parses `.fvecs` bytes; `file` names the source in errors.
@@ -84,7 +93,10 @@ pub fn parse_ivecs(bytes: &[u8], file: &str) -> Result<VecSet<i32>> {
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|source| IndexError::Io { path: path.to_path_buf(), source })
+    std::fs::read(path).map_err(|source| IndexError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// Reads and parses an `.fvecs` file.
