@@ -124,6 +124,14 @@ fn read_u64(txn: &mut dyn KvTxn, k: &[u8]) -> Result<u64> {
     }
 }
 
+/// Key of a table's rowid counter (largest rowid ever used).
+pub fn rowid_counter_key(table_id: u32) -> Vec<u8> {
+    let mut k = CATALOG_PREFIX.to_vec();
+    k.push(b'R');
+    k.extend_from_slice(&table_id.to_be_bytes());
+    k
+}
+
 /// Current catalog version (bumped by every DDL statement).
 pub fn version(txn: &mut dyn KvTxn) -> Result<u64> {
     read_u64(txn, K_VERSION)

@@ -234,6 +234,11 @@ impl<'t> Exec<'t> {
 
     /// Evaluates `e` against `row`.
     pub fn eval(&mut self, e: &Expr, row: &[Value]) -> Result<Value> {
+        use crate::planner::{STACK_GROW, STACK_RED_ZONE};
+        stacker::maybe_grow(STACK_RED_ZONE, STACK_GROW, || self.eval_inner(e, row))
+    }
+
+    fn eval_inner(&mut self, e: &Expr, row: &[Value]) -> Result<Value> {
         Ok(match e {
             Expr::Lit(v) => v.clone(),
             Expr::Col(i) => row.get(*i).cloned().unwrap_or(Value::Null),
@@ -515,6 +520,11 @@ impl<'t> Exec<'t> {
 
     /// Runs a plan to completion.
     pub fn run(&mut self, p: &Plan) -> Result<Vec<Row>> {
+        use crate::planner::{STACK_GROW, STACK_RED_ZONE};
+        stacker::maybe_grow(STACK_RED_ZONE, STACK_GROW, || self.run_inner(p))
+    }
+
+    fn run_inner(&mut self, p: &Plan) -> Result<Vec<Row>> {
         match p {
             Plan::Empty { .. } => Ok(Vec::new()),
             Plan::Values { rows, .. } => {
@@ -1049,28 +1059,48 @@ impl<'t> Exec<'t> {
             .collect()
     }
 
-    fn alloc_rowid(&mut self, t: &TableDef) -> Result<i64> {
+    /// Next rowid to allocate for `t` (persistent counter under the catalog prefix, so no
+    /// scan is needed; rowids are never reused, unlike SQLite without AUTOINCREMENT).
+    fn next_rowid_for(&mut self, t: &TableDef) -> Result<i64> {
         if let Some(n) = self.next_rowid.get(&t.id) {
-            let n = *n;
-            if n == i64::MAX {
-                return rt("database or disk is full (rowid space exhausted)");
-            }
-            self.next_rowid.insert(t.id, n + 1);
-            return Ok(n);
+            return Ok(*n);
         }
-        let prefix = table_rows_prefix(t.id);
-        let hi = prefix_successor(&prefix).unwrap_or_default();
-        let last = {
-            let txn = self.txn()?;
-            let mut it = txn.scan(Bound::Included(&prefix), Bound::Excluded(&hi), true)?;
-            it.next().transpose()?
-        };
-        let max = match last {
-            Some((k, _)) => decode_rowid_suffix(&k)?,
+        let key = crate::catalog::rowid_counter_key(t.id);
+        let last = match self.txn()?.get(&key)? {
             None => 0,
+            Some(v) if v.len() == 8 => {
+                let mut a = [0u8; 8];
+                a.copy_from_slice(&v);
+                i64::from_be_bytes(a)
+            }
+            Some(_) => {
+                return Err(Error::Corruption {
+                    what: "rowid counter",
+                    key,
+                    detail: "bad length".into(),
+                })
+            }
         };
-        let n = max.checked_add(1).map_or_else(|| rt("database or disk is full (rowid space exhausted)"), Ok)?;
-        self.next_rowid.insert(t.id, n.saturating_add(1));
+        let n = last.saturating_add(1).max(1);
+        self.next_rowid.insert(t.id, n);
+        Ok(n)
+    }
+
+    fn note_rowid(&mut self, t: &TableDef, rowid: i64) -> Result<()> {
+        let next = self.next_rowid_for(t)?;
+        if rowid >= next {
+            self.next_rowid.insert(t.id, rowid.saturating_add(1));
+            let key = crate::catalog::rowid_counter_key(t.id);
+            self.txn()?.put(&key, &rowid.to_be_bytes())?;
+        }
+        Ok(())
+    }
+
+    fn alloc_rowid(&mut self, t: &TableDef) -> Result<i64> {
+        let n = self.next_rowid_for(t)?;
+        if n == i64::MAX {
+            return rt("database or disk is full (rowid space exhausted)");
+        }
         Ok(n)
     }
 
@@ -1190,6 +1220,9 @@ impl<'t> Exec<'t> {
             if let Some(existing) = self.load_row(t, old)? {
                 self.delete_row(t, old, &existing)?;
             }
+        }
+        if old_rowid != Some(rowid) {
+            self.note_rowid(t, rowid)?;
         }
         self.write_indexes(t, &row, rowid, false)?;
         let bytes = encode_row(&row);

@@ -218,6 +218,16 @@ fn fmt_expr(e: &Expr) -> String {
             fmt_expr(hi)
         ),
         Expr::Cast(e, t) => format!("CAST({} AS {t})", fmt_expr(e)),
+        Expr::Aff(e, _) => fmt_expr(e),
+        Expr::Is(a, b, neg) => format!("({} IS {}{})", fmt_expr(a), if *neg { "NOT " } else { "" }, fmt_expr(b)),
+        Expr::Like { e, pat, neg, glob, .. } => format!(
+            "({} {}{} {})",
+            fmt_expr(e),
+            if *neg { "NOT " } else { "" },
+            if *glob { "GLOB" } else { "LIKE" },
+            fmt_expr(pat)
+        ),
+        Expr::Case { .. } => "CASE ... END".into(),
         _ => "expr".into(),
     }
 }

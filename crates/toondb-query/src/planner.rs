@@ -18,7 +18,11 @@ use crate::plan::{Access, JoinKind, Plan, SetOpKind, SortKey};
 use crate::value::{Affinity, DataType, Value};
 
 /// Maximum expression / subquery nesting accepted by the binder.
-pub const MAX_DEPTH: usize = 200;
+pub const MAX_DEPTH: usize = 500;
+/// Remaining stack below which recursion switches to a fresh heap-allocated stack segment.
+pub(crate) const STACK_RED_ZONE: usize = 256 * 1024;
+/// Size of each additional stack segment.
+pub(crate) const STACK_GROW: usize = 4 * 1024 * 1024;
 
 /// A result column.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -248,7 +252,6 @@ struct FromItem {
     plan: Plan,
     /// Base table (for scans that can take pushed-down filters and index access).
     table: Option<Arc<TableDef>>,
-    alias: String,
     cols: Vec<ScopeCol>,
 }
 
@@ -259,7 +262,6 @@ pub struct Planner<'a> {
     next_id: usize,
     /// Number of parameters referenced (max index + 1).
     pub nparams: usize,
-    next_anon_param: usize,
     depth: usize,
     view_depth: usize,
 }
@@ -272,7 +274,6 @@ impl<'a> Planner<'a> {
             frames: Vec::new(),
             next_id: 0,
             nparams: 0,
-            next_anon_param: 0,
             depth: 0,
             view_depth: 0,
         }
@@ -345,7 +346,7 @@ impl<'a> Planner<'a> {
     /// Binds an expression in the current frame. `aggs` collects aggregate calls when allowed.
     fn bind(&mut self, e: &AE, aggs: &mut Option<&mut Vec<AggCall>>) -> Result<Expr> {
         self.enter()?;
-        let r = self.bind_inner(e, aggs);
+        let r = stacker::maybe_grow(STACK_RED_ZONE, STACK_GROW, || self.bind_inner(e, aggs));
         self.depth -= 1;
         let bound = r?;
         Ok(fold(bound))
@@ -382,6 +383,14 @@ impl<'a> Planner<'a> {
                 other => Expr::Lit(literal(other)?),
             },
             AE::Nested(x) => self.bind(x, aggs)?,
+            AE::UnaryOp {
+                op: AU::Minus,
+                expr,
+            } if matches!(expr.as_ref(), AE::Value(v) if matches!(&v.value, AV::Number(n, _) if n.parse::<i64>().is_err() && format!("-{n}").parse::<i64>().is_ok())) =>
+            {
+                // -9223372036854775808 is an INTEGER, as in SQLite.
+                Expr::Lit(Value::Integer(i64::MIN))
+            }
             AE::UnaryOp { op, expr } => {
                 let inner = self.bind(expr, aggs)?;
                 let op = match op {
@@ -653,8 +662,8 @@ impl<'a> Planner<'a> {
 
     fn param(&mut self, p: &str) -> Result<Expr> {
         let idx = if p == "?" {
-            self.next_anon_param += 1;
-            self.next_anon_param - 1
+            // Like SQLite: one more than the largest parameter number assigned so far.
+            self.nparams
         } else {
             let digits = p.trim_start_matches(['?', '$', ':', '@']);
             match digits.parse::<usize>() {
@@ -753,7 +762,7 @@ impl<'a> Planner<'a> {
 
     fn subquery(&mut self, q: &ast::Query) -> Result<Planned> {
         self.enter()?;
-        let r = self.plan_query(q);
+        let r = stacker::maybe_grow(STACK_RED_ZONE, STACK_GROW, || self.plan_query(q));
         self.depth -= 1;
         r
     }
@@ -965,7 +974,6 @@ impl<'a> Planner<'a> {
                             filter: None,
                         },
                         table: Some(t.clone()),
-                        alias: a,
                         cols,
                     });
                 }
@@ -1582,7 +1590,6 @@ fn derived(p: Planned, alias: String) -> FromItem {
     FromItem {
         plan: p.plan,
         table: None,
-        alias,
         cols,
     }
 }

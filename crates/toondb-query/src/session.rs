@@ -35,8 +35,14 @@ pub fn parse(sql: &str) -> Result<Vec<Statement>> {
                 .with_recursion_limit(PARSER_RECURSION_LIMIT)
                 .try_with_sql(sql)
                 .and_then(|mut p| p.parse_statements());
-            sqlite.map_err(|_| Error::Syntax {
-                message: e.to_string(),
+            sqlite.map_err(|_| {
+                let mut message = e.to_string();
+                if !message.contains("Line:") {
+                    let line = sql.lines().count().max(1);
+                    let col = sql.lines().last().map_or(0, |l| l.chars().count()) + 1;
+                    message.push_str(&format!(" at end of input (Line: {line}, Column: {col})"));
+                }
+                Error::Syntax { message }
             })
         }
     }
@@ -735,6 +741,7 @@ fn drop_objects(
                 Some(t) => {
                     let mut ex = Exec::new(txn, &[]);
                     ex.delete_prefix(&table_prefix(t.id))?;
+                    txn.delete(&catalog::rowid_counter_key(t.id))?;
                     catalog::delete_table(txn, &t.name)?;
                 }
                 None if if_exists => {}
