@@ -7,14 +7,10 @@ use std::ops::Bound;
 use toondb_storage::{Direction, Engine, Isolation, Options, WriteBatch};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let tmp;
-    let dir = match std::env::args_os().nth(1) {
-        Some(d) => std::path::PathBuf::from(d),
-        None => {
-            tmp = std::env::temp_dir().join(format!("toondb-kv-demo-{}", std::process::id()));
-            tmp.clone()
-        }
-    };
+    let given = std::env::args_os().nth(1).map(std::path::PathBuf::from);
+    let dir = given
+        .clone()
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("toondb-kv-demo-{}", std::process::id())));
     let db = Engine::open(&dir, Options::default())?;
     println!("opened {}", dir.display());
 
@@ -74,5 +70,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         report.is_ok()
     );
     db.close()?;
+    if given.is_none() {
+        std::fs::remove_dir_all(&dir)?;
+    }
     Ok(())
 }

@@ -186,4 +186,36 @@ mod tests {
         assert_eq!(p.records.len(), 2);
         assert_eq!(p.torn_at, Some(22));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
+            let _ = parse(&data, Path::new("w"), true);
+            let _ = parse(&data, Path::new("w"), false);
+        }
+
+        #[test]
+        fn torn_prefix_keeps_whole_records(
+            payloads in proptest::collection::vec(proptest::collection::vec(proptest::prelude::any::<u8>(), 1..64), 1..8),
+            cut_frac in 0.0f64..1.0,
+        ) {
+            let refs: Vec<&[u8]> = payloads.iter().map(|p| p.as_slice()).collect();
+            let data = log(&refs);
+            let cut = (data.len() as f64 * cut_frac) as usize;
+            let p = parse(&data[..cut], Path::new("w"), true).unwrap();
+            // Exactly the records that fit entirely survive, unchanged.
+            let mut end = 0;
+            let mut fit = 0;
+            for q in &payloads {
+                end += HEADER + q.len();
+                if end <= cut {
+                    fit += 1;
+                }
+            }
+            proptest::prop_assert_eq!(p.records.len(), fit);
+            for (i, (_, r)) in p.records.iter().enumerate() {
+                proptest::prop_assert_eq!(*r, payloads[i].as_slice());
+            }
+        }
+    }
 }
