@@ -6,6 +6,13 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod cmd;
+mod data;
+mod db;
+mod error;
+mod exec;
+mod interrupt;
+mod output;
+mod sqltext;
 
 /// ToonDB command-line tool.
 #[derive(Debug, Parser)]
@@ -19,18 +26,45 @@ struct Cli {
 enum Command {
     /// Convert between JSON and TOON (spec 4.0) and count LLM tokens.
     Toon(cmd::toon::ToonArgs),
+    /// Create a database, load 2,000 real passages, run SQL, hybrid search and a
+    /// token-budgeted context query, and compare TOON with JSON token counts.
+    Demo(cmd::demo::DemoArgs),
+    /// Interactive SQL shell (reads statements from stdin when it is not a terminal).
+    Shell(cmd::shell::ShellArgs),
+    /// Run SQL statements and print the results as a table, JSON or TOON.
+    Sql(cmd::sql::SqlArgs),
+    /// Load a CSV or JSONL file into a table (created with inferred types if missing).
+    Import(cmd::import::ImportArgs),
+    /// Write a table as JSONL or CSV.
+    Export(cmd::export::ExportArgs),
+    /// Show files, storage-engine counters, tables and collections.
+    Stats(cmd::stats::StatsArgs),
+    /// Verify every checksum of every file; non-zero exit naming file and offset on damage.
+    Check(cmd::check::CheckArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Toon(_)) {
+        // Database commands stop between batches on Ctrl-C and close the database.
+        interrupt::install();
+    }
+    let db = |r: Result<(), error::Error>| r.map_err(|e| (e.to_string(), e.exit_code()));
     let result = match cli.command {
-        Command::Toon(args) => cmd::toon::run(args),
+        Command::Toon(args) => cmd::toon::run(args).map_err(|e| (e.to_string(), 1)),
+        Command::Demo(args) => db(cmd::demo::run(args)),
+        Command::Shell(args) => db(cmd::shell::run(args)),
+        Command::Sql(args) => db(cmd::sql::run(args)),
+        Command::Import(args) => db(cmd::import::run(args)),
+        Command::Export(args) => db(cmd::export::run(args)),
+        Command::Stats(args) => db(cmd::stats::run(args)),
+        Command::Check(args) => db(cmd::check::run(args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
+        Err((message, code)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(code)
         }
     }
 }

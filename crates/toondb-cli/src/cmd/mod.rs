@@ -1,3 +1,11 @@
 //! One module per top-level subcommand.
 
 pub mod toon;
+pub mod check;
+pub mod demo;
+mod demo_data;
+pub mod export;
+pub mod import;
+pub mod shell;
+pub mod sql;
+pub mod stats;

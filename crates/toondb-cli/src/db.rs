@@ -1,0 +1,165 @@
+//! Opening databases from the command line, and reading the SQL catalog for `.tables`,
+//! `.schema`, `stats` and `import`.
+
+use std::path::Path;
+
+use toondb::Database;
+use toondb_query::catalog::{self, Catalog, TableDef};
+use toondb_query::KvBackend;
+
+use crate::error::{Error, Result};
+
+/// Whether a command may create a database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Create the database if `path` does not exist or is an empty directory.
+    Create,
+    /// `path` must already hold a database (read-mostly commands: a typo must not create
+    /// an empty database).
+    Existing,
+}
+
+/// True when `path` is a directory holding a ToonDB database (it has a `CURRENT` file).
+pub fn is_database(path: &Path) -> bool {
+    path.join("CURRENT").is_file()
+}
+
+/// True when `path` is missing or an empty directory.
+pub fn is_missing_or_empty(path: &Path) -> Result<bool> {
+    match std::fs::read_dir(path) {
+        Ok(mut it) => Ok(it.next().is_none()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotADirectory || path.is_file() => {
+            Err(Error::Usage(format!("{} is a file, not a database directory", path.display())))
+        }
+        Err(e) => Err(Error::io(path, e)),
+    }
+}
+
+/// Checks that `path` may be opened in `mode` (without opening it).
+pub fn check_path(path: &Path, mode: Mode) -> Result<()> {
+    if is_database(path) {
+        return Ok(());
+    }
+    let empty = is_missing_or_empty(path)?;
+    match mode {
+        Mode::Existing => Err(Error::Usage(format!(
+            "{} is not a ToonDB database (no CURRENT file)",
+            path.display()
+        ))),
+        Mode::Create if empty => Ok(()),
+        Mode::Create => Err(Error::Usage(format!(
+            "{} is a non-empty directory that is not a ToonDB database; refusing to touch it",
+            path.display()
+        ))),
+    }
+}
+
+/// Opens the database in `path`.
+pub fn open(path: &Path, mode: Mode) -> Result<Database> {
+    check_path(path, mode)?;
+    Ok(Database::open(path)?)
+}
+
+/// A snapshot of the SQL catalog (tables, their columns and indexes, views).
+pub fn load_catalog(db: &Database) -> Result<Catalog> {
+    let backend = toondb_query::StorageBackend::new(db.engine().clone());
+    let mut txn = backend.begin()?;
+    let cat = catalog::load(&mut *txn);
+    txn.rollback();
+    Ok(cat?)
+}
+
+/// `name` as a double-quoted SQL identifier.
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// A `CREATE TABLE` statement equivalent to `t`, followed by its explicit indexes.
+pub fn table_ddl(t: &TableDef) -> String {
+    let mut cols = Vec::new();
+    for (i, c) in t.columns.iter().enumerate() {
+        let mut s = quote_ident(&c.name);
+        if !c.decl_type.is_empty() {
+            s.push(' ');
+            s.push_str(&c.decl_type);
+        }
+        if t.rowid_column == Some(i) {
+            s.push_str(" PRIMARY KEY");
+        }
+        if c.not_null {
+            s.push_str(" NOT NULL");
+        }
+        if let Some(d) = &c.default {
+            s.push_str(" DEFAULT ");
+            s.push_str(d);
+        }
+        cols.push(s);
+    }
+    for ix in t.indexes.iter().filter(|ix| ix.auto) {
+        // Indexes made for PRIMARY KEY / UNIQUE constraints (other than the rowid alias).
+        let names: Vec<String> = ix.columns.iter().map(|&i| column_name(t, i)).collect();
+        cols.push(format!("UNIQUE ({})", names.join(", ")));
+    }
+    let mut out = format!("CREATE TABLE {} (\n  {}\n);", quote_ident(&t.name), cols.join(",\n  "));
+    for ix in t.indexes.iter().filter(|ix| !ix.auto) {
+        out.push('\n');
+        out.push_str(&index_ddl(t, ix));
+    }
+    out
+}
+
+fn column_name(t: &TableDef, i: usize) -> String {
+    t.columns.get(i).map_or_else(|| format!("#{i}"), |c| quote_ident(&c.name))
+}
+
+/// A `CREATE INDEX` statement for `ix` on `t`.
+pub fn index_ddl(t: &TableDef, ix: &catalog::IndexDef) -> String {
+    let names: Vec<String> = ix.columns.iter().map(|&i| column_name(t, i)).collect();
+    format!(
+        "CREATE {}INDEX {} ON {} ({});",
+        if ix.unique { "UNIQUE " } else { "" },
+        quote_ident(&ix.name),
+        quote_ident(&t.name),
+        names.join(", ")
+    )
+}
+
+/// The collections as JSON: name, documents, dimension and metric of each. Opening a
+/// collection loads its vector index, so this reads every vector once.
+pub fn collections(db: &Database) -> Result<serde_json::Value> {
+    let mut out = Vec::new();
+    for name in db.list_collections()? {
+        let c = db.collection(&name)?;
+        out.push(serde_json::json!({
+            "name": name,
+            "documents": c.len(),
+            "dim": c.dim(),
+            "metric": format!("{:?}", c.metric()).to_ascii_lowercase(),
+        }));
+    }
+    Ok(serde_json::Value::Array(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting() {
+        assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
+    }
+
+    #[test]
+    fn check_path_modes() {
+        let dir = tempfile::tempdir().unwrap();
+        let fresh = dir.path().join("new");
+        assert!(check_path(&fresh, Mode::Create).is_ok());
+        assert!(check_path(&fresh, Mode::Existing).is_err());
+        std::fs::write(dir.path().join("x.txt"), "hi").unwrap();
+        let e = check_path(dir.path(), Mode::Create).unwrap_err().to_string();
+        assert!(e.contains("refusing"), "{e}");
+        let e = check_path(&dir.path().join("x.txt"), Mode::Create).unwrap_err().to_string();
+        assert!(e.contains("is a file"), "{e}");
+    }
+}

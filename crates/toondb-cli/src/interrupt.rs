@@ -1,0 +1,28 @@
+//! Ctrl-C handling: a handler sets a flag that long-running commands check between batches,
+//! so they can commit what they have, close the database cleanly and exit.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Installs the Ctrl-C (SIGINT/SIGTERM) handler. A second Ctrl-C while the first is being
+/// handled exits at once with status 130: the WAL makes committed data durable either way.
+pub fn install() {
+    // Failure means a handler is already installed (only possible in tests); the flag
+    // still works then, so the error is deliberately ignored.
+    let _ = ctrlc::set_handler(|| {
+        if INTERRUPTED.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+    });
+}
+
+/// True once Ctrl-C was pressed.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
+/// Clears the flag (the shell does this after cancelling a running statement).
+pub fn clear() {
+    INTERRUPTED.store(false, Ordering::SeqCst);
+}

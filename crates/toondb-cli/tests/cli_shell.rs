@@ -1,0 +1,122 @@
+//! `toondb shell` driven through a pipe: multi-line statements, dot-commands, formats,
+//! transactions, and errors that print one line and let the shell continue.
+
+mod common;
+use common::{ok, run_in, stderr, stdout};
+
+fn shell(dir: &std::path::Path, input: &str) -> std::process::Output {
+    let db = dir.join("db");
+    run_in(dir, &["shell", db.to_str().unwrap()], input)
+}
+
+#[test]
+fn statements_span_lines_and_dot_commands_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = "\
+CREATE TABLE people(
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL
+);
+CREATE INDEX people_name ON people(name);
+INSERT INTO people(name) VALUES ('Ada'), ('Bob'); SELECT count(*) AS n
+  FROM people;
+.tables
+.schema people
+.indexes
+.format json
+SELECT name FROM people ORDER BY id;
+.format toon
+SELECT id, name FROM people ORDER BY id;
+.format
+.quit
+SELECT 'never runs';
+";
+    let o = shell(dir.path(), input);
+    let out = ok(&o);
+    let expected = "\
+2 rows affected
+n
+-
+2
+(1 row)
+people
+CREATE TABLE \"people\" (
+  \"id\" INTEGER PRIMARY KEY,
+  \"name\" TEXT NOT NULL
+);
+CREATE INDEX \"people_name\" ON \"people\" (\"name\");
+index       | table  | columns | unique
+------------+--------+---------+-------
+people_name | people | name    |      0
+(1 row)
+[
+  {
+    \"name\": \"Ada\"
+  },
+  {
+    \"name\": \"Bob\"
+  }
+]
+[2]{id,name}:
+  1,Ada
+  2,Bob
+toon
+";
+    assert_eq!(out, expected);
+    assert_eq!(stderr(&o), "");
+}
+
+#[test]
+fn errors_print_one_line_and_the_shell_continues() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = "\
+CREATE TABLE t(x INTEGER);
+SELEC nonsense;
+INSERT INTO t VALUES (1);
+.bogus
+.format xml
+SELECT * FROM missing;
+SELECT x FROM t;
+";
+    let o = shell(dir.path(), input);
+    assert!(!o.status.success(), "errors in piped input give a non-zero exit");
+    let err = stderr(&o);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 5, "{err}");
+    assert!(lines[0].starts_with("error: syntax error"), "{err}");
+    assert!(lines[1].starts_with("error: unknown command .bogus"), "{err}");
+    assert!(lines[2].starts_with("error: unknown format xml"), "{err}");
+    assert!(lines[3].starts_with("error: ") && lines[3].contains("missing"), "{err}");
+    assert_eq!(lines[4], "error: 4 commands failed");
+    assert_eq!(stdout(&o), "1 row affected\nx\n-\n1\n(1 row)\n");
+}
+
+#[test]
+fn transactions_and_unterminated_last_statement() {
+    let dir = tempfile::tempdir().unwrap();
+    ok(&shell(dir.path(), "CREATE TABLE t(x);\nBEGIN;\nINSERT INTO t VALUES (1);\nROLLBACK;\nBEGIN;\nINSERT INTO t VALUES (2);\nCOMMIT;\n"));
+    // The last statement has no `;`: it still runs at end of input.
+    let o = shell(dir.path(), ".format json\nSELECT x FROM t");
+    let v: serde_json::Value = serde_json::from_str(&ok(&o)).unwrap();
+    assert_eq!(v, serde_json::json!([{"x": 2}]));
+    // A transaction still open at the end is rolled back, with a note.
+    let o = shell(dir.path(), "BEGIN;\nDELETE FROM t;\n");
+    ok(&o);
+    assert!(stderr(&o).contains("rolled back"), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&ok(&shell(dir.path(), ".format json\nSELECT count(*) AS n FROM t;"))).unwrap();
+    assert_eq!(v, serde_json::json!([{"n": 1}]));
+}
+
+#[test]
+fn read_and_stats_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("init.sql");
+    std::fs::write(&script, "CREATE TABLE a(x);\nINSERT INTO a VALUES (1), (2)\n").unwrap();
+    let o = shell(dir.path(), &format!(".read {}\n.stats\n", script.display()));
+    let out = ok(&o);
+    assert!(out.starts_with("2 rows affected\n"), "{out}");
+    assert!(out.contains("tables[1]{name,rows,columns,indexes}:\n  a,2,1,0"), "{out}");
+    let o = shell(dir.path(), ".read /definitely/not/here.sql\n");
+    assert!(!o.status.success());
+    assert!(stderr(&o).starts_with("error: /definitely/not/here.sql"), "{}", stderr(&o));
+}
