@@ -8,9 +8,9 @@ use toondb_storage::{Direction, Engine, Isolation, Options, WriteBatch};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let given = std::env::args_os().nth(1).map(std::path::PathBuf::from);
-    let dir = given
-        .clone()
-        .unwrap_or_else(|| std::env::temp_dir().join(format!("toondb-kv-demo-{}", std::process::id())));
+    let dir = given.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("toondb-kv-demo-{}", std::process::id()))
+    });
     let db = Engine::open(&dir, Options::default())?;
     println!("opened {}", dir.display());
 

@@ -38,6 +38,10 @@ pub(crate) struct SuperVersion {
 
 /// Manifest state; guarded by one mutex.
 pub(crate) struct VersionSet {
+    pub vfs: Arc<dyn Vfs>,
+    pub dir: PathBuf,
+    /// Start a new manifest when the current one grows beyond this.
+    pub max_manifest_bytes: u64,
     pub manifest: LogWriter,
     pub next_file: u64,
     pub log_number: u64,
@@ -84,6 +88,28 @@ impl VersionSet {
                 f.obsolete.store(true, Ordering::Release);
             }
         }
+        if self.manifest.file.len() > self.max_manifest_bytes {
+            self.rotate_manifest()?;
+        }
+        Ok(())
+    }
+
+    /// Replaces the manifest by a new one holding a snapshot of the current state, so the
+    /// manifest does not grow without bound in a long-running process.
+    fn rotate_manifest(&mut self) -> Result<()> {
+        let number = self.new_file_number();
+        let snapshot = VersionEdit {
+            format_version: Some(manifest::FORMAT_VERSION),
+            log_number: Some(self.log_number),
+            next_file_number: Some(self.next_file),
+            last_seq: Some(self.last_seq),
+            added: self.current.all_files(),
+            removed: Vec::new(),
+        };
+        let new = manifest::install_new_manifest(self.vfs.as_ref(), &self.dir, number, &snapshot)?;
+        let old = std::mem::replace(&mut self.manifest, new);
+        // Best effort: a leftover old manifest is removed at the next open.
+        let _ = self.vfs.remove(&old.path);
         Ok(())
     }
 }

@@ -2,7 +2,10 @@
 //! the WAL, plus the `CURRENT` file naming the live manifest.
 
 use crate::error::{Error, Result};
+use crate::files;
+use crate::log::{self, LogWriter};
 use std::path::Path;
+use toondb_core::vfs::Vfs;
 
 /// On-disk format version written in the first record of every manifest.
 pub const FORMAT_VERSION: u32 = 1;
@@ -32,6 +35,39 @@ pub(crate) struct VersionEdit {
     pub added: Vec<FileDesc>,
     /// (level, file number)
     pub removed: Vec<(u8, u64)>,
+}
+
+/// Writes manifest `number` whose first record is `snapshot` (a full description of the
+/// database), syncs it, then atomically points CURRENT at it: write `CURRENT.tmp`, sync,
+/// rename over `CURRENT`, sync the directory. Returns the writer for later edits.
+pub(crate) fn install_new_manifest(
+    vfs: &dyn Vfs,
+    dir: &Path,
+    number: u64,
+    snapshot: &VersionEdit,
+) -> Result<LogWriter> {
+    let path = dir.join(files::manifest_name(number));
+    let mut man = LogWriter::new(
+        vfs.create(&path).map_err(|e| Error::io(&path, e))?,
+        path,
+        number,
+    );
+    let mut rec = Vec::new();
+    log::frame(&codec::encode(snapshot), &mut rec);
+    man.append_framed(&rec)?;
+    man.sync()?;
+    let tmp = dir.join(files::CURRENT_TMP);
+    let cur = dir.join(files::CURRENT);
+    (|| {
+        let mut f = vfs.create(&tmp)?;
+        f.append(format!("{}\n", files::manifest_name(number)).as_bytes())?;
+        f.sync()?;
+        drop(f);
+        vfs.rename(&tmp, &cur)?;
+        vfs.sync_dir(dir)
+    })()
+    .map_err(|e| Error::io(&cur, e))?;
+    Ok(man)
 }
 
 const TAG_FORMAT: u8 = 1;

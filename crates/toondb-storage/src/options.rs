@@ -46,6 +46,8 @@ pub struct Options {
     pub bloom_bits_per_key: usize,
     /// In [`SyncMode::Normal`], the longest time between WAL fsyncs.
     pub normal_sync_interval_ms: u64,
+    /// The manifest is rewritten as a fresh snapshot when it grows beyond this many bytes.
+    pub max_manifest_bytes: u64,
 }
 
 impl Default for Options {
@@ -65,6 +67,7 @@ impl Default for Options {
             block_size: 4096,
             bloom_bits_per_key: 10,
             normal_sync_interval_ms: 1000,
+            max_manifest_bytes: 4 << 20,
         }
     }
 }

@@ -247,12 +247,6 @@ pub(crate) fn recover(vfs: Arc<dyn Vfs>, dir: &Path, opts: Options) -> Result<Re
     let wal_file = vfs.create(&wal_path).map_err(|e| Error::io(&wal_path, e))?;
     let manifest_number = alloc();
     let next_file_val = next_file;
-    let man_path = dir.join(files::manifest_name(manifest_number));
-    let mut man = LogWriter::new(
-        vfs.create(&man_path).map_err(|e| Error::io(&man_path, e))?,
-        man_path.clone(),
-        manifest_number,
-    );
     let snapshot_edit = VersionEdit {
         format_version: Some(FORMAT_VERSION),
         log_number: Some(wal_number),
@@ -261,21 +255,7 @@ pub(crate) fn recover(vfs: Arc<dyn Vfs>, dir: &Path, opts: Options) -> Result<Re
         added: version.all_files(),
         removed: Vec::new(),
     };
-    let mut rec = Vec::new();
-    log::frame(&manifest::codec::encode(&snapshot_edit), &mut rec);
-    man.append_framed(&rec)?;
-    man.sync()?;
-    let tmp = dir.join(files::CURRENT_TMP);
-    let cur = dir.join(files::CURRENT);
-    (|| {
-        let mut f = vfs.create(&tmp)?;
-        f.append(format!("{}\n", files::manifest_name(manifest_number)).as_bytes())?;
-        f.sync()?;
-        drop(f);
-        vfs.rename(&tmp, &cur)?;
-        vfs.sync_dir(&dir)
-    })()
-    .map_err(|e| Error::io(&cur, e))?;
+    let man = manifest::install_new_manifest(vfs.as_ref(), &dir, manifest_number, &snapshot_edit)?;
 
     // Delete what no longer matters.
     let names = vfs.list_dir(&dir).map_err(|e| Error::io(&dir, e))?;
@@ -293,6 +273,9 @@ pub(crate) fn recover(vfs: Arc<dyn Vfs>, dir: &Path, opts: Options) -> Result<Re
     }
 
     let vs = VersionSet {
+        vfs: vfs.clone(),
+        dir: dir.clone(),
+        max_manifest_bytes: opts.max_manifest_bytes,
         manifest: man,
         next_file: next_file_val,
         log_number: wal_number,

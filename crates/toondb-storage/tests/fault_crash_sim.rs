@@ -21,6 +21,7 @@ fn opts() -> Options {
         l1_target_bytes: 8 << 10,
         level_size_ratio: 2,
         target_file_size: 4 << 10,
+        max_manifest_bytes: 2 << 10,
         ..Options::default()
     }
 }
