@@ -1,0 +1,2 @@
+//! Placeholder example (being written).
+fn main() {}

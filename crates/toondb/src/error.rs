@@ -1,0 +1,250 @@
+//! The public error type and its classification.
+
+/// Result alias for [`Error`].
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Everything that can go wrong in the public API. Lower-layer errors are kept intact (see
+/// [`std::error::Error::source`]); [`Error::kind`] classifies any of them for callers and
+/// SDK/gRPC edges.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An error from the storage engine.
+    #[error(transparent)]
+    Storage(#[from] toondb_storage::Error),
+    /// An error from the SQL engine.
+    #[error(transparent)]
+    Sql(#[from] toondb_query::Error),
+    /// An error from the vector index.
+    #[error(transparent)]
+    Index(#[from] toondb_index::IndexError),
+    /// An error from the TOON encoder.
+    #[error(transparent)]
+    Toon(#[from] toondb_toon::Error),
+    /// A named object (collection, document, column) does not exist.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// An object with that name already exists.
+    #[error("already exists: {0}")]
+    AlreadyExists(String),
+    /// The caller passed an argument ToonDB refuses.
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+    /// A SQL value could not be converted to the requested Rust type.
+    #[error("column {column}: cannot convert {found} to {expected}")]
+    InvalidColumnType {
+        /// The column index or name.
+        column: String,
+        /// The Rust type asked for.
+        expected: &'static str,
+        /// The SQL type found.
+        found: &'static str,
+    },
+    /// A `CONTEXT SELECT` statement (or other ToonDB-specific text) could not be parsed.
+    #[error("syntax error at line {line}, column {column}: {message}")]
+    Syntax {
+        /// 1-based line.
+        line: usize,
+        /// 1-based column (in characters).
+        column: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// Bytes stored by this crate (collection records, postings, metadata) are malformed.
+    #[error("corruption in {file} at offset {offset}: {detail}")]
+    Corruption {
+        /// What was being decoded (e.g. `collection docs/vector`), standing in for a file name.
+        file: String,
+        /// Byte offset inside the stored value.
+        offset: u64,
+        /// What is wrong.
+        detail: String,
+    },
+    /// The operation is not supported.
+    #[error("unsupported: {0}")]
+    Unsupported(String),
+    /// A background task failed (e.g. a panicked `spawn_blocking` job).
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Coarse classification of an [`Error`] by whose fault it is. Bindings map this once:
+/// gRPC status codes, Python exception classes, Node `err.code`, Go sentinel errors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// A transaction lost a race; retrying may succeed.
+    Conflict,
+    /// The named thing does not exist.
+    NotFound,
+    /// The named thing already exists.
+    AlreadyExists,
+    /// The caller's input is invalid (bad argument, SQL syntax, wrong type).
+    InvalidArgument,
+    /// A constraint (UNIQUE, NOT NULL, PRIMARY KEY) was violated.
+    Constraint,
+    /// Valid but not supported.
+    Unsupported,
+    /// Stored data is damaged.
+    Corruption,
+    /// The database is closed or poisoned by an earlier failure (reopen it).
+    Closed,
+    /// The database directory is locked by another handle or process.
+    Busy,
+    /// An operating-system I/O error.
+    Io,
+    /// A bug or an unexpected failure.
+    Internal,
+}
+
+impl ErrorKind {
+    /// A stable lower-case name (`"conflict"`, `"not_found"`, ...), used by bindings.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Conflict => "conflict",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::AlreadyExists => "already_exists",
+            ErrorKind::InvalidArgument => "invalid_argument",
+            ErrorKind::Constraint => "constraint",
+            ErrorKind::Unsupported => "unsupported",
+            ErrorKind::Corruption => "corruption",
+            ErrorKind::Closed => "closed",
+            ErrorKind::Busy => "busy",
+            ErrorKind::Io => "io",
+            ErrorKind::Internal => "internal",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+fn storage_kind(e: &toondb_storage::Error) -> ErrorKind {
+    use toondb_storage::Error as S;
+    match e {
+        S::Conflict { .. } => ErrorKind::Conflict,
+        S::InvalidArgument(_) => ErrorKind::InvalidArgument,
+        S::Corruption { .. } => ErrorKind::Corruption,
+        S::Io { .. } => ErrorKind::Io,
+        S::Poisoned(_) | S::Closed => ErrorKind::Closed,
+        S::Locked { .. } => ErrorKind::Busy,
+        S::NotADatabase { .. } => ErrorKind::InvalidArgument,
+        S::UnsupportedVersion { .. } => ErrorKind::Unsupported,
+        _ => ErrorKind::Internal,
+    }
+}
+
+fn sql_kind(e: &toondb_query::Error) -> ErrorKind {
+    use toondb_query::Error as Q;
+    match e {
+        Q::Syntax { .. } | Q::Param(_) | Q::Runtime(_) | Q::Transaction(_) => {
+            ErrorKind::InvalidArgument
+        }
+        Q::Name(m) => {
+            let m = m.to_ascii_lowercase();
+            if m.contains("already exists") {
+                ErrorKind::AlreadyExists
+            } else if m.contains("no such") {
+                ErrorKind::NotFound
+            } else {
+                ErrorKind::InvalidArgument
+            }
+        }
+        Q::Unsupported(_) => ErrorKind::Unsupported,
+        Q::Constraint(_) => ErrorKind::Constraint,
+        Q::Corruption { .. } => ErrorKind::Corruption,
+        Q::Conflict(_) => ErrorKind::Conflict,
+        Q::Storage(m) => {
+            // The SQL layer flattens storage errors to text; recover the class from it.
+            let m = m.to_ascii_lowercase();
+            if m.contains("closed") || m.contains("poisoned") {
+                ErrorKind::Closed
+            } else if m.contains("corruption") {
+                ErrorKind::Corruption
+            } else if m.contains("i/o error") {
+                ErrorKind::Io
+            } else if m.contains("invalid argument") {
+                ErrorKind::InvalidArgument
+            } else {
+                ErrorKind::Internal
+            }
+        }
+        _ => ErrorKind::Internal,
+    }
+}
+
+impl Error {
+    /// The class of this error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Storage(e) => storage_kind(e),
+            Error::Sql(e) => sql_kind(e),
+            Error::Index(e) => match e {
+                toondb_index::IndexError::Corruption { .. } => ErrorKind::Corruption,
+                toondb_index::IndexError::Io { .. } => ErrorKind::Io,
+                _ => ErrorKind::InvalidArgument,
+            },
+            Error::Toon(e) => match e {
+                toondb_toon::Error::Io(_) => ErrorKind::Io,
+                _ => ErrorKind::InvalidArgument,
+            },
+            Error::NotFound(_) => ErrorKind::NotFound,
+            Error::AlreadyExists(_) => ErrorKind::AlreadyExists,
+            Error::InvalidArgument(_) | Error::InvalidColumnType { .. } | Error::Syntax { .. } => {
+                ErrorKind::InvalidArgument
+            }
+            Error::Corruption { .. } => ErrorKind::Corruption,
+            Error::Unsupported(_) => ErrorKind::Unsupported,
+            Error::Internal(_) => ErrorKind::Internal,
+        }
+    }
+
+    /// Whether the operation failed because of a concurrent transaction and may be retried.
+    pub fn is_conflict(&self) -> bool {
+        self.kind() == ErrorKind::Conflict
+    }
+
+    pub(crate) fn invalid(msg: impl Into<String>) -> Error {
+        Error::InvalidArgument(msg.into())
+    }
+
+    pub(crate) fn corrupt(
+        file: impl Into<String>,
+        offset: usize,
+        detail: impl Into<String>,
+    ) -> Error {
+        Error::Corruption {
+            file: file.into(),
+            offset: offset as u64,
+            detail: detail.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_of_lower_errors() {
+        let e: Error = toondb_storage::Error::Conflict {
+            key: "k".into(),
+            detail: "ww".into(),
+        }
+        .into();
+        assert_eq!(e.kind(), ErrorKind::Conflict);
+        assert!(e.is_conflict());
+        let e: Error = toondb_query::Error::Constraint("UNIQUE".into()).into();
+        assert_eq!(e.kind(), ErrorKind::Constraint);
+        let e: Error = toondb_query::Error::Name("no such table: t".into()).into();
+        assert_eq!(e.kind(), ErrorKind::NotFound);
+        let e: Error = toondb_index::IndexError::ZeroVector.into();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+        let e: Error = toondb_storage::Error::Closed.into();
+        assert_eq!(e.kind(), ErrorKind::Closed);
+        assert_eq!(ErrorKind::NotFound.to_string(), "not_found");
+    }
+}

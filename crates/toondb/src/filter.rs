@@ -1,0 +1,255 @@
+//! A small metadata filter language for collection searches.
+//!
+//! Fields are looked up in a document's metadata object; a dotted name (`"author.name"`)
+//! walks nested objects. Comparisons follow JSON types: numbers compare numerically (integer
+//! and float alike), strings by byte order, booleans and null only for equality. A missing
+//! field never matches `eq`, `in` or `range` (and so does match `not(eq(..))`).
+
+use serde_json::{Map, Value as Json};
+
+/// Maximum nesting depth of `and`/`or`/`not` accepted by [`Filter::matches`]; deeper filters
+/// match nothing (guards against stack exhaustion on filters built from untrusted input).
+pub const MAX_FILTER_DEPTH: usize = 64;
+
+/// A predicate over document metadata.
+///
+/// ```
+/// use toondb::Filter;
+/// use serde_json::json;
+/// let f = Filter::eq("lang", "en").and(Filter::range("year").gte(2020).lt(2025));
+/// let meta = json!({"lang": "en", "year": 2023});
+/// assert!(f.matches(meta.as_object().unwrap()));
+/// assert!(!Filter::is_in("lang", ["de", "fr"]).matches(meta.as_object().unwrap()));
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Filter {
+    /// `field == value`.
+    Eq(String, Json),
+    /// `field` equals one of the values.
+    In(String, Vec<Json>),
+    /// `field` within bounds (each bound optional).
+    Range {
+        /// Field name.
+        field: String,
+        /// Lower bound and whether it is inclusive.
+        lower: Option<(Json, bool)>,
+        /// Upper bound and whether it is inclusive.
+        upper: Option<(Json, bool)>,
+    },
+    /// `field` is present (any value, including null).
+    Exists(String),
+    /// All must match.
+    And(Vec<Filter>),
+    /// At least one must match.
+    Or(Vec<Filter>),
+    /// Negation.
+    Not(Box<Filter>),
+}
+
+impl Filter {
+    /// `field == value`.
+    pub fn eq(field: impl Into<String>, value: impl Into<Json>) -> Filter {
+        Filter::Eq(field.into(), value.into())
+    }
+    /// `field` is one of `values`.
+    pub fn is_in<V: Into<Json>>(
+        field: impl Into<String>,
+        values: impl IntoIterator<Item = V>,
+    ) -> Filter {
+        Filter::In(field.into(), values.into_iter().map(Into::into).collect())
+    }
+    /// An unbounded range on `field`; narrow it with [`gt`](Filter::gt), [`gte`](Filter::gte),
+    /// [`lt`](Filter::lt), [`lte`](Filter::lte).
+    pub fn range(field: impl Into<String>) -> Filter {
+        Filter::Range {
+            field: field.into(),
+            lower: None,
+            upper: None,
+        }
+    }
+    /// `field` is present.
+    pub fn exists(field: impl Into<String>) -> Filter {
+        Filter::Exists(field.into())
+    }
+    /// Negation.
+    #[allow(clippy::should_implement_trait)]
+    pub fn not(f: Filter) -> Filter {
+        Filter::Not(Box::new(f))
+    }
+    fn set_bound(self, lower: bool, v: Json, inclusive: bool) -> Filter {
+        match self {
+            Filter::Range {
+                field,
+                lower: lo,
+                upper: hi,
+            } => {
+                if lower {
+                    Filter::Range {
+                        field,
+                        lower: Some((v, inclusive)),
+                        upper: hi,
+                    }
+                } else {
+                    Filter::Range {
+                        field,
+                        lower: lo,
+                        upper: Some((v, inclusive)),
+                    }
+                }
+            }
+            // Bounds only apply to ranges; on anything else they are ignored.
+            other => other,
+        }
+    }
+    /// Range: `field > v`.
+    pub fn gt(self, v: impl Into<Json>) -> Filter {
+        self.set_bound(true, v.into(), false)
+    }
+    /// Range: `field >= v`.
+    pub fn gte(self, v: impl Into<Json>) -> Filter {
+        self.set_bound(true, v.into(), true)
+    }
+    /// Range: `field < v`.
+    pub fn lt(self, v: impl Into<Json>) -> Filter {
+        self.set_bound(false, v.into(), false)
+    }
+    /// Range: `field <= v`.
+    pub fn lte(self, v: impl Into<Json>) -> Filter {
+        self.set_bound(false, v.into(), true)
+    }
+    /// Both this and `other`.
+    pub fn and(self, other: Filter) -> Filter {
+        match self {
+            Filter::And(mut v) => {
+                v.push(other);
+                Filter::And(v)
+            }
+            f => Filter::And(vec![f, other]),
+        }
+    }
+    /// This or `other`.
+    pub fn or(self, other: Filter) -> Filter {
+        match self {
+            Filter::Or(mut v) => {
+                v.push(other);
+                Filter::Or(v)
+            }
+            f => Filter::Or(vec![f, other]),
+        }
+    }
+
+    /// Whether `metadata` satisfies the filter.
+    pub fn matches(&self, metadata: &Map<String, Json>) -> bool {
+        self.eval(metadata, 0)
+    }
+
+    fn eval(&self, m: &Map<String, Json>, depth: usize) -> bool {
+        if depth > MAX_FILTER_DEPTH {
+            return false;
+        }
+        match self {
+            Filter::Eq(f, v) => lookup(m, f).is_some_and(|x| json_eq(x, v)),
+            Filter::In(f, vs) => lookup(m, f).is_some_and(|x| vs.iter().any(|v| json_eq(x, v))),
+            Filter::Range {
+                field,
+                lower,
+                upper,
+            } => {
+                let Some(x) = lookup(m, field) else {
+                    return false;
+                };
+                let lo_ok = lower.as_ref().is_none_or(|(b, inc)| match json_cmp(x, b) {
+                    Some(std::cmp::Ordering::Greater) => true,
+                    Some(std::cmp::Ordering::Equal) => *inc,
+                    _ => false,
+                });
+                let hi_ok = upper.as_ref().is_none_or(|(b, inc)| match json_cmp(x, b) {
+                    Some(std::cmp::Ordering::Less) => true,
+                    Some(std::cmp::Ordering::Equal) => *inc,
+                    _ => false,
+                });
+                lo_ok && hi_ok
+            }
+            Filter::Exists(f) => lookup(m, f).is_some(),
+            Filter::And(fs) => fs.iter().all(|f| f.eval(m, depth + 1)),
+            Filter::Or(fs) => fs.iter().any(|f| f.eval(m, depth + 1)),
+            Filter::Not(f) => depth < MAX_FILTER_DEPTH && !f.eval(m, depth + 1),
+        }
+    }
+}
+
+fn lookup<'a>(m: &'a Map<String, Json>, field: &str) -> Option<&'a Json> {
+    if let Some(v) = m.get(field) {
+        return Some(v);
+    }
+    let mut parts = field.split('.');
+    let mut cur = m.get(parts.next()?)?;
+    for p in parts {
+        cur = cur.as_object()?.get(p)?;
+    }
+    Some(cur)
+}
+
+fn json_eq(a: &Json, b: &Json) -> bool {
+    match (a, b) {
+        (Json::Number(x), Json::Number(y)) => match (x.as_i64(), y.as_i64()) {
+            (Some(i), Some(j)) => i == j,
+            _ => x.as_f64() == y.as_f64(),
+        },
+        _ => a == b,
+    }
+}
+
+fn json_cmp(a: &Json, b: &Json) -> Option<std::cmp::Ordering> {
+    match (a, b) {
+        (Json::Number(x), Json::Number(y)) => match (x.as_i64(), y.as_i64()) {
+            (Some(i), Some(j)) => Some(i.cmp(&j)),
+            _ => x.as_f64()?.partial_cmp(&y.as_f64()?),
+        },
+        (Json::String(x), Json::String(y)) => Some(x.cmp(y)),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn m(v: Json) -> Map<String, Json> {
+        v.as_object().cloned().unwrap()
+    }
+
+    #[test]
+    fn operators() {
+        let d = m(json!({"a": 1, "b": "x", "c": 2.5, "n": {"k": true}, "z": null}));
+        assert!(Filter::eq("a", 1.0).matches(&d));
+        assert!(!Filter::eq("a", 2).matches(&d));
+        assert!(Filter::eq("n.k", true).matches(&d));
+        assert!(Filter::is_in("b", ["y", "x"]).matches(&d));
+        assert!(Filter::range("c").gt(2).lte(2.5).matches(&d));
+        assert!(!Filter::range("c").gt(2.5).matches(&d));
+        assert!(!Filter::range("b").gt(0).matches(&d));
+        assert!(Filter::range("b").gte("x").lt("y").matches(&d));
+        assert!(Filter::exists("z").matches(&d));
+        assert!(!Filter::exists("q").matches(&d));
+        assert!(Filter::not(Filter::eq("q", 1)).matches(&d));
+        assert!(Filter::eq("a", 1).and(Filter::eq("b", "x")).matches(&d));
+        assert!(!Filter::eq("a", 1).and(Filter::eq("b", "y")).matches(&d));
+        assert!(Filter::eq("a", 9).or(Filter::eq("b", "x")).matches(&d));
+    }
+
+    #[test]
+    fn deep_filters_are_bounded() {
+        let d = m(json!({"a": 1}));
+        let mut f = Filter::exists("a");
+        for _ in 0..500 {
+            f = Filter::not(Filter::not(f));
+        }
+        // Too deep: evaluation stops (and matches nothing) instead of recursing further.
+        assert!(!f.matches(&d));
+        let shallow = Filter::not(Filter::not(Filter::exists("a")));
+        assert!(shallow.matches(&d));
+    }
+}

@@ -1,0 +1,398 @@
+//! SQL results with typed access, and parameter conversion.
+
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use toondb_query::Value;
+
+/// Converts a Rust value into a SQL [`Value`] (used by [`params!`](crate::params)).
+pub trait ToValue {
+    /// The SQL value.
+    fn to_value(&self) -> Value;
+}
+
+impl ToValue for Value {
+    fn to_value(&self) -> Value {
+        self.clone()
+    }
+}
+impl<T: ToValue + ?Sized> ToValue for &T {
+    fn to_value(&self) -> Value {
+        (**self).to_value()
+    }
+}
+impl<T: ToValue> ToValue for Option<T> {
+    fn to_value(&self) -> Value {
+        match self {
+            Some(v) => v.to_value(),
+            None => Value::Null,
+        }
+    }
+}
+macro_rules! int_to_value {
+    ($($t:ty),*) => {$(
+        impl ToValue for $t {
+            fn to_value(&self) -> Value {
+                Value::Integer(i64::from(*self))
+            }
+        }
+    )*};
+}
+int_to_value!(i8, i16, i32, i64, u8, u16, u32);
+impl ToValue for u64 {
+    /// Values above `i64::MAX` become REAL (SQL integers are 64-bit signed).
+    fn to_value(&self) -> Value {
+        i64::try_from(*self).map_or_else(|_| Value::real(*self as f64), Value::Integer)
+    }
+}
+impl ToValue for usize {
+    fn to_value(&self) -> Value {
+        (*self as u64).to_value()
+    }
+}
+impl ToValue for f64 {
+    fn to_value(&self) -> Value {
+        Value::real(*self)
+    }
+}
+impl ToValue for f32 {
+    fn to_value(&self) -> Value {
+        Value::real(f64::from(*self))
+    }
+}
+impl ToValue for bool {
+    fn to_value(&self) -> Value {
+        Value::Integer(i64::from(*self))
+    }
+}
+impl ToValue for str {
+    fn to_value(&self) -> Value {
+        Value::Text(self.to_string())
+    }
+}
+impl ToValue for String {
+    fn to_value(&self) -> Value {
+        Value::Text(self.clone())
+    }
+}
+impl ToValue for [u8] {
+    fn to_value(&self) -> Value {
+        Value::Blob(self.to_vec())
+    }
+}
+impl ToValue for Vec<u8> {
+    fn to_value(&self) -> Value {
+        Value::Blob(self.clone())
+    }
+}
+
+/// Builds a `&[Value]` parameter list from Rust values.
+///
+/// ```
+/// let p = toondb::params![1, "two", 3.5, None::<i64>];
+/// assert_eq!(p.len(), 4);
+/// assert_eq!(p[1], toondb::Value::Text("two".into()));
+/// ```
+#[macro_export]
+macro_rules! params {
+    () => {
+        &[] as &[$crate::Value]
+    };
+    ($($x:expr),+ $(,)?) => {
+        &[$($crate::ToValue::to_value(&$x)),+] as &[$crate::Value]
+    };
+}
+
+/// Converts a SQL [`Value`] into a Rust type (used by [`Row::get`]).
+pub trait FromValue: Sized {
+    /// The Rust type name used in error messages.
+    const EXPECTED: &'static str;
+    /// The converted value, or `None` when the SQL value has the wrong type or range.
+    fn from_value(v: &Value) -> Option<Self>;
+}
+
+impl FromValue for Value {
+    const EXPECTED: &'static str = "Value";
+    fn from_value(v: &Value) -> Option<Self> {
+        Some(v.clone())
+    }
+}
+impl FromValue for i64 {
+    const EXPECTED: &'static str = "i64";
+    fn from_value(v: &Value) -> Option<Self> {
+        match v {
+            Value::Integer(i) => Some(*i),
+            _ => None,
+        }
+    }
+}
+macro_rules! int_from_value {
+    ($($t:ty),*) => {$(
+        impl FromValue for $t {
+            const EXPECTED: &'static str = stringify!($t);
+            fn from_value(v: &Value) -> Option<Self> {
+                match v {
+                    Value::Integer(i) => <$t>::try_from(*i).ok(),
+                    _ => None,
+                }
+            }
+        }
+    )*};
+}
+int_from_value!(i8, i16, i32, u8, u16, u32, u64, usize);
+impl FromValue for f64 {
+    const EXPECTED: &'static str = "f64";
+    fn from_value(v: &Value) -> Option<Self> {
+        match v {
+            Value::Real(r) => Some(*r),
+            Value::Integer(i) => Some(*i as f64),
+            _ => None,
+        }
+    }
+}
+impl FromValue for f32 {
+    const EXPECTED: &'static str = "f32";
+    fn from_value(v: &Value) -> Option<Self> {
+        f64::from_value(v).map(|f| f as f32)
+    }
+}
+impl FromValue for bool {
+    const EXPECTED: &'static str = "bool";
+    fn from_value(v: &Value) -> Option<Self> {
+        match v {
+            Value::Integer(i) => Some(*i != 0),
+            _ => None,
+        }
+    }
+}
+impl FromValue for String {
+    const EXPECTED: &'static str = "String";
+    fn from_value(v: &Value) -> Option<Self> {
+        match v {
+            Value::Text(s) => Some(s.clone()),
+            _ => None,
+        }
+    }
+}
+impl FromValue for Vec<u8> {
+    const EXPECTED: &'static str = "Vec<u8>";
+    fn from_value(v: &Value) -> Option<Self> {
+        match v {
+            Value::Blob(b) => Some(b.clone()),
+            Value::Text(s) => Some(s.as_bytes().to_vec()),
+            _ => None,
+        }
+    }
+}
+impl<T: FromValue> FromValue for Option<T> {
+    const EXPECTED: &'static str = T::EXPECTED;
+    fn from_value(v: &Value) -> Option<Self> {
+        match v {
+            Value::Null => Some(None),
+            other => T::from_value(other).map(Some),
+        }
+    }
+}
+
+/// Something that selects a column: a `usize` index or a `&str` name.
+pub trait ColumnIndex {
+    /// The 0-based position of the column in `columns`.
+    fn index(&self, columns: &[String]) -> Result<usize>;
+    /// A description for error messages.
+    fn describe(&self) -> String;
+}
+
+impl ColumnIndex for usize {
+    fn index(&self, columns: &[String]) -> Result<usize> {
+        if *self < columns.len() {
+            Ok(*self)
+        } else {
+            Err(Error::NotFound(format!(
+                "column index {self} (the row has {} columns)",
+                columns.len()
+            )))
+        }
+    }
+    fn describe(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl ColumnIndex for &str {
+    fn index(&self, columns: &[String]) -> Result<usize> {
+        columns
+            .iter()
+            .position(|c| c == self)
+            .or_else(|| columns.iter().position(|c| c.eq_ignore_ascii_case(self)))
+            .ok_or_else(|| Error::NotFound(format!("column {self:?}")))
+    }
+    fn describe(&self) -> String {
+        format!("{self:?}")
+    }
+}
+
+/// One result row. Cheap to clone the column names (shared).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row {
+    columns: Arc<[String]>,
+    values: Vec<Value>,
+}
+
+impl Row {
+    /// The value of a column converted to `T`. Errors: unknown column ([`Error::NotFound`]),
+    /// wrong type or out of range ([`Error::InvalidColumnType`]).
+    ///
+    /// ```
+    /// let db = toondb::Database::open_in_memory().unwrap();
+    /// let rows = db.query("SELECT 42 AS answer, 'hi' AS greeting, NULL AS nothing", toondb::params![]).unwrap();
+    /// let row = &rows[0];
+    /// assert_eq!(row.get::<i64>(0).unwrap(), 42);
+    /// assert_eq!(row.get::<String>("greeting").unwrap(), "hi");
+    /// assert_eq!(row.get::<Option<i64>>("nothing").unwrap(), None);
+    /// assert!(row.get::<i64>("greeting").is_err());
+    /// ```
+    pub fn get<T: FromValue>(&self, idx: impl ColumnIndex) -> Result<T> {
+        let i = idx.index(&self.columns)?;
+        let v = &self.values[i];
+        T::from_value(v).ok_or_else(|| Error::InvalidColumnType {
+            column: idx.describe(),
+            expected: T::EXPECTED,
+            found: v.type_name(),
+        })
+    }
+
+    /// The raw value of a column.
+    pub fn value(&self, idx: impl ColumnIndex) -> Result<&Value> {
+        let i = idx.index(&self.columns)?;
+        Ok(&self.values[i])
+    }
+
+    /// Column names.
+    pub fn columns(&self) -> &[String] {
+        &self.columns
+    }
+
+    /// All values, in column order.
+    pub fn values(&self) -> &[Value] {
+        &self.values
+    }
+
+    /// Number of columns.
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// True for a row with no columns.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// The values, consuming the row.
+    pub fn into_values(self) -> Vec<Value> {
+        self.values
+    }
+}
+
+/// The rows of a query, with column names. Iterate with `for row in &rows` or `rows.iter()`,
+/// index with `rows[i]`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Rows {
+    columns: Arc<[String]>,
+    rows: Vec<Row>,
+    rows_affected: u64,
+}
+
+impl Rows {
+    pub(crate) fn from_result(r: toondb_query::QueryResult) -> Rows {
+        let columns: Arc<[String]> = r.columns.into_iter().map(|c| c.name).collect();
+        let rows = r
+            .rows
+            .into_iter()
+            .map(|values| Row {
+                columns: columns.clone(),
+                values,
+            })
+            .collect();
+        Rows {
+            columns,
+            rows,
+            rows_affected: r.rows_affected,
+        }
+    }
+
+    pub(crate) fn from_parts(columns: Vec<String>, data: Vec<Vec<Value>>) -> Rows {
+        let columns: Arc<[String]> = columns.into();
+        let rows = data
+            .into_iter()
+            .map(|values| Row {
+                columns: columns.clone(),
+                values,
+            })
+            .collect();
+        Rows {
+            columns,
+            rows,
+            rows_affected: 0,
+        }
+    }
+
+    /// Column names.
+    pub fn columns(&self) -> &[String] {
+        &self.columns
+    }
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+    /// True when there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+    /// Rows changed by a DML statement (0 for queries).
+    pub fn rows_affected(&self) -> u64 {
+        self.rows_affected
+    }
+    /// Iterates the rows.
+    pub fn iter(&self) -> std::slice::Iter<'_, Row> {
+        self.rows.iter()
+    }
+    /// The first row, if any.
+    pub fn first(&self) -> Option<&Row> {
+        self.rows.first()
+    }
+    /// Plain values, row-major.
+    pub fn to_values(&self) -> Vec<Vec<Value>> {
+        self.rows.iter().map(|r| r.values.clone()).collect()
+    }
+}
+
+impl std::ops::Index<usize> for Rows {
+    type Output = Row;
+    fn index(&self, i: usize) -> &Row {
+        &self.rows[i]
+    }
+}
+
+impl IntoIterator for Rows {
+    type Item = Row;
+    type IntoIter = std::vec::IntoIter<Row>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.rows.into_iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a Rows {
+    type Item = &'a Row;
+    type IntoIter = std::slice::Iter<'a, Row>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.rows.iter()
+    }
+}
+
+/// Whether `sql` is a ToonDB `CONTEXT ...` statement rather than plain SQL.
+pub(crate) fn is_context_statement(sql: &str) -> bool {
+    let t = sql.trim_start();
+    t.len() >= 7
+        && t.as_bytes()[..7].eq_ignore_ascii_case(b"context")
+        && t[7..].starts_with(|c: char| c.is_whitespace())
+}

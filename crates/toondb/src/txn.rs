@@ -1,0 +1,302 @@
+//! [`Transaction`]: key-value, path and SQL operations committed atomically together.
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use toondb_query::kv::{KvBackend, KvPairs, KvTxn};
+use toondb_query::{Session, Value};
+use toondb_storage::{Direction, Isolation};
+
+use crate::db::{bound_ref, Database, KvIter};
+use crate::error::{Error, Result};
+use crate::keys::{self, kv_key, ns_bounds, path_key, split_path};
+use crate::sql::Rows;
+
+type Shared = Arc<Mutex<Option<toondb_storage::Transaction>>>;
+
+/// A read-write transaction. Reads see a snapshot taken at `begin` plus the transaction's own
+/// writes; nothing is visible to others before [`Transaction::commit`]. Dropping it without
+/// committing rolls it back. SQL statements run through [`Transaction::execute`] /
+/// [`Transaction::query`] are part of the same atomic commit.
+///
+/// ```
+/// use toondb::{params, Database};
+/// let db = Database::open_in_memory().unwrap();
+/// db.execute("CREATE TABLE audit(msg TEXT)", params![]).unwrap();
+/// let mut tx = db.begin().unwrap();
+/// tx.put("balance", "10").unwrap();
+/// tx.execute("INSERT INTO audit VALUES (?)", params!["set balance"]).unwrap();
+/// assert_eq!(db.get("balance").unwrap(), None); // not visible yet
+/// tx.commit().unwrap();
+/// assert_eq!(db.get("balance").unwrap().as_deref(), Some(&b"10"[..]));
+/// assert_eq!(db.query("SELECT count(*) FROM audit", params![]).unwrap()[0].get::<i64>(0).unwrap(), 1);
+/// ```
+pub struct Transaction {
+    db: Database,
+    txn: Shared,
+    isolation: Isolation,
+    session: Option<Session>,
+}
+
+impl std::fmt::Debug for Transaction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transaction")
+            .field("isolation", &self.isolation)
+            .finish()
+    }
+}
+
+fn finished() -> Error {
+    Error::invalid("transaction already finished")
+}
+
+impl Transaction {
+    pub(crate) fn new(db: Database, isolation: Isolation) -> Result<Transaction> {
+        let t = db.inner.engine.begin(isolation)?;
+        Ok(Transaction {
+            db,
+            txn: Arc::new(Mutex::new(Some(t))),
+            isolation,
+            session: None,
+        })
+    }
+
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&mut toondb_storage::Transaction) -> toondb_storage::Result<T>,
+    ) -> Result<T> {
+        let mut g = self.txn.lock();
+        let t = g.as_mut().ok_or_else(finished)?;
+        Ok(f(t)?)
+    }
+
+    /// The isolation level.
+    pub fn isolation(&self) -> Isolation {
+        self.isolation
+    }
+
+    /// Reads `key`.
+    pub fn get(&mut self, key: impl AsRef<[u8]>) -> Result<Option<Vec<u8>>> {
+        let k = kv_key(key.as_ref());
+        self.with(|t| t.get(&k))
+    }
+
+    /// Buffers a put.
+    pub fn put(&mut self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Result<()> {
+        let k = kv_key(key.as_ref());
+        self.with(|t| t.put(&k, value.as_ref()))
+    }
+
+    /// Buffers a delete.
+    pub fn delete(&mut self, key: impl AsRef<[u8]>) -> Result<()> {
+        let k = kv_key(key.as_ref());
+        self.with(|t| t.delete(&k))
+    }
+
+    /// Pairs whose key starts with `prefix` (own writes included), in key order.
+    pub fn scan_prefix(&mut self, prefix: impl AsRef<[u8]>) -> Result<KvIter> {
+        let k = kv_key(prefix.as_ref());
+        Ok(KvIter::new(self.with(|t| t.scan_prefix(&k))?))
+    }
+
+    /// Pairs in a key range, forward or reverse (own writes included).
+    pub fn range(
+        &mut self,
+        lower: Bound<&[u8]>,
+        upper: Bound<&[u8]>,
+        direction: Direction,
+    ) -> Result<KvIter> {
+        let (lo, hi) = ns_bounds(keys::KV, lower, upper);
+        Ok(KvIter::new(self.with(|t| {
+            t.scan(bound_ref(&lo), bound_ref(&hi), direction)
+        })?))
+    }
+
+    /// Stores a value at a path (see [`Database::put_path`]).
+    pub fn put_path(&mut self, path: &str, value: impl AsRef<[u8]>) -> Result<()> {
+        let segs = split_path(path)?;
+        if segs.is_empty() {
+            return Err(Error::invalid("empty path"));
+        }
+        let k = path_key(&segs);
+        self.with(|t| t.put(&k, value.as_ref()))
+    }
+
+    /// Reads the value at a path.
+    pub fn get_path(&mut self, path: &str) -> Result<Option<Vec<u8>>> {
+        let k = path_key(&split_path(path)?);
+        self.with(|t| t.get(&k))
+    }
+
+    /// Deletes a path and its subtree; returns how many values were removed.
+    pub fn delete_path(&mut self, path: &str) -> Result<usize> {
+        let segs = split_path(path)?;
+        if segs.is_empty() {
+            return Err(Error::invalid("empty path"));
+        }
+        let prefix = path_key(&segs);
+        self.with(|t| {
+            let keys: Vec<Vec<u8>> = t
+                .scan_prefix(&prefix)?
+                .map(|kv| kv.map(|(k, _)| k))
+                .collect::<toondb_storage::Result<_>>()?;
+            for k in &keys {
+                t.delete(k)?;
+            }
+            Ok(keys.len())
+        })
+    }
+
+    fn session(&mut self) -> &mut Session {
+        let txn = self.txn.clone();
+        self.session.get_or_insert_with(|| {
+            toondb_query::Database::with_backend(Arc::new(TxBackend { txn })).session()
+        })
+    }
+
+    /// Runs SQL inside this transaction; returns rows affected. `BEGIN`/`COMMIT` are refused.
+    pub fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
+        Ok(self.run_sql(sql, params)?.rows_affected())
+    }
+
+    /// Runs a query inside this transaction (it sees the transaction's own writes).
+    pub fn query(&mut self, sql: &str, params: &[Value]) -> Result<Rows> {
+        self.run_sql(sql, params)
+    }
+
+    fn run_sql(&mut self, sql: &str, params: &[Value]) -> Result<Rows> {
+        if self.txn.lock().is_none() {
+            return Err(finished());
+        }
+        let s = self.session();
+        let r = s.execute_with(sql, params);
+        if s.in_transaction() {
+            let _ = s.execute("ROLLBACK");
+            return Err(Error::invalid(
+                "BEGIN/COMMIT inside a Transaction is not allowed; commit the Transaction instead",
+            ));
+        }
+        Ok(Rows::from_result(r?))
+    }
+
+    /// Commits atomically. Fails with an error of kind
+    /// [`ErrorKind::Conflict`](crate::ErrorKind::Conflict) (and nothing written) if a concurrent
+    /// transaction won; see [`Isolation`].
+    pub fn commit(mut self) -> Result<()> {
+        self.session = None;
+        let t = self.txn.lock().take().ok_or_else(finished)?;
+        Ok(t.commit()?)
+    }
+
+    /// Discards every buffered write.
+    pub fn rollback(mut self) {
+        self.session = None;
+        if let Some(t) = self.txn.lock().take() {
+            t.rollback();
+        }
+    }
+
+    /// The database this transaction belongs to.
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+}
+
+// ------------------------------------------------------------------ SQL over a Transaction
+
+/// A `KvBackend` whose "transactions" are statements buffered on top of one shared
+/// storage transaction: the SQL engine commits a statement by applying its writes to the
+/// shared transaction, which the user commits later.
+struct TxBackend {
+    txn: Shared,
+}
+
+struct TxStatement {
+    txn: Shared,
+    writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+}
+
+fn qerr(e: toondb_storage::Error) -> toondb_query::Error {
+    if e.is_conflict() {
+        toondb_query::Error::Conflict(e.to_string())
+    } else {
+        toondb_query::Error::Storage(e.to_string())
+    }
+}
+
+fn qfinished() -> toondb_query::Error {
+    toondb_query::Error::Transaction("transaction already finished".into())
+}
+
+impl KvBackend for TxBackend {
+    fn begin(&self) -> toondb_query::Result<Box<dyn KvTxn>> {
+        Ok(Box::new(TxStatement {
+            txn: self.txn.clone(),
+            writes: BTreeMap::new(),
+        }))
+    }
+}
+
+impl KvTxn for TxStatement {
+    fn get(&mut self, key: &[u8]) -> toondb_query::Result<Option<Vec<u8>>> {
+        if let Some(w) = self.writes.get(key) {
+            return Ok(w.clone());
+        }
+        let mut g = self.txn.lock();
+        g.as_mut().ok_or_else(qfinished)?.get(key).map_err(qerr)
+    }
+    fn put(&mut self, key: &[u8], value: &[u8]) -> toondb_query::Result<()> {
+        self.writes.insert(key.to_vec(), Some(value.to_vec()));
+        Ok(())
+    }
+    fn delete(&mut self, key: &[u8]) -> toondb_query::Result<()> {
+        self.writes.insert(key.to_vec(), None);
+        Ok(())
+    }
+    fn scan(
+        &mut self,
+        lower: Bound<&[u8]>,
+        upper: Bound<&[u8]>,
+        reverse: bool,
+    ) -> toondb_query::Result<KvPairs<'_>> {
+        let mut merged: BTreeMap<Vec<u8>, Vec<u8>> = {
+            let mut g = self.txn.lock();
+            let t = g.as_mut().ok_or_else(qfinished)?;
+            t.scan(lower, upper, Direction::Forward)
+                .map_err(qerr)?
+                .collect::<toondb_storage::Result<_>>()
+                .map_err(qerr)?
+        };
+        let lo = lower.map(<[u8]>::to_vec);
+        let hi = upper.map(<[u8]>::to_vec);
+        for (k, w) in self.writes.range((lo, hi)) {
+            match w {
+                Some(v) => {
+                    merged.insert(k.clone(), v.clone());
+                }
+                None => {
+                    merged.remove(k);
+                }
+            }
+        }
+        if reverse {
+            Ok(Box::new(merged.into_iter().rev().map(Ok)))
+        } else {
+            Ok(Box::new(merged.into_iter().map(Ok)))
+        }
+    }
+    fn commit(self: Box<Self>) -> toondb_query::Result<()> {
+        let mut g = self.txn.lock();
+        let t = g.as_mut().ok_or_else(qfinished)?;
+        for (k, w) in self.writes {
+            match w {
+                Some(v) => t.put(&k, &v).map_err(qerr)?,
+                None => t.delete(&k).map_err(qerr)?,
+            }
+        }
+        Ok(())
+    }
+    fn rollback(self: Box<Self>) {}
+}
