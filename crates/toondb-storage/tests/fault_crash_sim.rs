@@ -61,12 +61,12 @@ fn faults_then_power_loss_keep_acknowledged_batches() {
         let db = Engine::open_with_vfs(vfs.clone(), "/db", opts()).unwrap();
         let op = ops[(splitmix(&mut rng) % ops.len() as u64) as usize];
         let after = splitmix(&mut rng) % 300;
-        let kind = if splitmix(&mut rng) % 2 == 0 {
+        let kind = if splitmix(&mut rng).is_multiple_of(2) {
             IoFault::Eio
         } else {
             IoFault::NoSpace
         };
-        let action = if op == FaultOp::Write && splitmix(&mut rng) % 2 == 0 {
+        let action = if op == FaultOp::Write && splitmix(&mut rng).is_multiple_of(2) {
             FaultAction::ShortWrite(kind)
         } else {
             FaultAction::Fail(kind)
