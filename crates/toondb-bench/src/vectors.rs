@@ -166,9 +166,21 @@ fn search(
     .map_err(|e| e.to_string())
 }
 
+/// CPU time consumed so far by the calling thread (Linux `/proc/thread-self/schedstat`), so
+/// that single-thread figures can be read independently of how loaded the machine is.
+fn thread_cpu_ns() -> Option<u64> {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
 struct Measured {
     recall: f64,
     qps: f64,
+    cpu_us: Option<f64>,
     qps_all: f64,
     p50_us: f64,
     p99_us: f64,
@@ -199,6 +211,7 @@ fn measure(
     let min = Duration::from_secs_f64(a.min_time);
     let mut lat = Vec::new();
     let start = Instant::now();
+    let cpu0 = thread_cpu_ns();
     let mut done = 0usize;
     while start.elapsed() < min || done == 0 {
         for qi in 0..nq {
@@ -210,6 +223,10 @@ fn measure(
         done += nq;
     }
     let qps = done as f64 / start.elapsed().as_secs_f64();
+    let cpu_us = match (cpu0, thread_cpu_ns()) {
+        (Some(a), Some(b)) => Some((b.saturating_sub(a)) as f64 / 1e3 / done as f64),
+        _ => None,
+    };
     lat.sort_by(f64::total_cmp);
     // All cores.
     let th = threads(a);
@@ -239,6 +256,7 @@ fn measure(
     Ok(Measured {
         recall,
         qps,
+        cpu_us,
         qps_all,
         p50_us: pct(&lat, 0.5),
         p99_us: pct(&lat, 0.99),
@@ -355,6 +373,7 @@ pub fn run(a: &Args) -> Result<Vec<Row>, String> {
             r.insert("qps_all_cores".into(), json!(m.qps_all));
             r.insert("p50_us".into(), json!(m.p50_us));
             r.insert("p99_us".into(), json!(m.p99_us));
+            r.insert("cpu_us_per_query".into(), json!(m.cpu_us));
             r.insert("build_s".into(), json!(build_s));
             r.insert("memory_bytes".into(), json!(mem.total()));
             r.insert(
@@ -406,10 +425,11 @@ for ef in efs:
     idx.set_num_threads(1)
     labels, _ = idx.knn_query(q, k=k)
     rec = sum(len(set(labels[i].tolist()) & set(gt[i].tolist())) for i in range(len(q))) / (len(q) * k)
-    done = 0; t = time.perf_counter()
+    done = 0; t = time.perf_counter(); c0 = time.thread_time()
     while time.perf_counter() - t < min_time or done == 0:
         idx.knn_query(q, k=k); done += len(q)
     qps = done / (time.perf_counter() - t)
+    cpu_us = (time.thread_time() - c0) * 1e6 / done
     lat = []
     for i in range(len(q)):
         t1 = time.perf_counter(); idx.knn_query(q[i:i+1], k=k); lat.append((time.perf_counter() - t1) * 1e6)
@@ -420,7 +440,7 @@ for ef in efs:
         idx.knn_query(q, k=k); done += len(q)
     qps_all = done / (time.perf_counter() - t)
     print(json.dumps({"ef_search": ef, "recall": rec, "qps": qps, "qps_all_cores": qps_all,
-        "p50_us": lat[len(lat)//2], "p99_us": lat[min(len(lat)-1, int(round((len(lat)-1)*0.99)))],
+        "cpu_us_per_query": cpu_us, "p50_us": lat[len(lat)//2], "p99_us": lat[min(len(lat)-1, int(round((len(lat)-1)*0.99)))],
         "build_s": build, "memory_bytes": mem}), flush=True)
 "#;
 
@@ -469,6 +489,7 @@ fn hnswlib(a: &Args, space: &str, th: usize) -> Result<Vec<Row>, String> {
         r.insert("qps_all_cores".into(), g("qps_all_cores"));
         r.insert("p50_us".into(), g("p50_us"));
         r.insert("p99_us".into(), g("p99_us"));
+        r.insert("cpu_us_per_query".into(), g("cpu_us_per_query"));
         r.insert("build_s".into(), g("build_s"));
         r.insert("memory_bytes".into(), g("memory_bytes"));
         let mem = v.get("memory_bytes").and_then(Value::as_f64).unwrap_or(0.0);

@@ -218,31 +218,34 @@ mod x86 {
     unsafe fn dot_impl(a: &[f32], b: &[f32]) -> f32 {
         let n = a.len().min(b.len());
         let (pa, pb) = (a.as_ptr(), b.as_ptr());
-        let mut acc0 = _mm256_setzero_ps();
-        let mut acc1 = _mm256_setzero_ps();
+        // Four independent accumulators hide the FMA latency.
+        let mut acc = [_mm256_setzero_ps(); 4];
         let mut i = 0;
-        while i + 16 <= n {
-            // SAFETY: i + 16 <= n, so both 8-lane unaligned loads stay inside the slices.
-            unsafe {
-                acc0 =
-                    _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i)), acc0);
-                acc1 = _mm256_fmadd_ps(
-                    _mm256_loadu_ps(pa.add(i + 8)),
-                    _mm256_loadu_ps(pb.add(i + 8)),
-                    acc1,
-                );
+        while i + 32 <= n {
+            for (j, s) in acc.iter_mut().enumerate() {
+                // SAFETY: i + 32 <= n and j < 4, so the 8-lane loads at i + 8j stay inside
+                // both slices.
+                unsafe {
+                    let x = _mm256_loadu_ps(pa.add(i + 8 * j));
+                    let y = _mm256_loadu_ps(pb.add(i + 8 * j));
+                    *s = _mm256_fmadd_ps(x, y, *s);
+                }
             }
-            i += 16;
+            i += 32;
         }
-        if i + 8 <= n {
+        while i + 8 <= n {
             // SAFETY: i + 8 <= n, so the loads stay inside the slices.
             unsafe {
-                acc0 =
-                    _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i)), acc0);
+                let x = _mm256_loadu_ps(pa.add(i));
+                let y = _mm256_loadu_ps(pb.add(i));
+                acc[0] = _mm256_fmadd_ps(x, y, acc[0]);
             }
             i += 8;
         }
-        let mut s = hsum(_mm256_add_ps(acc0, acc1));
+        let mut s = hsum(_mm256_add_ps(
+            _mm256_add_ps(acc[0], acc[1]),
+            _mm256_add_ps(acc[2], acc[3]),
+        ));
         while i < n {
             s += a[i] * b[i];
             i += 1;
@@ -254,31 +257,34 @@ mod x86 {
     unsafe fn l2sq_impl(a: &[f32], b: &[f32]) -> f32 {
         let n = a.len().min(b.len());
         let (pa, pb) = (a.as_ptr(), b.as_ptr());
-        let mut acc0 = _mm256_setzero_ps();
-        let mut acc1 = _mm256_setzero_ps();
+        let mut acc = [_mm256_setzero_ps(); 4];
         let mut i = 0;
-        while i + 16 <= n {
-            // SAFETY: i + 16 <= n, so both 8-lane unaligned loads stay inside the slices.
-            unsafe {
-                let d0 = _mm256_sub_ps(_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i)));
-                let d1 = _mm256_sub_ps(
-                    _mm256_loadu_ps(pa.add(i + 8)),
-                    _mm256_loadu_ps(pb.add(i + 8)),
-                );
-                acc0 = _mm256_fmadd_ps(d0, d0, acc0);
-                acc1 = _mm256_fmadd_ps(d1, d1, acc1);
+        while i + 32 <= n {
+            for (j, s) in acc.iter_mut().enumerate() {
+                // SAFETY: i + 32 <= n and j < 4, so the 8-lane loads at i + 8j stay inside
+                // both slices.
+                unsafe {
+                    let d = _mm256_sub_ps(
+                        _mm256_loadu_ps(pa.add(i + 8 * j)),
+                        _mm256_loadu_ps(pb.add(i + 8 * j)),
+                    );
+                    *s = _mm256_fmadd_ps(d, d, *s);
+                }
             }
-            i += 16;
+            i += 32;
         }
-        if i + 8 <= n {
+        while i + 8 <= n {
             // SAFETY: i + 8 <= n, so the loads stay inside the slices.
             unsafe {
-                let d0 = _mm256_sub_ps(_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i)));
-                acc0 = _mm256_fmadd_ps(d0, d0, acc0);
+                let d = _mm256_sub_ps(_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i)));
+                acc[0] = _mm256_fmadd_ps(d, d, acc[0]);
             }
             i += 8;
         }
-        let mut s = hsum(_mm256_add_ps(acc0, acc1));
+        let mut s = hsum(_mm256_add_ps(
+            _mm256_add_ps(acc[0], acc[1]),
+            _mm256_add_ps(acc[2], acc[3]),
+        ));
         while i < n {
             let d = a[i] - b[i];
             s += d * d;
