@@ -1,0 +1,292 @@
+//! Running the gRPC server: listeners, limits, authentication, health, transaction reaping
+//! and graceful shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::{TcpListener, UnixListener};
+use tokio_stream::wrappers::{TcpListenerStream, UnixListenerStream};
+use tokio_stream::StreamExt;
+use tonic::service::interceptor::InterceptedService;
+use toondb::Database;
+
+use crate::auth::BearerAuth;
+use crate::conn::{Conn, OnClose};
+use crate::error::{Error, Result};
+use crate::pb;
+use crate::service::ToonService;
+use crate::txn::TxnRegistry;
+
+/// Server limits and options. `ServerConfig::default()` is a sensible starting point.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ServerConfig {
+    /// Bearer token required on every call of the `toondb.v1` services (the health service
+    /// stays open so probes work). `None` = no authentication.
+    pub token: Option<String>,
+    /// Largest request or response message, in bytes. Default 16 MiB.
+    pub max_message_bytes: usize,
+    /// Database calls executing at once, across all connections; further calls wait.
+    /// Default 256.
+    pub max_in_flight: usize,
+    /// Concurrent HTTP/2 streams (calls) per connection. Default 1024.
+    pub max_streams_per_connection: u32,
+    /// Deadline for producing a response when the client sets none (a client's
+    /// `grpc-timeout` shorter than this wins). Default 30 s.
+    pub request_timeout: Duration,
+    /// A transaction unused for this long is rolled back. Default 60 s.
+    pub txn_idle_timeout: Duration,
+    /// Open transactions, at most. Default 10 000.
+    pub max_open_txns: usize,
+    /// A streaming call whose client reads nothing for this long is ended. Default 30 s.
+    pub stream_stall_timeout: Duration,
+    /// HTTP/2 keep-alive ping interval (detects dead peers so their transactions are rolled
+    /// back). Default 30 s.
+    pub keepalive_interval: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            token: None,
+            max_message_bytes: 16 << 20,
+            max_in_flight: 256,
+            max_streams_per_connection: 1024,
+            request_timeout: Duration::from_secs(30),
+            txn_idle_timeout: Duration::from_secs(60),
+            max_open_txns: 10_000,
+            stream_stall_timeout: Duration::from_secs(30),
+            keepalive_interval: Duration::from_secs(30),
+        }
+    }
+}
+
+impl ServerConfig {
+    /// Sets the bearer token.
+    pub fn with_token(mut self, token: Option<String>) -> Self {
+        self.token = token;
+        self
+    }
+    /// Sets the transaction idle timeout.
+    pub fn with_txn_idle_timeout(mut self, d: Duration) -> Self {
+        self.txn_idle_timeout = d;
+        self
+    }
+    /// Sets the request timeout.
+    pub fn with_request_timeout(mut self, d: Duration) -> Self {
+        self.request_timeout = d;
+        self
+    }
+    /// Sets the message size limit.
+    pub fn with_max_message_bytes(mut self, n: usize) -> Self {
+        self.max_message_bytes = n;
+        self
+    }
+    /// Sets the in-flight database call limit.
+    pub fn with_max_in_flight(mut self, n: usize) -> Self {
+        self.max_in_flight = n;
+        self
+    }
+}
+
+/// Where the server listens.
+#[derive(Debug)]
+pub enum Listener {
+    /// A bound TCP listener.
+    Tcp(TcpListener),
+    /// A bound Unix-socket listener and its path (removed at shutdown).
+    Unix(UnixListener, PathBuf),
+}
+
+impl Listener {
+    /// Binds a TCP address (port 0 picks a free port).
+    pub async fn tcp(addr: SocketAddr) -> Result<Listener> {
+        let l = TcpListener::bind(addr)
+            .await
+            .map_err(|e| Error::io(format!("bind {addr}"), e))?;
+        Ok(Listener::Tcp(l))
+    }
+
+    /// Binds a Unix socket at `path`. A stale socket file (nobody accepting) is replaced; a
+    /// live one is refused.
+    pub async fn unix(path: impl Into<PathBuf>) -> Result<Listener> {
+        let path = path.into();
+        if path.exists() {
+            if tokio::net::UnixStream::connect(&path).await.is_ok() {
+                return Err(Error::Config(format!(
+                    "{} is in use by a running server",
+                    path.display()
+                )));
+            }
+            std::fs::remove_file(&path)
+                .map_err(|e| Error::io(format!("remove stale socket {}", path.display()), e))?;
+        }
+        let l = UnixListener::bind(&path)
+            .map_err(|e| Error::io(format!("bind {}", path.display()), e))?;
+        Ok(Listener::Unix(l, path))
+    }
+
+    /// A printable address: `127.0.0.1:50051` or `unix:/path`.
+    pub fn display_addr(&self) -> String {
+        match self {
+            Listener::Tcp(l) => l
+                .local_addr()
+                .map_or_else(|_| "tcp:?".to_string(), |a| a.to_string()),
+            Listener::Unix(_, p) => format!("unix:{}", p.display()),
+        }
+    }
+
+    /// The bound TCP address.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        match self {
+            Listener::Tcp(l) => l.local_addr().ok(),
+            Listener::Unix(..) => None,
+        }
+    }
+}
+
+/// Refuses a non-loopback TCP bind without a token unless `insecure_no_auth`.
+pub fn check_bind_policy(addr: &SocketAddr, token: Option<&str>, insecure_no_auth: bool) -> Result<()> {
+    if token.is_none() && !addr.ip().is_loopback() && !insecure_no_auth {
+        return Err(Error::Config(format!(
+            "refusing to listen on non-loopback address {addr} without --token \
+             (pass --insecure-no-auth to allow unauthenticated remote access)"
+        )));
+    }
+    Ok(())
+}
+
+/// Serves `db` on `listeners` until `shutdown` resolves, then drains in-flight calls, rolls
+/// back open transactions and closes the database.
+pub async fn serve<F>(
+    db: Database,
+    listeners: Vec<Listener>,
+    cfg: ServerConfig,
+    shutdown: F,
+) -> Result<()>
+where
+    F: Future<Output = ()> + Send,
+{
+    let txns = Arc::new(TxnRegistry::new(cfg.txn_idle_timeout, cfg.max_open_txns));
+    let svc = ToonService::new(
+        db.clone(),
+        txns.clone(),
+        cfg.max_in_flight,
+        cfg.stream_stall_timeout,
+    );
+    let auth = BearerAuth::new(cfg.token.as_deref());
+    let n = cfg.max_message_bytes;
+
+    let (health, health_svc) = tonic_health::server::health_reporter();
+    health
+        .set_serving::<pb::kv_server::KvServer<ToonService>>()
+        .await;
+    health
+        .set_serving::<pb::transactions_server::TransactionsServer<ToonService>>()
+        .await;
+    health
+        .set_serving::<pb::sql_server::SqlServer<ToonService>>()
+        .await;
+    health
+        .set_serving::<pb::collections_server::CollectionsServer<ToonService>>()
+        .await;
+    health
+        .set_serving::<pb::context_queries_server::ContextQueriesServer<ToonService>>()
+        .await;
+
+    // Reaper for idle transactions.
+    let reaper = {
+        let txns = txns.clone();
+        let every = (cfg.txn_idle_timeout / 4).clamp(Duration::from_millis(20), Duration::from_secs(5));
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let txns = txns.clone();
+                // Rolling back may touch the engine: keep it off the async workers.
+                let _ = tokio::task::spawn_blocking(move || txns.reap_idle()).await;
+            }
+        })
+    };
+
+    let on_close: OnClose = {
+        let txns = txns.clone();
+        Arc::new(move |conn| {
+            txns.close_connection(conn);
+        })
+    };
+
+    let mut unix_paths = Vec::new();
+    let mut incoming: Option<
+        std::pin::Pin<Box<dyn tokio_stream::Stream<Item = std::io::Result<Conn>> + Send>>,
+    > = None;
+    for l in listeners {
+        let oc = on_close.clone();
+        let s: std::pin::Pin<Box<dyn tokio_stream::Stream<Item = std::io::Result<Conn>> + Send>> =
+            match l {
+                Listener::Tcp(l) => Box::pin(
+                    TcpListenerStream::new(l).map(move |r| r.map(|s| Conn::tcp(s, Some(oc.clone())))),
+                ),
+                Listener::Unix(l, p) => {
+                    unix_paths.push(p);
+                    Box::pin(
+                        UnixListenerStream::new(l)
+                            .map(move |r| r.map(|s| Conn::unix(s, Some(oc.clone())))),
+                    )
+                }
+            };
+        incoming = Some(match incoming {
+            None => s,
+            Some(prev) => Box::pin(prev.merge(s)),
+        });
+    }
+    let incoming = incoming.ok_or_else(|| Error::Config("no listener".into()))?;
+
+    macro_rules! limited {
+        ($server:ty) => {
+            InterceptedService::new(
+                <$server>::new(svc.clone())
+                    .max_decoding_message_size(n)
+                    .max_encoding_message_size(n),
+                auth.clone(),
+            )
+        };
+    }
+
+    let result = tonic::transport::Server::builder()
+        .timeout(cfg.request_timeout)
+        .max_concurrent_streams(cfg.max_streams_per_connection)
+        .http2_keepalive_interval(Some(cfg.keepalive_interval))
+        .http2_keepalive_timeout(Some(Duration::from_secs(20)))
+        .add_service(health_svc)
+        .add_service(limited!(pb::kv_server::KvServer<ToonService>))
+        .add_service(limited!(pb::transactions_server::TransactionsServer<ToonService>))
+        .add_service(limited!(pb::sql_server::SqlServer<ToonService>))
+        .add_service(limited!(pb::collections_server::CollectionsServer<ToonService>))
+        .add_service(limited!(
+            pb::context_queries_server::ContextQueriesServer<ToonService>
+        ))
+        .serve_with_incoming_shutdown(incoming, shutdown)
+        .await;
+
+    // Every connection is drained: stop admitting calls, roll back what is left, close.
+    reaper.abort();
+    svc.close_gate();
+    let txns2 = txns.clone();
+    let closed = tokio::task::spawn_blocking(move || {
+        txns2.clear();
+        db.close()
+    })
+    .await
+    .map_err(|e| Error::Config(format!("close task failed: {e}")))?;
+    for p in unix_paths {
+        let _ = std::fs::remove_file(p);
+    }
+    result?;
+    closed?;
+    Ok(())
+}

@@ -1,0 +1,821 @@
+//! The gRPC service implementations over [`toondb::Database`].
+//!
+//! Every database call runs on tokio's blocking pool (`spawn_blocking`) after taking a permit
+//! from a global semaphore, so async workers never block on the engine and the number of
+//! concurrently executing database calls is bounded.
+
+use std::ops::Bound;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, Semaphore};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status};
+use toondb::{Database, Direction, Isolation, SearchRequest, Section};
+
+use crate::conn::ConnInfo;
+use crate::convert::{
+    columns_of, document_from_pb, document_to_pb, filter_from_json, hit_to_pb, metric_from_pb,
+    value_from_pb, value_to_pb,
+};
+use crate::pb;
+use crate::status::to_status;
+use crate::txn::{TxnLookupError, TxnRegistry, TxnSlot};
+
+/// Pairs per scan message, at most.
+const SCAN_CHUNK_PAIRS: usize = 256;
+/// Rows per query message, at most.
+const QUERY_CHUNK_ROWS: usize = 256;
+/// Payload bytes per streamed message before it is sent (kept well under message limits).
+const CHUNK_BYTES: usize = 256 * 1024;
+/// Largest `k` a search accepts.
+pub const MAX_K: u32 = 10_000;
+
+/// Shared state of all services.
+pub struct State {
+    pub(crate) db: Database,
+    pub(crate) txns: Arc<TxnRegistry>,
+    permits: Arc<Semaphore>,
+    /// How long a streaming producer waits for a slow client before giving up.
+    stream_stall_timeout: Duration,
+}
+
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("State").field("txns", &self.txns).finish()
+    }
+}
+
+/// The service object implementing every `toondb.v1` service.
+#[derive(Clone, Debug)]
+pub struct ToonService {
+    state: Arc<State>,
+}
+
+fn txn_status(e: TxnLookupError) -> Status {
+    match e {
+        TxnLookupError::NotFound(_) => Status::not_found(e.to_string()),
+        TxnLookupError::TooMany { .. } => Status::resource_exhausted(e.to_string()),
+    }
+}
+
+fn conn_of<T>(req: &Request<T>) -> u64 {
+    req.extensions().get::<ConnInfo>().map_or(0, |c| c.id)
+}
+
+fn db_err(e: toondb::Error) -> Status {
+    to_status(&e)
+}
+
+fn finished_txn() -> Status {
+    Status::not_found("transaction already finished")
+}
+
+impl ToonService {
+    /// Services over `db`, with transactions kept in `txns` and at most `max_in_flight`
+    /// database calls executing at once.
+    pub fn new(
+        db: Database,
+        txns: Arc<TxnRegistry>,
+        max_in_flight: usize,
+        stream_stall_timeout: Duration,
+    ) -> ToonService {
+        ToonService {
+            state: Arc::new(State {
+                db,
+                txns,
+                permits: Arc::new(Semaphore::new(max_in_flight.max(1))),
+                stream_stall_timeout,
+            }),
+        }
+    }
+
+    /// Stops admitting new database calls (they fail with UNAVAILABLE); calls already running
+    /// finish.
+    pub fn close_gate(&self) {
+        self.state.permits.close();
+    }
+
+    async fn permit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, Status> {
+        self.state
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| Status::unavailable("server is shutting down"))
+    }
+
+    /// Runs `f` on the blocking pool with a permit.
+    async fn blocking<T, F>(&self, f: F) -> Result<T, Status>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Database) -> Result<T, Status> + Send + 'static,
+    {
+        let permit = self.permit().await?;
+        let db = self.state.db.clone();
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            f(&db)
+        })
+        .await
+        .map_err(|e| Status::internal(format!("database worker failed: {e}")))?
+    }
+
+    fn slot(&self, conn: u64, txn: Option<pb::TxnHandle>) -> Result<Option<Arc<TxnSlot>>, Status> {
+        match txn {
+            None => Ok(None),
+            Some(h) => self.state.txns.get(conn, h.id).map(Some).map_err(txn_status),
+        }
+    }
+
+    /// Runs a producer on the blocking pool that pushes stream items into a channel; the
+    /// returned stream ends when the producer returns. The producer's `send` returns false when
+    /// the client has gone (or stalled longer than the stall timeout): it must then stop.
+    async fn stream<T, F>(&self, produce: F) -> Result<ReceiverStream<Result<T, Status>>, Status>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Database, &mut dyn FnMut(Result<T, Status>) -> bool) + Send + 'static,
+    {
+        let permit = self.permit().await?;
+        let (tx, rx) = mpsc::channel(4);
+        let db = self.state.db.clone();
+        let stall = self.state.stream_stall_timeout;
+        let handle = tokio::runtime::Handle::current();
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let mut send = |item: Result<T, Status>| -> bool {
+                handle.block_on(tx.send_timeout(item, stall)).is_ok()
+            };
+            produce(&db, &mut send);
+        });
+        Ok(ReceiverStream::new(rx))
+    }
+}
+
+// ------------------------------------------------------------------------------------ KV
+
+fn scan_bounds(req: &pb::ScanRequest) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
+    if let Some(p) = &req.prefix {
+        let upper = prefix_successor(p).map_or(Bound::Unbounded, Bound::Excluded);
+        return (Bound::Included(p.clone()), upper);
+    }
+    let lower = req.start.clone().map_or(Bound::Unbounded, Bound::Included);
+    let upper = req.end.clone().map_or(Bound::Unbounded, Bound::Excluded);
+    (lower, upper)
+}
+
+/// The smallest key greater than every key starting with `prefix` (None if there is none).
+fn prefix_successor(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut p = prefix.to_vec();
+    while let Some(last) = p.pop() {
+        if last < 0xFF {
+            p.push(last + 1);
+            return Some(p);
+        }
+    }
+    None
+}
+
+fn as_ref_bound(b: &Bound<Vec<u8>>) -> Bound<&[u8]> {
+    match b {
+        Bound::Included(k) => Bound::Included(k.as_slice()),
+        Bound::Excluded(k) => Bound::Excluded(k.as_slice()),
+        Bound::Unbounded => Bound::Unbounded,
+    }
+}
+
+#[tonic::async_trait]
+impl pb::kv_server::Kv for ToonService {
+    async fn get(&self, req: Request<pb::GetRequest>) -> Result<Response<pb::GetResponse>, Status> {
+        let conn = conn_of(&req);
+        let r = req.into_inner();
+        let slot = self.slot(conn, r.txn)?;
+        let v = self
+            .blocking(move |db| match slot {
+                Some(s) => s.with(|t| t.get(&r.key)).ok_or_else(finished_txn)?.map_err(db_err),
+                None => db.get(&r.key).map_err(db_err),
+            })
+            .await?;
+        Ok(Response::new(pb::GetResponse {
+            found: v.is_some(),
+            value: v.unwrap_or_default(),
+        }))
+    }
+
+    async fn put(&self, req: Request<pb::PutRequest>) -> Result<Response<pb::PutResponse>, Status> {
+        let conn = conn_of(&req);
+        let r = req.into_inner();
+        let slot = self.slot(conn, r.txn)?;
+        self.blocking(move |db| match slot {
+            Some(s) => s
+                .with(|t| t.put(&r.key, &r.value))
+                .ok_or_else(finished_txn)?
+                .map_err(db_err),
+            None => db.put(&r.key, &r.value).map_err(db_err),
+        })
+        .await?;
+        Ok(Response::new(pb::PutResponse {}))
+    }
+
+    async fn delete(
+        &self,
+        req: Request<pb::DeleteRequest>,
+    ) -> Result<Response<pb::DeleteResponse>, Status> {
+        let conn = conn_of(&req);
+        let r = req.into_inner();
+        let slot = self.slot(conn, r.txn)?;
+        self.blocking(move |db| match slot {
+            Some(s) => s.with(|t| t.delete(&r.key)).ok_or_else(finished_txn)?.map_err(db_err),
+            None => db.delete(&r.key).map_err(db_err),
+        })
+        .await?;
+        Ok(Response::new(pb::DeleteResponse {}))
+    }
+
+    async fn batch(
+        &self,
+        req: Request<pb::BatchRequest>,
+    ) -> Result<Response<pb::BatchResponse>, Status> {
+        let conn = conn_of(&req);
+        let r = req.into_inner();
+        let slot = self.slot(conn, r.txn)?;
+        let mut ops: Vec<(Vec<u8>, Option<Vec<u8>>)> = Vec::with_capacity(r.ops.len());
+        for (i, op) in r.ops.into_iter().enumerate() {
+            match op.op {
+                Some(pb::batch_op::Op::Put(kv)) => ops.push((kv.key, Some(kv.value))),
+                Some(pb::batch_op::Op::Delete(k)) => ops.push((k, None)),
+                None => return Err(Status::invalid_argument(format!("batch op {i} is empty"))),
+            }
+        }
+        let n = ops.len() as u64;
+        self.blocking(move |db| match slot {
+            Some(s) => s
+                .with(|t| {
+                    for (k, v) in &ops {
+                        match v {
+                            Some(v) => t.put(k, v)?,
+                            None => t.delete(k)?,
+                        }
+                    }
+                    Ok(())
+                })
+                .ok_or_else(finished_txn)?
+                .map_err(db_err),
+            None => db.write_batch(ops).map_err(db_err),
+        })
+        .await?;
+        Ok(Response::new(pb::BatchResponse { applied: n }))
+    }
+
+    type ScanStream = ReceiverStream<Result<pb::ScanResponse, Status>>;
+
+    async fn scan(
+        &self,
+        req: Request<pb::ScanRequest>,
+    ) -> Result<Response<Self::ScanStream>, Status> {
+        let conn = conn_of(&req);
+        let r = req.into_inner();
+        let slot = self.slot(conn, r.txn)?;
+        let (lower, upper) = scan_bounds(&r);
+        let dir = if r.reverse {
+            Direction::Reverse
+        } else {
+            Direction::Forward
+        };
+        let limit = if r.limit == 0 { u64::MAX } else { r.limit };
+        let stream = self
+            .stream(move |db, send| {
+                let it = match &slot {
+                    Some(s) => s
+                        .with(|t| t.range(as_ref_bound(&lower), as_ref_bound(&upper), dir))
+                        .ok_or_else(finished_txn)
+                        .and_then(|r| r.map_err(db_err)),
+                    None => db
+                        .range(as_ref_bound(&lower), as_ref_bound(&upper), dir)
+                        .map_err(db_err),
+                };
+                let it = match it {
+                    Ok(it) => it,
+                    Err(s) => {
+                        send(Err(s));
+                        return;
+                    }
+                };
+                let mut chunk = Vec::new();
+                let mut bytes = 0usize;
+                let mut count = 0u64;
+                for item in it {
+                    if count >= limit {
+                        break;
+                    }
+                    match item {
+                        Ok((key, value)) => {
+                            bytes += key.len() + value.len();
+                            chunk.push(pb::KeyValue { key, value });
+                            count += 1;
+                            if chunk.len() >= SCAN_CHUNK_PAIRS || bytes >= CHUNK_BYTES {
+                                let pairs = std::mem::take(&mut chunk);
+                                bytes = 0;
+                                if !send(Ok(pb::ScanResponse { pairs })) {
+                                    return;
+                                }
+                            }
+                        }
+                        Err(e) => {
+                            send(Err(db_err(e)));
+                            return;
+                        }
+                    }
+                }
+                if !chunk.is_empty() {
+                    send(Ok(pb::ScanResponse { pairs: chunk }));
+                }
+            })
+            .await?;
+        Ok(Response::new(stream))
+    }
+}
+
+// ---------------------------------------------------------------------------- transactions
+
+#[tonic::async_trait]
+impl pb::transactions_server::Transactions for ToonService {
+    async fn begin(
+        &self,
+        req: Request<pb::BeginRequest>,
+    ) -> Result<Response<pb::BeginResponse>, Status> {
+        let conn = conn_of(&req);
+        let r = req.into_inner();
+        let iso = match pb::Isolation::try_from(r.isolation) {
+            Ok(pb::Isolation::Unspecified) => None,
+            Ok(pb::Isolation::Snapshot) => Some(Isolation::Snapshot),
+            Ok(pb::Isolation::Serializable) => Some(Isolation::Serializable),
+            Err(_) => {
+                return Err(Status::invalid_argument(format!(
+                    "unknown isolation {}",
+                    r.isolation
+                )))
+            }
+        };
+        let txns = self.state.txns.clone();
+        let id = self
+            .blocking(move |db| {
+                let t = match iso {
+                    Some(i) => db.begin_with(i),
+                    None => db.begin(),
+                }
+                .map_err(db_err)?;
+                txns.insert(conn, t).map_err(txn_status)
+            })
+            .await?;
+        Ok(Response::new(pb::BeginResponse {
+            txn: Some(pb::TxnHandle { id }),
+            idle_timeout_ms: u64::try_from(self.state.txns.idle_ttl().as_millis())
+                .unwrap_or(u64::MAX),
+        }))
+    }
+
+    async fn commit(
+        &self,
+        req: Request<pb::CommitRequest>,
+    ) -> Result<Response<pb::CommitResponse>, Status> {
+        let conn = conn_of(&req);
+        let h = req
+            .into_inner()
+            .txn
+            .ok_or_else(|| Status::invalid_argument("missing txn"))?;
+        let t = self.state.txns.remove(conn, h.id).map_err(txn_status)?;
+        self.blocking(move |_| t.commit().map_err(db_err)).await?;
+        Ok(Response::new(pb::CommitResponse {}))
+    }
+
+    async fn rollback(
+        &self,
+        req: Request<pb::RollbackRequest>,
+    ) -> Result<Response<pb::RollbackResponse>, Status> {
+        let conn = conn_of(&req);
+        let h = req
+            .into_inner()
+            .txn
+            .ok_or_else(|| Status::invalid_argument("missing txn"))?;
+        let t = self.state.txns.remove(conn, h.id).map_err(txn_status)?;
+        self.blocking(move |_| {
+            t.rollback();
+            Ok(())
+        })
+        .await?;
+        Ok(Response::new(pb::RollbackResponse {}))
+    }
+}
+
+// ------------------------------------------------------------------------------------ SQL
+
+/// Runs a query (inside the transaction if given) and returns (column names, rows, affected).
+fn run_sql(
+    db: &Database,
+    slot: Option<&TxnSlot>,
+    sql: &str,
+    params: &[toondb::Value],
+) -> Result<(Vec<String>, Vec<Vec<toondb::Value>>, u64), Status> {
+    let rows = match slot {
+        Some(s) => s
+            .with(|t| t.query(sql, params))
+            .ok_or_else(finished_txn)?
+            .map_err(db_err)?,
+        None => db.query(sql, params).map_err(db_err)?,
+    };
+    let columns = rows.columns().to_vec();
+    let affected = rows.rows_affected();
+    let data = rows.into_iter().map(|r| r.into_values()).collect();
+    Ok((columns, data, affected))
+}
+
+fn to_pb_rows(rows: Vec<Vec<toondb::Value>>) -> Vec<pb::Row> {
+    rows.into_iter()
+        .map(|r| pb::Row {
+            values: r.iter().map(value_to_pb).collect(),
+        })
+        .collect()
+}
+
+fn row_bytes(r: &[toondb::Value]) -> usize {
+    r.iter()
+        .map(|v| match v {
+            toondb::Value::Text(s) => s.len(),
+            toondb::Value::Blob(b) => b.len(),
+            _ => 8,
+        })
+        .sum()
+}
+
+#[tonic::async_trait]
+impl pb::sql_server::Sql for ToonService {
+    async fn execute(
+        &self,
+        req: Request<pb::SqlRequest>,
+    ) -> Result<Response<pb::SqlResult>, Status> {
+        let conn = conn_of(&req);
+        let r = req.into_inner();
+        let slot = self.slot(conn, r.txn)?;
+        let params: Vec<toondb::Value> = r.params.into_iter().map(value_from_pb).collect();
+        let (names, rows, affected) = self
+            .blocking(move |db| run_sql(db, slot.as_deref(), &r.sql, &params))
+            .await?;
+        Ok(Response::new(pb::SqlResult {
+            columns: columns_of(&names, &rows),
+            rows: to_pb_rows(rows),
+            rows_affected: affected,
+        }))
+    }
+
+    type QueryStream = ReceiverStream<Result<pb::QueryChunk, Status>>;
+
+    async fn query(
+        &self,
+        req: Request<pb::SqlRequest>,
+    ) -> Result<Response<Self::QueryStream>, Status> {
+        let conn = conn_of(&req);
+        let r = req.into_inner();
+        let slot = self.slot(conn, r.txn)?;
+        let params: Vec<toondb::Value> = r.params.into_iter().map(value_from_pb).collect();
+        let stream = self
+            .stream(move |db, send| {
+                let (names, rows, _) = match run_sql(db, slot.as_deref(), &r.sql, &params) {
+                    Ok(x) => x,
+                    Err(s) => {
+                        send(Err(s));
+                        return;
+                    }
+                };
+                let mut columns = columns_of(&names, &rows);
+                let mut chunk: Vec<pb::Row> = Vec::new();
+                let mut bytes = 0usize;
+                for row in rows {
+                    bytes += row_bytes(&row);
+                    chunk.push(pb::Row {
+                        values: row.iter().map(value_to_pb).collect(),
+                    });
+                    if chunk.len() >= QUERY_CHUNK_ROWS || bytes >= CHUNK_BYTES {
+                        bytes = 0;
+                        let msg = pb::QueryChunk {
+                            columns: std::mem::take(&mut columns),
+                            rows: std::mem::take(&mut chunk),
+                        };
+                        if !send(Ok(msg)) {
+                            return;
+                        }
+                    }
+                }
+                // The header goes out even for an empty result.
+                if !chunk.is_empty() || !columns.is_empty() {
+                    send(Ok(pb::QueryChunk {
+                        columns,
+                        rows: chunk,
+                    }));
+                }
+            })
+            .await?;
+        Ok(Response::new(stream))
+    }
+}
+
+// ---------------------------------------------------------------------------- collections
+
+fn check_k(k: u32) -> Result<usize, Status> {
+    if k == 0 || k > MAX_K {
+        return Err(Status::invalid_argument(format!(
+            "k must be in 1..={MAX_K}, got {k}"
+        )));
+    }
+    Ok(k as usize)
+}
+
+fn filter(s: &str) -> Result<Option<toondb::Filter>, Status> {
+    filter_from_json(s).map_err(Status::invalid_argument)
+}
+
+fn hybrid_request(
+    text: String,
+    vector: Vec<f32>,
+    k: usize,
+    filter_json: &str,
+) -> Result<SearchRequest, Status> {
+    let mut req = match (text.trim().is_empty(), vector.is_empty()) {
+        (false, false) => SearchRequest::hybrid(text, vector, k),
+        (false, true) => SearchRequest::text(text, k),
+        (true, false) => SearchRequest::vector(vector, k),
+        (true, true) => {
+            return Err(Status::invalid_argument(
+                "a search needs a text, a vector, or both",
+            ))
+        }
+    };
+    if let Some(f) = filter(filter_json)? {
+        req = req.filter(f);
+    }
+    Ok(req)
+}
+
+#[tonic::async_trait]
+impl pb::collections_server::Collections for ToonService {
+    async fn create_collection(
+        &self,
+        req: Request<pb::CreateCollectionRequest>,
+    ) -> Result<Response<pb::CreateCollectionResponse>, Status> {
+        let r = req.into_inner();
+        let metric = metric_from_pb(r.metric).map_err(Status::invalid_argument)?;
+        let created = self
+            .blocking(move |db| {
+                match db.create_collection(&r.name, r.dimension as usize, metric, Default::default())
+                {
+                    Ok(_) => Ok(true),
+                    Err(e) if r.if_not_exists && e.kind() == toondb::ErrorKind::AlreadyExists => {
+                        Ok(false)
+                    }
+                    Err(e) => Err(db_err(e)),
+                }
+            })
+            .await?;
+        Ok(Response::new(pb::CreateCollectionResponse { created }))
+    }
+
+    async fn list_collections(
+        &self,
+        _req: Request<pb::ListCollectionsRequest>,
+    ) -> Result<Response<pb::ListCollectionsResponse>, Status> {
+        let names = self
+            .blocking(|db| db.list_collections().map_err(db_err))
+            .await?;
+        Ok(Response::new(pb::ListCollectionsResponse { names }))
+    }
+
+    async fn drop_collection(
+        &self,
+        req: Request<pb::DropCollectionRequest>,
+    ) -> Result<Response<pb::DropCollectionResponse>, Status> {
+        let r = req.into_inner();
+        let existed = self
+            .blocking(move |db| db.drop_collection(&r.name).map_err(db_err))
+            .await?;
+        Ok(Response::new(pb::DropCollectionResponse { existed }))
+    }
+
+    async fn upsert(
+        &self,
+        req: Request<pb::UpsertRequest>,
+    ) -> Result<Response<pb::UpsertResponse>, Status> {
+        let r = req.into_inner();
+        let docs = r
+            .documents
+            .into_iter()
+            .map(document_from_pb)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(Status::invalid_argument)?;
+        let n = docs.len() as u64;
+        self.blocking(move |db| {
+            let c = db.collection(&r.collection).map_err(db_err)?;
+            c.upsert_many(docs).map_err(db_err)
+        })
+        .await?;
+        Ok(Response::new(pb::UpsertResponse { upserted: n }))
+    }
+
+    async fn get_document(
+        &self,
+        req: Request<pb::GetDocumentRequest>,
+    ) -> Result<Response<pb::Document>, Status> {
+        let r = req.into_inner();
+        let doc = self
+            .blocking(move |db| {
+                let c = db.collection(&r.collection).map_err(db_err)?;
+                c.get(&r.id).map_err(db_err)?.ok_or_else(|| {
+                    Status::not_found(format!("document {:?} not in {:?}", r.id, r.collection))
+                })
+            })
+            .await?;
+        Ok(Response::new(document_to_pb(&doc)))
+    }
+
+    async fn delete_document(
+        &self,
+        req: Request<pb::DeleteDocumentRequest>,
+    ) -> Result<Response<pb::DeleteDocumentResponse>, Status> {
+        let r = req.into_inner();
+        let existed = self
+            .blocking(move |db| {
+                let c = db.collection(&r.collection).map_err(db_err)?;
+                c.delete(&r.id).map_err(db_err)
+            })
+            .await?;
+        Ok(Response::new(pb::DeleteDocumentResponse { existed }))
+    }
+
+    async fn search(
+        &self,
+        req: Request<pb::SearchRequest>,
+    ) -> Result<Response<pb::SearchResponse>, Status> {
+        let r = req.into_inner();
+        let k = check_k(r.k)?;
+        if r.vector.is_empty() {
+            return Err(Status::invalid_argument("search needs a vector"));
+        }
+        let mut sr = SearchRequest::vector(r.vector, k);
+        if let Some(f) = filter(&r.filter_json)? {
+            sr = sr.filter(f);
+        }
+        if r.ef_search > 0 {
+            sr = sr.ef_search(r.ef_search as usize);
+        }
+        let hits = self
+            .blocking(move |db| {
+                let c = db.collection(&r.collection).map_err(db_err)?;
+                c.search_with(&sr).map_err(db_err)
+            })
+            .await?;
+        Ok(Response::new(pb::SearchResponse {
+            hits: hits.iter().map(hit_to_pb).collect(),
+        }))
+    }
+
+    async fn hybrid_search(
+        &self,
+        req: Request<pb::HybridSearchRequest>,
+    ) -> Result<Response<pb::SearchResponse>, Status> {
+        let r = req.into_inner();
+        let k = check_k(r.k)?;
+        let mut sr = hybrid_request(r.text, r.vector, k, &r.filter_json)?;
+        if r.vector_weight.is_some() || r.keyword_weight.is_some() {
+            sr = sr.weights(r.vector_weight.unwrap_or(1.0), r.keyword_weight.unwrap_or(1.0));
+        }
+        if let Some(rk) = r.rrf_k {
+            sr = sr.rrf_k(rk);
+        }
+        let hits = self
+            .blocking(move |db| {
+                let c = db.collection(&r.collection).map_err(db_err)?;
+                c.search_with(&sr).map_err(db_err)
+            })
+            .await?;
+        Ok(Response::new(pb::SearchResponse {
+            hits: hits.iter().map(hit_to_pb).collect(),
+        }))
+    }
+}
+
+// ------------------------------------------------------------------------------- context
+
+fn section_from_pb(s: pb::ContextSection) -> Result<Section, Status> {
+    use pb::context_section::Source;
+    let mut sec = match s.source {
+        Some(Source::System(t)) => Section::system(t),
+        Some(Source::Text(t)) => {
+            let name = if s.name.is_empty() { "text" } else { &s.name };
+            Section::text(name, t)
+        }
+        Some(Source::History(h)) => Section::history(
+            h.messages
+                .into_iter()
+                .map(|m| toondb::Message::new(m.role, m.content)),
+        ),
+        Some(Source::Search(q)) => {
+            let req = hybrid_request(q.text, q.vector, check_k(q.k)?, &q.filter_json)?;
+            Section::search(&q.collection, req)
+        }
+        Some(Source::Sql(q)) => {
+            if q.txn.is_some() {
+                return Err(Status::invalid_argument(
+                    "context SQL sections cannot run inside a transaction",
+                ));
+            }
+            let params: Vec<toondb::Value> = q.params.into_iter().map(value_from_pb).collect();
+            Section::sql(q.sql, &params)
+        }
+        Some(Source::KvPrefix(p)) => Section::kv_prefix(p),
+        None => return Err(Status::invalid_argument("context section without a source")),
+    };
+    if !s.name.is_empty() {
+        sec = sec.named(s.name);
+    }
+    if let Some(p) = s.priority {
+        sec = sec.priority(p);
+    }
+    if s.max_tokens > 0 {
+        sec = sec.max_tokens(usize::try_from(s.max_tokens).unwrap_or(usize::MAX));
+    }
+    Ok(sec)
+}
+
+#[tonic::async_trait]
+impl pb::context_queries_server::ContextQueries for ToonService {
+    async fn query(
+        &self,
+        req: Request<pb::ContextQueryRequest>,
+    ) -> Result<Response<pb::ContextQueryResponse>, Status> {
+        use pb::context_query_request::Query;
+        let r = req.into_inner();
+        let result = match r.query {
+            Some(Query::Statement(text)) => {
+                self.blocking(move |db| db.execute_context(&text).map_err(db_err))
+                    .await?
+            }
+            Some(Query::Spec(spec)) => {
+                let sections = spec
+                    .sections
+                    .into_iter()
+                    .map(section_from_pb)
+                    .collect::<Result<Vec<_>, _>>()?;
+                let budget = usize::try_from(spec.budget).unwrap_or(usize::MAX);
+                self.blocking(move |db| {
+                    let mut b = db.context();
+                    if budget > 0 {
+                        b = b.budget(budget);
+                    }
+                    for s in sections {
+                        b = b.section(s);
+                    }
+                    b.build().map_err(db_err)
+                })
+                .await?
+            }
+            None => return Err(Status::invalid_argument("missing statement or spec")),
+        };
+        Ok(Response::new(pb::ContextQueryResponse {
+            toon: result.text,
+            token_count: result.total_tokens as u64,
+            budget: result.budget as u64,
+            sections: result
+                .sections
+                .into_iter()
+                .map(|s| pb::ContextSectionReport {
+                    name: s.name,
+                    priority: s.priority,
+                    tokens: s.tokens as u64,
+                    items_included: s.items_included as u64,
+                    items_dropped: s.items_dropped as u64,
+                    duplicates: s.duplicates as u64,
+                    truncated: s.truncated,
+                })
+                .collect(),
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_bounds() {
+        assert_eq!(prefix_successor(b"ab"), Some(b"ac".to_vec()));
+        assert_eq!(prefix_successor(b"a\xff"), Some(b"b".to_vec()));
+        assert_eq!(prefix_successor(b"\xff\xff"), None);
+        let r = pb::ScanRequest {
+            prefix: Some(b"\xff".to_vec()),
+            ..Default::default()
+        };
+        assert_eq!(
+            scan_bounds(&r),
+            (Bound::Included(b"\xff".to_vec()), Bound::Unbounded)
+        );
+    }
+}
