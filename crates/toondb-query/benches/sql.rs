@@ -56,7 +56,9 @@ fn load_statements(n: i64) -> Vec<String> {
         format!("({i},{k},'value-{i}',{})", i % 100)
     });
     let na = (n / 10).max(10);
-    push_rows("a", na, &mut |i| format!("({i},{},{})", i % 1000 + 1, i % 7));
+    push_rows("a", na, &mut |i| {
+        format!("({i},{},{})", i % 1000 + 1, i % 7)
+    });
     push_rows("b", 1000, &mut |i| format!("({i},{})", i % 100 + 1));
     push_rows("c", 100, &mut |i| format!("({i},'n{i}')"));
     out
@@ -99,10 +101,16 @@ fn bench(cr: &mut Criterion) {
     let stmts = load_statements(n);
     let t0 = std::time::Instant::now();
     let mut tdb = toondb_setup(&stmts);
-    eprintln!("toondb load of {n} rows (+ join tables): {:?}", t0.elapsed());
+    eprintln!(
+        "toondb load of {n} rows (+ join tables): {:?}",
+        t0.elapsed()
+    );
     let t0 = std::time::Instant::now();
     let lite = sqlite_setup(&stmts);
-    eprintln!("sqlite load of {n} rows (+ join tables): {:?}", t0.elapsed());
+    eprintln!(
+        "sqlite load of {n} rows (+ join tables): {:?}",
+        t0.elapsed()
+    );
 
     // Sanity: both engines agree on every benchmarked query.
     let check = |tdb: &mut Session, sql: &str, params: &[Value]| -> usize {
@@ -121,7 +129,9 @@ fn bench(cr: &mut Criterion) {
     g.bench_function(BenchmarkId::new("point_pk", "toondb"), |b| {
         b.iter(|| {
             let id = (rng.next() % n as u64) as i64 + 1;
-            let r = tdb.execute_prepared(&p_point, &[Value::Integer(id)]).expect("q");
+            let r = tdb
+                .execute_prepared(&p_point, &[Value::Integer(id)])
+                .expect("q");
             assert_eq!(r.rows.len(), 1);
         })
     });
@@ -164,13 +174,19 @@ fn bench(cr: &mut Criterion) {
 
     // Three-table join.
     let p_join = tdb.prepare(JOIN3).expect("prepare");
-    let tj = tdb.execute_prepared(&p_join, &[Value::from("n5")]).expect("q").rows;
+    let tj = tdb
+        .execute_prepared(&p_join, &[Value::from("n5")])
+        .expect("q")
+        .rows;
     let sj: (i64, i64) = lite
         .query_row(JOIN3, ["n5"], |r| Ok((r.get(0)?, r.get(1)?)))
         .expect("q");
     assert_eq!(tj, vec![vec![Value::Integer(sj.0), Value::Integer(sj.1)]]);
     g.bench_function(BenchmarkId::new("join_3_tables", "toondb"), |b| {
-        b.iter(|| tdb.execute_prepared(&p_join, &[Value::from("n5")]).expect("q"))
+        b.iter(|| {
+            tdb.execute_prepared(&p_join, &[Value::from("n5")])
+                .expect("q")
+        })
     });
     let mut st = lite.prepare(JOIN3).expect("prepare");
     g.bench_function(BenchmarkId::new("join_3_tables", "sqlite"), |b| {

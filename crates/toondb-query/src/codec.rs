@@ -29,7 +29,11 @@ const TAG_BLOB: u8 = 0x04;
 fn f64_sortable(f: f64) -> [u8; 8] {
     let f = if f == 0.0 { 0.0 } else { f }; // -0.0 == 0.0
     let bits = f.to_bits();
-    let flipped = if bits >> 63 == 1 { !bits } else { bits | (1 << 63) };
+    let flipped = if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | (1 << 63)
+    };
     flipped.to_be_bytes()
 }
 
@@ -327,7 +331,10 @@ mod tests {
 
     #[test]
     fn equal_int_and_real_encode_equal() {
-        assert_eq!(encode_key(&[Value::Integer(5)]), encode_key(&[Value::Real(5.0)]));
+        assert_eq!(
+            encode_key(&[Value::Integer(5)]),
+            encode_key(&[Value::Real(5.0)])
+        );
     }
 
     #[test]

@@ -117,7 +117,11 @@ impl AggState {
             any_real: false,
             best: Value::Null,
             text: None,
-            seen: if distinct { Some(BTreeSet::new()) } else { None },
+            seen: if distinct {
+                Some(BTreeSet::new())
+            } else {
+                None
+            },
         }
     }
 
@@ -247,7 +251,10 @@ impl<'t> Exec<'t> {
                 if *depth == 0 || *depth > n {
                     return rt("internal: unresolved outer reference");
                 }
-                self.outer[n - depth].get(*idx).cloned().unwrap_or(Value::Null)
+                self.outer[n - depth]
+                    .get(*idx)
+                    .cloned()
+                    .unwrap_or(Value::Null)
             }
             Expr::Param(i) => match self.params.get(*i) {
                 Some(v) => v.clone(),
@@ -299,7 +306,13 @@ impl<'t> Exec<'t> {
                 };
                 Value::Integer(i64::from(same != *neg))
             }
-            Expr::Between { e, lo, hi, neg, aff } => {
+            Expr::Between {
+                e,
+                lo,
+                hi,
+                neg,
+                aff,
+            } => {
                 let v = self.eval(e, row)?;
                 let l = with_aff(self.eval(lo, row)?, *aff);
                 let h = with_aff(self.eval(hi, row)?, *aff);
@@ -654,11 +667,14 @@ impl<'t> Exec<'t> {
                     None => 0,
                 };
                 let rows = self.run(input)?;
-                let it = rows.into_iter().skip(usize::try_from(off).unwrap_or(usize::MAX));
+                let it = rows
+                    .into_iter()
+                    .skip(usize::try_from(off).unwrap_or(usize::MAX));
                 Ok(if lim < 0 {
                     it.collect()
                 } else {
-                    it.take(usize::try_from(lim).unwrap_or(usize::MAX)).collect()
+                    it.take(usize::try_from(lim).unwrap_or(usize::MAX))
+                        .collect()
                 })
             }
             Plan::Distinct { input, width } => {
@@ -827,7 +843,11 @@ impl<'t> Exec<'t> {
             keys: Row,
             states: Vec<AggState>,
         }
-        let fresh = || aggs.iter().map(|a| AggState::new(a.distinct)).collect::<Vec<_>>();
+        let fresh = || {
+            aggs.iter()
+                .map(|a| AggState::new(a.distinct))
+                .collect::<Vec<_>>()
+        };
         let mut map: BTreeMap<Vec<u8>, Group> = BTreeMap::new();
         for r in rows {
             let mut keys = Vec::with_capacity(groups.len());
@@ -891,7 +911,12 @@ impl<'t> Exec<'t> {
         Ok(r)
     }
 
-    fn bound_key(&mut self, prefix: &[u8], b: &Option<(Expr, bool)>, lower: bool) -> Result<Option<Bound<Vec<u8>>>> {
+    fn bound_key(
+        &mut self,
+        prefix: &[u8],
+        b: &Option<(Expr, bool)>,
+        lower: bool,
+    ) -> Result<Option<Bound<Vec<u8>>>> {
         Ok(match b {
             None => Some(if lower {
                 let mut k = prefix.to_vec();
@@ -926,7 +951,11 @@ impl<'t> Exec<'t> {
         })
     }
 
-    fn scan_range(&mut self, lo: Bound<Vec<u8>>, hi: Bound<Vec<u8>>) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    fn scan_range(
+        &mut self,
+        lo: Bound<Vec<u8>>,
+        hi: Bound<Vec<u8>>,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         let txn = self.txn()?;
         let lo_ref = match &lo {
             Bound::Included(k) => Bound::Included(k.as_slice()),
@@ -942,7 +971,12 @@ impl<'t> Exec<'t> {
     }
 
     /// Rows of `t` reached through `access`, filtered, with their rowids.
-    pub fn scan_rows(&mut self, t: &TableDef, access: &Access, filter: Option<&Expr>) -> Result<Vec<(i64, Row)>> {
+    pub fn scan_rows(
+        &mut self,
+        t: &TableDef,
+        access: &Access,
+        filter: Option<&Expr>,
+    ) -> Result<Vec<(i64, Row)>> {
         let mut candidates: Vec<(i64, Row)> = Vec::new();
         match access {
             Access::Full => {
@@ -960,7 +994,8 @@ impl<'t> Exec<'t> {
             Access::RowidIn(keys) => {
                 let mut ids = Vec::new();
                 for k in keys {
-                    if let Value::Integer(i) = with_aff(self.eval(k, &[])?, Some(Affinity::Integer)) {
+                    if let Value::Integer(i) = with_aff(self.eval(k, &[])?, Some(Affinity::Integer))
+                    {
                         ids.push(i);
                     }
                 }
@@ -976,7 +1011,10 @@ impl<'t> Exec<'t> {
             }
             Access::RowidRange { lo, hi } => {
                 let prefix = table_rows_prefix(t.id);
-                let (Some(l), Some(h)) = (self.bound_key(&prefix, lo, true)?, self.bound_key(&prefix, hi, false)?) else {
+                let (Some(l), Some(h)) = (
+                    self.bound_key(&prefix, lo, true)?,
+                    self.bound_key(&prefix, hi, false)?,
+                ) else {
                     return Ok(Vec::new());
                 };
                 for (k, v) in self.scan_range(l, h)? {
@@ -1006,7 +1044,10 @@ impl<'t> Exec<'t> {
                             },
                         )
                     } else {
-                        match (self.bound_key(&prefix, lo, true)?, self.bound_key(&prefix, hi, false)?) {
+                        match (
+                            self.bound_key(&prefix, lo, true)?,
+                            self.bound_key(&prefix, hi, false)?,
+                        ) {
                             (Some(l), Some(h)) => (l, h),
                             _ => continue,
                         }
@@ -1104,7 +1145,12 @@ impl<'t> Exec<'t> {
         Ok(n)
     }
 
-    fn unique_conflicts(&mut self, t: &TableDef, row: &[Value], rowid: i64) -> Result<Vec<(i64, String)>> {
+    fn unique_conflicts(
+        &mut self,
+        t: &TableDef,
+        row: &[Value],
+        rowid: i64,
+    ) -> Result<Vec<(i64, String)>> {
         let mut out = Vec::new();
         for idx in t.indexes.iter().filter(|i| i.unique) {
             let vals = Self::index_vals(idx, row);
@@ -1134,7 +1180,13 @@ impl<'t> Exec<'t> {
         Ok(out)
     }
 
-    fn write_indexes(&mut self, t: &TableDef, row: &[Value], rowid: i64, delete: bool) -> Result<()> {
+    fn write_indexes(
+        &mut self,
+        t: &TableDef,
+        row: &[Value],
+        rowid: i64,
+        delete: bool,
+    ) -> Result<()> {
         let rk = crate::codec::rowid_suffix(rowid);
         for idx in &t.indexes {
             let k = index_key(t.id, idx.id, &Self::index_vals(idx, row), rowid);
@@ -1163,7 +1215,13 @@ impl<'t> Exec<'t> {
 
     /// Applies affinities and NOT NULL, assigns the rowid, enforces uniqueness and writes
     /// the row. `old_rowid` is set for UPDATE. Returns false if the row was ignored.
-    pub fn write_row(&mut self, t: &TableDef, mut row: Row, old_rowid: Option<i64>, mode: OnConflict) -> Result<bool> {
+    pub fn write_row(
+        &mut self,
+        t: &TableDef,
+        mut row: Row,
+        old_rowid: Option<i64>,
+        mode: OnConflict,
+    ) -> Result<bool> {
         for (i, c) in t.columns.iter().enumerate() {
             let v = std::mem::replace(&mut row[i], Value::Null);
             row[i] = c.affinity.apply(v);
@@ -1176,7 +1234,11 @@ impl<'t> Exec<'t> {
                     id
                 }
                 Value::Integer(i) => *i,
-                _ => return Err(Error::Constraint("datatype mismatch: INTEGER PRIMARY KEY must be an integer".into())),
+                _ => {
+                    return Err(Error::Constraint(
+                        "datatype mismatch: INTEGER PRIMARY KEY must be an integer".into(),
+                    ))
+                }
             },
             None => match old_rowid {
                 Some(o) => o,
@@ -1188,7 +1250,10 @@ impl<'t> Exec<'t> {
                 if mode == OnConflict::Ignore {
                     return Ok(false);
                 }
-                return Err(Error::Constraint(format!("NOT NULL constraint failed: {}.{}", t.name, c.name)));
+                return Err(Error::Constraint(format!(
+                    "NOT NULL constraint failed: {}.{}",
+                    t.name, c.name
+                )));
             }
         }
         // Rowid conflict (only possible for explicit INTEGER PRIMARY KEY values).
@@ -1198,8 +1263,14 @@ impl<'t> Exec<'t> {
                     OnConflict::Ignore => return Ok(false),
                     OnConflict::Replace => self.delete_row(t, rowid, &existing)?,
                     OnConflict::Abort => {
-                        let col = t.rowid_column.and_then(|c| t.columns.get(c)).map_or("rowid", |c| c.name.as_str());
-                        return Err(Error::Constraint(format!("UNIQUE constraint failed: {}.{}", t.name, col)));
+                        let col = t
+                            .rowid_column
+                            .and_then(|c| t.columns.get(c))
+                            .map_or("rowid", |c| c.name.as_str());
+                        return Err(Error::Constraint(format!(
+                            "UNIQUE constraint failed: {}.{}",
+                            t.name, col
+                        )));
                     }
                 }
             }
@@ -1208,7 +1279,11 @@ impl<'t> Exec<'t> {
         for (other, cols) in conflicts {
             match mode {
                 OnConflict::Ignore => return Ok(false),
-                OnConflict::Abort => return Err(Error::Constraint(format!("UNIQUE constraint failed: {cols}"))),
+                OnConflict::Abort => {
+                    return Err(Error::Constraint(format!(
+                        "UNIQUE constraint failed: {cols}"
+                    )))
+                }
                 OnConflict::Replace => {
                     if let Some(existing) = self.load_row(t, other)? {
                         self.delete_row(t, other, &existing)?;
@@ -1243,7 +1318,10 @@ impl<'t> Exec<'t> {
                     .iter()
                     .filter_map(|&c| t.columns.get(c).map(|c| format!("{}.{}", t.name, c.name)))
                     .collect();
-                return Err(Error::Constraint(format!("UNIQUE constraint failed: {}", cols.join(", "))));
+                return Err(Error::Constraint(format!(
+                    "UNIQUE constraint failed: {}",
+                    cols.join(", ")
+                )));
             }
             let k = index_key(t.id, idx.id, &vals, id);
             self.txn()?.put(&k, &rk_of(id))?;

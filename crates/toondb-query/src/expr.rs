@@ -601,14 +601,21 @@ pub fn arith(op: BinOp, a: &Value, b: &Value) -> Result<Value> {
     }
     match (x, y) {
         (Value::Integer(i), Value::Integer(j)) => Ok(match op {
-            BinOp::Add => i.checked_add(j).map_or_else(|| Value::real(i as f64 + j as f64), Value::Integer),
-            BinOp::Sub => i.checked_sub(j).map_or_else(|| Value::real(i as f64 - j as f64), Value::Integer),
-            BinOp::Mul => i.checked_mul(j).map_or_else(|| Value::real(i as f64 * j as f64), Value::Integer),
+            BinOp::Add => i
+                .checked_add(j)
+                .map_or_else(|| Value::real(i as f64 + j as f64), Value::Integer),
+            BinOp::Sub => i
+                .checked_sub(j)
+                .map_or_else(|| Value::real(i as f64 - j as f64), Value::Integer),
+            BinOp::Mul => i
+                .checked_mul(j)
+                .map_or_else(|| Value::real(i as f64 * j as f64), Value::Integer),
             BinOp::Div => {
                 if j == 0 {
                     Value::Null
                 } else {
-                    i.checked_div(j).map_or_else(|| Value::real(i as f64 / j as f64), Value::Integer)
+                    i.checked_div(j)
+                        .map_or_else(|| Value::real(i as f64 / j as f64), Value::Integer)
                 }
             }
             BinOp::Rem => {
@@ -707,7 +714,9 @@ pub fn cast(v: Value, ty: DataType) -> Value {
         },
         DataType::Null => match v {
             // NUMERIC
-            Value::Text(ref s) => crate::value::parse_numeric_exact(s).unwrap_or_else(|| v.to_numeric()),
+            Value::Text(ref s) => {
+                crate::value::parse_numeric_exact(s).unwrap_or_else(|| v.to_numeric())
+            }
             Value::Blob(_) => v.to_numeric(),
             o => o,
         },
@@ -878,7 +887,9 @@ pub fn call_func(f: Func, args: &[Value]) -> Result<Value> {
             let mut best = arg(0);
             for v in &args[1..] {
                 let o = v.total_cmp(&best);
-                if (f == Func::Min && o == Ordering::Less) || (f == Func::Max && o == Ordering::Greater) {
+                if (f == Func::Min && o == Ordering::Less)
+                    || (f == Func::Max && o == Ordering::Greater)
+                {
                     best = v.clone();
                 }
             }
@@ -1035,20 +1046,38 @@ mod tests {
 
     #[test]
     fn arithmetic_edge_cases() {
-        assert_eq!(arith(BinOp::Div, &Value::Integer(7), &Value::Integer(2)).unwrap(), Value::Integer(3));
-        assert_eq!(arith(BinOp::Div, &Value::Integer(7), &Value::Integer(0)).unwrap(), Value::Null);
-        assert_eq!(arith(BinOp::Rem, &Value::Integer(7), &Value::Integer(0)).unwrap(), Value::Null);
+        assert_eq!(
+            arith(BinOp::Div, &Value::Integer(7), &Value::Integer(2)).unwrap(),
+            Value::Integer(3)
+        );
+        assert_eq!(
+            arith(BinOp::Div, &Value::Integer(7), &Value::Integer(0)).unwrap(),
+            Value::Null
+        );
+        assert_eq!(
+            arith(BinOp::Rem, &Value::Integer(7), &Value::Integer(0)).unwrap(),
+            Value::Null
+        );
         assert_eq!(
             arith(BinOp::Add, &Value::Integer(i64::MAX), &Value::Integer(1)).unwrap(),
             Value::Real(i64::MAX as f64 + 1.0)
         );
         assert_eq!(
             arith(BinOp::Div, &Value::Integer(i64::MIN), &Value::Integer(-1)).unwrap(),
-            Value::Real(9.223372036854775808e18)
+            Value::Real(crate::value::TWO_POW_63)
         );
-        assert_eq!(arith(BinOp::Add, &Value::from("3x"), &Value::Integer(1)).unwrap(), Value::Integer(4));
-        assert_eq!(arith(BinOp::Mul, &Value::Null, &Value::Integer(1)).unwrap(), Value::Null);
-        assert_eq!(unary(UnOp::Neg, &Value::Integer(i64::MIN)), Value::Real(9.223372036854775808e18));
+        assert_eq!(
+            arith(BinOp::Add, &Value::from("3x"), &Value::Integer(1)).unwrap(),
+            Value::Integer(4)
+        );
+        assert_eq!(
+            arith(BinOp::Mul, &Value::Null, &Value::Integer(1)).unwrap(),
+            Value::Null
+        );
+        assert_eq!(
+            unary(UnOp::Neg, &Value::Integer(i64::MIN)),
+            Value::Real(crate::value::TWO_POW_63)
+        );
     }
 
     #[test]
@@ -1070,7 +1099,12 @@ mod tests {
         assert!(like_match("abc", "a*", None, true));
         assert!(!like_match("Abc", "a*", None, true));
         assert!(like_match("b", "[a-c]", None, true));
-        assert!(like_match("aaaaaaaaaaaaaaaaaaaaaaaaaaaaab", "%a%a%a%a%b", None, false));
+        assert!(like_match(
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaab",
+            "%a%a%a%a%b",
+            None,
+            false
+        ));
     }
 
     #[test]
@@ -1089,12 +1123,27 @@ mod tests {
 
     #[test]
     fn functions() {
-        assert_eq!(call_func(Func::Abs, &[Value::Integer(-3)]).unwrap(), Value::Integer(3));
+        assert_eq!(
+            call_func(Func::Abs, &[Value::Integer(-3)]).unwrap(),
+            Value::Integer(3)
+        );
         assert!(call_func(Func::Abs, &[Value::Integer(i64::MIN)]).is_err());
-        assert_eq!(call_func(Func::Round, &[Value::Real(2.5)]).unwrap(), Value::Real(3.0));
-        assert_eq!(call_func(Func::NullIf, &[Value::Integer(1), Value::Integer(1)]).unwrap(), Value::Null);
-        assert_eq!(call_func(Func::Max, &[Value::Integer(1), Value::Real(2.5)]).unwrap(), Value::Real(2.5));
-        assert_eq!(cast(Value::from("12.7abc"), DataType::Integer), Value::Integer(12));
+        assert_eq!(
+            call_func(Func::Round, &[Value::Real(2.5)]).unwrap(),
+            Value::Real(3.0)
+        );
+        assert_eq!(
+            call_func(Func::NullIf, &[Value::Integer(1), Value::Integer(1)]).unwrap(),
+            Value::Null
+        );
+        assert_eq!(
+            call_func(Func::Max, &[Value::Integer(1), Value::Real(2.5)]).unwrap(),
+            Value::Real(2.5)
+        );
+        assert_eq!(
+            cast(Value::from("12.7abc"), DataType::Integer),
+            Value::Integer(12)
+        );
         assert_eq!(cast(Value::Integer(3), DataType::Text), Value::from("3"));
     }
 }

@@ -14,7 +14,11 @@ fn cell(v: &Value) -> String {
 pub fn to_table(r: &QueryResult) -> String {
     let ncols = r.columns.len();
     let mut widths: Vec<usize> = r.columns.iter().map(|c| c.name.chars().count()).collect();
-    let cells: Vec<Vec<String>> = r.rows.iter().map(|row| row.iter().map(cell).collect()).collect();
+    let cells: Vec<Vec<String>> = r
+        .rows
+        .iter()
+        .map(|row| row.iter().map(cell).collect())
+        .collect();
     for row in &cells {
         for (i, c) in row.iter().enumerate().take(ncols) {
             widths[i] = widths[i].max(c.chars().count());
@@ -53,7 +57,8 @@ pub fn value_to_json(v: &Value) -> serde_json::Value {
     match v {
         Value::Null => serde_json::Value::Null,
         Value::Integer(i) => serde_json::Value::from(*i),
-        Value::Real(r) => serde_json::Number::from_f64(*r).map_or(serde_json::Value::Null, serde_json::Value::Number),
+        Value::Real(r) => serde_json::Number::from_f64(*r)
+            .map_or(serde_json::Value::Null, serde_json::Value::Number),
         Value::Text(s) => serde_json::Value::String(s.clone()),
         Value::Blob(b) => serde_json::Value::String(b.iter().map(|x| format!("{x:02x}")).collect()),
     }

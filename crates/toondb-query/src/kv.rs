@@ -19,8 +19,12 @@ pub trait KvTxn: Send {
     /// Delete (no error when absent).
     fn delete(&mut self, key: &[u8]) -> Result<()>;
     /// Range scan over `[lower, upper]` bounds, ascending or (`reverse`) descending.
-    fn scan(&mut self, lower: Bound<&[u8]>, upper: Bound<&[u8]>, reverse: bool)
-        -> Result<KvPairs<'_>>;
+    fn scan(
+        &mut self,
+        lower: Bound<&[u8]>,
+        upper: Bound<&[u8]>,
+        reverse: bool,
+    ) -> Result<KvPairs<'_>>;
     /// Makes the writes durable and visible. Conflicts surface as [`Error::Conflict`].
     fn commit(self: Box<Self>) -> Result<()>;
     /// Discards the writes.

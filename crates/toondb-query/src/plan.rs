@@ -196,7 +196,11 @@ fn fmt_expr(e: &Expr) -> String {
         Expr::Param(i) => format!("?{}", i + 1),
         Expr::Bin { op, l, r, .. } => format!("({} {} {})", fmt_expr(l), op.sql(), fmt_expr(r)),
         Expr::Unary(op, e) => format!("{op:?}({})", fmt_expr(e)),
-        Expr::IsNull(e, neg) => format!("({} IS {}NULL)", fmt_expr(e), if *neg { "NOT " } else { "" }),
+        Expr::IsNull(e, neg) => format!(
+            "({} IS {}NULL)",
+            fmt_expr(e),
+            if *neg { "NOT " } else { "" }
+        ),
         Expr::Func(f, args) => format!(
             "{f:?}({})",
             args.iter().map(fmt_expr).collect::<Vec<_>>().join(", ")
@@ -219,8 +223,15 @@ fn fmt_expr(e: &Expr) -> String {
         ),
         Expr::Cast(e, t) => format!("CAST({} AS {t})", fmt_expr(e)),
         Expr::Aff(e, _) => fmt_expr(e),
-        Expr::Is(a, b, neg) => format!("({} IS {}{})", fmt_expr(a), if *neg { "NOT " } else { "" }, fmt_expr(b)),
-        Expr::Like { e, pat, neg, glob, .. } => format!(
+        Expr::Is(a, b, neg) => format!(
+            "({} IS {}{})",
+            fmt_expr(a),
+            if *neg { "NOT " } else { "" },
+            fmt_expr(b)
+        ),
+        Expr::Like {
+            e, pat, neg, glob, ..
+        } => format!(
             "({} {}{} {})",
             fmt_expr(e),
             if *neg { "NOT " } else { "" },
@@ -344,7 +355,12 @@ impl Plan {
                             let _ = write!(line, " eq=[{}]", tuples.join("; "));
                         }
                         if lo.is_some() || hi.is_some() {
-                            let _ = write!(line, " range {} {}", fmt_bound(lo, true), fmt_bound(hi, false));
+                            let _ = write!(
+                                line,
+                                " range {} {}",
+                                fmt_bound(lo, true),
+                                fmt_bound(hi, false)
+                            );
                         }
                     }
                 }
@@ -366,7 +382,11 @@ impl Plan {
                 vec![input]
             }
             Plan::NestedLoop {
-                left, right, kind, on, ..
+                left,
+                right,
+                kind,
+                on,
+                ..
             } => {
                 let _ = write!(line, "NestedLoopJoin {kind:?}");
                 if let Some(on) = on {
@@ -388,8 +408,16 @@ impl Plan {
                     line,
                     "HashJoin {kind:?} build={} keys=[{}] = [{}]",
                     if *build_left { "left" } else { "right" },
-                    left_keys.iter().map(fmt_expr).collect::<Vec<_>>().join(", "),
-                    right_keys.iter().map(fmt_expr).collect::<Vec<_>>().join(", ")
+                    left_keys
+                        .iter()
+                        .map(fmt_expr)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    right_keys
+                        .iter()
+                        .map(fmt_expr)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 );
                 if let Some(r) = residual {
                     let _ = write!(line, " residual={}", fmt_expr(r));
@@ -397,7 +425,10 @@ impl Plan {
                 vec![left, right]
             }
             Plan::Aggregate {
-                input, groups, aggs, ..
+                input,
+                groups,
+                aggs,
+                ..
             } => {
                 let _ = write!(
                     line,
@@ -420,7 +451,11 @@ impl Plan {
                     line,
                     "Sort {}",
                     keys.iter()
-                        .map(|k| format!("{}{}", fmt_expr(&k.expr), if k.desc { " DESC" } else { "" }))
+                        .map(|k| format!(
+                            "{}{}",
+                            fmt_expr(&k.expr),
+                            if k.desc { " DESC" } else { "" }
+                        ))
                         .collect::<Vec<_>>()
                         .join(", ")
                 );

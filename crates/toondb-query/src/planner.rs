@@ -133,7 +133,10 @@ fn func_args(f: &ast::Function) -> Result<(Vec<&FunctionArgExpr>, bool)> {
             }
             Ok((
                 v,
-                matches!(l.duplicate_treatment, Some(ast::DuplicateTreatment::Distinct)),
+                matches!(
+                    l.duplicate_treatment,
+                    Some(ast::DuplicateTreatment::Distinct)
+                ),
             ))
         }
     }
@@ -330,9 +333,10 @@ impl<'a> Planner<'a> {
         let n = self.frames.len();
         match e {
             Expr::Col(i) => self.frames.last().and_then(|f| f.cols.get(*i)),
-            Expr::Outer { depth, idx } if *depth < n => {
-                self.frames.get(n - 1 - depth).and_then(|f| f.cols.get(*idx))
-            }
+            Expr::Outer { depth, idx } if *depth < n => self
+                .frames
+                .get(n - 1 - depth)
+                .and_then(|f| f.cols.get(*idx)),
             _ => None,
         }
     }
@@ -467,12 +471,16 @@ impl<'a> Planner<'a> {
                     t
                 }
             }
-            AE::IsDistinctFrom(a, b) => {
-                Expr::Is(Box::new(self.bind(a, aggs)?), Box::new(self.bind(b, aggs)?), true)
-            }
-            AE::IsNotDistinctFrom(a, b) => {
-                Expr::Is(Box::new(self.bind(a, aggs)?), Box::new(self.bind(b, aggs)?), false)
-            }
+            AE::IsDistinctFrom(a, b) => Expr::Is(
+                Box::new(self.bind(a, aggs)?),
+                Box::new(self.bind(b, aggs)?),
+                true,
+            ),
+            AE::IsNotDistinctFrom(a, b) => Expr::Is(
+                Box::new(self.bind(a, aggs)?),
+                Box::new(self.bind(b, aggs)?),
+                false,
+            ),
             AE::Between {
                 expr,
                 negated,
@@ -667,7 +675,7 @@ impl<'a> Planner<'a> {
         } else {
             let digits = p.trim_start_matches(['?', '$', ':', '@']);
             match digits.parse::<usize>() {
-                Ok(n) if n >= 1 && n <= 32766 => n - 1,
+                Ok(n) if (1..=32766).contains(&n) => n - 1,
                 _ => return Err(Error::Param(format!("unsupported parameter {p}"))),
             }
         };
@@ -680,7 +688,11 @@ impl<'a> Planner<'a> {
         self.next_id
     }
 
-    fn bind_function(&mut self, f: &ast::Function, aggs: &mut Option<&mut Vec<AggCall>>) -> Result<Expr> {
+    fn bind_function(
+        &mut self,
+        f: &ast::Function,
+        aggs: &mut Option<&mut Vec<AggCall>>,
+    ) -> Result<Expr> {
         let name = object_name(&f.name).to_ascii_lowercase();
         if f.filter.is_some() || f.over.is_some() {
             return unsupported(format!("FILTER/OVER on {name}"));
@@ -688,7 +700,9 @@ impl<'a> Planner<'a> {
         let (args, distinct) = func_args(f)?;
         if is_agg_name(&name, args.len()) {
             let Some(list) = aggs.as_deref_mut() else {
-                return Err(Error::Semantic(format!("misuse of aggregate function {name}()")));
+                return Err(Error::Semantic(format!(
+                    "misuse of aggregate function {name}()"
+                )));
             };
             let star = args.len() == 1 && matches!(args[0], FunctionArgExpr::Wildcard);
             let func = match name.as_str() {
@@ -707,7 +721,9 @@ impl<'a> Planner<'a> {
                 _ => args.len() == 1,
             };
             if !nargs_ok {
-                return Err(Error::Semantic(format!("wrong number of arguments to function {name}()")));
+                return Err(Error::Semantic(format!(
+                    "wrong number of arguments to function {name}()"
+                )));
             }
             let mut bound = Vec::new();
             if func != AggFunc::CountStar {
@@ -746,7 +762,9 @@ impl<'a> Planner<'a> {
             return unsupported(format!("DISTINCT in scalar function {name}"));
         }
         if args.len() < min || args.len() > max {
-            return Err(Error::Semantic(format!("wrong number of arguments to function {name}()")));
+            return Err(Error::Semantic(format!(
+                "wrong number of arguments to function {name}()"
+            )));
         }
         let mut bound = Vec::new();
         for a in &args {
@@ -794,7 +812,9 @@ impl<'a> Planner<'a> {
                 }
                 (limit.as_ref(), offset.as_ref().map(|o| &o.value))
             }
-            Some(ast::LimitClause::OffsetCommaLimit { offset, limit }) => (Some(limit), Some(offset)),
+            Some(ast::LimitClause::OffsetCommaLimit { offset, limit }) => {
+                (Some(limit), Some(offset))
+            }
         };
         let mut planned = match q.body.as_ref() {
             SetExpr::Select(sel) => self.plan_select(sel, &order)?,
@@ -828,12 +848,18 @@ impl<'a> Planner<'a> {
         Ok(planned)
     }
 
-    fn compound_order(&mut self, order: &[&ast::OrderByExpr], cols: &[Column]) -> Result<Vec<SortKey>> {
+    fn compound_order(
+        &mut self,
+        order: &[&ast::OrderByExpr],
+        cols: &[Column],
+    ) -> Result<Vec<SortKey>> {
         let mut keys = Vec::new();
         for (n, o) in order.iter().enumerate() {
             let idx = match &o.expr {
                 AE::Value(v) => match literal(&v.value)? {
-                    Value::Integer(k) if k >= 1 && (k as usize) <= cols.len() => Some(k as usize - 1),
+                    Value::Integer(k) if k >= 1 && (k as usize) <= cols.len() => {
+                        Some(k as usize - 1)
+                    }
                     Value::Integer(_) => {
                         return Err(Error::Semantic(format!(
                             "{} ORDER BY term out of range - should be between 1 and {}",
@@ -843,10 +869,13 @@ impl<'a> Planner<'a> {
                     }
                     _ => None,
                 },
-                AE::Identifier(id) => cols.iter().position(|c| c.name.eq_ignore_ascii_case(&id.value)),
-                AE::CompoundIdentifier(ids) => ids
-                    .last()
-                    .and_then(|id| cols.iter().position(|c| c.name.eq_ignore_ascii_case(&id.value))),
+                AE::Identifier(id) => cols
+                    .iter()
+                    .position(|c| c.name.eq_ignore_ascii_case(&id.value)),
+                AE::CompoundIdentifier(ids) => ids.last().and_then(|id| {
+                    cols.iter()
+                        .position(|c| c.name.eq_ignore_ascii_case(&id.value))
+                }),
                 other => {
                     let s = other.to_string();
                     cols.iter().position(|c| c.name.eq_ignore_ascii_case(&s))
@@ -924,7 +953,9 @@ impl<'a> Planner<'a> {
                     out.push(self.bind(e, &mut None)?);
                 }
                 if *width.get_or_insert(out.len()) != out.len() {
-                    return Err(Error::Semantic("all VALUES must have the same number of terms".into()));
+                    return Err(Error::Semantic(
+                        "all VALUES must have the same number of terms".into(),
+                    ));
                 }
                 rows.push(out);
             }
@@ -948,7 +979,9 @@ impl<'a> Planner<'a> {
 
     fn table_factor(&mut self, tf: &TableFactor) -> Result<FromItem> {
         match tf {
-            TableFactor::Table { name, alias, args, .. } => {
+            TableFactor::Table {
+                name, alias, args, ..
+            } => {
                 if args.is_some() {
                     return unsupported("table-valued functions");
                 }
@@ -979,7 +1012,9 @@ impl<'a> Planner<'a> {
                 }
                 if let Some(v) = self.catalog.view(&tname) {
                     if self.view_depth > 16 {
-                        return Err(Error::Semantic(format!("view {tname} is nested too deeply")));
+                        return Err(Error::Semantic(format!(
+                            "view {tname} is nested too deeply"
+                        )));
                     }
                     let v = v.clone();
                     let stmt = crate::session::parse_one(&v.sql)?;
@@ -1011,7 +1046,10 @@ impl<'a> Planner<'a> {
                 subquery, alias, ..
             } => {
                 let p = self.subquery(subquery)?;
-                let a = alias.as_ref().map(|a| a.name.value.clone()).unwrap_or_default();
+                let a = alias
+                    .as_ref()
+                    .map(|a| a.name.value.clone())
+                    .unwrap_or_default();
                 let mut item = derived(p, a);
                 if let Some(al) = alias {
                     for (i, c) in al.columns.iter().enumerate() {
@@ -1028,7 +1066,11 @@ impl<'a> Planner<'a> {
     }
 
     fn plan_select(&mut self, sel: &ast::Select, order: &[&ast::OrderByExpr]) -> Result<Planned> {
-        if sel.top.is_some() || sel.into.is_some() || !sel.lateral_views.is_empty() || sel.qualify.is_some() {
+        if sel.top.is_some()
+            || sel.into.is_some()
+            || !sel.lateral_views.is_empty()
+            || sel.qualify.is_some()
+        {
             return unsupported("TOP / INTO / LATERAL VIEW / QUALIFY");
         }
         // FROM items are bound before this SELECT's frame exists (they cannot see it).
@@ -1043,7 +1085,14 @@ impl<'a> Planner<'a> {
                     JoinOperator::Join(c) | JoinOperator::Inner(c) => (JoinKind::Inner, c),
                     JoinOperator::CrossJoin(c) => (JoinKind::Inner, c),
                     JoinOperator::Left(c) | JoinOperator::LeftOuter(c) => (JoinKind::Left, c),
-                    other => return unsupported(format!("join type {other:?}").chars().take(60).collect::<String>()),
+                    other => {
+                        return unsupported(
+                            format!("join type {other:?}")
+                                .chars()
+                                .take(60)
+                                .collect::<String>(),
+                        )
+                    }
                 };
                 let (on, using) = match c {
                     JoinConstraint::On(e) => (Some(e), vec![]),
@@ -1054,7 +1103,11 @@ impl<'a> Planner<'a> {
                         let names: Vec<String> = r[0]
                             .cols
                             .iter()
-                            .filter(|c| l.iter().any(|it| it.cols.iter().any(|x| x.name.eq_ignore_ascii_case(&c.name))))
+                            .filter(|c| {
+                                l.iter().any(|it| {
+                                    it.cols.iter().any(|x| x.name.eq_ignore_ascii_case(&c.name))
+                                })
+                            })
                             .map(|c| c.name.clone())
                             .collect();
                         (None, names)
@@ -1113,7 +1166,11 @@ impl<'a> Planner<'a> {
                         r: Box::new(Expr::Col(r)),
                         aff: (None, None),
                     }),
-                    _ => return name_err(format!("cannot join using column {name} - column not present in both tables")),
+                    _ => {
+                        return name_err(format!(
+                            "cannot join using column {name} - column not present in both tables"
+                        ))
+                    }
                 }
             }
             join_conds.push(conds);
@@ -1144,11 +1201,17 @@ impl<'a> Planner<'a> {
             Col(usize),
         }
         let mut proj: Vec<Item> = Vec::new();
-        let frame_cols = self.frames.last().map(|f| f.cols.clone()).unwrap_or_default();
+        let frame_cols = self
+            .frames
+            .last()
+            .map(|f| f.cols.clone())
+            .unwrap_or_default();
         for it in &sel.projection {
             match it {
                 SelectItem::UnnamedExpr(e) => proj.push(Item::Ast(e, None)),
-                SelectItem::ExprWithAlias { expr, alias } => proj.push(Item::Ast(expr, Some(alias.value.clone()))),
+                SelectItem::ExprWithAlias { expr, alias } => {
+                    proj.push(Item::Ast(expr, Some(alias.value.clone())))
+                }
                 SelectItem::Wildcard(_) => {
                     if frame_cols.is_empty() {
                         return Err(Error::Semantic("no tables specified".into()));
@@ -1187,7 +1250,9 @@ impl<'a> Planner<'a> {
         };
         let is_agg = !group_ast.is_empty()
             || sel.having.is_some()
-            || proj.iter().any(|p| matches!(p, Item::Ast(e, _) if contains_agg(e, 0)))
+            || proj
+                .iter()
+                .any(|p| matches!(p, Item::Ast(e, _) if contains_agg(e, 0)))
             || order.iter().any(|o| contains_agg(&o.expr, 0));
 
         let alias_ast = |name: &str| -> Option<&AE> {
@@ -1218,9 +1283,7 @@ impl<'a> Planner<'a> {
                     },
                     _ => g,
                 },
-                AE::Identifier(id)
-                    if self.resolve(None, &id.value).ok().flatten().is_none() =>
-                {
+                AE::Identifier(id) if self.resolve(None, &id.value).ok().flatten().is_none() => {
                     alias_ast(&id.value).unwrap_or(g)
                 }
                 _ => g,
@@ -1658,7 +1721,9 @@ pub fn estimate(p: &Plan) -> f64 {
             }
         }
         Plan::Filter { input, .. } => estimate(input) * 0.3,
-        Plan::Project { input, .. } | Plan::Sort { input, .. } | Plan::Distinct { input, .. } => estimate(input),
+        Plan::Project { input, .. } | Plan::Sort { input, .. } | Plan::Distinct { input, .. } => {
+            estimate(input)
+        }
         Plan::Limit { input, .. } => estimate(input).min(100.0),
         Plan::NestedLoop { left, right, .. } => estimate(left) * estimate(right),
         Plan::HashJoin { left, right, .. } => estimate(left).max(estimate(right)),
@@ -1682,7 +1747,6 @@ struct ColPreds {
     hi: Option<(Expr, bool)>,
 }
 
-
 fn collect_col_preds(table: &TableDef, conj: &[Expr]) -> Vec<ColPreds> {
     let mut preds = vec![ColPreds::default(); table.columns.len()];
     let col_ok = |col_aff: Option<Affinity>, c: usize| match col_aff {
@@ -1703,11 +1767,7 @@ fn collect_col_preds(table: &TableDef, conj: &[Expr]) -> Vec<ColPreds> {
                 let v = apply_aff_expr(other, oaff);
                 let p = &mut preds[c];
                 match op {
-                    BinOp::Eq => {
-                        if p.eq.is_none() {
-                            p.eq = Some(vec![v]);
-                        }
-                    }
+                    BinOp::Eq if p.eq.is_none() => p.eq = Some(vec![v]),
                     BinOp::Gt => p.lo = Some((v, false)),
                     BinOp::Ge => p.lo = Some((v, true)),
                     BinOp::Lt => p.hi = Some((v, false)),
@@ -1795,7 +1855,10 @@ fn choose_access(table: &TableDef, conj: &[Expr]) -> Access {
             continue;
         }
         let full_unique = idx.unique && eq_cols == idx.columns.len();
-        let score = eq_cols * 10 + usize::from(lo.is_some()) * 3 + usize::from(hi.is_some()) * 3 + usize::from(full_unique) * 100;
+        let score = eq_cols * 10
+            + usize::from(lo.is_some()) * 3
+            + usize::from(hi.is_some()) * 3
+            + usize::from(full_unique) * 100;
         if best.as_ref().is_none_or(|(s, _)| score > *s) {
             best = Some((
                 score,

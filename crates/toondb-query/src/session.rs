@@ -144,7 +144,12 @@ impl KvTxn for Overlay<'_> {
         self.writes.insert(key.to_vec(), None);
         Ok(())
     }
-    fn scan(&mut self, lower: Bound<&[u8]>, upper: Bound<&[u8]>, reverse: bool) -> Result<KvPairs<'_>> {
+    fn scan(
+        &mut self,
+        lower: Bound<&[u8]>,
+        upper: Bound<&[u8]>,
+        reverse: bool,
+    ) -> Result<KvPairs<'_>> {
         let mut merged: BTreeMap<Vec<u8>, Vec<u8>> = self
             .base
             .scan(lower, upper, false)?
@@ -262,7 +267,10 @@ impl Session {
         // validates its argument.
         let t = sql.trim().trim_end_matches(';').trim();
         let mut words = t.split_whitespace();
-        if words.next().is_some_and(|w| w.eq_ignore_ascii_case("reindex")) {
+        if words
+            .next()
+            .is_some_and(|w| w.eq_ignore_ascii_case("reindex"))
+        {
             let name = words.next();
             if words.next().is_some() {
                 return Err(Error::Syntax {
@@ -273,7 +281,9 @@ impl Session {
                 let cat = self.current_catalog()?;
                 let n = n.trim_matches(|c| c == '"' || c == '`' || c == '[' || c == ']');
                 if cat.table(n).is_none() && cat.index(n).is_none() {
-                    return name_err(format!("unable to identify the object to be reindexed: {n}"));
+                    return name_err(format!(
+                        "unable to identify the object to be reindexed: {n}"
+                    ));
                 }
             }
             return Ok(Some(QueryResult::default()));
@@ -297,7 +307,9 @@ impl Session {
         match stmt {
             Statement::StartTransaction { .. } => Some(TxnCtl::Begin),
             Statement::Commit { .. } => Some(TxnCtl::Commit),
-            Statement::Rollback { savepoint: None, .. } => Some(TxnCtl::Rollback),
+            Statement::Rollback {
+                savepoint: None, ..
+            } => Some(TxnCtl::Rollback),
             _ => None,
         }
     }
@@ -307,13 +319,17 @@ impl Session {
             return match ctl {
                 TxnCtl::Begin => {
                     if self.txn.is_some() {
-                        return Err(Error::Transaction("cannot start a transaction within a transaction".into()));
+                        return Err(Error::Transaction(
+                            "cannot start a transaction within a transaction".into(),
+                        ));
                     }
                     self.txn = Some(self.backend.begin()?);
                     Ok(QueryResult::default())
                 }
                 TxnCtl::Commit => match self.txn.take() {
-                    None => Err(Error::Transaction("cannot commit - no transaction is active".into())),
+                    None => Err(Error::Transaction(
+                        "cannot commit - no transaction is active".into(),
+                    )),
                     Some(t) => {
                         let r = t.commit();
                         if r.is_err() {
@@ -323,7 +339,9 @@ impl Session {
                     }
                 },
                 TxnCtl::Rollback => match self.txn.take() {
-                    None => Err(Error::Transaction("cannot rollback - no transaction is active".into())),
+                    None => Err(Error::Transaction(
+                        "cannot rollback - no transaction is active".into(),
+                    )),
                     Some(t) => {
                         t.rollback();
                         self.catalog = None;
@@ -541,7 +559,10 @@ fn explain(cat: &Catalog, stmt: &Statement) -> Result<Vec<String>> {
             Ok(v)
         }
         Statement::Insert(ins) => Ok(vec![format!("Insert {}", ins.table)]),
-        other => Ok(vec![format!("{}", other.to_string().chars().take(60).collect::<String>())]),
+        other => Ok(vec![format!(
+            "{}",
+            other.to_string().chars().take(60).collect::<String>()
+        )]),
     }
 }
 
@@ -567,11 +588,18 @@ fn create_table(cat: &Catalog, txn: &mut dyn KvTxn, ct: &ast::CreateTable) -> Re
     let mut pk: Option<Vec<usize>> = None;
     let mut uniques: Vec<Vec<usize>> = Vec::new();
     for (i, c) in ct.columns.iter().enumerate() {
-        if columns.iter().any(|x| x.name.eq_ignore_ascii_case(&c.name.value)) {
+        if columns
+            .iter()
+            .any(|x| x.name.eq_ignore_ascii_case(&c.name.value))
+        {
             return name_err(format!("duplicate column name: {}", c.name.value));
         }
         let decl = c.data_type.to_string();
-        let decl = if decl.eq_ignore_ascii_case("unspecified") { String::new() } else { decl };
+        let decl = if decl.eq_ignore_ascii_case("unspecified") {
+            String::new()
+        } else {
+            decl
+        };
         let mut cd = ColumnDef {
             name: c.name.value.clone(),
             ty: DataType::from_type_name(&decl),
@@ -587,12 +615,16 @@ fn create_table(cat: &Catalog, txn: &mut dyn KvTxn, ct: &ast::CreateTable) -> Re
                 ast::ColumnOption::Default(e) => cd.default = Some(e.to_string()),
                 ast::ColumnOption::PrimaryKey(_) => {
                     if pk.is_some() {
-                        return Err(Error::Name(format!("table {name} has more than one primary key")));
+                        return Err(Error::Name(format!(
+                            "table {name} has more than one primary key"
+                        )));
                     }
                     pk = Some(vec![i]);
                 }
                 ast::ColumnOption::Unique(_) => uniques.push(vec![i]),
-                ast::ColumnOption::Check(_) | ast::ColumnOption::Collation(_) | ast::ColumnOption::Comment(_) => {}
+                ast::ColumnOption::Check(_)
+                | ast::ColumnOption::Collation(_)
+                | ast::ColumnOption::Comment(_) => {}
                 ast::ColumnOption::DialectSpecific(_) => {} // AUTOINCREMENT
                 other => return unsupported(format!("column option {other}")),
             }
@@ -613,11 +645,15 @@ fn create_table(cat: &Catalog, txn: &mut dyn KvTxn, ct: &ast::CreateTable) -> Re
         match tc {
             ast::TableConstraint::PrimaryKey(p) => {
                 if pk.is_some() {
-                    return Err(Error::Name(format!("table {name} has more than one primary key")));
+                    return Err(Error::Name(format!(
+                        "table {name} has more than one primary key"
+                    )));
                 }
                 pk = Some(p.columns.iter().map(col_pos).collect::<Result<_>>()?);
             }
-            ast::TableConstraint::Unique(u) => uniques.push(u.columns.iter().map(col_pos).collect::<Result<_>>()?),
+            ast::TableConstraint::Unique(u) => {
+                uniques.push(u.columns.iter().map(col_pos).collect::<Result<_>>()?)
+            }
             ast::TableConstraint::Check(_) | ast::TableConstraint::ForeignKey(_) => {}
             other => return unsupported(format!("table constraint {other}")),
         }
@@ -627,9 +663,6 @@ fn create_table(cat: &Catalog, txn: &mut dyn KvTxn, ct: &ast::CreateTable) -> Re
         if p.len() == 1 && columns[p[0]].decl_type.eq_ignore_ascii_case("integer") {
             rowid_column = Some(p[0]);
         } else {
-            for &c in p {
-                columns[c].not_null = columns[c].not_null || false;
-            }
             uniques.insert(0, p.clone());
         }
     }
@@ -781,9 +814,10 @@ fn conflict_mode(or: Option<ast::SqliteOnConflict>, replace_into: bool) -> Resul
         return Ok(OnConflict::Replace);
     }
     Ok(match or {
-        None | Some(ast::SqliteOnConflict::Abort) | Some(ast::SqliteOnConflict::Fail) | Some(ast::SqliteOnConflict::Rollback) => {
-            OnConflict::Abort
-        }
+        None
+        | Some(ast::SqliteOnConflict::Abort)
+        | Some(ast::SqliteOnConflict::Fail)
+        | Some(ast::SqliteOnConflict::Rollback) => OnConflict::Abort,
         Some(ast::SqliteOnConflict::Replace) => OnConflict::Replace,
         Some(ast::SqliteOnConflict::Ignore) => OnConflict::Ignore,
     })
@@ -792,7 +826,9 @@ fn conflict_mode(or: Option<ast::SqliteOnConflict>, replace_into: bool) -> Resul
 fn table_for_write<'c>(cat: &'c Catalog, name: &str) -> Result<&'c Arc<TableDef>> {
     match cat.table(name) {
         Some(t) => Ok(t),
-        None if cat.view(name).is_some() => Err(Error::Runtime(format!("cannot modify {name} because it is a view"))),
+        None if cat.view(name).is_some() => Err(Error::Runtime(format!(
+            "cannot modify {name} because it is a view"
+        ))),
         None => name_err(format!("no such table: {name}")),
     }
 }
@@ -805,7 +841,9 @@ fn default_value(t: &TableDef, i: usize) -> Result<Value> {
                 .with_recursion_limit(PARSER_RECURSION_LIMIT)
                 .try_with_sql(sql)
                 .and_then(|mut p| p.parse_expr())
-                .map_err(|e| Error::Syntax { message: e.to_string() })?;
+                .map_err(|e| Error::Syntax {
+                    message: e.to_string(),
+                })?;
             let cat = Catalog::default();
             let mut p = Planner::new(&cat);
             let b = p.bind_in_table(None, &e)?;
@@ -814,7 +852,12 @@ fn default_value(t: &TableDef, i: usize) -> Result<Value> {
     }
 }
 
-fn insert(cat: &Catalog, txn: &mut dyn KvTxn, ins: &ast::Insert, params: &[Value]) -> Result<QueryResult> {
+fn insert(
+    cat: &Catalog,
+    txn: &mut dyn KvTxn,
+    ins: &ast::Insert,
+    params: &[Value],
+) -> Result<QueryResult> {
     let ast::TableObject::TableName(tn) = &ins.table else {
         return unsupported("INSERT INTO TABLE FUNCTION");
     };
@@ -849,20 +892,33 @@ fn insert(cat: &Catalog, txn: &mut dyn KvTxn, ins: &ast::Insert, params: &[Value
     };
     let mut planner = Planner::new(cat);
     let planned = match source.body.as_ref() {
-        ast::SetExpr::Values(v) if source.order_by.is_none() && source.limit_clause.is_none() => planner.plan_values(v)?,
+        ast::SetExpr::Values(v) if source.order_by.is_none() && source.limit_clause.is_none() => {
+            planner.plan_values(v)?
+        }
         _ => planner.plan_query(source)?,
     };
     check_params(planner.nparams, params)?;
     let width = planned.plan.width();
     if width != targets.len() {
         return Err(Error::Semantic(if ins.columns.is_empty() {
-            format!("table {} has {} columns but {} values were supplied", t.name, t.columns.len(), width)
+            format!(
+                "table {} has {} columns but {} values were supplied",
+                t.name,
+                t.columns.len(),
+                width
+            )
         } else {
             format!("{} values for {} columns", width, targets.len())
         }));
     }
     let defaults: Vec<Value> = (0..t.columns.len())
-        .map(|i| if targets.contains(&i) { Ok(Value::Null) } else { default_value(&t, i) })
+        .map(|i| {
+            if targets.contains(&i) {
+                Ok(Value::Null)
+            } else {
+                default_value(&t, i)
+            }
+        })
         .collect::<Result<_>>()?;
     let mut ex = Exec::new(txn, params);
     let rows = ex.run(&planned.plan)?;
@@ -903,7 +959,12 @@ fn dml_target(
     Ok((t, pred, access))
 }
 
-fn update(cat: &Catalog, txn: &mut dyn KvTxn, u: &ast::Update, params: &[Value]) -> Result<QueryResult> {
+fn update(
+    cat: &Catalog,
+    txn: &mut dyn KvTxn,
+    u: &ast::Update,
+    params: &[Value],
+) -> Result<QueryResult> {
     if !u.table.joins.is_empty() || u.from.is_some() || u.returning.is_some() || u.limit.is_some() {
         return unsupported("UPDATE with joins / FROM / RETURNING / LIMIT");
     }
@@ -953,7 +1014,12 @@ fn delete_relation(d: &ast::Delete) -> Result<&ast::TableFactor> {
     Ok(&from[0].relation)
 }
 
-fn delete(cat: &Catalog, txn: &mut dyn KvTxn, d: &ast::Delete, params: &[Value]) -> Result<QueryResult> {
+fn delete(
+    cat: &Catalog,
+    txn: &mut dyn KvTxn,
+    d: &ast::Delete,
+    params: &[Value],
+) -> Result<QueryResult> {
     if d.returning.is_some() || d.limit.is_some() {
         return unsupported("DELETE ... RETURNING / LIMIT");
     }

@@ -24,7 +24,10 @@ impl StorageBackend {
     }
 
     /// Uses the given isolation level.
-    pub fn with_isolation(engine: toondb_storage::Engine, isolation: toondb_storage::Isolation) -> Self {
+    pub fn with_isolation(
+        engine: toondb_storage::Engine,
+        isolation: toondb_storage::Isolation,
+    ) -> Self {
         StorageBackend { engine, isolation }
     }
 
@@ -84,4 +87,3 @@ impl KvTxn for StorageTxn {
         self.txn.rollback();
     }
 }
-

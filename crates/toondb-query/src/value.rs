@@ -5,6 +5,9 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+/// 2^63 as f64 (exact): the first float above i64::MAX.
+pub const TWO_POW_63: f64 = 9_223_372_036_854_775_808.0;
+
 /// A single SQL value (SQLite storage classes). Booleans are stored as INTEGER 0/1.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Value {
@@ -135,7 +138,7 @@ impl DataType {
 }
 
 fn real_to_int_if_exact(r: f64) -> Value {
-    if r.fract() == 0.0 && r >= -9.223_372_036_854_775e18 && r < 9.223_372_036_854_775e18 {
+    if r.fract() == 0.0 && (-TWO_POW_63..TWO_POW_63).contains(&r) {
         Value::Integer(r as i64)
     } else {
         Value::Real(r)
@@ -346,10 +349,10 @@ pub fn cmp_int_real(i: i64, r: f64) -> Ordering {
     if r.is_nan() {
         return Ordering::Greater;
     }
-    if r >= 9.223_372_036_854_775_807e18 {
+    if r >= TWO_POW_63 {
         return Ordering::Less;
     }
-    if r < -9.223_372_036_854_775_808e18 {
+    if r < -TWO_POW_63 {
         return Ordering::Greater;
     }
     let t = r.trunc();
@@ -373,9 +376,9 @@ pub fn cmp_int_real(i: i64, r: f64) -> Ordering {
 pub fn real_to_i64_saturating(r: f64) -> i64 {
     if r.is_nan() {
         0
-    } else if r >= 9.223_372_036_854_775_807e18 {
+    } else if r >= TWO_POW_63 {
         i64::MAX
-    } else if r <= -9.223_372_036_854_775_808e18 {
+    } else if r <= -TWO_POW_63 {
         i64::MIN
     } else {
         r as i64
@@ -491,9 +494,18 @@ mod tests {
         assert_eq!(Affinity::from_type_name("DOUBLE"), Affinity::Real);
         assert_eq!(Affinity::from_type_name(""), Affinity::Blob);
         assert_eq!(Affinity::from_type_name("BOOLEAN"), Affinity::Numeric);
-        assert_eq!(Affinity::Integer.apply(Value::from("12")), Value::Integer(12));
-        assert_eq!(Affinity::Integer.apply(Value::from("1.5")), Value::Real(1.5));
-        assert_eq!(Affinity::Integer.apply(Value::from("x1")), Value::from("x1"));
+        assert_eq!(
+            Affinity::Integer.apply(Value::from("12")),
+            Value::Integer(12)
+        );
+        assert_eq!(
+            Affinity::Integer.apply(Value::from("1.5")),
+            Value::Real(1.5)
+        );
+        assert_eq!(
+            Affinity::Integer.apply(Value::from("x1")),
+            Value::from("x1")
+        );
         assert_eq!(Affinity::Text.apply(Value::Integer(3)), Value::from("3"));
         assert_eq!(Affinity::Real.apply(Value::Integer(3)), Value::Real(3.0));
     }

@@ -1,4 +1,5 @@
 //! Integration tests of the SQL engine on toondb-storage.
+#![allow(clippy::unwrap_used)] // test helpers
 
 use toondb_query::{to_json, to_table, Database, Error, QueryResult, Session, Value};
 
@@ -51,8 +52,14 @@ fn explain_shows_index_and_join_choices() {
     let p = explain(&mut s, "SELECT name FROM emp WHERE salary > 20");
     assert!(p.contains("SeqScan emp"), "{p}");
     let p = explain(&mut s, "SELECT title FROM dept WHERE title = 'ops'");
-    assert!(p.contains("IndexScan dept USING INDEX sqlite_autoindex_dept_1"), "{p}");
-    let p = explain(&mut s, "SELECT e.name, d.title FROM emp e, dept d WHERE e.dept = d.id AND d.title = 'eng'");
+    assert!(
+        p.contains("IndexScan dept USING INDEX sqlite_autoindex_dept_1"),
+        "{p}"
+    );
+    let p = explain(
+        &mut s,
+        "SELECT e.name, d.title FROM emp e, dept d WHERE e.dept = d.id AND d.title = 'eng'",
+    );
     assert!(p.contains("HashJoin"), "{p}");
     // The filtered (smaller) side is the build side.
     assert!(p.contains("build=right"), "{p}");
@@ -60,11 +67,17 @@ fn explain_shows_index_and_join_choices() {
     assert!(p.contains("IndexScan"), "{p}");
     // Index scans return the same rows as full scans.
     let a = rows(&mut s, "SELECT name FROM emp WHERE dept = 1 ORDER BY name");
-    let b = rows(&mut s, "SELECT name FROM emp WHERE dept + 0 = 1 ORDER BY name");
+    let b = rows(
+        &mut s,
+        "SELECT name FROM emp WHERE dept + 0 = 1 ORDER BY name",
+    );
     assert_eq!(a, b);
     assert_eq!(a.len(), 2);
     // Type affinity: text literal compared to an INTEGER column through the index.
-    assert_eq!(rows(&mut s, "SELECT count(*) FROM emp WHERE dept = '1'"), vec![vec![i(2)]]);
+    assert_eq!(
+        rows(&mut s, "SELECT count(*) FROM emp WHERE dept = '1'"),
+        vec![vec![i(2)]]
+    );
 }
 
 #[test]
@@ -91,7 +104,10 @@ fn joins_group_by_and_set_ops() {
         vec![vec![i(3)]]
     );
     assert_eq!(
-        rows(&mut s, "SELECT dept FROM emp UNION SELECT id FROM dept ORDER BY 1 LIMIT 2 OFFSET 1"),
+        rows(
+            &mut s,
+            "SELECT dept FROM emp UNION SELECT id FROM dept ORDER BY 1 LIMIT 2 OFFSET 1"
+        ),
         vec![vec![i(1)], vec![i(2)]]
     );
     assert_eq!(
@@ -99,7 +115,10 @@ fn joins_group_by_and_set_ops() {
         vec![vec![Value::from("ann")]]
     );
     assert_eq!(
-        rows(&mut s, "SELECT title FROM dept d WHERE NOT EXISTS (SELECT 1 FROM emp WHERE emp.dept = d.id)"),
+        rows(
+            &mut s,
+            "SELECT title FROM dept d WHERE NOT EXISTS (SELECT 1 FROM emp WHERE emp.dept = d.id)"
+        ),
         vec![vec![Value::from("empty")]]
     );
     assert_eq!(
@@ -120,16 +139,61 @@ fn null_three_valued_logic() {
     let n = Value::Null;
     assert_eq!(
         r[0],
-        vec![n.clone(), n.clone(), i(0), i(1), n.clone(), n.clone(), i(1), n.clone(), n.clone(), i(1), i(1), n.clone(), i(3), n.clone(), n.clone(), n]
+        vec![
+            n.clone(),
+            n.clone(),
+            i(0),
+            i(1),
+            n.clone(),
+            n.clone(),
+            i(1),
+            n.clone(),
+            n.clone(),
+            i(1),
+            i(1),
+            n.clone(),
+            i(3),
+            n.clone(),
+            n.clone(),
+            n
+        ]
     );
-    s.execute("CREATE TABLE t(a INT); INSERT INTO t VALUES (3), (NULL), (1)").unwrap();
-    assert_eq!(rows(&mut s, "SELECT a FROM t ORDER BY a"), vec![vec![Value::Null], vec![i(1)], vec![i(3)]]);
-    assert_eq!(rows(&mut s, "SELECT a FROM t ORDER BY a DESC"), vec![vec![i(3)], vec![i(1)], vec![Value::Null]]);
-    assert_eq!(rows(&mut s, "SELECT count(a), count(*), sum(a), min(a) FROM t"), vec![vec![i(2), i(3), i(4), i(1)]]);
-    assert_eq!(rows(&mut s, "SELECT count(*) FROM t WHERE a NOT IN (SELECT a FROM t WHERE a = 1)"), vec![vec![i(1)]]);
-    assert_eq!(rows(&mut s, "SELECT count(*) FROM t WHERE a NOT IN (SELECT a FROM t)"), vec![vec![i(0)]]);
-    assert_eq!(rows(&mut s, "SELECT sum(a) FROM t WHERE a > 100"), vec![vec![Value::Null]]);
-    assert_eq!(rows(&mut s, "SELECT total(a) FROM t WHERE a > 100"), vec![vec![Value::Real(0.0)]]);
+    s.execute("CREATE TABLE t(a INT); INSERT INTO t VALUES (3), (NULL), (1)")
+        .unwrap();
+    assert_eq!(
+        rows(&mut s, "SELECT a FROM t ORDER BY a"),
+        vec![vec![Value::Null], vec![i(1)], vec![i(3)]]
+    );
+    assert_eq!(
+        rows(&mut s, "SELECT a FROM t ORDER BY a DESC"),
+        vec![vec![i(3)], vec![i(1)], vec![Value::Null]]
+    );
+    assert_eq!(
+        rows(&mut s, "SELECT count(a), count(*), sum(a), min(a) FROM t"),
+        vec![vec![i(2), i(3), i(4), i(1)]]
+    );
+    assert_eq!(
+        rows(
+            &mut s,
+            "SELECT count(*) FROM t WHERE a NOT IN (SELECT a FROM t WHERE a = 1)"
+        ),
+        vec![vec![i(1)]]
+    );
+    assert_eq!(
+        rows(
+            &mut s,
+            "SELECT count(*) FROM t WHERE a NOT IN (SELECT a FROM t)"
+        ),
+        vec![vec![i(0)]]
+    );
+    assert_eq!(
+        rows(&mut s, "SELECT sum(a) FROM t WHERE a > 100"),
+        vec![vec![Value::Null]]
+    );
+    assert_eq!(
+        rows(&mut s, "SELECT total(a) FROM t WHERE a > 100"),
+        vec![vec![Value::Real(0.0)]]
+    );
 }
 
 #[test]
@@ -150,20 +214,39 @@ fn integer_overflow_and_types() {
             Value::Real(3.5)
         ]
     );
-    assert!(matches!(s.execute("SELECT abs(-9223372036854775808)"), Err(Error::Runtime(_))));
-    s.execute("CREATE TABLE big(a INTEGER); INSERT INTO big VALUES (9223372036854775807), (1)").unwrap();
+    assert!(matches!(
+        s.execute("SELECT abs(-9223372036854775808)"),
+        Err(Error::Runtime(_))
+    ));
+    s.execute("CREATE TABLE big(a INTEGER); INSERT INTO big VALUES (9223372036854775807), (1)")
+        .unwrap();
     let e = s.execute("SELECT sum(a) FROM big").unwrap_err();
     assert!(e.to_string().contains("integer overflow"), "{e}");
-    assert_eq!(rows(&mut s, "SELECT total(a) > 0 FROM big"), vec![vec![i(1)]]);
+    assert_eq!(
+        rows(&mut s, "SELECT total(a) > 0 FROM big"),
+        vec![vec![i(1)]]
+    );
     // Affinity on insert.
     s.execute("CREATE TABLE aff(i INTEGER, r REAL, t TEXT, b BLOB); INSERT INTO aff VALUES ('42', 3, 7, '8')").unwrap();
-    assert_eq!(rows(&mut s, "SELECT typeof(i), typeof(r), typeof(t), typeof(b) FROM aff")[0], vec![Value::from("integer"), Value::from("real"), Value::from("text"), Value::from("text")]);
+    assert_eq!(
+        rows(
+            &mut s,
+            "SELECT typeof(i), typeof(r), typeof(t), typeof(b) FROM aff"
+        )[0],
+        vec![
+            Value::from("integer"),
+            Value::from("real"),
+            Value::from("text"),
+            Value::from("text")
+        ]
+    );
 }
 
 #[test]
 fn transactions_commit_rollback_and_isolation() {
     let (db, mut s) = db();
-    s.execute("CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT UNIQUE)").unwrap();
+    s.execute("CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT UNIQUE)")
+        .unwrap();
     s.execute("BEGIN").unwrap();
     assert!(s.in_transaction());
     s.execute("INSERT INTO t(v) VALUES ('a')").unwrap();
@@ -173,13 +256,19 @@ fn transactions_commit_rollback_and_isolation() {
     s.execute("ROLLBACK").unwrap();
     assert_eq!(rows(&mut s, "SELECT count(*) FROM t"), vec![vec![i(0)]]);
 
-    s.execute("BEGIN; INSERT INTO t(v) VALUES ('b'); CREATE INDEX tv2 ON t(v);").unwrap();
+    s.execute("BEGIN; INSERT INTO t(v) VALUES ('b'); CREATE INDEX tv2 ON t(v);")
+        .unwrap();
     // A failing statement inside a transaction leaves no partial effects but keeps the txn.
-    let e = s.execute("INSERT INTO t(v) VALUES ('c'), ('b')").unwrap_err();
+    let e = s
+        .execute("INSERT INTO t(v) VALUES ('c'), ('b')")
+        .unwrap_err();
     assert!(matches!(e, Error::Constraint(_)), "{e}");
     assert!(s.in_transaction());
     s.execute("COMMIT").unwrap();
-    assert_eq!(rows(&mut other, "SELECT v FROM t"), vec![vec![Value::from("b")]]);
+    assert_eq!(
+        rows(&mut other, "SELECT v FROM t"),
+        vec![vec![Value::from("b")]]
+    );
     assert!(rows(&mut other, "EXPLAIN SELECT * FROM t WHERE v = 'b'")
         .iter()
         .any(|r| r[0].to_text_lossy().contains("IndexScan")));
@@ -195,10 +284,13 @@ fn transactions_commit_rollback_and_isolation() {
 #[test]
 fn write_write_conflict_is_reported() {
     let (db, mut a) = db();
-    a.execute("CREATE TABLE t(id INTEGER PRIMARY KEY, n INT); INSERT INTO t VALUES (1, 0)").unwrap();
+    a.execute("CREATE TABLE t(id INTEGER PRIMARY KEY, n INT); INSERT INTO t VALUES (1, 0)")
+        .unwrap();
     let mut b = db.session();
-    a.execute("BEGIN; UPDATE t SET n = n + 1 WHERE id = 1").unwrap();
-    b.execute("BEGIN; UPDATE t SET n = n + 10 WHERE id = 1").unwrap();
+    a.execute("BEGIN; UPDATE t SET n = n + 1 WHERE id = 1")
+        .unwrap();
+    b.execute("BEGIN; UPDATE t SET n = n + 10 WHERE id = 1")
+        .unwrap();
     a.execute("COMMIT").unwrap();
     let e = b.execute("COMMIT").unwrap_err();
     assert!(e.is_conflict(), "{e}");
@@ -209,20 +301,32 @@ fn write_write_conflict_is_reported() {
 fn prepared_statements_and_parameters() {
     let (_db, mut s) = db();
     setup(&mut s);
-    let p = s.prepare("SELECT name FROM emp WHERE dept = ? AND salary > ? ORDER BY name").unwrap();
+    let p = s
+        .prepare("SELECT name FROM emp WHERE dept = ? AND salary > ? ORDER BY name")
+        .unwrap();
     assert_eq!(p.param_count(), 2);
     let r = s.execute_prepared(&p, &[i(1), Value::Real(90.0)]).unwrap();
     assert_eq!(r.rows, vec![vec![Value::from("ann")]]);
     let r = s.execute_prepared(&p, &[i(2), i(0)]).unwrap();
     assert_eq!(r.rows, vec![vec![Value::from("cid")]]);
-    assert!(matches!(s.execute_prepared(&p, &[i(1)]), Err(Error::Param(_))));
-    let r = s.execute_with("SELECT ?2 - ?1, $1", &[i(10), i(3)]).unwrap();
+    assert!(matches!(
+        s.execute_prepared(&p, &[i(1)]),
+        Err(Error::Param(_))
+    ));
+    let r = s
+        .execute_with("SELECT ?2 - ?1, $1", &[i(10), i(3)])
+        .unwrap();
     assert_eq!(r.rows, vec![vec![i(-7), i(10)]]);
     let ins = s.prepare("INSERT INTO dept(title) VALUES ($1)").unwrap();
     assert_eq!(ins.param_count(), 1);
     s.execute_prepared(&ins, &[Value::from("new")]).unwrap();
-    assert_eq!(rows(&mut s, "SELECT id FROM dept WHERE title = 'new'"), vec![vec![i(4)]]);
-    let it = s.query_iter("SELECT id FROM dept WHERE id > ?", &[i(2)]).unwrap();
+    assert_eq!(
+        rows(&mut s, "SELECT id FROM dept WHERE title = 'new'"),
+        vec![vec![i(4)]]
+    );
+    let it = s
+        .query_iter("SELECT id FROM dept WHERE id > ?", &[i(2)])
+        .unwrap();
     assert_eq!(it.columns()[0].name, "id");
     assert_eq!(it.count(), 2);
 }
@@ -232,29 +336,55 @@ fn errors_are_descriptive_and_never_panic() {
     let (_db, mut s) = db();
     setup(&mut s);
     let e = s.execute("SELECT * FROM emp WHERE").unwrap_err();
-    assert!(matches!(e, Error::Syntax { .. }) && e.to_string().contains("Line: 1"), "{e}");
+    assert!(
+        matches!(e, Error::Syntax { .. }) && e.to_string().contains("Line: 1"),
+        "{e}"
+    );
     let e = s.execute("SELECT nope FROM emp").unwrap_err();
     assert!(e.to_string().contains("no such column: nope"), "{e}");
     let e = s.execute("SELECT * FROM nope").unwrap_err();
     assert!(e.to_string().contains("no such table: nope"), "{e}");
-    let e = s.execute("INSERT INTO emp(name) VALUES (NULL)").unwrap_err();
-    assert!(e.to_string().contains("NOT NULL constraint failed: emp.name"), "{e}");
-    let e = s.execute("INSERT INTO dept(title) VALUES ('eng')").unwrap_err();
-    assert!(e.to_string().contains("UNIQUE constraint failed: dept.title"), "{e}");
+    let e = s
+        .execute("INSERT INTO emp(name) VALUES (NULL)")
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("NOT NULL constraint failed: emp.name"),
+        "{e}"
+    );
+    let e = s
+        .execute("INSERT INTO dept(title) VALUES ('eng')")
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("UNIQUE constraint failed: dept.title"),
+        "{e}"
+    );
     let e = s.execute("INSERT INTO dept VALUES (1, 'zzz')").unwrap_err();
     assert!(e.to_string().contains("UNIQUE constraint failed"), "{e}");
-    assert!(s.execute("SELECT count(*) FROM emp GROUP BY count(*)").is_err());
+    assert!(s
+        .execute("SELECT count(*) FROM emp GROUP BY count(*)")
+        .is_err());
     assert!(s.execute("SELECT name FROM emp ORDER BY 5").is_err());
     assert!(s.execute("SELECT (SELECT id, title FROM dept)").is_err());
     assert!(s.execute("CREATE TABLE emp(x)").is_err());
     assert!(s.execute("DROP INDEX nope").is_err());
     assert!(s.execute("SELECT id FROM emp, dept").is_err()); // ambiguous
-    // Deep nesting is rejected, not a stack overflow.
+                                                             // Deep nesting is rejected, not a stack overflow.
     let deep = format!("SELECT {}1{}", "(".repeat(5000), ")".repeat(5000));
     assert!(s.execute(&deep).is_err());
     let long = format!("SELECT 1{}", "+1".repeat(20000));
     assert!(s.execute(&long).is_err());
-    for junk in ["", ";", "SELECT", "'", "SELECT 1 FROM (SELECT", "\u{0}", "INSERT INTO emp VALUES", "SELECT x'zz'"] {
+    for junk in [
+        "",
+        ";",
+        "SELECT",
+        "'",
+        "SELECT 1 FROM (SELECT",
+        "\u{0}",
+        "INSERT INTO emp VALUES",
+        "SELECT x'zz'",
+    ] {
         let _ = s.execute(junk);
     }
     // The session still works.
@@ -266,16 +396,36 @@ fn update_delete_keep_indexes_consistent() {
     let (_db, mut s) = db();
     setup(&mut s);
     s.execute("UPDATE emp SET dept = 3 WHERE dept = 1").unwrap();
-    assert_eq!(rows(&mut s, "SELECT count(*) FROM emp WHERE dept = 1"), vec![vec![i(0)]]);
-    assert_eq!(rows(&mut s, "SELECT name FROM emp WHERE dept = 3 ORDER BY 1"), vec![vec![Value::from("ann")], vec![Value::from("bob")]]);
+    assert_eq!(
+        rows(&mut s, "SELECT count(*) FROM emp WHERE dept = 1"),
+        vec![vec![i(0)]]
+    );
+    assert_eq!(
+        rows(&mut s, "SELECT name FROM emp WHERE dept = 3 ORDER BY 1"),
+        vec![vec![Value::from("ann")], vec![Value::from("bob")]]
+    );
     let r = s.execute("DELETE FROM emp WHERE dept = 3").unwrap();
     assert_eq!(r.rows_affected, 2);
-    assert_eq!(rows(&mut s, "SELECT count(*) FROM emp WHERE dept = 3"), vec![vec![i(0)]]);
+    assert_eq!(
+        rows(&mut s, "SELECT count(*) FROM emp WHERE dept = 3"),
+        vec![vec![i(0)]]
+    );
     s.execute("UPDATE emp SET id = id + 100").unwrap();
-    assert_eq!(rows(&mut s, "SELECT min(id), max(id) FROM emp"), vec![vec![i(103), i(105)]]);
-    s.execute("INSERT OR REPLACE INTO dept VALUES (1, 'ops')").unwrap();
-    assert_eq!(rows(&mut s, "SELECT id, title FROM dept ORDER BY id"), vec![vec![i(1), Value::from("ops")], vec![i(3), Value::from("empty")]]);
-    s.execute("INSERT OR IGNORE INTO dept VALUES (9, 'ops')").unwrap();
+    assert_eq!(
+        rows(&mut s, "SELECT min(id), max(id) FROM emp"),
+        vec![vec![i(103), i(105)]]
+    );
+    s.execute("INSERT OR REPLACE INTO dept VALUES (1, 'ops')")
+        .unwrap();
+    assert_eq!(
+        rows(&mut s, "SELECT id, title FROM dept ORDER BY id"),
+        vec![
+            vec![i(1), Value::from("ops")],
+            vec![i(3), Value::from("empty")]
+        ]
+    );
+    s.execute("INSERT OR IGNORE INTO dept VALUES (9, 'ops')")
+        .unwrap();
     assert_eq!(rows(&mut s, "SELECT count(*) FROM dept"), vec![vec![i(2)]]);
 }
 
@@ -283,13 +433,24 @@ fn update_delete_keep_indexes_consistent() {
 fn views_defaults_and_insert_select() {
     let (_db, mut s) = db();
     setup(&mut s);
-    s.execute("CREATE TABLE d2(id INTEGER PRIMARY KEY, title TEXT DEFAULT 'none', n INT DEFAULT (1 + 1))").unwrap();
+    s.execute(
+        "CREATE TABLE d2(id INTEGER PRIMARY KEY, title TEXT DEFAULT 'none', n INT DEFAULT (1 + 1))",
+    )
+    .unwrap();
     s.execute("INSERT INTO d2(id) VALUES (7)").unwrap();
-    assert_eq!(rows(&mut s, "SELECT * FROM d2"), vec![vec![i(7), Value::from("none"), i(2)]]);
-    s.execute("INSERT INTO d2(title) SELECT title FROM dept WHERE id < 3").unwrap();
+    assert_eq!(
+        rows(&mut s, "SELECT * FROM d2"),
+        vec![vec![i(7), Value::from("none"), i(2)]]
+    );
+    s.execute("INSERT INTO d2(title) SELECT title FROM dept WHERE id < 3")
+        .unwrap();
     assert_eq!(rows(&mut s, "SELECT count(*) FROM d2"), vec![vec![i(3)]]);
-    s.execute("CREATE VIEW rich AS SELECT name, salary FROM emp WHERE salary >= 80").unwrap();
-    assert_eq!(rows(&mut s, "SELECT name FROM rich ORDER BY salary"), vec![vec![Value::from("bob")], vec![Value::from("ann")]]);
+    s.execute("CREATE VIEW rich AS SELECT name, salary FROM emp WHERE salary >= 80")
+        .unwrap();
+    assert_eq!(
+        rows(&mut s, "SELECT name FROM rich ORDER BY salary"),
+        vec![vec![Value::from("bob")], vec![Value::from("ann")]]
+    );
     assert!(s.execute("INSERT INTO rich VALUES ('x', 1)").is_err());
     s.execute("DROP VIEW rich").unwrap();
     assert!(s.execute("SELECT * FROM rich").is_err());
@@ -298,19 +459,25 @@ fn views_defaults_and_insert_select() {
 #[test]
 fn formatters() {
     let (_db, mut s) = db();
-    let r: QueryResult = s.execute("SELECT 1 AS a, 'x' AS b, NULL AS c, 2.5 AS d").unwrap();
+    let r: QueryResult = s
+        .execute("SELECT 1 AS a, 'x' AS b, NULL AS c, 2.5 AS d")
+        .unwrap();
     let t = to_table(&r);
     assert!(t.starts_with("a | b | c    | d"), "{t}");
     assert!(t.contains("1 | x | NULL | 2.5"), "{t}");
     let j = to_json(&r);
-    assert_eq!(j, serde_json::json!([{"a": 1, "b": "x", "c": null, "d": 2.5}]));
+    assert_eq!(
+        j,
+        serde_json::json!([{"a": 1, "b": "x", "c": null, "d": 2.5}])
+    );
 }
 
 #[test]
 fn data_and_catalog_persist_across_reopen() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let engine = toondb_storage::Engine::open(dir.path(), toondb_storage::Options::default()).unwrap();
+        let engine =
+            toondb_storage::Engine::open(dir.path(), toondb_storage::Options::default()).unwrap();
         let db = Database::from_engine(engine.clone());
         let mut s = db.session();
         s.execute("CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT); CREATE INDEX tv ON t(v); INSERT INTO t(v) VALUES ('a'), ('b')").unwrap();
@@ -318,12 +485,19 @@ fn data_and_catalog_persist_across_reopen() {
         drop(db);
         engine.close().unwrap();
     }
-    let engine = toondb_storage::Engine::open(dir.path(), toondb_storage::Options::default()).unwrap();
+    let engine =
+        toondb_storage::Engine::open(dir.path(), toondb_storage::Options::default()).unwrap();
     let db = Database::from_engine(engine);
     let mut s = db.session();
-    assert_eq!(rows(&mut s, "SELECT id FROM t WHERE v = 'b'"), vec![vec![i(2)]]);
+    assert_eq!(
+        rows(&mut s, "SELECT id FROM t WHERE v = 'b'"),
+        vec![vec![i(2)]]
+    );
     s.execute("INSERT INTO t(v) VALUES ('c')").unwrap();
-    assert_eq!(rows(&mut s, "SELECT id FROM t WHERE v = 'c'"), vec![vec![i(3)]]);
+    assert_eq!(
+        rows(&mut s, "SELECT id FROM t WHERE v = 'c'"),
+        vec![vec![i(3)]]
+    );
 }
 
 #[test]
@@ -331,5 +505,11 @@ fn mem_backend_runs_the_same_sql() {
     let db = Database::open_mem();
     let mut s = db.session();
     setup(&mut s);
-    assert_eq!(rows(&mut s, "SELECT count(*) FROM emp e JOIN dept d ON e.dept = d.id"), vec![vec![i(4)]]);
+    assert_eq!(
+        rows(
+            &mut s,
+            "SELECT count(*) FROM emp e JOIN dept d ON e.dept = d.id"
+        ),
+        vec![vec![i(4)]]
+    );
 }

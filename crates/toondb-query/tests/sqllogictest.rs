@@ -188,16 +188,18 @@ fn run_file(path: &Path, failures: &mut Vec<String>) -> Counts {
             };
         }
     };
-    let records = match sqllogictest::parse_with_name::<DefaultColumnType>(&text, path.display().to_string()) {
-        Ok(r) => r,
-        Err(e) => {
-            failures.push(format!("{}: parse error: {e}", path.display()));
-            return Counts {
-                fail: 1,
-                ..Counts::default()
-            };
-        }
-    };
+    let records =
+        match sqllogictest::parse_with_name::<DefaultColumnType>(&text, path.display().to_string())
+        {
+            Ok(r) => r,
+            Err(e) => {
+                failures.push(format!("{}: parse error: {e}", path.display()));
+                return Counts {
+                    fail: 1,
+                    ..Counts::default()
+                };
+            }
+        };
     let db = Database::open_in_memory().expect("open in-memory database");
     let expected = Arc::new(Mutex::new(Vec::new()));
     let exp2 = expected.clone();
@@ -225,12 +227,12 @@ fn run_file(path: &Path, failures: &mut Vec<String>) -> Counts {
             break;
         }
         let (is_test, sql, conds) = match &rec {
-            Record::Statement { sql, conditions, .. } => (true, sql.clone(), conditions.clone()),
+            Record::Statement {
+                sql, conditions, ..
+            } => (true, sql.clone(), conditions.clone()),
             Record::Query {
                 sql, conditions, ..
-            } => {
-                (true, sql.clone(), conditions.clone())
-            }
+            } => (true, sql.clone(), conditions.clone()),
             Record::Halt { .. } => {
                 if !skipped_for_sqlite(&pending) {
                     halted = true;
