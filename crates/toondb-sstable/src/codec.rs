@@ -52,7 +52,20 @@ pub(crate) fn put_varint(out: &mut Vec<u8>, mut v: u64) {
 }
 
 /// Decodes a varint at `*pos`, advancing it.
+#[inline]
 pub(crate) fn get_varint(buf: &[u8], pos: &mut usize) -> DResult<u64> {
+    // Fast path: most lengths in a block fit in one byte.
+    if let Some(&b) = buf.get(*pos) {
+        if b < 0x80 {
+            *pos += 1;
+            return Ok(u64::from(b));
+        }
+    }
+    get_varint_slow(buf, pos)
+}
+
+#[cold]
+fn get_varint_slow(buf: &[u8], pos: &mut usize) -> DResult<u64> {
     let start = *pos;
     let mut v: u64 = 0;
     for i in 0..10 {
