@@ -1107,6 +1107,82 @@ impl Collection {
         Ok(out)
     }
 
+    /// Checks the stored collection against itself at one snapshot: every document record
+    /// has its vector record and vice versa, the keyword postings are exactly those of the
+    /// stored texts, and the text statistics match. Returns the number of documents, or
+    /// [`Error::Corruption`] describing the first inconsistency.
+    pub fn verify(&self) -> Result<usize> {
+        let c = &*self.inner;
+        let snap = self.db.inner.engine.snapshot();
+        let bad = |detail: String| Error::corrupt(format!("collection {}", c.name), 0, detail);
+        let dkey = c.key(b'd', &[]);
+        let mut expected: BTreeMap<Vec<u8>, (u32, u32)> = BTreeMap::new();
+        let (mut n, mut total) = (0u64, 0u64);
+        let mut docs = 0usize;
+        let mut iids = HashMap::new();
+        for kv in snap.scan_prefix(&dkey)? {
+            let (k, v) = kv?;
+            let id = String::from_utf8_lossy(&k[dkey.len()..]).into_owned();
+            let rec = decode_doc(&v, &c.name)?;
+            let vb = snap
+                .get(&c.vec_key(rec.iid))?
+                .ok_or_else(|| bad(format!("document {id:?} has no vector record")))?;
+            let (vid, _) = decode_vector(&vb, c.desc.dim, &c.name)?;
+            if vid != id {
+                return Err(bad(format!("vector record of {id:?} names {vid:?}")));
+            }
+            if iids.insert(rec.iid, id.clone()).is_some() {
+                return Err(bad(format!("internal id {} used twice", rec.iid)));
+            }
+            if let Some(text) = &rec.text {
+                let (tf, len) = term_freqs(text);
+                for (term, f) in tf {
+                    expected.insert(c.posting_key(&term, rec.iid), (f, len));
+                }
+                n += 1;
+                total += u64::from(len);
+            }
+            docs += 1;
+        }
+        let vkey = c.key(b'v', &[]);
+        let vectors = snap.scan_prefix(&vkey)?.count();
+        if vectors != docs {
+            return Err(bad(format!(
+                "{vectors} vector records for {docs} documents"
+            )));
+        }
+        let pkey = c.key(b'p', &[]);
+        let file = || format!("collection {} posting", c.name);
+        let mut seen = 0usize;
+        for kv in snap.scan_prefix(&pkey)? {
+            let (k, v) = kv?;
+            let got = (u32_at(&v, 0, &file)?, u32_at(&v, 4, &file)?);
+            match expected.get(&k) {
+                Some(e) if *e == got => seen += 1,
+                _ => {
+                    return Err(bad(format!(
+                        "unexpected or wrong posting {:?}",
+                        String::from_utf8_lossy(&k)
+                    )))
+                }
+            }
+        }
+        if seen != expected.len() {
+            return Err(bad(format!("{} postings missing", expected.len() - seen)));
+        }
+        let stats = match snap.get(&c.stats_key())? {
+            Some(b) => parse_stats(&b, &c.name)?,
+            None => (0, 0),
+        };
+        if stats != (n, total) {
+            return Err(bad(format!(
+                "text stats {stats:?}, documents say {:?}",
+                (n, total)
+            )));
+        }
+        Ok(docs)
+    }
+
     /// Rebuilds the in-memory HNSW graph from the stored vectors (normally done automatically
     /// on first open; useful after bulk changes to compact the graph).
     pub fn rebuild_index(&self) -> Result<()> {

@@ -406,7 +406,9 @@ impl Database {
     }
 
     /// Runs one SQL statement (or several separated by `;`) and returns the number of rows the
-    /// last one inserted, updated or deleted.
+    /// last one inserted, updated or deleted. Each statement commits on its own (autocommit);
+    /// use [`Database::transaction`] to group statements. A single statement that hits a
+    /// write conflict with a concurrent writer is retried automatically.
     ///
     /// ```
     /// use toondb::{params, Database};
@@ -420,7 +422,30 @@ impl Database {
             self.query(sql, params)?;
             return Ok(0);
         }
-        self.with_session(|s| Ok(s.execute_with(sql, params)?.rows_affected))
+        Ok(self.run_autocommit(sql, params)?.rows_affected)
+    }
+
+    /// Runs SQL in autocommit mode. A single statement that loses a write-write race (e.g.
+    /// two concurrent INSERTs into one table) is retried like [`Database::transaction`]
+    /// does; it never committed, so re-running it is safe. Multi-statement text is not
+    /// retried, since its earlier statements may have committed.
+    fn run_autocommit(&self, sql: &str, params: &[Value]) -> Result<toondb_query::QueryResult> {
+        let attempts = self.inner.opts.max_txn_attempts.max(1);
+        let mut backoff = Backoff::new(self.inner.opts.retry_backoff);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.with_session(|s| Ok(s.execute_with(sql, params)?)) {
+                Err(e)
+                    if e.is_conflict()
+                        && attempt < attempts
+                        && toondb_query::parse(sql).is_ok_and(|v| v.len() == 1) =>
+                {
+                    backoff.sleep();
+                }
+                other => return other,
+            }
+        }
     }
 
     /// Runs a query and returns its rows. Also accepts `CONTEXT ...` statements (see
@@ -447,7 +472,7 @@ impl Database {
             let r = self.execute_context(sql)?;
             return Ok(r.into_rows());
         }
-        self.with_session(|s| Ok(Rows::from_result(s.execute_with(sql, params)?)))
+        Ok(Rows::from_result(self.run_autocommit(sql, params)?))
     }
 
     /// Runs a query and returns the first row, or [`Error::NotFound`] if it returned none.
