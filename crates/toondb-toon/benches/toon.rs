@@ -14,7 +14,10 @@ struct Lcg(u64);
 
 impl Lcg {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         self.0 >> 33
     }
     fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
@@ -22,7 +25,16 @@ impl Lcg {
     }
 }
 
-const NAMES: &[&str] = &["Ada", "Bob", "Chloé", "Dmitri", "Eve", "Farah", "Grace Hopper", "Hiro"];
+const NAMES: &[&str] = &[
+    "Ada",
+    "Bob",
+    "Chloé",
+    "Dmitri",
+    "Eve",
+    "Farah",
+    "Grace Hopper",
+    "Hiro",
+];
 const CITIES: &[&str] = &["Berlin", "Oslo", "Lagos", "Tokyo", "São Paulo", "Toronto"];
 
 fn tabular(rng: &mut Lcg) -> Json {
@@ -62,7 +74,11 @@ fn mixed(rng: &mut Lcg) -> Json {
 
 fn bench(c: &mut Criterion) {
     let mut rng = Lcg(7);
-    let sets = [("tabular", tabular(&mut rng)), ("nested", nested(&mut rng)), ("mixed", mixed(&mut rng))];
+    let sets = [
+        ("tabular", tabular(&mut rng)),
+        ("nested", nested(&mut rng)),
+        ("mixed", mixed(&mut rng)),
+    ];
     for (name, j) in &sets {
         let v = Value::from(j);
         let ours = encode(&v, &EncodeOptions::default());

@@ -13,7 +13,10 @@ struct Lcg(u64);
 
 impl Lcg {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         self.0 >> 33
     }
     fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
@@ -21,10 +24,22 @@ impl Lcg {
     }
 }
 
-const FIRST: &[&str] = &["Ada", "Bob", "Chloé", "Dmitri", "Eve", "Farah", "Grace", "Hiro", "Ines", "Jamal"];
-const LAST: &[&str] = &["Lovelace", "Smith", "Dubois", "Ivanov", "Nakamura", "Okafor", "Hopper", "García"];
+const FIRST: &[&str] = &[
+    "Ada", "Bob", "Chloé", "Dmitri", "Eve", "Farah", "Grace", "Hiro", "Ines", "Jamal",
+];
+const LAST: &[&str] = &[
+    "Lovelace", "Smith", "Dubois", "Ivanov", "Nakamura", "Okafor", "Hopper", "García",
+];
 const DEPTS: &[&str] = &["engineering", "sales", "support", "finance", "research"];
-const CITIES: &[&str] = &["Berlin", "Oslo", "Lagos", "Tokyo", "São Paulo", "Toronto", "Pune"];
+const CITIES: &[&str] = &[
+    "Berlin",
+    "Oslo",
+    "Lagos",
+    "Tokyo",
+    "São Paulo",
+    "Toronto",
+    "Pune",
+];
 
 fn employees(n: usize, rng: &mut Lcg) -> Json {
     let rows: Vec<Json> = (0..n)
@@ -37,7 +52,7 @@ fn employees(n: usize, rng: &mut Lcg) -> Json {
                 "email": format!("{}.{}@example.com", first.to_lowercase(), last.to_lowercase()),
                 "department": rng.pick(DEPTS),
                 "salary": 40_000 + (rng.next() % 90_000),
-                "active": rng.next() % 5 != 0,
+                "active": !rng.next().is_multiple_of(5),
                 "joined": format!("20{:02}-{:02}-{:02}", 10 + rng.next() % 15, 1 + rng.next() % 12, 1 + rng.next() % 28),
             })
         })
@@ -82,7 +97,11 @@ fn mixed(n: usize, rng: &mut Lcg) -> Json {
 
 fn texts(path: &str, n: usize) -> Option<Json> {
     let data = std::fs::read_to_string(path).ok()?;
-    let rows: Vec<Json> = data.lines().take(n).filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let rows: Vec<Json> = data
+        .lines()
+        .take(n)
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
     (!rows.is_empty()).then(|| json!({ "texts": rows }))
 }
 
@@ -97,7 +116,10 @@ fn main() {
     let mut rng = Lcg(42);
     let mut sets: Vec<(&str, Json)> = vec![
         ("tabular: 200 employee records", employees(200, &mut rng)),
-        ("nested: 100 orders (nested groups) + keyed services", orders(100, &mut rng)),
+        (
+            "nested: 100 orders (nested groups) + keyed services",
+            orders(100, &mut rng),
+        ),
         ("mixed: 200 non-uniform events", mixed(200, &mut rng)),
     ];
     if let Some(t) = texts(&path, 300) {
@@ -106,7 +128,15 @@ fn main() {
     let opts = EncodeOptions::default();
     println!(
         "{:<52} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>8}",
-        "data set", "pretty/o2", "compact/o2", "toon/o2", "pretty/cl", "compact/cl", "toon/cl", "vs pret", "vs comp"
+        "data set",
+        "pretty/o2",
+        "compact/o2",
+        "toon/o2",
+        "pretty/cl",
+        "compact/cl",
+        "toon/cl",
+        "vs pret",
+        "vs comp"
     );
     let mut est_errors: Vec<(String, f64)> = Vec::new();
     for (name, j) in &sets {
@@ -114,22 +144,44 @@ fn main() {
         let pretty = serde_json::to_string_pretty(j).expect("json");
         let compact = serde_json::to_string(j).expect("json");
         let toon = encode(&v, &opts);
-        let c = |t: &str| (count_tokens(t, Tokenizer::O200k), count_tokens(t, Tokenizer::Cl100k));
+        let c = |t: &str| {
+            (
+                count_tokens(t, Tokenizer::O200k),
+                count_tokens(t, Tokenizer::Cl100k),
+            )
+        };
         let (p, cp, t) = (c(&pretty), c(&compact), c(&toon));
         println!(
             "{:<52} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>7.1}% {:>7.1}%",
-            name, p.0, cp.0, t.0, p.1, cp.1, t.1, pct(t.0, p.0), pct(t.0, cp.0)
+            name,
+            p.0,
+            cp.0,
+            t.0,
+            p.1,
+            cp.1,
+            t.1,
+            pct(t.0, p.0),
+            pct(t.0, cp.0)
         );
-        for (form, text, exact) in [("json-pretty", &pretty, p.0), ("json-compact", &compact, cp.0), ("toon", &toon, t.0)] {
+        for (form, text, exact) in [
+            ("json-pretty", &pretty, p.0),
+            ("json-compact", &compact, cp.0),
+            ("toon", &toon, t.0),
+        ] {
             let est = estimate_tokens(text);
-            est_errors.push((format!("{name} [{form}]"), (est as f64 - exact as f64) * 100.0 / exact as f64));
+            est_errors.push((
+                format!("{name} [{form}]"),
+                (est as f64 - exact as f64) * 100.0 / exact as f64,
+            ));
         }
     }
     let prose = "TOON is a line-oriented, indentation-based text format that encodes the JSON data model with explicit structure and minimal quoting. Arrays declare their length and an optional field list once.";
     let e = estimate_tokens(prose) as f64;
     let x = count_tokens(prose, Tokenizer::O200k) as f64;
     est_errors.push(("english prose".into(), (e - x) * 100.0 / x));
-    println!("\n(o2 = o200k_base, cl = cl100k_base; savings columns are TOON vs JSON for o200k_base)");
+    println!(
+        "\n(o2 = o200k_base, cl = cl100k_base; savings columns are TOON vs JSON for o200k_base)"
+    );
     println!("\nestimate_tokens() error vs exact o200k_base:");
     for (name, err) in &est_errors {
         println!("  {err:>+7.1}%  {name}");

@@ -27,10 +27,19 @@ const MAX_RESERVE: usize = 1024;
 /// ```
 pub fn decode(input: &str, opts: &DecodeOptions) -> Result<Value> {
     if opts.indent == 0 {
-        return Err(Error::InvalidArgument("indent size must be at least 1".into()));
+        return Err(Error::InvalidArgument(
+            "indent size must be at least 1".into(),
+        ));
     }
     let lines = prepass(input, opts)?;
-    let mut p = Parser { lines, pos: 0, strict: opts.strict, max_depth: opts.max_depth, nest: 0, spans: Vec::new() };
+    let mut p = Parser {
+        lines,
+        pos: 0,
+        strict: opts.strict,
+        max_depth: opts.max_depth,
+        nest: 0,
+        spans: Vec::new(),
+    };
     p.document()
 }
 
@@ -44,7 +53,11 @@ pub fn decode_bytes(input: &[u8], opts: &DecodeOptions) -> Result<Value> {
             let line = good.iter().filter(|&&b| b == b'\n').count() + 1;
             let line_start = good.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
             let column = String::from_utf8_lossy(&good[line_start..]).chars().count() + 1;
-            Err(Error::Syntax { line, column, kind: SyntaxError::InvalidUtf8 })
+            Err(Error::Syntax {
+                line,
+                column,
+                kind: SyntaxError::InvalidUtf8,
+            })
         }
         Err(_) => decode(&String::from_utf8_lossy(input), opts),
     }
@@ -98,9 +111,22 @@ fn prepass<'a>(input: &'a str, opts: &DecodeOptions) -> Result<Vec<Line<'a>>> {
             (spaces, spaces, rest)
         };
         if opts.strict && indent % opts.indent != 0 {
-            return Err(syntax(no, 1, SyntaxError::InvalidIndentation { spaces: indent, indent: opts.indent }));
+            return Err(syntax(
+                no,
+                1,
+                SyntaxError::InvalidIndentation {
+                    spaces: indent,
+                    indent: opts.indent,
+                },
+            ));
         }
-        lines.push(Line { no, depth: indent / opts.indent, ws, text, blank_before: pending_blank.take() });
+        lines.push(Line {
+            no,
+            depth: indent / opts.indent,
+            ws,
+            text,
+            blank_before: pending_blank.take(),
+        });
     }
     Ok(lines)
 }
@@ -182,7 +208,9 @@ fn parse_quoted(s: &str, start: usize) -> PResult<(String, usize)> {
                     Some(b'r') => '\r',
                     Some(b't') => '\t',
                     Some(b'u') => {
-                        let hex = b.get(i + 2..i + 6).filter(|h| h.iter().all(u8::is_ascii_hexdigit));
+                        let hex = b
+                            .get(i + 2..i + 6)
+                            .filter(|h| h.iter().all(u8::is_ascii_hexdigit));
                         let Some(hex) = hex else {
                             return Err((SyntaxError::InvalidEscape, at(s, i)));
                         };
@@ -415,10 +443,23 @@ fn parse_header(s: &str, bracket: usize, strict: bool, depth_left: usize) -> Hea
     if keyed && fields.is_none() {
         return malformed(s, bracket, "keyed header requires a fields segment");
     }
-    HeaderParse::Header(Header { key, len, keyed, delim, fields, rest: trim_sp(&s[i..]) })
+    HeaderParse::Header(Header {
+        key,
+        len,
+        keyed,
+        delim,
+        fields,
+        rest: trim_sp(&s[i..]),
+    })
 }
 
-fn parse_fields(s: &str, i: &mut usize, delim: u8, strict: bool, depth_left: usize) -> PResult<Vec<FieldNode>> {
+fn parse_fields(
+    s: &str,
+    i: &mut usize,
+    delim: u8,
+    strict: bool,
+    depth_left: usize,
+) -> PResult<Vec<FieldNode>> {
     let b = s.as_bytes();
     let open = *i;
     if depth_left == 0 {
@@ -455,7 +496,10 @@ fn parse_fields(s: &str, i: &mut usize, delim: u8, strict: bool, depth_left: usi
                 return Err((SyntaxError::DelimiterMismatch, at(s, st)));
             }
             if n.contains(':') {
-                return Err((SyntaxError::InvalidHeader("unmatched brace in fields segment"), at(s, st)));
+                return Err((
+                    SyntaxError::InvalidHeader("unmatched brace in fields segment"),
+                    at(s, st),
+                ));
             }
             n.to_owned()
         };
@@ -480,7 +524,12 @@ fn parse_fields(s: &str, i: &mut usize, delim: u8, strict: bool, depth_left: usi
                 *i += 1;
                 return Ok(out);
             }
-            None => return Err((SyntaxError::InvalidHeader("unmatched brace in fields segment"), at(s, open))),
+            None => {
+                return Err((
+                    SyntaxError::InvalidHeader("unmatched brace in fields segment"),
+                    at(s, open),
+                ))
+            }
             Some(_) => return Err((SyntaxError::DelimiterMismatch, at(s, *i))),
         }
     }
@@ -529,7 +578,12 @@ impl<'a> Parser<'a> {
     fn enter(&mut self, idx: usize) -> Result<()> {
         self.nest += 1;
         if self.nest > self.max_depth {
-            return Err(self.err_line(idx, SyntaxError::TooDeep { max_depth: self.max_depth }));
+            return Err(self.err_line(
+                idx,
+                SyntaxError::TooDeep {
+                    max_depth: self.max_depth,
+                },
+            ));
         }
         Ok(())
     }
@@ -561,7 +615,9 @@ impl<'a> Parser<'a> {
                 HeaderParse::Header(h) => {
                     if h.fields.is_some() && !h.rest.is_empty() {
                         if self.strict {
-                            return Err(self.err_at(idx, (SyntaxError::ContentAfterHeader, at(h.rest, 0))));
+                            return Err(
+                                self.err_at(idx, (SyntaxError::ContentAfterHeader, at(h.rest, 0)))
+                            );
                         }
                     } else {
                         self.pos += 1;
@@ -622,7 +678,12 @@ impl<'a> Parser<'a> {
     }
 
     /// Parses a field (key-value line or keyed header line) standing at `field_depth`.
-    fn field_line(&mut self, idx: usize, text: &'a str, field_depth: usize) -> Result<(String, Value)> {
+    fn field_line(
+        &mut self,
+        idx: usize,
+        text: &'a str,
+        field_depth: usize,
+    ) -> Result<(String, Value)> {
         let sc = scan(text, b',');
         if let Some(br) = sc.bracket.filter(|&br| sc.colon.is_none_or(|c| br < c)) {
             match parse_header(text, br, self.strict, self.depth_left()) {
@@ -729,7 +790,9 @@ impl<'a> Parser<'a> {
         while let Some((i, text)) = self.next_at(cd)? {
             if !(text == "-" || text.starts_with("- ")) {
                 if self.strict {
-                    return Err(self.err_line(i, SyntaxError::UnexpectedLine("expected a list item")));
+                    return Err(
+                        self.err_line(i, SyntaxError::UnexpectedLine("expected a list item"))
+                    );
                 }
                 break;
             }
@@ -760,7 +823,9 @@ impl<'a> Parser<'a> {
                         return self.array_body(&h, idx, d + 1);
                     }
                     if self.strict {
-                        return Err(self.err_at(idx, (SyntaxError::MisplacedKeylessHeader, at(rest, 0))));
+                        return Err(
+                            self.err_at(idx, (SyntaxError::MisplacedKeylessHeader, at(rest, 0)))
+                        );
                     }
                 }
                 HeaderParse::Malformed(e) => {
@@ -783,7 +848,13 @@ impl<'a> Parser<'a> {
         parse_primitive(rest).map_err(|e| self.err_at(idx, e))
     }
 
-    fn tabular(&mut self, h: &Header<'a>, fields: &[FieldNode], idx: usize, cd: usize) -> Result<Value> {
+    fn tabular(
+        &mut self,
+        h: &Header<'a>,
+        fields: &[FieldNode],
+        idx: usize,
+        cd: usize,
+    ) -> Result<Value> {
         let width = leaf_count(fields);
         let mut rows = Vec::with_capacity(Self::reserve(h.len));
         let mut toks = Vec::with_capacity(width);
@@ -810,7 +881,13 @@ impl<'a> Parser<'a> {
         Ok(Value::Array(rows))
     }
 
-    fn keyed(&mut self, h: &Header<'a>, fields: &[FieldNode], idx: usize, cd: usize) -> Result<Value> {
+    fn keyed(
+        &mut self,
+        h: &Header<'a>,
+        fields: &[FieldNode],
+        idx: usize,
+        cd: usize,
+    ) -> Result<Value> {
         let width = leaf_count(fields);
         let mut out = Map::with_capacity(Self::reserve(h.len));
         let mut toks = Vec::with_capacity(width);
@@ -820,7 +897,9 @@ impl<'a> Parser<'a> {
             let sc = scan(text, h.delim);
             let Some(c) = sc.colon else {
                 if self.strict {
-                    return Err(self.err_line(i, SyntaxError::UnexpectedLine("entry row without a colon")));
+                    return Err(
+                        self.err_line(i, SyntaxError::UnexpectedLine("entry row without a colon"))
+                    );
                 }
                 self.pos += 1;
                 continue;
@@ -847,13 +926,24 @@ impl<'a> Parser<'a> {
 
     fn row(&self, idx: usize, fields: &[FieldNode], width: usize, toks: &[&str]) -> Result<Map> {
         if self.strict && toks.len() != width {
-            return Err(self.err_line(idx, SyntaxError::WidthMismatch { expected: width, found: toks.len() }));
+            return Err(self.err_line(
+                idx,
+                SyntaxError::WidthMismatch {
+                    expected: width,
+                    found: toks.len(),
+                },
+            ));
         }
         let mut it = toks.iter();
         self.materialize(idx, fields, &mut it)
     }
 
-    fn materialize(&self, idx: usize, fields: &[FieldNode], it: &mut std::slice::Iter<'_, &str>) -> Result<Map> {
+    fn materialize(
+        &self,
+        idx: usize,
+        fields: &[FieldNode],
+        it: &mut std::slice::Iter<'_, &str>,
+    ) -> Result<Map> {
         let mut m = Map::with_capacity(fields.len());
         for f in fields {
             let v = match &f.children {
@@ -901,17 +991,48 @@ mod tests {
             s.push_str("a:\n");
         }
         let e = decode(&s, &DecodeOptions::default()).unwrap_err();
-        assert!(matches!(e, Error::Syntax { kind: SyntaxError::TooDeep { .. }, .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                Error::Syntax {
+                    kind: SyntaxError::TooDeep { .. },
+                    ..
+                }
+            ),
+            "{e}"
+        );
         assert!(decode(&s, &DecodeOptions::default().with_max_depth(400)).is_ok());
     }
 
     #[test]
     fn huge_declared_length_does_not_allocate() {
         let e = decode("x[999999999]: 1", &DecodeOptions::default()).unwrap_err();
-        assert!(matches!(e, Error::Syntax { kind: SyntaxError::CountMismatch { declared: 999_999_999, found: 1 }, .. }));
+        assert!(matches!(
+            e,
+            Error::Syntax {
+                kind: SyntaxError::CountMismatch {
+                    declared: 999_999_999,
+                    found: 1
+                },
+                ..
+            }
+        ));
         let e = decode("x[99999999999999999999]: 1", &DecodeOptions::default()).unwrap_err();
-        assert!(matches!(e, Error::Syntax { kind: SyntaxError::InvalidHeader(_), .. }));
-        let v = decode("x[999999999]{a}:\n  1", &DecodeOptions::default().with_strict(false)).unwrap();
-        assert_eq!(serde_json::Value::from(v), serde_json::json!({"x": [{"a": 1}]}));
+        assert!(matches!(
+            e,
+            Error::Syntax {
+                kind: SyntaxError::InvalidHeader(_),
+                ..
+            }
+        ));
+        let v = decode(
+            "x[999999999]{a}:\n  1",
+            &DecodeOptions::default().with_strict(false),
+        )
+        .unwrap();
+        assert_eq!(
+            serde_json::Value::from(v),
+            serde_json::json!({"x": [{"a": 1}]})
+        );
     }
 }

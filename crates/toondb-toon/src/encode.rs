@@ -132,11 +132,23 @@ impl Encoder {
         }
         if tabular {
             if let Some(fields) = array_tabular_fields(a) {
-                write_header(&mut self.out, key, a.len(), false, self.delim, Some(&fields));
+                write_header(
+                    &mut self.out,
+                    key,
+                    a.len(),
+                    false,
+                    self.delim,
+                    Some(&fields),
+                );
+                let flat = fields.iter().all(|f| f.children.is_none());
                 for v in a {
                     if let Value::Object(o) = v {
                         self.newline(field_depth + 1);
-                        write_cells(&mut self.out, o, &fields, d, &mut true);
+                        if flat && aligned(o, &fields) {
+                            write_values(&mut self.out, o.values(), d);
+                        } else {
+                            write_cells(&mut self.out, o, &fields, d, &mut true);
+                        }
                     }
                 }
                 return;
@@ -208,9 +220,26 @@ pub(crate) fn push_spaces(out: &mut String, n: usize) {
 #[inline]
 pub(crate) fn get_field<'m>(o: &'m Map, i: usize, name: &str) -> Option<&'m Value> {
     match o.get_index(i) {
-        Some((k, v)) if k == name => Some(v),
+        Some((k, v)) if key_eq(k, name) => Some(v),
         _ => o.get(name),
     }
+}
+
+/// String equality without a libc `memcmp` call for the short keys typical of records.
+#[inline]
+fn key_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    if a.len() > 32 {
+        return a == b;
+    }
+    let mut diff = 0u8;
+    for i in 0..a.len() {
+        diff |= a[i] ^ b[i];
+    }
+    diff == 0
 }
 
 /// The tabular field list of an array (§9.3), or `None` if it must be a list.
@@ -223,6 +252,12 @@ pub(crate) fn array_tabular_fields(a: &[Value]) -> Option<Vec<Field<'_>>> {
         }
     }
     tabular_fields(&objs)
+}
+
+/// True when `o` has exactly the keys of `fields` in the same order (then cells can be
+/// read by position).
+fn aligned(o: &Map, fields: &[Field<'_>]) -> bool {
+    o.len() == fields.len() && o.keys().zip(fields).all(|(k, f)| key_eq(k, f.name))
 }
 
 /// The keyed tabular field list of an object (§9.5), or `None` if it nests normally.
@@ -259,7 +294,10 @@ fn tabular_fields<'a>(objs: &[&'a Map]) -> Option<Vec<Field<'a>>> {
                     }
                 }
                 let children = tabular_fields(&sub)?;
-                fields.push(Field { name: k, children: Some(children) });
+                fields.push(Field {
+                    name: k,
+                    children: Some(children),
+                });
             }
             v if v.is_primitive() => {
                 for o in &objs[1..] {
@@ -267,7 +305,10 @@ fn tabular_fields<'a>(objs: &[&'a Map]) -> Option<Vec<Field<'a>>> {
                         return None;
                     }
                 }
-                fields.push(Field { name: k, children: None });
+                fields.push(Field {
+                    name: k,
+                    children: None,
+                });
             }
             _ => return None,
         }
@@ -275,8 +316,24 @@ fn tabular_fields<'a>(objs: &[&'a Map]) -> Option<Vec<Field<'a>>> {
     Some(fields)
 }
 
+/// Writes primitive values joined by the delimiter.
+fn write_values<'v>(out: &mut String, values: impl Iterator<Item = &'v Value>, d: u8) {
+    for (i, v) in values.enumerate() {
+        if i > 0 {
+            out.push(d as char);
+        }
+        write_primitive(out, v, d);
+    }
+}
+
 /// Writes the leaf cells of `o` in depth-first field order.
-pub(crate) fn write_cells(out: &mut String, o: &Map, fields: &[Field<'_>], d: u8, first: &mut bool) {
+pub(crate) fn write_cells(
+    out: &mut String,
+    o: &Map,
+    fields: &[Field<'_>],
+    d: u8,
+    first: &mut bool,
+) {
     for (i, f) in fields.iter().enumerate() {
         let v = get_field(o, i, f.name);
         match (&f.children, v) {
@@ -479,7 +536,10 @@ mod tests {
 
     #[test]
     fn quoting_rules() {
-        for s in ["", " a", "a ", "true", "null", "42", "-3.14", "1e-6", "+1", "05", "a:b", "-", "#x", "[", "a\"b", "a,b"] {
+        for s in [
+            "", " a", "a ", "true", "null", "42", "-3.14", "1e-6", "+1", "05", "a:b", "-", "#x",
+            "[", "a\"b", "a,b",
+        ] {
             assert!(needs_quotes(s, b','), "{s:?} should be quoted");
         }
         for s in ["hello", "a b", "café", "1.2.3", "e5", "a|b", "Ada_99"] {

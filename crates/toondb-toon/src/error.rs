@@ -116,7 +116,10 @@ impl fmt::Display for SyntaxError {
                 write!(f, "header declares {declared} items but {found} were found")
             }
             SyntaxError::WidthMismatch { expected, found } => {
-                write!(f, "row has {found} cells but the header has {expected} fields")
+                write!(
+                    f,
+                    "row has {found} cells but the header has {expected} fields"
+                )
             }
             SyntaxError::MissingColon => f.write_str("missing colon after key"),
             SyntaxError::InvalidEscape => f.write_str("invalid escape sequence"),
@@ -136,7 +139,10 @@ impl fmt::Display for SyntaxError {
                 f.write_str("keyless array header is not allowed here")
             }
             SyntaxError::InvalidIndentation { spaces, indent } => {
-                write!(f, "indentation of {spaces} spaces is not a multiple of {indent}")
+                write!(
+                    f,
+                    "indentation of {spaces} spaces is not a multiple of {indent}"
+                )
             }
             SyntaxError::TabIndentation => f.write_str("tab used for indentation"),
             SyntaxError::UnexpectedIndentation => {

@@ -85,7 +85,10 @@ pub struct EncodeOptions {
 
 impl Default for EncodeOptions {
     fn default() -> Self {
-        EncodeOptions { indent: 2, delimiter: Delimiter::Comma }
+        EncodeOptions {
+            indent: 2,
+            delimiter: Delimiter::Comma,
+        }
     }
 }
 
@@ -121,7 +124,11 @@ pub struct DecodeOptions {
 
 impl Default for DecodeOptions {
     fn default() -> Self {
-        DecodeOptions { indent: 2, strict: true, max_depth: DEFAULT_MAX_DEPTH }
+        DecodeOptions {
+            indent: 2,
+            strict: true,
+            max_depth: DEFAULT_MAX_DEPTH,
+        }
     }
 }
 

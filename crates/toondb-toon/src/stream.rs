@@ -40,16 +40,30 @@ pub struct TabularStreamEncoder<W: io::Write> {
 
 impl<W: io::Write> TabularStreamEncoder<W> {
     /// Writes the header and returns the encoder. `fields` must be non-empty and distinct.
-    pub fn new(mut w: W, key: Option<&str>, fields: &[&str], rows: usize, opts: &EncodeOptions) -> Result<Self> {
+    pub fn new(
+        mut w: W,
+        key: Option<&str>,
+        fields: &[&str],
+        rows: usize,
+        opts: &EncodeOptions,
+    ) -> Result<Self> {
         if fields.is_empty() {
-            return Err(Error::InvalidArgument("a tabular array needs at least one field".into()));
+            return Err(Error::InvalidArgument(
+                "a tabular array needs at least one field".into(),
+            ));
         }
         for (i, f) in fields.iter().enumerate() {
             if fields[..i].contains(f) {
                 return Err(Error::InvalidArgument(format!("duplicate field {f:?}")));
             }
         }
-        let tree: Vec<Field<'_>> = fields.iter().map(|&name| Field { name, children: None }).collect();
+        let tree: Vec<Field<'_>> = fields
+            .iter()
+            .map(|&name| Field {
+                name,
+                children: None,
+            })
+            .collect();
         let mut buf = String::new();
         write_header(&mut buf, key, rows, false, opts.delimiter, Some(&tree));
         w.write_all(buf.as_bytes())?;
@@ -66,7 +80,10 @@ impl<W: io::Write> TabularStreamEncoder<W> {
 
     fn check_room(&self) -> Result<()> {
         if self.written >= self.declared {
-            return Err(Error::RowCountMismatch { declared: self.declared, written: self.written + 1 });
+            return Err(Error::RowCountMismatch {
+                declared: self.declared,
+                written: self.written + 1,
+            });
         }
         Ok(())
     }
@@ -77,7 +94,9 @@ impl<W: io::Write> TabularStreamEncoder<W> {
         push_spaces(&mut self.buf, self.indent);
         for (i, v) in cells.enumerate() {
             if !v.is_primitive() {
-                return Err(Error::InvalidArgument(format!("cell {i} is not a primitive")));
+                return Err(Error::InvalidArgument(format!(
+                    "cell {i} is not a primitive"
+                )));
             }
             if i > 0 {
                 self.buf.push(self.delim as char);
@@ -106,7 +125,9 @@ impl<W: io::Write> TabularStreamEncoder<W> {
     pub fn write_object(&mut self, row: &Map) -> Result<()> {
         self.check_room()?;
         if row.len() != self.fields.len() {
-            return Err(Error::InvalidArgument("object keys differ from the header fields".into()));
+            return Err(Error::InvalidArgument(
+                "object keys differ from the header fields".into(),
+            ));
         }
         let mut cells = Vec::with_capacity(self.fields.len());
         for f in &self.fields {
@@ -127,7 +148,10 @@ impl<W: io::Write> TabularStreamEncoder<W> {
     /// writer.
     pub fn finish(mut self) -> Result<W> {
         if self.written != self.declared {
-            return Err(Error::RowCountMismatch { declared: self.declared, written: self.written });
+            return Err(Error::RowCountMismatch {
+                declared: self.declared,
+                written: self.written,
+            });
         }
         self.w.flush()?;
         Ok(self.w)

@@ -136,7 +136,13 @@ mod tests {
         // Reference counts from OpenAI's tiktoken.
         assert_eq!(count_tokens("hello world", Tokenizer::O200k), 2);
         assert_eq!(count_tokens("hello world", Tokenizer::Cl100k), 2);
-        assert_eq!(count_tokens("The quick brown fox jumps over the lazy dog.", Tokenizer::Cl100k), 10);
+        assert_eq!(
+            count_tokens(
+                "The quick brown fox jumps over the lazy dog.",
+                Tokenizer::Cl100k
+            ),
+            10
+        );
         let a = count_tokens("{\"id\": 1, \"name\": \"Ada\"}", Tokenizer::O200k);
         assert!(a > 5 && a < 20, "{a}");
     }

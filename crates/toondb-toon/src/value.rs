@@ -43,8 +43,7 @@ impl Value {
             }
             (Value::Object(a), Value::Object(b)) => {
                 a.len() == b.len()
-                    && a
-                        .iter()
+                    && a.iter()
                         .zip(b)
                         .all(|((ka, va), (kb, vb))| ka == kb && va.ordered_eq(vb))
             }
@@ -144,6 +143,12 @@ impl Number {
 fn write_float(out: &mut String, f: f64) {
     let mut buf = ryu::Buffer::new();
     let s = buf.format_finite(f);
+    // Fast path: ryu writes plain decimal (no exponent) only for moderate magnitudes, all
+    // inside the canonical range, and never with redundant zeros for non-integral values.
+    if !s.contains('e') && !s.ends_with(".0") {
+        out.push_str(s);
+        return;
+    }
     let (neg, body) = match s.strip_prefix('-') {
         Some(b) => (true, b),
         None => (false, s),

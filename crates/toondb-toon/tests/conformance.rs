@@ -46,12 +46,17 @@ fn canonical_json(v: &Value) -> String {
 fn run_case(category: &str, case: &Json) -> Result<(), String> {
     let input = &case["input"];
     let expected = &case["expected"];
-    let should_error = case.get("shouldError").and_then(Json::as_bool).unwrap_or(false);
+    let should_error = case
+        .get("shouldError")
+        .and_then(Json::as_bool)
+        .unwrap_or(false);
     let options = case.get("options");
     match category {
         "encode" => {
             let out = encode(&Value::from(input), &encode_opts(options));
-            let want = expected.as_str().ok_or("encode fixture expected is not a string")?;
+            let want = expected
+                .as_str()
+                .ok_or("encode fixture expected is not a string")?;
             if out == want {
                 Ok(())
             } else {
@@ -59,7 +64,9 @@ fn run_case(category: &str, case: &Json) -> Result<(), String> {
             }
         }
         "decode" => {
-            let text = input.as_str().ok_or("decode fixture input is not a string")?;
+            let text = input
+                .as_str()
+                .ok_or("decode fixture input is not a string")?;
             match (decode(text, &decode_opts(options)), should_error) {
                 (Err(_), true) => Ok(()),
                 (Ok(v), true) => Err(format!("expected an error, decoded {}", canonical_json(&v))),
@@ -95,8 +102,16 @@ fn main() {
             files += 1;
             let doc: Json = serde_json::from_str(&std::fs::read_to_string(&path).expect("read"))
                 .expect("fixture JSON");
-            assert_eq!(doc["category"].as_str(), Some(category), "{}", path.display());
-            let mut outcome = Outcome { passed: 0, failed: Vec::new() };
+            assert_eq!(
+                doc["category"].as_str(),
+                Some(category),
+                "{}",
+                path.display()
+            );
+            let mut outcome = Outcome {
+                passed: 0,
+                failed: Vec::new(),
+            };
             for case in doc["tests"].as_array().expect("tests array") {
                 match run_case(category, case) {
                     Ok(()) => outcome.passed += 1,

@@ -14,9 +14,38 @@ fn string() -> impl Strategy<Value = String> {
         "[a-zA-Z0-9 _.]{0,10}",
         Just(String::new()),
         prop::sample::select(vec![
-            "true", "false", "null", "42", "-3.14", "1e-6", "05", "+1", "-", "- x", "#", "#x",
-            " lead", "trail ", "a,b", "a|b", "a\tb", "a:b", "[1]", "{k}", "q\"t", "back\\",
-            "line\nbreak", "cr\r", "\u{1}", "café", "你好", "🚀 go", "[]", "-1", "0", "1.0",
+            "true",
+            "false",
+            "null",
+            "42",
+            "-3.14",
+            "1e-6",
+            "05",
+            "+1",
+            "-",
+            "- x",
+            "#",
+            "#x",
+            " lead",
+            "trail ",
+            "a,b",
+            "a|b",
+            "a\tb",
+            "a:b",
+            "[1]",
+            "{k}",
+            "q\"t",
+            "back\\",
+            "line\nbreak",
+            "cr\r",
+            "\u{1}",
+            "café",
+            "你好",
+            "🚀 go",
+            "[]",
+            "-1",
+            "0",
+            "1.0",
         ])
         .prop_map(str::to_owned),
         "[ -~\\t\\n\u{e9}\u{1F600}]{0,12}",
@@ -28,8 +57,18 @@ fn number() -> impl Strategy<Value = Value> {
         any::<i64>().prop_map(Value::from),
         any::<u64>().prop_map(Value::from),
         any::<f64>().prop_map(Value::from_f64),
-        (-1000i64..1000, 0u32..6).prop_map(|(m, e)| Value::from_f64(m as f64 / 10f64.powi(e as i32))),
-        prop::sample::select(vec![1e-7, 1e21, 1.5e300, 5e-324, 0.1, 1e-6, 999_999.999_999]).prop_map(Value::from_f64),
+        (-1000i64..1000, 0u32..6)
+            .prop_map(|(m, e)| Value::from_f64(m as f64 / 10f64.powi(e as i32))),
+        prop::sample::select(vec![
+            1e-7,
+            1e21,
+            1.5e300,
+            5e-324,
+            0.1,
+            1e-6,
+            999_999.999_999
+        ])
+        .prop_map(Value::from_f64),
     ]
 }
 
@@ -94,7 +133,10 @@ fn table(inner: impl Strategy<Value = Value> + Clone) -> impl Strategy<Value = V
 }
 
 fn options() -> impl Strategy<Value = (Delimiter, usize)> {
-    (prop::sample::select(Delimiter::ALL.to_vec()), prop::sample::select(vec![1usize, 2, 3, 4, 8]))
+    (
+        prop::sample::select(Delimiter::ALL.to_vec()),
+        prop::sample::select(vec![1usize, 2, 3, 4, 8]),
+    )
 }
 
 proptest! {
@@ -179,16 +221,24 @@ fn stream_encoder_enforces_row_count() {
     enc.write_row(&[Value::from(1_i64)]).unwrap();
     assert!(matches!(
         enc.write_row(&[Value::from(2_i64)]),
-        Err(toondb_toon::Error::RowCountMismatch { declared: 1, written: 2 })
+        Err(toondb_toon::Error::RowCountMismatch {
+            declared: 1,
+            written: 2
+        })
     ));
     let enc = TabularStreamEncoder::new(Vec::new(), Some("t"), &["a"], 2, &opts).unwrap();
     assert!(matches!(
         enc.finish(),
-        Err(toondb_toon::Error::RowCountMismatch { declared: 2, written: 0 })
+        Err(toondb_toon::Error::RowCountMismatch {
+            declared: 2,
+            written: 0
+        })
     ));
     let mut enc = TabularStreamEncoder::new(Vec::new(), None, &["a", "b"], 1, &opts).unwrap();
     assert!(enc.write_row(&[Value::from(1_i64)]).is_err());
-    assert!(enc.write_row(&[Value::from(1_i64), Value::Array(vec![])]).is_err());
+    assert!(enc
+        .write_row(&[Value::from(1_i64), Value::Array(vec![])])
+        .is_err());
     assert!(TabularStreamEncoder::new(Vec::new(), None, &[], 1, &opts).is_err());
     assert!(TabularStreamEncoder::new(Vec::new(), None, &["a", "a"], 1, &opts).is_err());
 }
