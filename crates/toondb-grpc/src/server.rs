@@ -171,6 +171,21 @@ where
     F: Future<Output = ()> + Send,
 {
     let txns = Arc::new(TxnRegistry::new(cfg.txn_idle_timeout, cfg.max_open_txns));
+    serve_with_txns(db, listeners, cfg, txns, shutdown).await
+}
+
+/// [`serve`] with a caller-provided transaction registry (its TTL and limit are used instead
+/// of the config's), so embedders and tests can observe open transactions.
+pub async fn serve_with_txns<F>(
+    db: Database,
+    listeners: Vec<Listener>,
+    cfg: ServerConfig,
+    txns: Arc<TxnRegistry>,
+    shutdown: F,
+) -> Result<()>
+where
+    F: Future<Output = ()> + Send,
+{
     let svc = ToonService::new(
         db.clone(),
         txns.clone(),
@@ -200,7 +215,7 @@ where
     // Reaper for idle transactions.
     let reaper = {
         let txns = txns.clone();
-        let every = (cfg.txn_idle_timeout / 4).clamp(Duration::from_millis(20), Duration::from_secs(5));
+        let every = (txns.idle_ttl() / 4).clamp(Duration::from_millis(20), Duration::from_secs(5));
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
