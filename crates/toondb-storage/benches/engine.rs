@@ -44,6 +44,40 @@ fn writes(c: &mut Criterion) {
     }
 }
 
+/// Four client threads writing with `SyncMode::Full`: group commit shares fsyncs, so the
+/// time per write is far below one fsync.
+fn group_commit(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = open(dir.path(), SyncMode::Full);
+    let next = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    c.bench_function("write_4_threads_full_per_op", |b| {
+        b.iter_custom(|iters| {
+            let t = Instant::now();
+            let hs: Vec<_> = (0..4)
+                .map(|_| {
+                    let db = db.clone();
+                    let next = next.clone();
+                    std::thread::spawn(move || {
+                        for _ in 0..iters.div_ceil(4) {
+                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            db.put(&key(i), &[7u8; 100]).expect("put");
+                        }
+                    })
+                })
+                .collect();
+            for h in hs {
+                h.join().expect("join");
+            }
+            t.elapsed()
+        })
+    });
+    let st = db.stats();
+    eprintln!(
+        "group commit: {} commits, {} WAL fsyncs",
+        st.commits, st.wal_syncs
+    );
+}
+
 fn txn(c: &mut Criterion) {
     for (name, sync) in [
         ("txn_10_writes_full", SyncMode::Full),
@@ -163,6 +197,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = writes, txn, fill_and_read
+    targets = writes, group_commit, txn, fill_and_read
 }
 criterion_main!(benches);

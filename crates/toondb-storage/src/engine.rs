@@ -659,6 +659,26 @@ impl Drop for Handle {
 ///
 /// Dropping the last clone closes the engine (best effort); call [`Engine::close`] to see
 /// errors.
+///
+/// ```
+/// use std::ops::Bound;
+/// use toondb_storage::{Direction, Engine, Options};
+///
+/// let db = Engine::open_in_memory(Options::default()).unwrap();
+/// db.put(b"a", b"1").unwrap();
+/// let snap = db.snapshot();
+/// db.put(b"a", b"2").unwrap();
+/// db.put(b"b", b"3").unwrap();
+/// // The snapshot still sees the old state.
+/// assert_eq!(snap.get(b"a").unwrap(), Some(b"1".to_vec()));
+/// let now: Vec<(Vec<u8>, Vec<u8>)> = db
+///     .scan(Bound::Included(b"a"), Bound::Unbounded, Direction::Forward)
+///     .unwrap()
+///     .collect::<Result<_, _>>()
+///     .unwrap();
+/// assert_eq!(now, vec![(b"a".to_vec(), b"2".to_vec()), (b"b".to_vec(), b"3".to_vec())]);
+/// assert_eq!(snap.scan_prefix(b"").unwrap().count(), 1);
+/// ```
 #[derive(Clone)]
 pub struct Engine {
     h: Arc<Handle>,

@@ -32,6 +32,10 @@ fn verify_reports_a_damaged_table_block_with_path() {
     assert!(r.is_ok(), "{r:?}");
     assert_eq!(r.tables_checked, 1);
     assert!(r.wal_records >= 1);
+    assert!(
+        r.manifest_records >= 2,
+        "snapshot record plus the flush edit: {r:?}"
+    );
     db.close().unwrap();
 
     let sst = ssts(dir.path()).pop().unwrap();
