@@ -204,6 +204,60 @@ fn contains_agg(e: &AE, depth: usize) -> bool {
     }
 }
 
+fn is_cmp_op(op: &AB) -> bool {
+    matches!(
+        op,
+        AB::Eq | AB::NotEq | AB::Lt | AB::LtEq | AB::Gt | AB::GtEq
+    )
+}
+
+/// sqlparser gives all comparison operators one precedence level; SQLite binds `< <= > >=`
+/// tighter than `= <> ==`. Re-associates an unparenthesised left-deep comparison chain.
+fn regroup_comparisons(e: &AE) -> Option<AE> {
+    let mut operands = Vec::new();
+    let mut ops = Vec::new();
+    let mut cur = e;
+    while let AE::BinaryOp { left, op, right } = cur {
+        if !is_cmp_op(op) {
+            break;
+        }
+        operands.push(right.as_ref().clone());
+        ops.push(op.clone());
+        cur = left;
+    }
+    operands.push(cur.clone());
+    operands.reverse();
+    ops.reverse();
+    let is_eq = |o: &AB| matches!(o, AB::Eq | AB::NotEq);
+    if ops.iter().all(is_eq) || !ops.iter().any(is_eq) {
+        return None;
+    }
+    let bin = |l: AE, op: AB, r: AE| AE::BinaryOp {
+        left: Box::new(l),
+        op,
+        right: Box::new(r),
+    };
+    let mut it = operands.into_iter();
+    let mut group = it.next()?;
+    let mut acc: Option<(AE, AB)> = None;
+    for (op, operand) in ops.into_iter().zip(it) {
+        if is_eq(&op) {
+            let done = match acc.take() {
+                None => group,
+                Some((l, eq)) => bin(l, eq, group),
+            };
+            acc = Some((done, op));
+            group = operand;
+        } else {
+            group = bin(group, op, operand);
+        }
+    }
+    Some(match acc {
+        None => group,
+        Some((l, eq)) => bin(l, eq, group),
+    })
+}
+
 fn expr_key(e: &Expr) -> String {
     format!("{e:?}")
 }
@@ -406,51 +460,36 @@ impl<'a> Planner<'a> {
                 };
                 Expr::Unary(op, Box::new(inner))
             }
-            AE::BinaryOp { left, op, right } => {
-                let l = self.bind(left, aggs)?;
-                let r = self.bind(right, aggs)?;
-                let op = match op {
-                    AB::Plus => BinOp::Add,
-                    AB::Minus => BinOp::Sub,
-                    AB::Multiply => BinOp::Mul,
-                    AB::Divide => BinOp::Div,
-                    AB::Modulo => BinOp::Rem,
-                    AB::StringConcat => BinOp::Concat,
-                    AB::Eq => BinOp::Eq,
-                    AB::NotEq => BinOp::Ne,
-                    AB::Lt => BinOp::Lt,
-                    AB::LtEq => BinOp::Le,
-                    AB::Gt => BinOp::Gt,
-                    AB::GtEq => BinOp::Ge,
-                    AB::And => BinOp::And,
-                    AB::Or => BinOp::Or,
-                    AB::BitwiseAnd => BinOp::BitAnd,
-                    AB::BitwiseOr => BinOp::BitOr,
-                    AB::PGBitwiseShiftLeft => BinOp::Shl,
-                    AB::PGBitwiseShiftRight => BinOp::Shr,
-                    AB::Glob => {
-                        return Ok(Expr::Like {
-                            e: Box::new(l),
-                            pat: Box::new(r),
-                            esc: None,
-                            neg: false,
-                            glob: true,
-                        })
-                    }
-                    other => return unsupported(format!("operator {other}")),
-                };
-                let aff = if op.is_cmp() {
-                    cmp_affinity(self.aff_of(&l), self.aff_of(&r))
-                } else {
-                    (None, None)
-                };
-                Expr::Bin {
-                    op,
-                    l: Box::new(l),
-                    r: Box::new(r),
-                    aff,
+            AE::BinaryOp { left, op, right }
+                if is_cmp_op(op)
+                    && matches!(left.as_ref(), AE::BinaryOp { op: o, .. } if is_cmp_op(o)) =>
+            {
+                match regroup_comparisons(e) {
+                    Some(fixed) if fixed != *e => self.bind_inner(&fixed, aggs)?,
+                    Some(_) | None => self.bind_binary(left, op, right, aggs)?,
                 }
             }
+            AE::BinaryOp { left, op, right }
+                if matches!(op, AB::Lt | AB::LtEq | AB::Gt | AB::GtEq)
+                    && matches!(left.as_ref(), AE::Between { .. } | AE::Like { .. }) =>
+            {
+                // SQLite: `x BETWEEN a AND b < c` means `x BETWEEN a AND (b < c)` (relational
+                // operators bind tighter than BETWEEN/LIKE); sqlparser groups it the other way.
+                let mut fixed = left.as_ref().clone();
+                let slot = match &mut fixed {
+                    AE::Between { high, .. } => high,
+                    AE::Like { pattern, .. } => pattern,
+                    _ => return unsupported("comparison regrouping"),
+                };
+                let inner = std::mem::replace(slot.as_mut(), AE::Value(AV::Null.into()));
+                **slot = AE::BinaryOp {
+                    left: Box::new(inner),
+                    op: op.clone(),
+                    right: right.clone(),
+                };
+                self.bind_inner(&fixed, aggs)?
+            }
+            AE::BinaryOp { left, op, right } => self.bind_binary(left, op, right, aggs)?,
             AE::IsNull(x) => Expr::IsNull(Box::new(self.bind(x, aggs)?), false),
             AE::IsNotNull(x) => Expr::IsNull(Box::new(self.bind(x, aggs)?), true),
             AE::IsTrue(x) | AE::IsNotTrue(x) | AE::IsFalse(x) | AE::IsNotFalse(x) => {
@@ -665,6 +704,58 @@ impl<'a> Planner<'a> {
             AE::Tuple(items) if items.len() == 1 => self.bind(&items[0], aggs)?,
             AE::TypedString(ts) => Expr::Lit(literal(&ts.value.value)?),
             other => return unsupported(format!("expression {other}")),
+        })
+    }
+
+    fn bind_binary(
+        &mut self,
+        left: &AE,
+        op: &AB,
+        right: &AE,
+        aggs: &mut Option<&mut Vec<AggCall>>,
+    ) -> Result<Expr> {
+        let l = self.bind(left, aggs)?;
+        let r = self.bind(right, aggs)?;
+        let op = match op {
+            AB::Plus => BinOp::Add,
+            AB::Minus => BinOp::Sub,
+            AB::Multiply => BinOp::Mul,
+            AB::Divide => BinOp::Div,
+            AB::Modulo => BinOp::Rem,
+            AB::StringConcat => BinOp::Concat,
+            AB::Eq => BinOp::Eq,
+            AB::NotEq => BinOp::Ne,
+            AB::Lt => BinOp::Lt,
+            AB::LtEq => BinOp::Le,
+            AB::Gt => BinOp::Gt,
+            AB::GtEq => BinOp::Ge,
+            AB::And => BinOp::And,
+            AB::Or => BinOp::Or,
+            AB::BitwiseAnd => BinOp::BitAnd,
+            AB::BitwiseOr => BinOp::BitOr,
+            AB::PGBitwiseShiftLeft => BinOp::Shl,
+            AB::PGBitwiseShiftRight => BinOp::Shr,
+            AB::Glob => {
+                return Ok(Expr::Like {
+                    e: Box::new(l),
+                    pat: Box::new(r),
+                    esc: None,
+                    neg: false,
+                    glob: true,
+                })
+            }
+            other => return unsupported(format!("operator {other}")),
+        };
+        let aff = if op.is_cmp() {
+            cmp_affinity(self.aff_of(&l), self.aff_of(&r))
+        } else {
+            (None, None)
+        };
+        Ok(Expr::Bin {
+            op,
+            l: Box::new(l),
+            r: Box::new(r),
+            aff,
         })
     }
 
