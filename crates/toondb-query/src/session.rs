@@ -87,6 +87,13 @@ impl Database {
         Self::with_backend(Arc::new(crate::storage::StorageBackend::new(engine)))
     }
 
+    /// A database whose keys all live under `prefix` in the engine's key space.
+    pub fn from_engine_with_prefix(engine: toondb_storage::Engine, prefix: &[u8]) -> Self {
+        Self::with_backend(Arc::new(
+            crate::storage::StorageBackend::new(engine).with_prefix(prefix),
+        ))
+    }
+
     /// A fresh in-memory database on toondb-storage's in-memory engine.
     pub fn open_in_memory() -> Result<Self> {
         let engine = toondb_storage::Engine::open_in_memory(toondb_storage::Options::default())

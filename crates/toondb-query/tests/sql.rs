@@ -501,6 +501,39 @@ fn data_and_catalog_persist_across_reopen() {
 }
 
 #[test]
+fn key_prefix_isolates_sql_data_from_other_users_of_the_engine() {
+    let engine =
+        toondb_storage::Engine::open_in_memory(toondb_storage::Options::default()).unwrap();
+    engine.put(b"\x00other", b"kv data").unwrap();
+    engine.put(b"zzz", b"more kv data").unwrap();
+    let db = Database::from_engine_with_prefix(engine.clone(), b"sql/");
+    let mut s = db.session();
+    setup(&mut s);
+    assert_eq!(
+        rows(&mut s, "SELECT count(*) FROM emp WHERE dept = 1"),
+        vec![vec![i(2)]]
+    );
+    s.execute("DROP TABLE emp").unwrap();
+    assert_eq!(engine.get(b"\x00other").unwrap(), Some(b"kv data".to_vec()));
+    assert_eq!(engine.get(b"zzz").unwrap(), Some(b"more kv data".to_vec()));
+    let keys: Vec<Vec<u8>> = engine
+        .scan(
+            std::ops::Bound::Unbounded,
+            std::ops::Bound::Unbounded,
+            toondb_storage::Direction::Forward,
+        )
+        .unwrap()
+        .map(|r| r.unwrap().0)
+        .collect();
+    assert!(keys
+        .iter()
+        .all(|k| k.starts_with(b"sql/") || k == b"\x00other" || k == b"zzz"));
+    // A second database on another prefix does not see these tables.
+    let other = Database::from_engine_with_prefix(engine, b"sq2/");
+    assert!(other.session().execute("SELECT * FROM dept").is_err());
+}
+
+#[test]
 fn mem_backend_runs_the_same_sql() {
     let db = Database::open_mem();
     let mut s = db.session();
