@@ -114,3 +114,56 @@ fn iterator_outlives_flush_and_compaction() {
         "iterator must keep its snapshot"
     );
 }
+
+#[test]
+fn frozen_memtables_stay_bounded_under_write_pressure() {
+    let opts = Options {
+        sync: SyncMode::Off,
+        memtable_size: 2 << 10,
+        max_immutable_memtables: 2,
+        l0_compaction_trigger: 2,
+        l0_stall_trigger: 4,
+        ..Options::default()
+    };
+    let db = Engine::open_in_memory(opts).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let watcher = {
+        let db = db.clone();
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut max_imm = 0;
+            let mut max_l0 = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let st = db.stats();
+                max_imm = max_imm.max(st.immutable_memtables);
+                max_l0 = max_l0.max(st.levels[0].files);
+            }
+            (max_imm, max_l0)
+        })
+    };
+    let mut hs = Vec::new();
+    for w in 0..3u32 {
+        let db = db.clone();
+        hs.push(std::thread::spawn(move || {
+            for i in 0..1500u32 {
+                db.put(format!("{w}-{i:05}").as_bytes(), &[3u8; 64])
+                    .unwrap();
+            }
+        }));
+    }
+    for h in hs {
+        h.join().unwrap();
+    }
+    stop.store(true, Ordering::Relaxed);
+    let (max_imm, max_l0) = watcher.join().unwrap();
+    // Writers stall instead of piling up frozen memtables or L0 files. (L0 may exceed the
+    // stall trigger by the flushes already in flight when it was reached.)
+    assert!(max_imm <= 2, "{max_imm} frozen memtables");
+    assert!(max_l0 <= 4 + 2, "{max_l0} L0 files");
+    for w in 0..3u32 {
+        assert_eq!(
+            db.scan_prefix(format!("{w}-").as_bytes()).unwrap().count(),
+            1500
+        );
+    }
+}
