@@ -195,8 +195,30 @@ thread_local! {
 
 /// How a query is compared with stored nodes.
 enum QCtx<'a> {
-    Full(&'a [f32]),
+    /// Exact: `add + mul * kernel(query, x)` (kernel resolved once per query).
+    Full {
+        q: &'a [f32],
+        kernel: fn(&[f32], &[f32]) -> f32,
+        mul: f32,
+        add: f32,
+    },
     Lut(QueryLut),
+}
+
+impl<'a> QCtx<'a> {
+    fn full(metric: Metric, q: &'a [f32]) -> Self {
+        let (kernel, mul, add) = match metric {
+            Metric::L2 => (simd::l2sq_kernel(), 1.0, 0.0),
+            Metric::Cosine => (simd::dot_kernel(), -1.0, 1.0),
+            Metric::InnerProduct => (simd::dot_kernel(), -1.0, 0.0),
+        };
+        QCtx::Full {
+            q,
+            kernel,
+            mul,
+            add,
+        }
+    }
 }
 
 /// An HNSW index over `u64` ids.
@@ -427,10 +449,49 @@ impl HnswIndex {
         buf
     }
 
+    /// Distance between two stored nodes (exact when full vectors are kept, otherwise
+    /// between their decoded codes).
+    fn pair_dist(&self, a: u32, b: u32, scratch: &mut Scratch) -> f32 {
+        if self.has_full() {
+            return self.cfg.metric.distance(self.full(a), self.full(b));
+        }
+        let mut va = std::mem::take(&mut scratch.a);
+        let d = {
+            let x = self.node_vec(a, &mut va);
+            self.cfg
+                .metric
+                .distance(x, self.node_vec(b, &mut scratch.b))
+        };
+        scratch.a = va;
+        d
+    }
+
+    /// `(distance to base, id)` for each of `ids`, sorted nearest first.
+    fn sorted_by_dist(
+        &self,
+        base: u32,
+        ids: impl Iterator<Item = u32>,
+        s: &mut Scratch,
+    ) -> Vec<Cand> {
+        let mut c: Vec<Cand> = ids
+            .map(|x| Cand {
+                d: self.pair_dist(base, x, s),
+                id: x,
+            })
+            .collect();
+        c.sort_unstable();
+        c
+    }
+
     #[inline]
     fn qdist(&self, q: &QCtx<'_>, node: u32) -> f32 {
         match q {
-            QCtx::Full(v) => self.cfg.metric.distance(v, self.full(node)),
+            QCtx::Full {
+                q,
+                kernel,
+                mul,
+                add,
+            } => add + mul * kernel(q, self.full(node)),
             QCtx::Lut(l) => l.distance(
                 self.cfg.metric,
                 self.code(node),
@@ -455,7 +516,7 @@ impl HnswIndex {
     fn build_ctx<'a>(&self, v: &'a [f32]) -> QCtx<'a> {
         match (&self.quantizer, self.has_full()) {
             (Some(q), false) => QCtx::Lut(q.lut(self.cfg.metric, v)),
-            _ => QCtx::Full(v),
+            _ => QCtx::full(self.cfg.metric, v),
         }
     }
 
@@ -463,7 +524,7 @@ impl HnswIndex {
     fn search_ctx<'a>(&self, v: &'a [f32]) -> QCtx<'a> {
         match &self.quantizer {
             Some(q) => QCtx::Lut(q.lut(self.cfg.metric, v)),
-            None => QCtx::Full(v),
+            None => QCtx::full(self.cfg.metric, v),
         }
     }
 
@@ -796,11 +857,9 @@ impl HnswIndex {
             if kept.len() >= m {
                 break;
             }
-            let cv = self.node_vec(c.id, &mut scratch.a).to_vec();
-            let good = kept.iter().all(|&k| {
-                let kv = self.node_vec(k, &mut scratch.b);
-                self.cfg.metric.distance(&cv, kv) >= c.d
-            });
+            let good = kept
+                .iter()
+                .all(|&k| self.pair_dist(c.id, k, scratch) >= c.d);
             if good {
                 kept.push(c.id);
             }
@@ -874,18 +933,7 @@ impl HnswIndex {
         }
         let maxm = self.maxm(level);
         if list.len() > maxm {
-            let nv = self.node_vec(node, &mut scratch.a).to_vec();
-            let mut cands: Vec<Cand> = list
-                .iter()
-                .map(|&x| Cand {
-                    d: self
-                        .cfg
-                        .metric
-                        .distance(&nv, self.node_vec(x, &mut scratch.b)),
-                    id: x,
-                })
-                .collect();
-            cands.sort_unstable();
+            let cands = self.sorted_by_dist(node, list.iter().copied(), scratch);
             list = self.select(&cands, maxm, scratch);
         }
         self.write_neighbors(node, level, &list);
@@ -905,18 +953,7 @@ impl HnswIndex {
             return;
         }
         list.push(node);
-        let nv = self.node_vec(n, &mut scratch.a).to_vec();
-        let mut cands: Vec<Cand> = list
-            .iter()
-            .map(|&x| Cand {
-                d: self
-                    .cfg
-                    .metric
-                    .distance(&nv, self.node_vec(x, &mut scratch.b)),
-                id: x,
-            })
-            .collect();
-        cands.sort_unstable();
+        let cands = self.sorted_by_dist(n, list.iter().copied(), scratch);
         let chosen = self.select(&cands, maxm, scratch);
         self.write_neighbors(n, level, &chosen);
     }
@@ -965,18 +1002,7 @@ impl HnswIndex {
                                     );
                                 }
                             }
-                            let nv = this.node_vec(node, &mut scratch.a).to_vec();
-                            let mut cands: Vec<Cand> = set
-                                .into_iter()
-                                .map(|x| Cand {
-                                    d: this
-                                        .cfg
-                                        .metric
-                                        .distance(&nv, this.node_vec(x, &mut scratch.b)),
-                                    id: x,
-                                })
-                                .collect();
-                            cands.sort_unstable();
+                            let cands = this.sorted_by_dist(node, set.into_iter(), &mut scratch);
                             let chosen = this.select(&cands, this.maxm(l), &mut scratch);
                             let _g = this.locks[i].lock();
                             this.write_neighbors(node, l, &chosen);
@@ -1092,6 +1118,10 @@ impl HnswIndex {
             };
             for l in (1..=max_level).rev() {
                 cur = self.greedy(&ctx, cur, l, &mut buf);
+            }
+            if self.n_deleted == 0 && filter.is_all() {
+                // Nothing to exclude: free slots are never referenced by any list.
+                return self.search_layer(&ctx, cur, ef, 0, &mut s.visited, |_| true);
             }
             let accept = |x: u32| {
                 self.flags[x as usize] == LIVE

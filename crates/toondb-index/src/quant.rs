@@ -345,13 +345,18 @@ impl Quantizer {
             },
             Quantizer::Pq(p) => {
                 let mut table = vec![0.0f32; p.m * p.ksub];
+                // Sub-vectors are short (typically 4..16): plain loops the compiler vectorises
+                // beat a dispatched kernel call per centroid.
+                let l2 = metric == Metric::L2;
                 for j in 0..p.m {
                     let qs = &q[j * p.dsub..(j + 1) * p.dsub];
-                    for c in 0..p.ksub {
-                        let cen = p.centroid(j, c);
-                        table[j * p.ksub + c] = match metric {
-                            Metric::L2 => simd::l2sq(qs, cen),
-                            Metric::Cosine | Metric::InnerProduct => -simd::dot(qs, cen),
+                    let cents = &p.centroids[j * p.ksub * p.dsub..(j + 1) * p.ksub * p.dsub];
+                    let row = &mut table[j * p.ksub..(j + 1) * p.ksub];
+                    for (t, cen) in row.iter_mut().zip(cents.chunks_exact(p.dsub)) {
+                        *t = if l2 {
+                            qs.iter().zip(cen).map(|(a, b)| (a - b) * (a - b)).sum()
+                        } else {
+                            -qs.iter().zip(cen).map(|(a, b)| a * b).sum::<f32>()
                         };
                     }
                 }

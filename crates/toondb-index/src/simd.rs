@@ -88,6 +88,17 @@ pub fn kernel_level() -> KernelLevel {
     kernels().level
 }
 
+/// The selected dot-product kernel, for callers that compute many distances and want to skip
+/// the per-call dispatch (like [`dot`], it uses the shorter length of the two slices).
+pub fn dot_kernel() -> fn(&[f32], &[f32]) -> f32 {
+    kernels().dot
+}
+
+/// The selected squared-L2 kernel (see [`dot_kernel`]).
+pub fn l2sq_kernel() -> fn(&[f32], &[f32]) -> f32 {
+    kernels().l2sq
+}
+
 /// Dot product of two equally long slices (the shorter length is used if they differ).
 #[inline]
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
