@@ -490,6 +490,58 @@ impl DbIter {
 enum Inner {
     Db(Box<DbIter>),
     Vec(std::vec::IntoIter<(Vec<u8>, Vec<u8>)>),
+    Overlay(Box<Overlay>),
+}
+
+/// A transaction's buffered writes (in iteration order; `None` = delete) laid over a snapshot
+/// scan, merged lazily.
+struct Overlay {
+    base: KvIter,
+    base_done: bool,
+    peeked: Option<(Vec<u8>, Vec<u8>)>,
+    writes: std::collections::VecDeque<(Vec<u8>, Option<Vec<u8>>)>,
+    forward: bool,
+}
+
+impl Overlay {
+    fn next(&mut self) -> Option<Result<(Vec<u8>, Vec<u8>)>> {
+        loop {
+            if self.peeked.is_none() && !self.base_done {
+                match self.base.next() {
+                    Some(Ok(kv)) => self.peeked = Some(kv),
+                    Some(Err(e)) => {
+                        self.base_done = true;
+                        self.writes.clear();
+                        return Some(Err(e));
+                    }
+                    None => self.base_done = true,
+                }
+            }
+            let order = match (&self.peeked, self.writes.front()) {
+                (None, None) => return None,
+                (Some(_), None) => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+                (Some(p), Some(w)) => {
+                    let o = p.0.cmp(&w.0);
+                    if self.forward {
+                        o
+                    } else {
+                        o.reverse()
+                    }
+                }
+            };
+            if order == Ordering::Less {
+                return self.peeked.take().map(Ok);
+            }
+            if order == Ordering::Equal {
+                // The transaction's own write shadows the snapshot's value.
+                self.peeked = None;
+            }
+            if let Some((k, Some(v))) = self.writes.pop_front() {
+                return Some(Ok((k, v)));
+            }
+        }
+    }
 }
 
 /// Iterator over `(key, value)` pairs of a scan. It owns everything it needs (`'static`,
@@ -510,6 +562,22 @@ impl KvIter {
             inner: Inner::Db(Box::new(it)),
         }
     }
+    /// Lays `writes` (sorted in the direction of `base`; `None` = delete) over `base`.
+    pub(crate) fn overlay(
+        base: KvIter,
+        writes: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+        dir: Direction,
+    ) -> KvIter {
+        KvIter {
+            inner: Inner::Overlay(Box::new(Overlay {
+                base,
+                base_done: false,
+                peeked: None,
+                writes: writes.into(),
+                forward: dir == Direction::Forward,
+            })),
+        }
+    }
     pub(crate) fn from_vec(v: Vec<(Vec<u8>, Vec<u8>)>) -> KvIter {
         KvIter {
             inner: Inner::Vec(v.into_iter()),
@@ -526,6 +594,7 @@ impl Iterator for KvIter {
     fn next(&mut self) -> Option<Self::Item> {
         match &mut self.inner {
             Inner::Vec(v) => v.next().map(Ok),
+            Inner::Overlay(o) => o.next(),
             Inner::Db(d) => {
                 if d.done {
                     return None;

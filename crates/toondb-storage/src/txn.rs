@@ -4,7 +4,7 @@
 use crate::batch::WriteBatch;
 use crate::engine::{Engine, Inner};
 use crate::error::Result;
-use crate::iter::{in_range, own_bound, prefix_range, Direction, KvIter, OwnedRange};
+use crate::iter::{own_bound, prefix_range, Direction, KvIter, OwnedRange};
 use crate::mvcc::{ConflictCheck, SnapshotPin};
 use std::collections::BTreeMap;
 use std::ops::Bound;
@@ -104,8 +104,8 @@ impl Transaction {
         Ok(())
     }
 
-    /// Scans a range of the snapshot merged with this transaction's own writes. The result is
-    /// materialised.
+    /// Scans a range of the snapshot merged (lazily) with this transaction's own writes, as
+    /// they are when the scan starts.
     pub fn scan(
         &mut self,
         lower: Bound<&[u8]>,
@@ -124,39 +124,21 @@ impl Transaction {
         if crate::mvcc::range_is_empty(&range) {
             return Ok(KvIter::from_vec(Vec::new()));
         }
-        let base = self.inner.scan_at(
-            range.clone(),
-            Direction::Forward,
-            Some(self.pin.clone()),
-            self.pin.seq,
-        );
-        let mut merged: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
-        for kv in base {
-            let (k, v) = kv?;
-            merged.insert(k, v);
-        }
-        for (k, w) in self
+        let base = self
+            .inner
+            .scan_at(range.clone(), dir, Some(self.pin.clone()), self.pin.seq);
+        let mut writes: Vec<(Vec<u8>, Option<Vec<u8>>)> = self
             .writes
             .range::<Vec<u8>, _>((range.0.clone(), range.1.clone()))
-        {
-            debug_assert!(in_range(k, &range));
-            match w {
-                Some(v) => {
-                    merged.insert(k.clone(), v.clone());
-                }
-                None => {
-                    merged.remove(k);
-                }
-            }
+            .map(|(k, w)| (k.clone(), w.clone()))
+            .collect();
+        if dir == Direction::Reverse {
+            writes.reverse();
         }
         if self.isolation == Isolation::Serializable {
             self.ranges.push(range);
         }
-        let mut out: Vec<(Vec<u8>, Vec<u8>)> = merged.into_iter().collect();
-        if dir == Direction::Reverse {
-            out.reverse();
-        }
-        Ok(KvIter::from_vec(out))
+        Ok(KvIter::overlay(base, writes, dir))
     }
 
     /// Commits atomically. Fails with [`crate::Error::Conflict`] (nothing written) if validation

@@ -138,6 +138,29 @@ fn run(ops: Vec<Op>) {
                 );
                 let want: Vec<_> = local.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
                 assert_eq!(seen, want, "transaction read-your-own-writes scan");
+                let seen_rev = collect(
+                    t.scan(Bound::Unbounded, Bound::Unbounded, Direction::Reverse)
+                        .unwrap(),
+                );
+                let mut want_rev = want.clone();
+                want_rev.reverse();
+                assert_eq!(seen_rev, want_rev, "transaction reverse scan");
+                if let Some((k, _)) = entries.first() {
+                    let lo = key(*k);
+                    let got = collect(
+                        t.scan(
+                            Bound::Excluded(lo.as_slice()),
+                            Bound::Unbounded,
+                            Direction::Forward,
+                        )
+                        .unwrap(),
+                    );
+                    let want_hi: Vec<_> = local
+                        .range::<[u8], _>((Bound::Excluded(lo.as_slice()), Bound::Unbounded))
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect();
+                    assert_eq!(got, want_hi, "transaction bounded scan");
+                }
                 if commit {
                     t.commit().unwrap();
                     model = local;
