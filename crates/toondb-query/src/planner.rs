@@ -1543,6 +1543,153 @@ impl<'a> Planner<'a> {
         where_conj: &mut Vec<Expr>,
     ) -> Result<Plan> {
         let n = items.len();
+        if n < 3 || kinds.contains(&JoinKind::Left) {
+            return self.build_joins_in_order(items, offsets, join_conds, kinds, where_conj);
+        }
+        // Inner joins only: greedy join ordering. Start from the smallest (filtered) input,
+        // then repeatedly add the smallest input connected by an equality to what is joined.
+        let ranges: Vec<(usize, usize)> = items
+            .iter()
+            .zip(offsets)
+            .map(|(it, &o)| (o, o + it.cols.len()))
+            .collect();
+        let table_of = |c: usize| ranges.iter().position(|&(s, e)| c >= s && c < e);
+        let tables_of = |e: &Expr| -> Vec<usize> {
+            let mut cols = Vec::new();
+            e.columns(&mut cols);
+            let mut t: Vec<usize> = cols.iter().filter_map(|&c| table_of(c)).collect();
+            t.sort_unstable();
+            t.dedup();
+            t
+        };
+        let mut conds: Vec<Expr> = join_conds.into_iter().flatten().collect();
+        let mut keep = Vec::new();
+        for c in std::mem::take(where_conj) {
+            if c.has_subquery() {
+                keep.push(c);
+            } else {
+                conds.push(c);
+            }
+        }
+        let est: Vec<f64> = items
+            .iter()
+            .enumerate()
+            .map(|(i, it)| {
+                let local: Vec<Expr> = conds
+                    .iter()
+                    .filter(|c| tables_of(c) == [i])
+                    .cloned()
+                    .collect();
+                let probe = FromItem {
+                    plan: it.plan.clone(),
+                    table: it.table.clone(),
+                    cols: Vec::new(),
+                };
+                estimate(&self.attach_filter(probe, local, ranges[i].0))
+            })
+            .collect();
+        let edges: Vec<(Vec<usize>, Vec<usize>)> = conds
+            .iter()
+            .filter_map(|c| match c {
+                Expr::Bin {
+                    op: BinOp::Eq,
+                    l,
+                    r,
+                    ..
+                } => {
+                    let (a, b) = (tables_of(l), tables_of(r));
+                    (!a.is_empty() && !b.is_empty()).then_some((a, b))
+                }
+                _ => None,
+            })
+            .collect();
+        let mut order: Vec<usize> = Vec::with_capacity(n);
+        let mut used = vec![false; n];
+        while order.len() < n {
+            let connected = |t: usize| {
+                edges.iter().any(|(a, b)| {
+                    (a.as_slice() == [t] && b.iter().all(|x| used[*x]))
+                        || (b.as_slice() == [t] && a.iter().all(|x| used[*x]))
+                })
+            };
+            let candidates: Vec<usize> = (0..n).filter(|&t| !used[t]).collect();
+            let pool: Vec<usize> = if order.is_empty() {
+                candidates.clone()
+            } else {
+                let c: Vec<usize> = candidates
+                    .iter()
+                    .copied()
+                    .filter(|&t| connected(t))
+                    .collect();
+                if c.is_empty() {
+                    candidates.clone()
+                } else {
+                    c
+                }
+            };
+            let best = pool
+                .iter()
+                .copied()
+                .min_by(|&a, &b| est[a].total_cmp(&est[b]).then(a.cmp(&b)))
+                .unwrap_or(candidates[0]);
+            used[best] = true;
+            order.push(best);
+        }
+        if order.iter().enumerate().all(|(i, &t)| i == t) {
+            *where_conj = conds;
+            let r =
+                self.build_joins_in_order(items, offsets, vec![Vec::new(); n], kinds, where_conj);
+            where_conj.extend(keep);
+            return r;
+        }
+        // Reorder the inputs, remap column positions, and restore the FROM layout on top.
+        let mut map = vec![0usize; ranges.last().map_or(0, |r| r.1)];
+        let mut new_offsets = Vec::with_capacity(n);
+        let mut pos = 0;
+        for &t in &order {
+            new_offsets.push(pos);
+            for c in ranges[t].0..ranges[t].1 {
+                map[c] = pos;
+                pos += 1;
+            }
+        }
+        let mut slots: Vec<Option<FromItem>> = items.into_iter().map(Some).collect();
+        let new_items: Vec<FromItem> = order.iter().filter_map(|&t| slots[t].take()).collect();
+        let mut remapped: Vec<Expr> = conds
+            .into_iter()
+            .map(|mut c| {
+                remap_columns(&mut c, &map);
+                c
+            })
+            .collect();
+        let plan = self.build_joins_in_order(
+            new_items,
+            &new_offsets,
+            vec![Vec::new(); n],
+            &vec![JoinKind::Inner; n],
+            &mut remapped,
+        )?;
+        // Residual multi-table conjuncts (if any) must be evaluated on the reordered layout.
+        let plan = match Expr::conjoin(remapped) {
+            Some(pred) => filter(plan, pred),
+            None => plan,
+        };
+        *where_conj = keep;
+        Ok(Plan::Project {
+            input: Box::new(plan),
+            exprs: map.iter().map(|&m| Expr::Col(m)).collect(),
+        })
+    }
+
+    fn build_joins_in_order(
+        &mut self,
+        items: Vec<FromItem>,
+        offsets: &[usize],
+        join_conds: Vec<Vec<Expr>>,
+        kinds: &[JoinKind],
+        where_conj: &mut Vec<Expr>,
+    ) -> Result<Plan> {
+        let n = items.len();
         let ranges: Vec<(usize, usize)> = items
             .iter()
             .zip(offsets)
@@ -1765,6 +1912,17 @@ fn sort_key(expr: Expr, o: &ast::OrderByOptions) -> SortKey {
         expr,
         desc,
         nulls_first: o.nulls_first.unwrap_or(!desc),
+    }
+}
+
+fn remap_columns(e: &mut Expr, map: &[usize]) {
+    if let Expr::Col(i) = e {
+        if let Some(m) = map.get(*i) {
+            *i = *m;
+        }
+    }
+    for c in e.children_mut() {
+        remap_columns(c, map);
     }
 }
 

@@ -170,6 +170,13 @@ fn query(rng: &mut Rng) -> String {
             "SELECT tab0.pk, tab1.pk FROM tab0 JOIN tab1 ON tab0.col0 = tab1.col3 WHERE {}",
             cond(rng, 1).replace("col", "tab0.col").replace("tab0.tab0.", "tab0.").replace("tab1.tab0.", "tab1.")
         ),
+        5 if rng.below(2) == 0 => format!(
+            "SELECT tab0.pk, tab1.pk, t2.pk FROM tab0, tab1, tab0 AS t2 WHERE tab0.col0 = t2.col3 AND tab1.col3 = t2.col0 AND tab1.col0 {} {} AND t2.pk {} {}",
+            rng.pick(&["<", ">=", "=", "<>"]),
+            rng.below(30) as i64 - 5,
+            rng.pick(&["<", ">=", "=", "<>"]),
+            rng.below(25)
+        ),
         5 => format!(
             "SELECT pk FROM tab0 WHERE col0 {} {} ORDER BY pk",
             rng.pick(&["<", ">=", "=", "BETWEEN 3 AND"]),

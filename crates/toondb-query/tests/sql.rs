@@ -63,6 +63,24 @@ fn explain_shows_index_and_join_choices() {
     assert!(p.contains("HashJoin"), "{p}");
     // The filtered (smaller) side is the build side.
     assert!(p.contains("build=right"), "{p}");
+    // Greedy join order: the rowid-filtered dept is the first input, then connected tables.
+    let p = explain(
+        &mut s,
+        "SELECT e.name FROM emp e, emp f, dept d WHERE e.dept = d.id AND f.dept = e.dept AND d.id = 1",
+    );
+    let first = p
+        .lines()
+        .find(|l| l.contains("Scan") || l.contains("Lookup"))
+        .unwrap();
+    assert!(
+        first.contains("dept AS d") && first.contains("RowidLookup"),
+        "{p}"
+    );
+    assert_eq!(p.matches("HashJoin").count(), 2, "{p}");
+    assert_eq!(
+        rows(&mut s, "SELECT e.name, f.name FROM emp e, emp f, dept d WHERE e.dept = d.id AND f.dept = e.dept AND d.id = 1 ORDER BY 1, 2").len(),
+        4
+    );
     let p = explain(&mut s, "UPDATE emp SET salary = 1 WHERE dept = 1");
     assert!(p.contains("IndexScan"), "{p}");
     // Index scans return the same rows as full scans.
