@@ -46,6 +46,9 @@ pub struct ServerConfig {
     /// HTTP/2 keep-alive ping interval (detects dead peers so their transactions are rolled
     /// back). Default 30 s.
     pub keepalive_interval: Duration,
+    /// After the shutdown signal, how long in-flight calls may take to finish before the
+    /// remaining connections are dropped and the database is closed anyway. Default 10 s.
+    pub shutdown_grace: Duration,
 }
 
 impl Default for ServerConfig {
@@ -60,6 +63,7 @@ impl Default for ServerConfig {
             max_open_txns: 10_000,
             stream_stall_timeout: Duration::from_secs(30),
             keepalive_interval: Duration::from_secs(30),
+            shutdown_grace: Duration::from_secs(10),
         }
     }
 }
@@ -83,6 +87,11 @@ impl ServerConfig {
     /// Sets the message size limit.
     pub fn with_max_message_bytes(mut self, n: usize) -> Self {
         self.max_message_bytes = n;
+        self
+    }
+    /// Sets the shutdown grace period.
+    pub fn with_shutdown_grace(mut self, d: Duration) -> Self {
+        self.shutdown_grace = d;
         self
     }
     /// Sets the in-flight database call limit.
@@ -272,7 +281,15 @@ where
         };
     }
 
-    let result = tonic::transport::Server::builder()
+    let signalled = Arc::new(tokio::sync::Notify::new());
+    let shutdown = {
+        let signalled = signalled.clone();
+        async move {
+            shutdown.await;
+            signalled.notify_one();
+        }
+    };
+    let server = tonic::transport::Server::builder()
         .timeout(cfg.request_timeout)
         .max_concurrent_streams(cfg.max_streams_per_connection)
         .http2_keepalive_interval(Some(cfg.keepalive_interval))
@@ -285,8 +302,19 @@ where
         .add_service(limited!(
             pb::context_queries_server::ContextQueriesServer<ToonService>
         ))
-        .serve_with_incoming_shutdown(incoming, shutdown)
-        .await;
+        .serve_with_incoming_shutdown(incoming, shutdown);
+    let grace = cfg.shutdown_grace;
+    let result = tokio::select! {
+        r = server => r.map_err(Error::from),
+        () = async {
+            signalled.notified().await;
+            tokio::time::sleep(grace).await;
+        } => {
+            // Peers that neither finish nor hang up must not hold the database open forever.
+            eprintln!("toondb-server: connections still busy {grace:?} after the shutdown signal; closing anyway");
+            Ok(())
+        }
+    };
 
     // Every connection is drained: stop admitting calls, roll back what is left, close.
     reaper.abort();

@@ -61,6 +61,8 @@ fn serves_then_exits_cleanly_on_sigterm() {
             .unwrap();
         assert_eq!(u.get("k").await.unwrap().as_deref(), Some(&b"v"[..]));
     });
+    // Closes the client connections (their tasks live on this runtime).
+    drop(rt);
 
     let st = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])

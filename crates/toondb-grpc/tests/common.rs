@@ -1,5 +1,5 @@
 //! Shared helpers: an in-process server on an ephemeral port or a Unix socket.
-#![allow(dead_code)]
+#![allow(dead_code, missing_docs)]
 
 use std::sync::Arc;
 use std::time::Duration;

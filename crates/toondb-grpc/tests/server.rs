@@ -447,3 +447,33 @@ async fn message_size_limit() {
     assert_eq!(c.get("big").await.unwrap(), None);
     srv.stop().await.0.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_does_not_wait_forever_for_a_silent_peer() {
+    let mut cfg = ServerConfig::default().with_shutdown_grace(Duration::from_millis(300));
+    // Keep-alive would eventually drop the silent peer too; make sure it is not what helps.
+    cfg.keepalive_interval = Duration::from_secs(3600);
+    let srv = TestServer::start(cfg).await;
+    let c = srv.client().await;
+    c.put("k", "v").await.unwrap();
+    // A second runtime that is never driven again holds a connection open and silent.
+    let uri = srv.uri.clone();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let t = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let silent = rt.block_on(async { toondb_grpc::Client::connect(&uri).await.unwrap() });
+        rt.block_on(async { silent.get("k").await.unwrap() });
+        tx.send(()).unwrap();
+        std::thread::sleep(Duration::from_secs(60));
+        drop((silent, rt));
+    });
+    rx.recv().unwrap();
+    // Liveness bound, far above the 300 ms grace; without the grace this waits for an hour.
+    let (r, dir) = tokio::time::timeout(Duration::from_secs(60), srv.stop())
+        .await
+        .expect("shutdown hung on a silent peer");
+    r.unwrap();
+    let db = toondb::Database::open(dir.path().join("db")).unwrap();
+    assert_eq!(db.get("k").unwrap().as_deref(), Some(&b"v"[..]));
+    drop(t); // detached; the process ends with the test binary
+}

@@ -49,6 +49,9 @@ struct Args {
     /// Idle seconds after which an open transaction is rolled back.
     #[arg(long, default_value_t = 60)]
     txn_idle_secs: u64,
+    /// Seconds in-flight calls get to finish after SIGTERM/Ctrl-C.
+    #[arg(long, default_value_t = 10)]
+    shutdown_grace_secs: u64,
     /// Commit durability: full (fsync), normal (OS buffers, periodic fsync) or off.
     #[arg(long, default_value = "full")]
     sync: String,
@@ -86,7 +89,8 @@ fn run(args: Args) -> Result<(), String> {
         .with_max_message_bytes(args.max_message_mib.max(1) << 20)
         .with_max_in_flight(args.max_in_flight)
         .with_request_timeout(Duration::from_secs(args.timeout_secs.max(1)))
-        .with_txn_idle_timeout(Duration::from_secs(args.txn_idle_secs.max(1)));
+        .with_txn_idle_timeout(Duration::from_secs(args.txn_idle_secs.max(1)))
+        .with_shutdown_grace(Duration::from_secs(args.shutdown_grace_secs));
 
     std::fs::create_dir_all(&args.data)
         .map_err(|e| format!("creating {}: {e}", args.data.display()))?;
