@@ -383,7 +383,13 @@ fn malformed<'a>(s: &str, i: usize, what: &'static str) -> HeaderParse<'a> {
 }
 
 /// Parses an array or keyed header (§6). `bracket` is the first unquoted `[`.
-fn parse_header(s: &str, bracket: usize, strict: bool, depth_left: usize) -> HeaderParse<'_> {
+fn parse_header(
+    s: &str,
+    bracket: usize,
+    strict: bool,
+    depth_left: usize,
+    max_depth: usize,
+) -> HeaderParse<'_> {
     let b = s.as_bytes();
     let key = if b.first() == Some(&b'"') {
         match parse_quoted(s, 0) {
@@ -429,7 +435,7 @@ fn parse_header(s: &str, bracket: usize, strict: bool, depth_left: usize) -> Hea
     i += 1;
     let mut fields = None;
     if b.get(i) == Some(&b'{') {
-        match parse_fields(s, &mut i, delim, strict, depth_left) {
+        match parse_fields(s, &mut i, delim, strict, depth_left, max_depth) {
             Ok(f) => fields = Some(f),
             Err(e) => return HeaderParse::Malformed(e),
         }
@@ -459,11 +465,12 @@ fn parse_fields(
     delim: u8,
     strict: bool,
     depth_left: usize,
+    max_depth: usize,
 ) -> PResult<Vec<FieldNode>> {
     let b = s.as_bytes();
     let open = *i;
     if depth_left == 0 {
-        return Err((SyntaxError::TooDeep { max_depth: 0 }, at(s, open)));
+        return Err((SyntaxError::TooDeep { max_depth }, at(s, open)));
     }
     *i += 1;
     let mut out: Vec<FieldNode> = Vec::new();
@@ -507,7 +514,14 @@ fn parse_fields(
             *i += 1;
         }
         let children = if b.get(*i) == Some(&b'{') {
-            Some(parse_fields(s, i, delim, strict, depth_left - 1)?)
+            Some(parse_fields(
+                s,
+                i,
+                delim,
+                strict,
+                depth_left - 1,
+                max_depth,
+            )?)
         } else {
             None
         };
@@ -611,7 +625,7 @@ impl<'a> Parser<'a> {
         let text = first.text;
         let idx = self.pos;
         if text.starts_with('[') {
-            match parse_header(text, 0, self.strict, self.depth_left()) {
+            match parse_header(text, 0, self.strict, self.depth_left(), self.max_depth) {
                 HeaderParse::Header(h) => {
                     if h.fields.is_some() && !h.rest.is_empty() {
                         if self.strict {
@@ -686,7 +700,7 @@ impl<'a> Parser<'a> {
     ) -> Result<(String, Value)> {
         let sc = scan(text, b',');
         if let Some(br) = sc.bracket.filter(|&br| sc.colon.is_none_or(|c| br < c)) {
-            match parse_header(text, br, self.strict, self.depth_left()) {
+            match parse_header(text, br, self.strict, self.depth_left(), self.max_depth) {
                 HeaderParse::Header(h) => {
                     let ok_key = h.key.is_some();
                     let ok_rest = h.fields.is_none() || h.rest.is_empty();
@@ -695,12 +709,12 @@ impl<'a> Parser<'a> {
                         return Ok((h.key.unwrap_or_default(), v));
                     }
                     if self.strict {
-                        let kind = if ok_key {
-                            SyntaxError::ContentAfterHeader
+                        let e = if ok_key {
+                            (SyntaxError::ContentAfterHeader, at(h.rest, 0))
                         } else {
-                            SyntaxError::MisplacedKeylessHeader
+                            (SyntaxError::MisplacedKeylessHeader, at(text, 0))
                         };
-                        return Err(self.err_at(idx, (kind, at(text, 0))));
+                        return Err(self.err_at(idx, e));
                     }
                 }
                 HeaderParse::Malformed(e) => {
@@ -817,7 +831,7 @@ impl<'a> Parser<'a> {
         }
         let sc = scan(rest, b',');
         if rest.starts_with('[') && sc.colon.is_none_or(|c| c > 0) {
-            match parse_header(rest, 0, self.strict, self.depth_left()) {
+            match parse_header(rest, 0, self.strict, self.depth_left(), self.max_depth) {
                 HeaderParse::Header(h) => {
                     if h.fields.is_none() {
                         return self.array_body(&h, idx, d + 1);
