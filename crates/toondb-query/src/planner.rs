@@ -1648,8 +1648,8 @@ impl<'a> Planner<'a> {
         let mut pos = 0;
         for &t in &order {
             new_offsets.push(pos);
-            for c in ranges[t].0..ranges[t].1 {
-                map[c] = pos;
+            for slot in &mut map[ranges[t].0..ranges[t].1] {
+                *slot = pos;
                 pos += 1;
             }
         }

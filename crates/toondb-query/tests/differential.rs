@@ -189,6 +189,8 @@ fn query(rng: &mut Rng) -> String {
     }
 }
 
+type Rows = Vec<Vec<Value>>;
+
 fn from_sqlite(v: rusqlite::types::Value) -> Value {
     match v {
         rusqlite::types::Value::Null => Value::Null,
@@ -219,11 +221,7 @@ fn normalize(rows: &mut [Vec<Value>]) {
     });
 }
 
-fn run_both(
-    s: &mut Session,
-    c: &rusqlite::Connection,
-    sql: &str,
-) -> Option<(Vec<Vec<Value>>, Vec<Vec<Value>>)> {
+fn run_both(s: &mut Session, c: &rusqlite::Connection, sql: &str) -> Option<(Rows, Rows)> {
     let lite: Result<Vec<Vec<Value>>, rusqlite::Error> = (|| {
         let mut st = c.prepare(sql)?;
         let n = st.column_count();
