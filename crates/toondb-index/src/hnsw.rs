@@ -812,6 +812,10 @@ impl HnswIndex {
                 break;
             }
             let b = self.block(c.id, level);
+            // The next candidate's adjacency list will be needed right after this one.
+            if let Some(Reverse(next)) = cands.peek() {
+                simd::prefetch(self.block(next.id, level));
+            }
             let Some((cnt, rest)) = b.split_first() else {
                 continue;
             };
