@@ -1,6 +1,8 @@
 //! Collections: vector search (vs brute force), metadata filters, BM25, hybrid RRF, upsert
 //! and delete semantics, persistence and index rebuild on reopen.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
+
 use serde_json::json;
 use toondb::{CollectionOptions, Database, Document, ErrorKind, Filter, Metric, SearchRequest};
 

@@ -1,6 +1,8 @@
 //! Context assembly: the budget is never exceeded, low priorities go first, duplicates appear
 //! once, per-section caps and keep-first/keep-last rules hold, and token counts are exact.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
+
 use serde_json::json;
 use toondb::{
     params, CollectionOptions, Database, Document, Keep, Message, Metric, SearchRequest, Section,

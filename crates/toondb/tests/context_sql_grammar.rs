@@ -1,6 +1,8 @@
 //! `CONTEXT SELECT` statements: parsing into sections, execution through `Database::query`,
 //! and syntax errors with positions.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
+
 use serde_json::json;
 use toondb::context::Source;
 use toondb::context_sql::parse;

@@ -5,6 +5,8 @@
 //! The test re-invokes its own executable, running only `crash_child` with
 //! `TOONDB_CRASH_CHILD_DIR` set; that child writes batches forever until killed.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;

@@ -1,5 +1,7 @@
 //! Key-value API, ranges in both directions, and the hierarchical path API.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
+
 use std::collections::BTreeMap;
 use std::ops::Bound;
 

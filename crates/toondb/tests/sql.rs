@@ -1,5 +1,7 @@
 //! SQL through `Database`: parameters, typed access, errors, iteration.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
+
 use toondb::{params, Database, ErrorKind, Value};
 
 fn db() -> Database {

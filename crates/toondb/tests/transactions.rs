@@ -1,6 +1,8 @@
 //! Transactions: isolation, explicit conflicts, the retrying closure helper, SQL in a
 //! transaction.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
+
 use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
