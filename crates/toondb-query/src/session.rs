@@ -19,6 +19,9 @@ use crate::plan::Plan;
 use crate::planner::{object_name, Column, Planner};
 use crate::value::{Affinity, DataType, Value};
 
+/// Attempts for an autocommit statement that hits a write-write conflict.
+const AUTOCOMMIT_RETRIES: u32 = 64;
+
 /// Parser recursion limit (nesting of expressions / subqueries in the SQL text).
 const PARSER_RECURSION_LIMIT: usize = 64;
 
@@ -376,25 +379,44 @@ impl Session {
                 }
             }
             None => {
-                let mut t = self.backend.begin()?;
-                match exec_statement(&mut self.catalog, t.as_mut(), stmt, params) {
-                    Ok(res) => {
-                        if is_write(stmt) {
-                            if let Err(e) = t.commit() {
-                                self.catalog = None;
-                                return Err(e);
-                            }
-                        } else {
-                            t.rollback();
+                // Autocommit: a statement that loses a write-write race is simply re-run
+                // (nothing of it was visible), like SQLite waiting for the write lock.
+                let mut attempt = 0;
+                loop {
+                    attempt += 1;
+                    match self.autocommit_once(stmt, params) {
+                        Err(e) if e.is_conflict() && attempt < AUTOCOMMIT_RETRIES => {
+                            std::thread::sleep(std::time::Duration::from_micros(
+                                20 * u64::from(attempt),
+                            ));
                         }
-                        Ok(res)
-                    }
-                    Err(e) => {
-                        t.rollback();
-                        self.catalog = None;
-                        Err(e)
+                        r => return r,
                     }
                 }
+            }
+        }
+    }
+}
+
+impl Session {
+    fn autocommit_once(&mut self, stmt: &Statement, params: &[Value]) -> Result<QueryResult> {
+        let mut t = self.backend.begin()?;
+        match exec_statement(&mut self.catalog, t.as_mut(), stmt, params) {
+            Ok(res) => {
+                if is_write(stmt) {
+                    if let Err(e) = t.commit() {
+                        self.catalog = None;
+                        return Err(e);
+                    }
+                } else {
+                    t.rollback();
+                }
+                Ok(res)
+            }
+            Err(e) => {
+                t.rollback();
+                self.catalog = None;
+                Err(e)
             }
         }
     }

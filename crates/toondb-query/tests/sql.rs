@@ -316,6 +316,32 @@ fn write_write_conflict_is_reported() {
 }
 
 #[test]
+fn concurrent_autocommit_inserts_do_not_fail() {
+    let (db, mut s) = db();
+    s.execute("CREATE TABLE t(id INTEGER PRIMARY KEY, w INT)")
+        .unwrap();
+    let threads: Vec<_> = (0..4)
+        .map(|w| {
+            let db = db.clone();
+            std::thread::spawn(move || {
+                let mut s = db.session();
+                for _ in 0..25 {
+                    s.execute_with("INSERT INTO t(w) VALUES (?)", &[i(w)])
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(
+        rows(&mut s, "SELECT count(*), count(DISTINCT id) FROM t"),
+        vec![vec![i(100), i(100)]]
+    );
+}
+
+#[test]
 fn prepared_statements_and_parameters() {
     let (_db, mut s) = db();
     setup(&mut s);
