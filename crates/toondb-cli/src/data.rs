@@ -167,7 +167,9 @@ impl Raw {
                 None => n.as_f64().map_or(Raw::Null, Raw::Real),
             },
             serde_json::Value::String(s) => Raw::Str(s),
-            v @ (serde_json::Value::Array(_) | serde_json::Value::Object(_)) => Raw::Json(v.to_string()),
+            v @ (serde_json::Value::Array(_) | serde_json::Value::Object(_)) => {
+                Raw::Json(v.to_string())
+            }
         }
     }
 }
@@ -182,8 +184,15 @@ pub struct RecordReader {
 }
 
 enum Inner {
-    Jsonl { lines: std::io::Lines<BufReader<File>>, line: u64 },
-    Csv { reader: csv::Reader<File>, header: Vec<String>, record: csv::StringRecord },
+    Jsonl {
+        lines: std::io::Lines<BufReader<File>>,
+        line: u64,
+    },
+    Csv {
+        reader: csv::Reader<File>,
+        header: Vec<String>,
+        record: csv::StringRecord,
+    },
 }
 
 impl RecordReader {
@@ -191,9 +200,14 @@ impl RecordReader {
     pub fn open(path: &Path, format: FileFormat) -> Result<RecordReader, Error> {
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
         let inner = match format {
-            FileFormat::Jsonl => Inner::Jsonl { lines: BufReader::new(file).lines(), line: 0 },
+            FileFormat::Jsonl => Inner::Jsonl {
+                lines: BufReader::new(file).lines(),
+                line: 0,
+            },
             FileFormat::Csv => {
-                let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(file);
+                let mut reader = csv::ReaderBuilder::new()
+                    .has_headers(true)
+                    .from_reader(file);
                 let header: Vec<String> = reader
                     .headers()
                     .map_err(|e| csv_error(path, &e))?
@@ -205,23 +219,40 @@ impl RecordReader {
                 }
                 for (i, h) in header.iter().enumerate() {
                     if h.is_empty() {
-                        return Err(Error::input(path, 1, format!("CSV header column {} has no name", i + 1)));
+                        return Err(Error::input(
+                            path,
+                            1,
+                            format!("CSV header column {} has no name", i + 1),
+                        ));
                     }
                     if header[..i].iter().any(|o| o.eq_ignore_ascii_case(h)) {
-                        return Err(Error::input(path, 1, format!("duplicate CSV header column `{h}`")));
+                        return Err(Error::input(
+                            path,
+                            1,
+                            format!("duplicate CSV header column `{h}`"),
+                        ));
                     }
                 }
-                Inner::Csv { reader, header, record: csv::StringRecord::new() }
+                Inner::Csv {
+                    reader,
+                    header,
+                    record: csv::StringRecord::new(),
+                }
             }
         };
-        Ok(RecordReader { path: path.to_path_buf(), inner })
+        Ok(RecordReader {
+            path: path.to_path_buf(),
+            inner,
+        })
     }
 
     /// The next record, `None` at the end of the file.
     pub fn next_record(&mut self) -> Result<Option<Record>, Error> {
         match &mut self.inner {
             Inner::Jsonl { lines, line } => loop {
-                let Some(text) = lines.next() else { return Ok(None) };
+                let Some(text) = lines.next() else {
+                    return Ok(None);
+                };
                 *line += 1;
                 let text = text.map_err(|e| Error::io(&self.path, e))?;
                 if text.trim().is_empty() {
@@ -234,22 +265,45 @@ impl RecordReader {
                 };
                 let mut rec = Vec::with_capacity(map.len());
                 for (k, v) in map {
-                    if rec.iter().any(|(o, _): &(String, Raw)| o.eq_ignore_ascii_case(&k)) {
-                        return Err(Error::input(&self.path, *line, format!("duplicate key `{k}` (column names ignore case)")));
+                    if rec
+                        .iter()
+                        .any(|(o, _): &(String, Raw)| o.eq_ignore_ascii_case(&k))
+                    {
+                        return Err(Error::input(
+                            &self.path,
+                            *line,
+                            format!("duplicate key `{k}` (column names ignore case)"),
+                        ));
                     }
                     rec.push((k, Raw::from_json(v)));
                 }
                 return Ok(Some(rec));
             },
-            Inner::Csv { reader, header, record } => {
-                if !reader.read_record(record).map_err(|e| csv_error(&self.path, &e))? {
+            Inner::Csv {
+                reader,
+                header,
+                record,
+            } => {
+                if !reader
+                    .read_record(record)
+                    .map_err(|e| csv_error(&self.path, &e))?
+                {
                     return Ok(None);
                 }
                 Ok(Some(
                     header
                         .iter()
                         .zip(record.iter())
-                        .map(|(h, f)| (h.clone(), if f.is_empty() { Raw::Null } else { Raw::Csv(f.to_string()) }))
+                        .map(|(h, f)| {
+                            (
+                                h.clone(),
+                                if f.is_empty() {
+                                    Raw::Null
+                                } else {
+                                    Raw::Csv(f.to_string())
+                                },
+                            )
+                        })
                         .collect(),
                 ))
             }
@@ -268,7 +322,9 @@ impl RecordReader {
 fn csv_error(path: &Path, e: &csv::Error) -> Error {
     let line = e.position().map_or(0, csv::Position::line);
     let msg = match e.kind() {
-        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => {
             format!("expected {expected_len} fields (as in the header), found {len}")
         }
         csv::ErrorKind::Utf8 { .. } => "invalid UTF-8".to_string(),
@@ -292,7 +348,11 @@ impl Shape {
         self.records += 1;
         for (name, raw) in rec {
             let k = raw.kind();
-            match self.columns.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
+            match self
+                .columns
+                .iter_mut()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            {
                 Some((_, kind)) => *kind = kind.join(k),
                 None => self.columns.push((name.clone(), k)),
             }
@@ -301,12 +361,16 @@ impl Shape {
 }
 
 /// Reads the whole file once: validates every record and infers the columns.
-pub fn scan(path: &Path, format: FileFormat, interrupted: impl Fn() -> bool) -> Result<Shape, Error> {
+pub fn scan(
+    path: &Path,
+    format: FileFormat,
+    interrupted: impl Fn() -> bool,
+) -> Result<Shape, Error> {
     let mut r = RecordReader::open(path, format)?;
     let mut shape = Shape::default();
     while let Some(rec) = r.next_record()? {
         shape.add(&rec);
-        if shape.records % 4096 == 0 && interrupted() {
+        if shape.records.is_multiple_of(4096) && interrupted() {
             return Err(Error::Interrupted("nothing was imported".into()));
         }
     }
@@ -334,22 +398,44 @@ mod tests {
 
     #[test]
     fn values_follow_the_column_kind() {
-        assert_eq!(Raw::Csv("007".into()).into_value(Kind::Text), Value::Text("007".into()));
-        assert_eq!(Raw::Csv("7".into()).into_value(Kind::Integer), Value::Integer(7));
-        assert_eq!(Raw::Csv("2.5".into()).into_value(Kind::Real), Value::Real(2.5));
-        assert_eq!(Raw::Csv("x".into()).into_value(Kind::Integer), Value::Text("x".into()));
+        assert_eq!(
+            Raw::Csv("007".into()).into_value(Kind::Text),
+            Value::Text("007".into())
+        );
+        assert_eq!(
+            Raw::Csv("7".into()).into_value(Kind::Integer),
+            Value::Integer(7)
+        );
+        assert_eq!(
+            Raw::Csv("2.5".into()).into_value(Kind::Real),
+            Value::Real(2.5)
+        );
+        assert_eq!(
+            Raw::Csv("x".into()).into_value(Kind::Integer),
+            Value::Text("x".into())
+        );
         assert_eq!(Raw::from_json(serde_json::json!(true)), Raw::Int(1));
-        assert_eq!(Raw::from_json(serde_json::json!({"a": [1]})), Raw::Json("{\"a\":[1]}".into()));
+        assert_eq!(
+            Raw::from_json(serde_json::json!({"a": [1]})),
+            Raw::Json("{\"a\":[1]}".into())
+        );
     }
 
     #[test]
     fn shape_joins_kinds_in_first_seen_order() {
         let mut s = Shape::default();
         s.add(&vec![("a".into(), Raw::Int(1)), ("b".into(), Raw::Null)]);
-        s.add(&vec![("A".into(), Raw::Real(0.5)), ("c".into(), Raw::Str("x".into()))]);
+        s.add(&vec![
+            ("A".into(), Raw::Real(0.5)),
+            ("c".into(), Raw::Str("x".into())),
+        ]);
         assert_eq!(
             s.columns,
-            vec![("a".into(), Kind::Real), ("b".into(), Kind::Null), ("c".into(), Kind::Text)]
+            vec![
+                ("a".into(), Kind::Real),
+                ("b".into(), Kind::Null),
+                ("c".into(), Kind::Text)
+            ]
         );
         assert_eq!(s.records, 2);
     }

@@ -30,7 +30,10 @@ pub fn is_missing_or_empty(path: &Path) -> Result<bool> {
         Ok(mut it) => Ok(it.next().is_none()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
         Err(e) if e.kind() == std::io::ErrorKind::NotADirectory || path.is_file() => {
-            Err(Error::Usage(format!("{} is a file, not a database directory", path.display())))
+            Err(Error::Usage(format!(
+                "{} is a file, not a database directory",
+                path.display()
+            )))
         }
         Err(e) => Err(Error::io(path, e)),
     }
@@ -101,7 +104,11 @@ pub fn table_ddl(t: &TableDef) -> String {
         let names: Vec<String> = ix.columns.iter().map(|&i| column_name(t, i)).collect();
         cols.push(format!("UNIQUE ({})", names.join(", ")));
     }
-    let mut out = format!("CREATE TABLE {} (\n  {}\n);", quote_ident(&t.name), cols.join(",\n  "));
+    let mut out = format!(
+        "CREATE TABLE {} (\n  {}\n);",
+        quote_ident(&t.name),
+        cols.join(",\n  ")
+    );
     for ix in t.indexes.iter().filter(|ix| !ix.auto) {
         out.push('\n');
         out.push_str(&index_ddl(t, ix));
@@ -110,7 +117,9 @@ pub fn table_ddl(t: &TableDef) -> String {
 }
 
 fn column_name(t: &TableDef, i: usize) -> String {
-    t.columns.get(i).map_or_else(|| format!("#{i}"), |c| quote_ident(&c.name))
+    t.columns
+        .get(i)
+        .map_or_else(|| format!("#{i}"), |c| quote_ident(&c.name))
 }
 
 /// A `CREATE INDEX` statement for `ix` on `t`.
@@ -157,9 +166,13 @@ mod tests {
         assert!(check_path(&fresh, Mode::Create).is_ok());
         assert!(check_path(&fresh, Mode::Existing).is_err());
         std::fs::write(dir.path().join("x.txt"), "hi").unwrap();
-        let e = check_path(dir.path(), Mode::Create).unwrap_err().to_string();
+        let e = check_path(dir.path(), Mode::Create)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("refusing"), "{e}");
-        let e = check_path(&dir.path().join("x.txt"), Mode::Create).unwrap_err().to_string();
+        let e = check_path(&dir.path().join("x.txt"), Mode::Create)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("is a file"), "{e}");
     }
 }

@@ -50,12 +50,19 @@ pub enum Error {
 impl Error {
     /// An I/O error on `path`.
     pub fn io(path: &Path, source: std::io::Error) -> Error {
-        Error::Io { path: path.display().to_string(), source }
+        Error::Io {
+            path: path.display().to_string(),
+            source,
+        }
     }
 
     /// A malformed input file at `line`.
     pub fn input(path: &Path, line: u64, message: impl Into<String>) -> Error {
-        Error::Input { path: path.display().to_string(), line, message: message.into() }
+        Error::Input {
+            path: path.display().to_string(),
+            line,
+            message: message.into(),
+        }
     }
 
     /// The process exit code for this error: 130 after Ctrl-C (as shells do), 1 otherwise.

@@ -15,14 +15,21 @@ enum Control {
 }
 
 fn control(sql: &str) -> Option<Control> {
-    let words: Vec<String> = sql.split_whitespace().take(3).map(str::to_ascii_uppercase).collect();
+    let words: Vec<String> = sql
+        .split_whitespace()
+        .take(3)
+        .map(str::to_ascii_uppercase)
+        .collect();
     let w: Vec<&str> = words.iter().map(String::as_str).collect();
     match w.as_slice() {
-        ["BEGIN"] | ["BEGIN", "TRANSACTION"] | ["BEGIN", "DEFERRED" | "IMMEDIATE" | "EXCLUSIVE"]
-        | ["BEGIN", "DEFERRED" | "IMMEDIATE" | "EXCLUSIVE", "TRANSACTION"] | ["START", "TRANSACTION"] => {
-            Some(Control::Begin)
+        ["BEGIN"]
+        | ["BEGIN", "TRANSACTION"]
+        | ["BEGIN", "DEFERRED" | "IMMEDIATE" | "EXCLUSIVE"]
+        | ["BEGIN", "DEFERRED" | "IMMEDIATE" | "EXCLUSIVE", "TRANSACTION"]
+        | ["START", "TRANSACTION"] => Some(Control::Begin),
+        ["COMMIT"] | ["COMMIT", "TRANSACTION"] | ["END"] | ["END", "TRANSACTION"] => {
+            Some(Control::Commit)
         }
-        ["COMMIT"] | ["COMMIT", "TRANSACTION"] | ["END"] | ["END", "TRANSACTION"] => Some(Control::Commit),
         ["ROLLBACK"] | ["ROLLBACK", "TRANSACTION"] => Some(Control::Rollback),
         _ => None,
     }
@@ -56,7 +63,9 @@ impl Runner {
         match control(sql) {
             Some(Control::Begin) => {
                 if self.tx.is_some() {
-                    return Err(Error::Usage("a transaction is already open (COMMIT or ROLLBACK it first)".into()));
+                    return Err(Error::Usage(
+                        "a transaction is already open (COMMIT or ROLLBACK it first)".into(),
+                    ));
                 }
                 self.tx = Some(self.db.begin()?);
                 Ok(ResultSet::default())

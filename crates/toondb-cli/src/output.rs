@@ -57,7 +57,8 @@ pub fn value_to_json(v: &Value) -> serde_json::Value {
     match v {
         Value::Null => serde_json::Value::Null,
         Value::Integer(i) => serde_json::Value::from(*i),
-        Value::Real(r) => serde_json::Number::from_f64(*r).map_or(serde_json::Value::Null, serde_json::Value::Number),
+        Value::Real(r) => serde_json::Number::from_f64(*r)
+            .map_or(serde_json::Value::Null, serde_json::Value::Number),
         Value::Text(s) => serde_json::Value::String(s.clone()),
         Value::Blob(b) => serde_json::Value::String(hex(b)),
     }
@@ -95,7 +96,10 @@ fn cell(v: &Value) -> String {
         Value::Null => "NULL".to_string(),
         Value::Blob(b) => format!("x'{}'", hex(b)),
         // One line per row: control characters would break the alignment.
-        Value::Text(s) => s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect(),
+        Value::Text(s) => s
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect(),
         v => v.to_string(),
     }
 }
@@ -106,12 +110,27 @@ pub fn render(r: &ResultSet, format: Format) -> String {
     if r.columns.is_empty() {
         return match format {
             Format::Table if r.rows_affected == 0 => String::new(),
-            Format::Table => format!("{} {} affected\n", r.rows_affected, plural(r.rows_affected, "row")),
+            Format::Table => format!(
+                "{} {} affected\n",
+                r.rows_affected,
+                plural(r.rows_affected, "row")
+            ),
             Format::Json => format!("{{\"rows_affected\": {}}}\n", r.rows_affected),
             Format::Toon => format!("rows_affected: {}\n", r.rows_affected),
         };
     }
     match format {
+        Format::Table if is_context(r) => {
+            // A CONTEXT statement's result: show the TOON document as it is, not squeezed
+            // into one table cell.
+            let row = &r.rows[0];
+            format!(
+                "{}\n({} tokens, budget {})\n",
+                cell_raw(&row[0]),
+                cell_raw(&row[1]),
+                cell_raw(&row[2])
+            )
+        }
         Format::Table => render_table(r, None),
         Format::Json => {
             let mut s = serde_json::to_string_pretty(&rows_to_json(r)).unwrap_or_default();
@@ -123,6 +142,23 @@ pub fn render(r: &ResultSet, format: Format) -> String {
             s.push('\n');
             s
         }
+    }
+}
+
+/// True for the one-row `context, tokens, budget` result of a `CONTEXT` statement.
+fn is_context(r: &ResultSet) -> bool {
+    r.columns == ["context", "tokens", "budget"]
+        && r.rows.len() == 1
+        && matches!(
+            r.rows[0].as_slice(),
+            [Value::Text(_), Value::Integer(_), Value::Integer(_)]
+        )
+}
+
+fn cell_raw(v: &Value) -> String {
+    match v {
+        Value::Text(s) => s.clone(),
+        v => v.to_string(),
     }
 }
 
@@ -151,7 +187,11 @@ pub fn render_table(r: &ResultSet, max_width: Option<usize>) -> String {
         }
         _ => s,
     };
-    let cells: Vec<Vec<String>> = r.rows.iter().map(|row| row.iter().map(|v| clip(cell(v))).collect()).collect();
+    let cells: Vec<Vec<String>> = r
+        .rows
+        .iter()
+        .map(|row| row.iter().map(|v| clip(cell(v))).collect())
+        .collect();
     let mut widths: Vec<usize> = r.columns.iter().map(|c| c.chars().count()).collect();
     for row in &cells {
         for (w, c) in widths.iter_mut().zip(row) {
@@ -167,7 +207,12 @@ pub fn render_table(r: &ResultSet, max_width: Option<usize>) -> String {
         }
     };
     let mut out = String::new();
-    let header: Vec<String> = r.columns.iter().zip(&widths).map(|(c, &w)| pad(c, w, false)).collect();
+    let header: Vec<String> = r
+        .columns
+        .iter()
+        .zip(&widths)
+        .map(|(c, &w)| pad(c, w, false))
+        .collect();
     out.push_str(header.join(" | ").trim_end());
     out.push('\n');
     let sep: Vec<String> = widths.iter().map(|&w| "-".repeat(w)).collect();
@@ -196,8 +241,16 @@ mod tests {
         ResultSet {
             columns: vec!["id".into(), "name".into(), "score".into()],
             rows: vec![
-                vec![Value::Integer(1), Value::Text("Ada".into()), Value::Real(2.5)],
-                vec![Value::Integer(10), Value::Null, Value::Blob(vec![0xab, 0x01])],
+                vec![
+                    Value::Integer(1),
+                    Value::Text("Ada".into()),
+                    Value::Real(2.5),
+                ],
+                vec![
+                    Value::Integer(10),
+                    Value::Null,
+                    Value::Blob(vec![0xab, 0x01]),
+                ],
             ],
             rows_affected: 0,
         }
@@ -213,21 +266,52 @@ mod tests {
     fn json_and_toon() {
         let j = render(&sample(), Format::Json);
         let v: serde_json::Value = serde_json::from_str(&j).unwrap();
-        assert_eq!(v, serde_json::json!([{"id":1,"name":"Ada","score":2.5},{"id":10,"name":null,"score":"ab01"}]));
-        assert_eq!(render(&sample(), Format::Toon), "[2]{id,name,score}:\n  1,Ada,2.5\n  10,null,ab01\n");
+        assert_eq!(
+            v,
+            serde_json::json!([{"id":1,"name":"Ada","score":2.5},{"id":10,"name":null,"score":"ab01"}])
+        );
+        assert_eq!(
+            render(&sample(), Format::Toon),
+            "[2]{id,name,score}:\n  1,Ada,2.5\n  10,null,ab01\n"
+        );
     }
 
     #[test]
     fn statements_without_rows() {
-        let r = ResultSet { rows_affected: 3, ..ResultSet::default() };
+        let r = ResultSet {
+            rows_affected: 3,
+            ..ResultSet::default()
+        };
         assert_eq!(render(&r, Format::Table), "3 rows affected\n");
         assert_eq!(render(&r, Format::Json), "{\"rows_affected\": 3}\n");
         assert_eq!(render(&ResultSet::default(), Format::Table), "");
     }
 
     #[test]
+    fn context_results_print_their_document() {
+        let r = ResultSet {
+            columns: vec!["context".into(), "tokens".into(), "budget".into()],
+            rows: vec![vec![
+                Value::Text("a: 1\nb: 2".into()),
+                Value::Integer(8),
+                Value::Integer(100),
+            ]],
+            rows_affected: 0,
+        };
+        assert_eq!(
+            render(&r, Format::Table),
+            "a: 1\nb: 2\n(8 tokens, budget 100)\n"
+        );
+        assert!(render(&r, Format::Json).contains("\"tokens\": 8"));
+    }
+
+    #[test]
     fn clipping() {
-        let r = ResultSet { columns: vec!["t".into()], rows: vec![vec![Value::Text("abcdef".into())]], rows_affected: 0 };
+        let r = ResultSet {
+            columns: vec!["t".into()],
+            rows: vec![vec![Value::Text("abcdef".into())]],
+            rows_affected: 0,
+        };
         assert!(render_table(&r, Some(4)).contains("abc…"));
     }
 }

@@ -59,7 +59,11 @@ pub fn split(text: &str) -> (Vec<String>, String) {
         i += 1;
     }
     let rest = &text[start..];
-    let rest = if is_blank(rest) { String::new() } else { rest.trim().to_string() };
+    let rest = if is_blank(rest) {
+        String::new()
+    } else {
+        rest.trim().to_string()
+    };
     (out, rest)
 }
 
@@ -108,15 +112,30 @@ mod tests {
     #[test]
     fn escaped_quotes_and_block_comments() {
         let (stmts, rest) = split("insert into t values ('it''s;'); /* ; */ select [a;b];");
-        assert_eq!(stmts, vec!["insert into t values ('it''s;')", "/* ; */ select [a;b]"]);
+        assert_eq!(
+            stmts,
+            vec!["insert into t values ('it''s;')", "/* ; */ select [a;b]"]
+        );
         assert_eq!(rest, "");
     }
 
     #[test]
     fn blank_and_comment_only_remainders_are_empty() {
-        assert_eq!(split("  ;; -- only a comment"), (Vec::<String>::new(), String::new()));
-        assert_eq!(split("select 1; /* a */"), (vec!["select 1".to_string()], String::new()));
-        assert_eq!(split("select 1; /* open"), (vec!["select 1".to_string()], "/* open".to_string()));
-        assert_eq!(split("select 'open;"), (Vec::<String>::new(), "select 'open;".to_string()));
+        assert_eq!(
+            split("  ;; -- only a comment"),
+            (Vec::<String>::new(), String::new())
+        );
+        assert_eq!(
+            split("select 1; /* a */"),
+            (vec!["select 1".to_string()], String::new())
+        );
+        assert_eq!(
+            split("select 1; /* open"),
+            (vec!["select 1".to_string()], "/* open".to_string())
+        );
+        assert_eq!(
+            split("select 'open;"),
+            (Vec::<String>::new(), "select 'open;".to_string())
+        );
     }
 }

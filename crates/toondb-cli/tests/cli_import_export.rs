@@ -6,19 +6,23 @@ use common::{fails, ok, run_in, sql};
 use std::path::Path;
 
 fn import(dir: &Path, db: &Path, file: &Path, extra: &[&str]) -> std::process::Output {
-    let mut args = vec!["import", db.to_str().unwrap(), file.to_str().unwrap()];
+    let mut args = vec![
+        "import",
+        db.to_str().expect("test setup"),
+        file.to_str().expect("test setup"),
+    ];
     args.extend_from_slice(extra);
     run_in(dir, &args, "")
 }
 
 fn export(dir: &Path, db: &Path, extra: &[&str]) -> std::process::Output {
-    let mut args = vec!["export", db.to_str().unwrap()];
+    let mut args = vec!["export", db.to_str().expect("test setup")];
     args.extend_from_slice(extra);
     run_in(dir, &args, "")
 }
 
 fn json(out: &str) -> serde_json::Value {
-    serde_json::from_str(out).unwrap()
+    serde_json::from_str(out).expect("test setup")
 }
 
 const CSV: &str = "id,name,zip,score,note\n\
@@ -30,19 +34,38 @@ const CSV: &str = "id,name,zip,score,note\n\
 #[test]
 fn csv_roundtrip_with_inferred_types() {
     let dir = tempfile::tempdir().unwrap();
-    let (db, src, dst) = (dir.path().join("db"), dir.path().join("in.csv"), dir.path().join("out.csv"));
+    let (db, src, dst) = (
+        dir.path().join("db"),
+        dir.path().join("in.csv"),
+        dir.path().join("out.csv"),
+    );
     std::fs::write(&src, CSV).unwrap();
-    let out = ok(&import(dir.path(), &db, &src, &["--table", "people", "--batch", "3"]));
-    assert!(out.starts_with("imported 4 rows into people (new table)"), "{out}");
+    let out = ok(&import(
+        dir.path(),
+        &db,
+        &src,
+        &["--table", "people", "--batch", "3"],
+    ));
+    assert!(
+        out.starts_with("imported 4 rows into people (new table)"),
+        "{out}"
+    );
 
     // Types: id INTEGER, zip TEXT (leading zero kept), score REAL, empty fields NULL.
     let rows = json(&ok(&sql(&db, "SELECT id, zip, score, note, typeof(id) AS ti, typeof(zip) AS tz, typeof(score) AS ts FROM people ORDER BY id", "json")));
-    assert_eq!(rows[0], serde_json::json!({"id": 1, "zip": "007", "score": 2.5, "note": "hello, world", "ti": "integer", "tz": "text", "ts": "real"}));
+    assert_eq!(
+        rows[0],
+        serde_json::json!({"id": 1, "zip": "007", "score": 2.5, "note": "hello, world", "ti": "integer", "tz": "text", "ts": "real"})
+    );
     assert_eq!(rows[1]["score"], serde_json::json!(3.0));
     assert_eq!(rows[2]["zip"], serde_json::Value::Null);
     assert_eq!(rows[2]["note"], serde_json::Value::Null);
 
-    ok(&export(dir.path(), &db, &["--table", "people", "--out", dst.to_str().unwrap()]));
+    ok(&export(
+        dir.path(),
+        &db,
+        &["--table", "people", "--out", dst.to_str().unwrap()],
+    ));
     let back = std::fs::read_to_string(&dst).unwrap();
     // Identical except that the REAL column prints 3 as 3.0.
     assert_eq!(back, CSV.replace(",3,", ",3.0,"));
@@ -75,25 +98,43 @@ fn jsonl_roundtrip_and_nested_values() {
     let again = dir.path().join("again.jsonl");
     std::fs::write(&again, &exported).unwrap();
     ok(&import(dir.path(), &db, &again, &["--table", "items2"]));
-    assert_eq!(ok(&export(dir.path(), &db, &["--table", "items2", "--format", "jsonl"])), exported);
+    assert_eq!(
+        ok(&export(
+            dir.path(),
+            &db,
+            &["--table", "items2", "--format", "jsonl"]
+        )),
+        exported
+    );
 
     // Nested arrays/objects are stored as JSON text.
     let nested = dir.path().join("nested.ndjson");
     std::fs::write(&nested, "{\"k\":1,\"v\":{\"a\":[1,2]}}\n").unwrap();
     ok(&import(dir.path(), &db, &nested, &["--table", "n"]));
-    assert_eq!(json(&ok(&sql(&db, "SELECT v FROM n", "json"))), serde_json::json!([{"v": "{\"a\":[1,2]}"}]));
+    assert_eq!(
+        json(&ok(&sql(&db, "SELECT v FROM n", "json"))),
+        serde_json::json!([{"v": "{\"a\":[1,2]}"}])
+    );
 }
 
 #[test]
 fn import_into_an_existing_table_uses_its_columns() {
     let dir = tempfile::tempdir().unwrap();
     let (db, src) = (dir.path().join("db"), dir.path().join("rows.csv"));
-    ok(&sql(&db, "CREATE TABLE t(id INTEGER PRIMARY KEY, code TEXT NOT NULL, n INTEGER)", "table"));
+    ok(&sql(
+        &db,
+        "CREATE TABLE t(id INTEGER PRIMARY KEY, code TEXT NOT NULL, n INTEGER)",
+        "table",
+    ));
     std::fs::write(&src, "code,n\n0042,1\n17,2\n").unwrap();
     let out = ok(&import(dir.path(), &db, &src, &["--table", "T"]));
     assert!(out.starts_with("imported 2 rows into T in"), "{out}");
     assert_eq!(
-        json(&ok(&sql(&db, "SELECT id, code, n FROM t ORDER BY id", "json"))),
+        json(&ok(&sql(
+            &db,
+            "SELECT id, code, n FROM t ORDER BY id",
+            "json"
+        ))),
         serde_json::json!([{"id": 1, "code": "0042", "n": 1}, {"id": 2, "code": "17", "n": 2}])
     );
     // A column the table lacks is an error, and nothing is inserted.
@@ -105,7 +146,10 @@ fn import_into_an_existing_table_uses_its_columns() {
     std::fs::write(&bad, "{\"code\":\"a\"}\n{\"code\":null}\n").unwrap();
     let e = fails(&import(dir.path(), &db, &bad, &["--table", "t"]));
     assert!(e.contains("bad.jsonl:2:"), "{e}");
-    assert_eq!(json(&ok(&sql(&db, "SELECT count(*) AS n FROM t", "json"))), serde_json::json!([{"n": 2}]));
+    assert_eq!(
+        json(&ok(&sql(&db, "SELECT count(*) AS n FROM t", "json"))),
+        serde_json::json!([{"n": 2}])
+    );
 }
 
 #[test]
@@ -115,8 +159,14 @@ fn malformed_input_fails_before_anything_is_written() {
     let bad = dir.path().join("bad.jsonl");
     std::fs::write(&bad, "{\"a\":1}\n{\"a\":2}\n{\"a\":\n").unwrap();
     let e = fails(&import(dir.path(), &db, &bad, &["--table", "t"]));
-    assert!(e.contains("bad.jsonl:3:") && e.contains("invalid JSON"), "{e}");
-    assert!(!db.exists(), "the database must not be created for a bad file");
+    assert!(
+        e.contains("bad.jsonl:3:") && e.contains("invalid JSON"),
+        "{e}"
+    );
+    assert!(
+        !db.exists(),
+        "the database must not be created for a bad file"
+    );
 
     let arr = dir.path().join("arr.jsonl");
     std::fs::write(&arr, "[1,2]\n").unwrap();
@@ -126,15 +176,28 @@ fn malformed_input_fails_before_anything_is_written() {
     let ragged = dir.path().join("ragged.csv");
     std::fs::write(&ragged, "a,b\n1,2\n3\n").unwrap();
     let e = fails(&import(dir.path(), &db, &ragged, &["--table", "t"]));
-    assert!(e.contains("ragged.csv:3:") && e.contains("expected 2 fields"), "{e}");
+    assert!(
+        e.contains("ragged.csv:3:") && e.contains("expected 2 fields"),
+        "{e}"
+    );
 
     let unknown = dir.path().join("data.txt");
     std::fs::write(&unknown, "a\n1\n").unwrap();
     let e = fails(&import(dir.path(), &db, &unknown, &["--table", "t"]));
     assert!(e.contains("--format"), "{e}");
-    ok(&import(dir.path(), &db, &unknown, &["--table", "t", "--format", "csv"]));
+    ok(&import(
+        dir.path(),
+        &db,
+        &unknown,
+        &["--table", "t", "--format", "csv"],
+    ));
 
-    let e = fails(&import(dir.path(), &db, &dir.path().join("missing.csv"), &["--table", "t"]));
+    let e = fails(&import(
+        dir.path(),
+        &db,
+        &dir.path().join("missing.csv"),
+        &["--table", "t"],
+    ));
     assert!(e.contains("missing.csv"), "{e}");
 }
 
@@ -149,5 +212,12 @@ fn export_errors() {
     let e = fails(&export(dir.path(), &db, &["--table", "nope"]));
     assert!(e.contains("nope"), "{e}");
     // An empty table exports a header-only CSV.
-    assert_eq!(ok(&export(dir.path(), &db, &["--table", "t", "--format", "csv"])), "x\n");
+    assert_eq!(
+        ok(&export(
+            dir.path(),
+            &db,
+            &["--table", "t", "--format", "csv"]
+        )),
+        "x\n"
+    );
 }

@@ -6,7 +6,7 @@ use common::{ok, run_in, stderr, stdout};
 
 fn shell(dir: &std::path::Path, input: &str) -> std::process::Output {
     let db = dir.join("db");
-    run_in(dir, &["shell", db.to_str().unwrap()], input)
+    run_in(dir, &["shell", db.to_str().expect("test setup")], input)
 }
 
 #[test]
@@ -79,14 +79,23 @@ SELECT * FROM missing;
 SELECT x FROM t;
 ";
     let o = shell(dir.path(), input);
-    assert!(!o.status.success(), "errors in piped input give a non-zero exit");
+    assert!(
+        !o.status.success(),
+        "errors in piped input give a non-zero exit"
+    );
     let err = stderr(&o);
     let lines: Vec<&str> = err.lines().collect();
     assert_eq!(lines.len(), 5, "{err}");
     assert!(lines[0].starts_with("error: syntax error"), "{err}");
-    assert!(lines[1].starts_with("error: unknown command .bogus"), "{err}");
+    assert!(
+        lines[1].starts_with("error: unknown command .bogus"),
+        "{err}"
+    );
     assert!(lines[2].starts_with("error: unknown format xml"), "{err}");
-    assert!(lines[3].starts_with("error: ") && lines[3].contains("missing"), "{err}");
+    assert!(
+        lines[3].starts_with("error: ") && lines[3].contains("missing"),
+        "{err}"
+    );
     assert_eq!(lines[4], "error: 4 commands failed");
     assert_eq!(stdout(&o), "1 row affected\nx\n-\n1\n(1 row)\n");
 }
@@ -103,7 +112,11 @@ fn transactions_and_unterminated_last_statement() {
     let o = shell(dir.path(), "BEGIN;\nDELETE FROM t;\n");
     ok(&o);
     assert!(stderr(&o).contains("rolled back"), "{}", stderr(&o));
-    let v: serde_json::Value = serde_json::from_str(&ok(&shell(dir.path(), ".format json\nSELECT count(*) AS n FROM t;"))).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&ok(&shell(
+        dir.path(),
+        ".format json\nSELECT count(*) AS n FROM t;",
+    )))
+    .unwrap();
     assert_eq!(v, serde_json::json!([{"n": 1}]));
 }
 
@@ -111,12 +124,23 @@ fn transactions_and_unterminated_last_statement() {
 fn read_and_stats_commands() {
     let dir = tempfile::tempdir().unwrap();
     let script = dir.path().join("init.sql");
-    std::fs::write(&script, "CREATE TABLE a(x);\nINSERT INTO a VALUES (1), (2)\n").unwrap();
+    std::fs::write(
+        &script,
+        "CREATE TABLE a(x);\nINSERT INTO a VALUES (1), (2)\n",
+    )
+    .unwrap();
     let o = shell(dir.path(), &format!(".read {}\n.stats\n", script.display()));
     let out = ok(&o);
     assert!(out.starts_with("2 rows affected\n"), "{out}");
-    assert!(out.contains("tables[1]{name,rows,columns,indexes}:\n  a,2,1,0"), "{out}");
+    assert!(
+        out.contains("tables[1]{name,rows,columns,indexes}:\n  a,2,1,0"),
+        "{out}"
+    );
     let o = shell(dir.path(), ".read /definitely/not/here.sql\n");
     assert!(!o.status.success());
-    assert!(stderr(&o).starts_with("error: /definitely/not/here.sql"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with("error: /definitely/not/here.sql"),
+        "{}",
+        stderr(&o)
+    );
 }

@@ -5,7 +5,7 @@ mod common;
 use common::{fails, ok, run_in, sql};
 
 fn setup() -> (tempfile::TempDir, std::path::PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().expect("test setup");
     let db = dir.path().join("db");
     let out = ok(&sql(
         &db,
@@ -42,16 +42,27 @@ fn json_format() {
             {"id": 3, "name": "Cy", "score": 10.0}
         ])
     );
-    let dml = ok(&sql(&db, "UPDATE t SET score = 0 WHERE score IS NULL", "json"));
-    assert_eq!(serde_json::from_str::<serde_json::Value>(&dml).unwrap(), serde_json::json!({"rows_affected": 1}));
+    let dml = ok(&sql(
+        &db,
+        "UPDATE t SET score = 0 WHERE score IS NULL",
+        "json",
+    ));
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&dml).unwrap(),
+        serde_json::json!({"rows_affected": 1})
+    );
 }
 
 #[test]
 fn toon_format_decodes_to_the_same_rows() {
     let (_d, db) = setup();
     let out = ok(&sql(&db, Q, "toon"));
-    assert_eq!(out, "[3]{id,name,score}:\n  1,Ada,2.5\n  2,Bob,null\n  3,Cy,10\n");
-    let back = toondb_toon::decode_to_json(out.trim_end(), &toondb_toon::DecodeOptions::default()).unwrap();
+    assert_eq!(
+        out,
+        "[3]{id,name,score}:\n  1,Ada,2.5\n  2,Bob,null\n  3,Cy,10\n"
+    );
+    let back = toondb_toon::decode_to_json(out.trim_end(), &toondb_toon::DecodeOptions::default())
+        .unwrap();
     let json: serde_json::Value = serde_json::from_str(&ok(&sql(&db, Q, "json"))).unwrap();
     // JSON numbers compare by value (TOON writes 10.0 as 10).
     assert_eq!(numbers_as_f64(back), numbers_as_f64(json));
@@ -59,9 +70,11 @@ fn toon_format_decodes_to_the_same_rows() {
 
 fn numbers_as_f64(v: serde_json::Value) -> serde_json::Value {
     match v {
-        serde_json::Value::Number(n) => serde_json::json!(n.as_f64().unwrap()),
+        serde_json::Value::Number(n) => serde_json::json!(n.as_f64().expect("test setup")),
         serde_json::Value::Array(a) => a.into_iter().map(numbers_as_f64).collect(),
-        serde_json::Value::Object(m) => m.into_iter().map(|(k, v)| (k, numbers_as_f64(v))).collect(),
+        serde_json::Value::Object(m) => {
+            m.into_iter().map(|(k, v)| (k, numbers_as_f64(v))).collect()
+        }
         v => v,
     }
 }
@@ -69,27 +82,45 @@ fn numbers_as_f64(v: serde_json::Value) -> serde_json::Value {
 #[test]
 fn data_persists_across_invocations_and_each_statement_prints() {
     let (_d, db) = setup();
-    let out = ok(&sql(&db, "SELECT count(*) AS n FROM t; SELECT max(id) AS m FROM t", "table"));
+    let out = ok(&sql(
+        &db,
+        "SELECT count(*) AS n FROM t; SELECT max(id) AS m FROM t",
+        "table",
+    ));
     assert_eq!(out, "n\n-\n3\n(1 row)\nm\n-\n3\n(1 row)\n");
 }
 
 #[test]
 fn explicit_transactions() {
     let (_d, db) = setup();
-    ok(&sql(&db, "BEGIN; DELETE FROM t; ROLLBACK; BEGIN; INSERT INTO t(name) VALUES ('Di'); COMMIT", "table"));
+    ok(&sql(
+        &db,
+        "BEGIN; DELETE FROM t; ROLLBACK; BEGIN; INSERT INTO t(name) VALUES ('Di'); COMMIT",
+        "table",
+    ));
     let out = ok(&sql(&db, "SELECT count(*) AS n FROM t", "json"));
-    assert_eq!(serde_json::from_str::<serde_json::Value>(&out).unwrap(), serde_json::json!([{"n": 4}]));
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&out).unwrap(),
+        serde_json::json!([{"n": 4}])
+    );
     // A transaction left open is rolled back and reported.
     let e = fails(&sql(&db, "BEGIN; DELETE FROM t", "table"));
     assert!(e.contains("rolled back"), "{e}");
     let out = ok(&sql(&db, "SELECT count(*) AS n FROM t", "json"));
-    assert_eq!(serde_json::from_str::<serde_json::Value>(&out).unwrap(), serde_json::json!([{"n": 4}]));
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&out).unwrap(),
+        serde_json::json!([{"n": 4}])
+    );
 }
 
 #[test]
 fn sql_from_stdin() {
     let (dir, db) = setup();
-    let o = run_in(dir.path(), &["sql", db.to_str().unwrap(), "-", "-f", "json"], "SELECT name FROM t WHERE id = 2;\n");
+    let o = run_in(
+        dir.path(),
+        &["sql", db.to_str().unwrap(), "-", "-f", "json"],
+        "SELECT name FROM t WHERE id = 2;\n",
+    );
     let v: serde_json::Value = serde_json::from_str(&ok(&o)).unwrap();
     assert_eq!(v, serde_json::json!([{"name": "Bob"}]));
 }
@@ -106,8 +137,15 @@ fn errors_are_one_line_with_nonzero_exit() {
     // Statements before the failing one have run; the one after has not.
     let e = fails(&sql(&db, "INSERT INTO t(name) VALUES ('E'); INSERT INTO nope VALUES (1); INSERT INTO t(name) VALUES ('F')", "table"));
     assert!(e.contains("nope"), "{e}");
-    let out = ok(&sql(&db, "SELECT name FROM t WHERE id > 3 ORDER BY id", "json"));
-    assert_eq!(serde_json::from_str::<serde_json::Value>(&out).unwrap(), serde_json::json!([{"name": "E"}]));
+    let out = ok(&sql(
+        &db,
+        "SELECT name FROM t WHERE id > 3 ORDER BY id",
+        "json",
+    ));
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&out).unwrap(),
+        serde_json::json!([{"name": "E"}])
+    );
 }
 
 #[test]
@@ -116,7 +154,21 @@ fn refuses_a_directory_that_is_not_a_database() {
     std::fs::write(dir.path().join("notes.txt"), "mine").unwrap();
     let e = fails(&sql(&dir.path().join("."), "SELECT 1", "table"));
     assert!(e.contains("not a ToonDB database"), "{e}");
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "nothing may be created");
-    let e = fails(&run_in(dir.path(), &["sql", dir.path().to_str().unwrap(), "SELECT 1", "--format", "xml"], ""));
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "nothing may be created"
+    );
+    let e = fails(&run_in(
+        dir.path(),
+        &[
+            "sql",
+            dir.path().to_str().unwrap(),
+            "SELECT 1",
+            "--format",
+            "xml",
+        ],
+        "",
+    ));
     assert!(e.contains("xml"), "{e}");
 }

@@ -22,7 +22,11 @@ pub fn run(args: CheckArgs) -> Result<()> {
     let db = match toondb::Database::open(&args.path) {
         Ok(db) => db,
         // Damage in a table's footer/index or in the manifest already stops the open.
-        Err(toondb::Error::Storage(toondb_storage::Error::Corruption { path, offset, detail })) => {
+        Err(toondb::Error::Storage(toondb_storage::Error::Corruption {
+            path,
+            offset,
+            detail,
+        })) => {
             println!("corrupt: {} at offset {offset}: {detail}", path.display());
             return Err(Error::Corrupt(format!(
                 "{} cannot be opened: corruption in {} at offset {offset}",
@@ -39,17 +43,34 @@ pub fn run(args: CheckArgs) -> Result<()> {
     println!(
         "checked {} SSTable {} and {} WAL {} ({} records)",
         report.tables_checked,
-        if report.tables_checked == 1 { "file" } else { "files" },
+        if report.tables_checked == 1 {
+            "file"
+        } else {
+            "files"
+        },
         report.wals_checked,
-        if report.wals_checked == 1 { "file" } else { "files" },
+        if report.wals_checked == 1 {
+            "file"
+        } else {
+            "files"
+        },
         report.wal_records
     );
     for p in &report.problems {
-        println!("corrupt: {} at offset {}: {}", p.path.display(), p.offset, p.detail);
+        println!(
+            "corrupt: {} at offset {}: {}",
+            p.path.display(),
+            p.offset,
+            p.detail
+        );
     }
     let catalog_problem = match catalog {
         Ok(cat) => {
-            println!("SQL catalog: {} tables, {} views", cat.tables.len(), cat.views.len());
+            println!(
+                "SQL catalog: {} tables, {} views",
+                cat.tables.len(),
+                cat.views.len()
+            );
             None
         }
         Err(e) => {

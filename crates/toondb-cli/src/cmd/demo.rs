@@ -55,7 +55,7 @@ fn thousands(n: usize) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -73,7 +73,9 @@ fn indent(text: &str) -> String {
 
 fn check_interrupt() -> Result<()> {
     if interrupt::interrupted() {
-        return Err(Error::Interrupted("demo stopped; the database was closed cleanly".into()));
+        return Err(Error::Interrupted(
+            "demo stopped; the database was closed cleanly".into(),
+        ));
     }
     Ok(())
 }
@@ -81,8 +83,12 @@ fn check_interrupt() -> Result<()> {
 /// Runs `toondb demo`.
 pub fn run(args: DemoArgs) -> Result<()> {
     let total = Instant::now();
-    println!("ToonDB demo: an embedded database for LLM apps (SQL + vectors + BM25 + TOON context)");
-    println!("data: Python 3.11 docs passages with all-MiniLM-L6-v2 embeddings (data/demo, PSF-2.0)");
+    println!(
+        "ToonDB demo: an embedded database for LLM apps (SQL + vectors + BM25 + TOON context)"
+    );
+    println!(
+        "data: Python 3.11 docs passages with all-MiniLM-L6-v2 embeddings (data/demo, PSF-2.0)"
+    );
 
     // ------------------------------------------------------------------ 1. create
     section(1, "Create the database");
@@ -106,7 +112,11 @@ pub fn run(args: DemoArgs) -> Result<()> {
     println!(
         "  path: {}{}",
         path.display(),
-        if fresh_temp { "  (fresh temporary directory)" } else { "" }
+        if fresh_temp {
+            "  (fresh temporary directory)"
+        } else {
+            ""
+        }
     );
     println!("  opened in {}", ms(t.elapsed()));
 
@@ -114,9 +124,18 @@ pub fn run(args: DemoArgs) -> Result<()> {
     let closed = db.close();
     r?;
     closed?;
-    println!("\nDone in {}. The database stays at {}", ms(total.elapsed()), path.display());
+    println!(
+        "\nDone in {}. The database stays at {}",
+        ms(total.elapsed()),
+        path.display()
+    );
     println!("  explore it:  toondb shell {}", path.display());
-    println!("  e.g.         SELECT section, count(*) FROM passages GROUP BY section;");
+    println!(
+        "  then try:    SELECT source, text FROM passages WHERE text LIKE '%asyncio%' LIMIT 3;"
+    );
+    println!(
+        "               CONTEXT SELECT SEARCH docs 'mutable bytes' K 3 WITH METADATA BUDGET 300;"
+    );
     if fresh_temp {
         println!("  remove it:   rm -r {}", path.display());
     }
@@ -128,8 +147,19 @@ fn tour(db: &Database, args: &DemoArgs) -> Result<()> {
     let t = Instant::now();
     let (mut passages, queries) = demo_data::load(usize::MAX)?;
     passages.truncate(args.passages as usize);
-    section(2, &format!("Load {} passages into a SQL table and a vector + keyword collection", thousands(passages.len())));
-    println!("  parsed {} passages and {} queries ({} dims) in {}", passages.len(), queries.len(), DIM, ms(t.elapsed()));
+    section(
+        2,
+        &format!(
+            "Load {} passages into a SQL table and a vector + keyword collection",
+            thousands(passages.len())
+        ),
+    );
+    println!(
+        "  parsed {} passages and {} queries ({DIM}-dim vectors) in {}",
+        thousands(passages.len()),
+        queries.len(),
+        ms(t.elapsed())
+    );
     load(db, &passages)?;
     check_interrupt()?;
 
@@ -149,25 +179,37 @@ fn tour(db: &Database, args: &DemoArgs) -> Result<()> {
     let q = queries
         .get(args.query as usize)
         .ok_or_else(|| Error::Usage(format!("no demo query {}", args.query)))?;
-    section(4, "Hybrid search: HNSW vector search + BM25 keywords, fused by reciprocal rank");
+    section(
+        4,
+        "Hybrid search: HNSW vector search + BM25 keywords, fused by reciprocal rank",
+    );
     println!("  query ({}): {:?}", q.source, q.text);
     let coll = db.collection(COLLECTION)?;
     let t = Instant::now();
     let hits = coll.search_with(&SearchRequest::hybrid(q.text.clone(), q.vector.clone(), 5))?;
     let el = t.elapsed();
     let mut rs = ResultSet {
-        columns: ["rank", "id", "rrf", "cosine", "bm25", "section", "text"].map(String::from).to_vec(),
+        columns: ["rank", "id", "rrf", "cosine", "bm25", "section", "text"]
+            .map(String::from)
+            .to_vec(),
         ..ResultSet::default()
     };
     for (i, h) in hits.iter().enumerate() {
-        let num = |x: Option<f32>| x.map_or(Value::Null, |v| Value::Real((f64::from(v) * 1e3).round() / 1e3));
+        let num = |x: Option<f32>| {
+            x.map_or(Value::Null, |v| {
+                Value::Real((f64::from(v) * 1e3).round() / 1e3)
+            })
+        };
         rs.rows.push(vec![
             Value::Integer(i as i64 + 1),
             Value::Text(h.id.clone()),
             Value::Real((f64::from(h.score) * 1e4).round() / 1e4),
             num(h.distance.map(|d| 1.0 - d)),
             num(h.keyword_score),
-            h.metadata.get("section").and_then(|v| v.as_str()).map_or(Value::Null, |s| Value::Text(s.into())),
+            h.metadata
+                .get("section")
+                .and_then(|v| v.as_str())
+                .map_or(Value::Null, |s| Value::Text(s.into())),
             h.text.clone().map_or(Value::Null, Value::Text),
         ]);
     }
@@ -187,9 +229,19 @@ fn load(db: &Database, passages: &[Passage]) -> Result<()> {
     let has_table = cat.table(TABLE).is_some();
     let has_coll = db.list_collections()?.iter().any(|c| c == COLLECTION);
     if has_table || has_coll {
-        let rows = db.query_row(&format!("SELECT count(*) FROM {TABLE}"), &[]).and_then(|r| r.get::<i64>(0));
-        let docs = if has_coll { db.collection(COLLECTION)?.len() } else { 0 };
-        if has_table && has_coll && rows.as_ref().is_ok_and(|&n| n == passages.len() as i64) && docs == passages.len() {
+        let rows = db
+            .query_row(&format!("SELECT count(*) FROM {TABLE}"), &[])
+            .and_then(|r| r.get::<i64>(0));
+        let docs = if has_coll {
+            db.collection(COLLECTION)?.len()
+        } else {
+            0
+        };
+        if has_table
+            && has_coll
+            && rows.as_ref().is_ok_and(|&n| n == passages.len() as i64)
+            && docs == passages.len()
+        {
             println!("  found table `{TABLE}` and collection `{COLLECTION}` from an earlier demo run: reusing them");
             return Ok(());
         }
@@ -229,7 +281,12 @@ fn load(db: &Database, passages: &[Passage]) -> Result<()> {
     println!("  SQL table `{TABLE}` (id, section, source, words, text) + index on section: {} rows, 1 transaction, {}", passages.len(), ms(t.elapsed()));
 
     let t = Instant::now();
-    let coll = db.create_collection(COLLECTION, DIM, Metric::Cosine, CollectionOptions::default())?;
+    let coll = db.create_collection(
+        COLLECTION,
+        DIM,
+        Metric::Cosine,
+        CollectionOptions::default(),
+    )?;
     let docs = passages.iter().map(|p| {
         Document::new(p.id.to_string(), p.vector.clone())
             .with_text(p.text.clone())
@@ -254,7 +311,10 @@ fn recall(db: &Database, passages: &[Passage], queries: &[Query]) -> Result<()> 
         let exact = demo_data::exact_top(passages, &q.vector, 10);
         let hits = coll.search(&q.vector, 10)?;
         wanted += exact.len();
-        found += hits.iter().filter(|h| h.id.parse::<i64>().is_ok_and(|id| exact.contains(&id))).count();
+        found += hits
+            .iter()
+            .filter(|h| h.id.parse::<i64>().is_ok_and(|id| exact.contains(&id)))
+            .count();
     }
     println!(
         "  vector recall@10 vs exact brute force over {} queries: {:.0}% ({found}/{wanted}); {} for {} searches",
@@ -268,7 +328,10 @@ fn recall(db: &Database, passages: &[Passage], queries: &[Query]) -> Result<()> 
 
 /// Sections 5 and 6: the context query and the token comparison.
 fn context(db: &Database, q: &Query, budget: usize) -> Result<()> {
-    section(5, &format!("Context query: a prompt context for the question, packed into {budget} tokens"));
+    section(
+        5,
+        &format!("Context query: a prompt context for the question, packed into {budget} tokens"),
+    );
     println!("  sections (priority): system (100), question (90), corpus = a SQL query (20),");
     println!("  retrieval = hybrid search top-20 with metadata (10); when the budget is tight the");
     println!("  lowest priority gives up items first");
@@ -296,12 +359,20 @@ fn context(db: &Database, q: &Query, budget: usize) -> Result<()> {
     print!("{}", indent(&ctx.text));
     println!("  ------------------------");
     let mut rs = ResultSet {
-        columns: ["section", "priority", "items", "dropped", "tokens"].map(String::from).to_vec(),
+        columns: ["section", "priority", "items", "dropped", "tokens"]
+            .map(String::from)
+            .to_vec(),
         ..ResultSet::default()
     };
     for s in &ctx.sections {
         let n = |x: usize| Value::Integer(i64::try_from(x).unwrap_or(i64::MAX));
-        rs.rows.push(vec![Value::Text(s.name.clone()), Value::Integer(s.priority.into()), n(s.items_included), n(s.items_dropped), n(s.tokens)]);
+        rs.rows.push(vec![
+            Value::Text(s.name.clone()),
+            Value::Integer(s.priority.into()),
+            n(s.items_included),
+            n(s.items_dropped),
+            n(s.tokens),
+        ]);
     }
     print!("{}", indent(&output::render_table(&rs, None)));
     println!(
@@ -317,16 +388,23 @@ fn context(db: &Database, q: &Query, budget: usize) -> Result<()> {
     let compact = serde_json::to_string(&json).unwrap_or_default();
     let pretty = serde_json::to_string_pretty(&json).unwrap_or_default();
     let mut rs = ResultSet {
-        columns: ["format", "o200k_base", "cl100k_base", "bytes"].map(String::from).to_vec(),
+        columns: ["format", "o200k_base", "cl100k_base", "bytes"]
+            .map(String::from)
+            .to_vec(),
         ..ResultSet::default()
     };
     let mut counts = Vec::new();
-    for (name, text) in [("TOON (the context above)", &ctx.text), ("JSON, compact", &compact), ("JSON, pretty", &pretty)] {
+    for (name, text) in [
+        ("TOON (the context above)", &ctx.text),
+        ("JSON, compact", &compact),
+        ("JSON, pretty", &pretty),
+    ] {
         let o = count_tokens(text, Tokenizer::O200k);
         let c = count_tokens(text, Tokenizer::Cl100k);
         counts.push(o);
         let n = |x: usize| Value::Integer(i64::try_from(x).unwrap_or(i64::MAX));
-        rs.rows.push(vec![Value::Text(name.into()), n(o), n(c), n(text.len())]);
+        rs.rows
+            .push(vec![Value::Text(name.into()), n(o), n(c), n(text.len())]);
     }
     print!("{}", indent(&output::render_table(&rs, None)));
     if let [toon, compact, pretty] = counts[..] {

@@ -93,7 +93,12 @@ pub fn load(limit: usize) -> Result<(Vec<Passage>, Vec<Query>)> {
 pub fn exact_top(passages: &[Passage], query: &[f32], k: usize) -> Vec<i64> {
     let mut scored: Vec<(f32, i64)> = passages
         .iter()
-        .map(|p| (p.vector.iter().zip(query).map(|(a, b)| a * b).sum::<f32>(), p.id))
+        .map(|p| {
+            (
+                p.vector.iter().zip(query).map(|(a, b)| a * b).sum::<f32>(),
+                p.id,
+            )
+        })
         .collect();
     scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
     scored.into_iter().take(k).map(|(_, id)| id).collect()
@@ -114,7 +119,12 @@ mod tests {
             .lines()
             .map(|l| {
                 let v: serde_json::Value = serde_json::from_str(l).unwrap();
-                v["nearest"].as_array().unwrap().iter().map(|x| x.as_i64().unwrap()).collect()
+                v["nearest"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|x| x.as_i64().unwrap())
+                    .collect()
             })
             .collect();
         for (query, rec) in q.iter().zip(&recorded) {

@@ -53,9 +53,9 @@ pub fn run(args: ImportArgs) -> Result<()> {
         Some(f) => f,
         None => {
             return Err(Error::Usage(format!(
-                "cannot tell the format of {} from its extension; pass --format jsonl or --format csv",
-                args.file.display()
-            )))
+            "cannot tell the format of {} from its extension; pass --format jsonl or --format csv",
+            args.file.display()
+        )))
         }
     };
     if args.table.trim().is_empty() {
@@ -65,10 +65,21 @@ pub fn run(args: ImportArgs) -> Result<()> {
     let start = Instant::now();
     let shape = data::scan(&args.file, format, interrupt::interrupted)?;
     if shape.columns.is_empty() {
-        return Err(Error::input(&args.file, 0, "no records (or no columns) to import"));
+        return Err(Error::input(
+            &args.file,
+            0,
+            "no records (or no columns) to import",
+        ));
     }
     let db = db::open(&args.path, Mode::Create)?;
-    let result = import(&db, &args.file, format, &args.table, &shape, args.batch as usize);
+    let result = import(
+        &db,
+        &args.file,
+        format,
+        &args.table,
+        &shape,
+        args.batch as usize,
+    );
     let closed = db.close();
     let summary = result?;
     closed?;
@@ -109,18 +120,33 @@ fn target(db: &Database, table: &str, shape: &Shape) -> Result<(Target, Option<S
         let mut kinds = Vec::new();
         for (name, _) in &shape.columns {
             let Some(i) = t.column_index(name) else {
-                return Err(Error::Usage(format!("table {} has no column `{name}` (found in the input)", t.name)));
+                return Err(Error::Usage(format!(
+                    "table {} has no column `{name}` (found in the input)",
+                    t.name
+                )));
             };
             columns.push(quote_ident(&t.columns[i].name));
             kinds.push(kind_of(&t.columns[i].decl_type));
         }
-        return Ok((Target { columns, kinds, created: false }, None));
+        return Ok((
+            Target {
+                columns,
+                kinds,
+                created: false,
+            },
+            None,
+        ));
     }
     if cat.view(table).is_some() {
-        return Err(Error::Usage(format!("{table} is a view; import into a table")));
+        return Err(Error::Usage(format!(
+            "{table} is a view; import into a table"
+        )));
     }
-    let defs: Vec<String> =
-        shape.columns.iter().map(|(n, k)| format!("{} {}", quote_ident(n), k.sql_type())).collect();
+    let defs: Vec<String> = shape
+        .columns
+        .iter()
+        .map(|(n, k)| format!("{} {}", quote_ident(n), k.sql_type()))
+        .collect();
     let ddl = format!("CREATE TABLE {} ({})", quote_ident(table), defs.join(", "));
     let target = Target {
         columns: shape.columns.iter().map(|(n, _)| quote_ident(n)).collect(),
@@ -135,14 +161,23 @@ fn progress(total: u64) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let pb = ProgressBar::new(total);
-    if let Ok(style) = ProgressStyle::with_template("{spinner} [{bar:40}] {pos}/{len} rows ({per_sec}, eta {eta})") {
+    if let Ok(style) =
+        ProgressStyle::with_template("{spinner} [{bar:40}] {pos}/{len} rows ({per_sec}, eta {eta})")
+    {
         pb.set_style(style.progress_chars("=> "));
     }
     pb
 }
 
 /// Imports `file` into `table`. `shape` is the result of [`data::scan`] on the same file.
-pub fn import(db: &Database, file: &Path, format: FileFormat, table: &str, shape: &Shape, batch: usize) -> Result<Summary> {
+pub fn import(
+    db: &Database,
+    file: &Path,
+    format: FileFormat,
+    table: &str,
+    shape: &Shape,
+    batch: usize,
+) -> Result<Summary> {
     let (target, ddl) = target(db, table, shape)?;
     let pb = progress(shape.records);
     let mut reader = RecordReader::open(file, format)?;
@@ -153,11 +188,17 @@ pub fn import(db: &Database, file: &Path, format: FileFormat, table: &str, shape
     loop {
         rows.clear();
         while rows.len() < batch {
-            let Some(rec) = reader.next_record()? else { break };
+            let Some(rec) = reader.next_record()? else {
+                break;
+            };
             let mut vals = vec![Value::Null; ncols];
             for (name, raw) in rec {
                 // Every name was seen by `scan`, so it is in `shape.columns`.
-                if let Some(i) = shape.columns.iter().position(|(n, _)| n.eq_ignore_ascii_case(&name)) {
+                if let Some(i) = shape
+                    .columns
+                    .iter()
+                    .position(|(n, _)| n.eq_ignore_ascii_case(&name))
+                {
                     vals[i] = raw.into_value(target.kinds[i]);
                 }
             }
@@ -168,7 +209,9 @@ pub fn import(db: &Database, file: &Path, format: FileFormat, table: &str, shape
         }
         insert_batch(db, table, &target, ddl.as_deref(), &rows, file).map_err(|e| match e {
             Error::Input { .. } => e,
-            e if done > 0 => Error::Usage(format!("{e} ({done} rows were imported and committed before it)")),
+            e if done > 0 => Error::Usage(format!(
+                "{e} ({done} rows were imported and committed before it)"
+            )),
             e => e,
         })?;
         ddl = None;
@@ -186,7 +229,10 @@ pub fn import(db: &Database, file: &Path, format: FileFormat, table: &str, shape
         }
     }
     pb.finish_and_clear();
-    Ok(Summary { rows: done, created: target.created })
+    Ok(Summary {
+        rows: done,
+        created: target.created,
+    })
 }
 
 fn insert_sql(table: &str, target: &Target, nrows: usize) -> String {
@@ -201,7 +247,14 @@ fn insert_sql(table: &str, target: &Target, nrows: usize) -> String {
 
 /// Inserts `rows` in one transaction (creating the table first when `ddl` is given). On a
 /// failure, finds the offending row to name its line.
-fn insert_batch(db: &Database, table: &str, target: &Target, ddl: Option<&str>, rows: &[(u64, Vec<Value>)], file: &Path) -> Result<()> {
+fn insert_batch(
+    db: &Database,
+    table: &str,
+    target: &Target,
+    ddl: Option<&str>,
+    rows: &[(u64, Vec<Value>)],
+    file: &Path,
+) -> Result<()> {
     let params: Vec<Value> = rows.iter().flat_map(|(_, v)| v.iter().cloned()).collect();
     let sql = insert_sql(table, target, rows.len());
     let r = db.transaction(|tx| {

@@ -1,6 +1,5 @@
 //! One module per top-level subcommand.
 
-pub mod toon;
 pub mod check;
 pub mod demo;
 mod demo_data;
@@ -9,3 +8,4 @@ pub mod import;
 pub mod shell;
 pub mod sql;
 pub mod stats;
+pub mod toon;

@@ -110,7 +110,10 @@ impl Shell {
             Err(e) => self.error(&e),
         }
         if self.timer {
-            self.say(&format!("time: {:.3} ms\n", t.elapsed().as_secs_f64() * 1e3));
+            self.say(&format!(
+                "time: {:.3} ms\n",
+                t.elapsed().as_secs_f64() * 1e3
+            ));
         }
         if interrupt::interrupted() {
             // Ctrl-C while a statement ran: it completed; just reset the flag.
@@ -124,7 +127,10 @@ impl Shell {
         let args: Vec<&str> = words.collect();
         let max_args = |n: usize| {
             if args.len() > n {
-                Err(Error::Usage(format!("{cmd} takes at most {n} argument{}", if n == 1 { "" } else { "s" })))
+                Err(Error::Usage(format!(
+                    "{cmd} takes at most {n} argument{}",
+                    if n == 1 { "" } else { "s" }
+                )))
             } else {
                 Ok(())
             }
@@ -149,13 +155,25 @@ impl Shell {
                 let cat = db::load_catalog(self.runner.db())?;
                 let mut out = String::new();
                 let mut found = false;
-                for t in cat.tables.values().filter(|t| args.first().is_none_or(|a| t.name.eq_ignore_ascii_case(a))) {
+                for t in cat
+                    .tables
+                    .values()
+                    .filter(|t| args.first().is_none_or(|a| t.name.eq_ignore_ascii_case(a)))
+                {
                     out.push_str(&db::table_ddl(t));
                     out.push('\n');
                     found = true;
                 }
-                for v in cat.views.values().filter(|v| args.first().is_none_or(|a| v.name.eq_ignore_ascii_case(a))) {
-                    out.push_str(&format!("CREATE VIEW {} AS {};\n", db::quote_ident(&v.name), v.sql));
+                for v in cat
+                    .views
+                    .values()
+                    .filter(|v| args.first().is_none_or(|a| v.name.eq_ignore_ascii_case(a)))
+                {
+                    out.push_str(&format!(
+                        "CREATE VIEW {} AS {};\n",
+                        db::quote_ident(&v.name),
+                        v.sql
+                    ));
                     found = true;
                 }
                 if let (Some(a), false) = (args.first(), found) {
@@ -172,13 +190,25 @@ impl Shell {
                     }
                 }
                 let mut rs = output::ResultSet {
-                    columns: vec!["index".into(), "table".into(), "columns".into(), "unique".into()],
+                    columns: vec![
+                        "index".into(),
+                        "table".into(),
+                        "columns".into(),
+                        "unique".into(),
+                    ],
                     ..Default::default()
                 };
-                for t in cat.tables.values().filter(|t| args.first().is_none_or(|a| t.name.eq_ignore_ascii_case(a))) {
+                for t in cat
+                    .tables
+                    .values()
+                    .filter(|t| args.first().is_none_or(|a| t.name.eq_ignore_ascii_case(a)))
+                {
                     for ix in &t.indexes {
-                        let cols: Vec<&str> =
-                            ix.columns.iter().filter_map(|&i| t.columns.get(i).map(|c| c.name.as_str())).collect();
+                        let cols: Vec<&str> = ix
+                            .columns
+                            .iter()
+                            .filter_map(|&i| t.columns.get(i).map(|c| c.name.as_str()))
+                            .collect();
                         rs.rows.push(vec![
                             toondb::Value::Text(ix.name.clone()),
                             toondb::Value::Text(t.name.clone()),
@@ -204,8 +234,9 @@ impl Shell {
                 match args.first() {
                     None => self.say(&format!("{}\n", self.format.name())),
                     Some(a) => {
-                        self.format = Format::parse(a)
-                            .ok_or_else(|| Error::Usage(format!("unknown format {a}; use table, json or toon")))?;
+                        self.format = Format::parse(a).ok_or_else(|| {
+                            Error::Usage(format!("unknown format {a}; use table, json or toon"))
+                        })?;
                     }
                 }
             }
@@ -224,7 +255,8 @@ impl Shell {
                 if self.read_depth >= 16 {
                     return Err(Error::Usage(".read nested too deeply".into()));
                 }
-                let text = std::fs::read_to_string(file).map_err(|e| Error::io(file.as_ref(), e))?;
+                let text =
+                    std::fs::read_to_string(file).map_err(|e| Error::io(file.as_ref(), e))?;
                 self.read_depth += 1;
                 let saved = std::mem::take(&mut self.pending);
                 let mut flow = Flow::Continue;
@@ -264,7 +296,11 @@ pub fn run(args: ShellArgs) -> Result<()> {
         read_depth: 0,
     };
     let interactive = std::io::stdin().is_terminal();
-    let r = if interactive { interactive_loop(&mut sh, &args) } else { piped_loop(&mut sh) };
+    let r = if interactive {
+        interactive_loop(&mut sh, &args)
+    } else {
+        piped_loop(&mut sh)
+    };
     let errors = sh.errors;
     let rolled_back = sh.runner.close()?;
     r?;
@@ -272,7 +308,10 @@ pub fn run(args: ShellArgs) -> Result<()> {
         eprintln!("note: the open transaction was rolled back");
     }
     if !interactive && errors > 0 {
-        return Err(Error::Usage(format!("{errors} {} failed", if errors == 1 { "command" } else { "commands" })));
+        return Err(Error::Usage(format!(
+            "{errors} {} failed",
+            if errors == 1 { "command" } else { "commands" }
+        )));
     }
     Ok(())
 }
@@ -289,14 +328,21 @@ fn piped_loop(sh: &mut Shell) -> Result<()> {
 }
 
 fn interactive_loop(sh: &mut Shell, args: &ShellArgs) -> Result<()> {
-    let config = rustyline::Config::builder().auto_add_history(false).max_history_size(5000).map_err(readline_err)?.build();
+    let config = rustyline::Config::builder()
+        .auto_add_history(false)
+        .max_history_size(5000)
+        .map_err(readline_err)?
+        .build();
     let mut rl = rustyline::DefaultEditor::with_config(config).map_err(readline_err)?;
     let history = history_file();
     if let Some(h) = &history {
         // A missing history file is normal on first use.
         let _ = rl.load_history(h);
     }
-    println!("ToonDB shell on {} — type .help for help, .quit to leave", args.path.display());
+    println!(
+        "ToonDB shell on {} — type .help for help, .quit to leave",
+        args.path.display()
+    );
     loop {
         let prompt = match (sh.pending.is_empty(), sh.runner.in_transaction()) {
             (false, _) => "   ...> ",

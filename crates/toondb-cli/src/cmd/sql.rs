@@ -27,7 +27,9 @@ pub struct SqlArgs {
 pub fn run(args: SqlArgs) -> Result<()> {
     let text = if args.sql == "-" {
         let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s).map_err(|e| Error::io("stdin".as_ref(), e))?;
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .map_err(|e| Error::io("stdin".as_ref(), e))?;
         s
     } else {
         args.sql
@@ -44,7 +46,9 @@ pub fn run(args: SqlArgs) -> Result<()> {
     let rolled_back = runner.close()?;
     result?;
     if rolled_back {
-        return Err(Error::Usage("a transaction was left open at the end of the input and was rolled back".into()));
+        return Err(Error::Usage(
+            "a transaction was left open at the end of the input and was rolled back".into(),
+        ));
     }
     Ok(())
 }

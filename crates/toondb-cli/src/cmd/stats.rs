@@ -27,7 +27,10 @@ pub fn run(args: StatsArgs) -> Result<()> {
     db.close()?;
     let report = report?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
     } else {
         println!("{}", output::toon(&report));
     }
@@ -59,7 +62,9 @@ fn files(dir: &Path) -> Result<Json> {
             "other"
         };
         total += len;
-        let slot = kinds.entry(kind.to_string()).or_insert_with(|| json!({"files": 0, "bytes": 0}));
+        let slot = kinds
+            .entry(kind.to_string())
+            .or_insert_with(|| json!({"files": 0, "bytes": 0}));
         slot["files"] = json!(slot["files"].as_u64().unwrap_or(0) + 1);
         slot["bytes"] = json!(slot["bytes"].as_u64().unwrap_or(0) + len);
     }
@@ -99,8 +104,15 @@ pub fn collect(db: &Database) -> Result<Json> {
     let cat = db::load_catalog(db)?;
     let mut tables = Vec::new();
     for t in cat.tables.values() {
-        let n = db.query(&format!("SELECT count(*) FROM {}", db::quote_ident(&t.name)), &[])?;
-        let rows = n.iter().next().and_then(|r| r.get::<i64>(0).ok()).unwrap_or(0);
+        let n = db.query(
+            &format!("SELECT count(*) FROM {}", db::quote_ident(&t.name)),
+            &[],
+        )?;
+        let rows = n
+            .iter()
+            .next()
+            .and_then(|r| r.get::<i64>(0).ok())
+            .unwrap_or(0);
         tables.push(json!({
             "name": t.name,
             "rows": rows,

@@ -41,20 +41,45 @@ pub fn stderr(o: &Output) -> String {
 
 /// Asserts success and returns stdout.
 pub fn ok(o: &Output) -> String {
-    assert!(o.status.success(), "exit {:?}\nstdout:\n{}\nstderr:\n{}", o.status, stdout(o), stderr(o));
+    assert!(
+        o.status.success(),
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status,
+        stdout(o),
+        stderr(o)
+    );
     stdout(o)
 }
 
 /// Asserts failure with exactly one `error: ` line on stderr; returns that line.
 pub fn fails(o: &Output) -> String {
-    assert!(!o.status.success(), "expected failure\nstdout:\n{}\nstderr:\n{}", stdout(o), stderr(o));
+    assert!(
+        !o.status.success(),
+        "expected failure\nstdout:\n{}\nstderr:\n{}",
+        stdout(o),
+        stderr(o)
+    );
     let err = stderr(o);
     let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("error: ")).collect();
-    assert_eq!(lines.len(), 1, "expected one error line, got stderr:\n{err}");
+    assert_eq!(
+        lines.len(),
+        1,
+        "expected one error line, got stderr:\n{err}"
+    );
     lines[0].to_string()
 }
 
 /// `toondb sql DB SQL --format FORMAT`.
 pub fn sql(db: &Path, sql: &str, format: &str) -> Output {
-    run_in(db.parent().expect("parent"), &["sql", db.to_str().expect("utf8 path"), sql, "--format", format], "")
+    run_in(
+        db.parent().expect("parent"),
+        &[
+            "sql",
+            db.to_str().expect("utf8 path"),
+            sql,
+            "--format",
+            format,
+        ],
+        "",
+    )
 }
