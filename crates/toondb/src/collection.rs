@@ -334,6 +334,8 @@ pub(crate) struct CollectionInner {
     prefix: Vec<u8>,
     state: RwLock<State>,
     write: Mutex<()>,
+    /// Set by `drop_collection`; handles still held by callers then fail with NotFound.
+    dropped: std::sync::atomic::AtomicBool,
 }
 
 /// A handle on a collection. Cheap to clone; `Send + Sync`.
@@ -413,6 +415,7 @@ pub(crate) fn create(
             next_iid: 1,
         }),
         write: Mutex::new(()),
+        dropped: Default::default(),
     });
     db.inner
         .collections
@@ -475,6 +478,9 @@ pub(crate) fn drop(db: &Database, name: &str) -> Result<bool> {
         b.delete(&kv?.0);
     }
     engine.write(b)?;
+    if let Some(c) = &loaded {
+        c.dropped.store(true, std::sync::atomic::Ordering::Release);
+    }
     db.inner.collections.write().remove(name);
     Ok(true)
 }
@@ -557,6 +563,7 @@ fn load(db: &Database, name: &str) -> Result<CollectionInner> {
             next_iid: max_iid + 1,
         }),
         write: Mutex::new(()),
+        dropped: Default::default(),
     })
 }
 
@@ -742,6 +749,20 @@ enum Mode {
 }
 
 impl Collection {
+    fn check_live(&self) -> Result<()> {
+        if self
+            .inner
+            .dropped
+            .load(std::sync::atomic::Ordering::Acquire)
+        {
+            return Err(Error::NotFound(format!(
+                "collection {} (dropped)",
+                self.inner.name
+            )));
+        }
+        Ok(())
+    }
+
     /// The collection name.
     pub fn name(&self) -> &str {
         &self.inner.name
@@ -786,6 +807,7 @@ impl Collection {
     pub fn delete(&self, id: &str) -> Result<bool> {
         let c = &*self.inner;
         let _w = c.write.lock();
+        self.check_live()?;
         let mut t = self.db.inner.engine.begin(Isolation::Snapshot)?;
         let Some(old) = t.get(&c.doc_key(id))? else {
             return Ok(false);
@@ -835,6 +857,7 @@ impl Collection {
             return Ok(());
         }
         let _w = c.write.lock();
+        self.check_live()?;
         let mut t = self.db.inner.engine.begin(Isolation::Snapshot)?;
         let skey = c.stats_key();
         let (mut n, mut total) = read_stats(&mut t, &skey, &c.name)?;
@@ -957,6 +980,7 @@ impl Collection {
 
     /// Runs a [`SearchRequest`].
     pub fn search_with(&self, req: &SearchRequest) -> Result<Vec<SearchHit>> {
+        self.check_live()?;
         if req.k == 0 {
             return Err(Error::invalid("k must be at least 1"));
         }
@@ -1187,6 +1211,7 @@ impl Collection {
     /// on first open; useful after bulk changes to compact the graph).
     pub fn rebuild_index(&self) -> Result<()> {
         let _w = self.inner.write.lock();
+        self.check_live()?;
         let fresh = load(&self.db, &self.inner.name)?;
         let fresh = fresh.state.into_inner();
         *self.inner.state.write() = fresh;

@@ -334,7 +334,20 @@ fn collections_persist_and_rebuild_on_reopen() {
     c.rebuild_index().unwrap();
     assert_eq!(c.search(&[9.0; 8], 1).unwrap()[0].id, "new");
 
+    let stale = c.clone();
     assert!(db.drop_collection("p").unwrap());
+    // Handles to a dropped collection fail instead of writing orphaned data.
+    assert_eq!(
+        stale
+            .upsert(Document::new("z", vec![1.0; 8]))
+            .unwrap_err()
+            .kind(),
+        ErrorKind::NotFound
+    );
+    assert_eq!(
+        stale.search(&[1.0; 8], 1).unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
     assert!(!db.drop_collection("p").unwrap());
     assert_eq!(db.collection("p").unwrap_err().kind(), ErrorKind::NotFound);
     assert_eq!(db.list_collections().unwrap(), vec!["other"]);
