@@ -1,0 +1,102 @@
+"""ToonDB: an embedded AI-native database.
+
+Key-value, SQL, vector/keyword/hybrid collections and token-budgeted TOON context
+queries in one embedded engine. Every engine call releases the GIL.
+
+    import toondb
+    with toondb.Database.open("./data") as db:
+        db.put(b"k", b"v")
+        with db.transaction() as tx:
+            tx.put(b"a", b"1")
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import Any, Callable, Optional, TypeVar
+
+from ._native import (  # noqa: F401
+    AlreadyExistsError,
+    BusyError,
+    ClosedError,
+    Collection,
+    ConflictError,
+    ConstraintError,
+    ContextBuilder,
+    ContextResult,
+    CorruptionError,
+    Database,
+    Error,
+    InternalError,
+    InvalidArgumentError,
+    IoError,
+    KvIterator,
+    NotFoundError,
+    SearchHit,
+    Transaction,
+    UnsupportedError,
+    __version__,
+)
+
+T = TypeVar("T")
+
+
+def open(path: Any) -> Database:  # noqa: A001 - mirrors sqlite3.connect / builtins-style API
+    """Opens (creating if needed) a database directory; ``":memory:"`` for an in-memory one."""
+    return Database.open(path)
+
+
+def run_transaction(
+    db: Database,
+    fn: Callable[[Transaction], T],
+    *,
+    attempts: int = 10,
+    backoff: float = 0.001,
+) -> T:
+    """Runs ``fn(tx)`` in a transaction and commits, retrying from scratch on ConflictError
+    (exponential back-off with jitter) up to ``attempts`` times. ``fn`` may run more than
+    once, so keep its side effects inside the transaction."""
+    delay = backoff
+    for attempt in range(1, attempts + 1):
+        tx = db.begin()
+        try:
+            result = fn(tx)
+            tx.commit()
+            return result
+        except ConflictError:
+            tx.rollback()
+            if attempt == attempts:
+                raise
+            time.sleep(delay * (0.5 + random.random() / 2))
+            delay = min(delay * 2, backoff * 64)
+        except BaseException:
+            tx.rollback()
+            raise
+    raise AssertionError("unreachable")
+
+
+__all__ = [
+    "AlreadyExistsError",
+    "BusyError",
+    "ClosedError",
+    "Collection",
+    "ConflictError",
+    "ConstraintError",
+    "ContextBuilder",
+    "ContextResult",
+    "CorruptionError",
+    "Database",
+    "Error",
+    "InternalError",
+    "InvalidArgumentError",
+    "IoError",
+    "KvIterator",
+    "NotFoundError",
+    "SearchHit",
+    "Transaction",
+    "UnsupportedError",
+    "open",
+    "run_transaction",
+    "__version__",
+]

@@ -1,0 +1,259 @@
+//! `Collection` (vectors + text + metadata) and `SearchHit`.
+
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyTuple};
+use pyo3::IntoPyObjectExt;
+
+use crate::convert::{from_map, metadata, to_json, vector};
+use crate::db::{handle, Shared};
+use crate::errors::{invalid, MapPy};
+
+/// Parses a metric name.
+pub(crate) fn parse_metric(s: &str) -> PyResult<toondb::Metric> {
+    match s.to_ascii_lowercase().as_str() {
+        "cosine" | "cos" => Ok(toondb::Metric::Cosine),
+        "l2" | "euclidean" => Ok(toondb::Metric::L2),
+        "ip" | "dot" | "inner_product" => Ok(toondb::Metric::InnerProduct),
+        _ => Err(invalid(format!(
+            "unknown metric {s:?} (expected cosine, l2 or ip)"
+        ))),
+    }
+}
+
+/// Parses an optional filter dict.
+pub(crate) fn parse_filter(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<toondb::Filter>> {
+    match obj {
+        None => Ok(None),
+        Some(o) if o.is_none() => Ok(None),
+        Some(o) if o.is_instance_of::<PyDict>() => {
+            let j = to_json(o)?;
+            crate::filter::parse(&j).map(Some).map_err(invalid)
+        }
+        Some(_) => Err(PyTypeError::new_err("filter must be a dict")),
+    }
+}
+
+/// A named set of documents searchable by vector, keyword or both.
+#[pyclass(module = "toondb", frozen)]
+pub(crate) struct Collection {
+    c: toondb::Collection,
+    db: Shared,
+}
+
+impl Collection {
+    pub(crate) fn new(c: toondb::Collection, db: Shared) -> Collection {
+        Collection { c, db }
+    }
+
+    fn live(&self) -> PyResult<toondb::Collection> {
+        handle(&self.db)?;
+        Ok(self.c.clone())
+    }
+
+    fn run_search(&self, py: Python<'_>, req: toondb::SearchRequest) -> PyResult<Vec<SearchHit>> {
+        let c = self.live()?;
+        let hits = py.allow_threads(move || c.search_with(&req)).py_err()?;
+        hits.into_iter().map(|h| SearchHit::from_hit(py, h)).collect()
+    }
+}
+
+fn document(
+    id: String,
+    vec: &Bound<'_, PyAny>,
+    text: Option<String>,
+    meta: Option<&Bound<'_, PyAny>>,
+) -> PyResult<toondb::Document> {
+    let mut d = toondb::Document::new(id, vector(vec)?).with_metadata(metadata(meta)?);
+    if let Some(t) = text {
+        d = d.with_text(t);
+    }
+    Ok(d)
+}
+
+fn document_from_item(item: &Bound<'_, PyAny>) -> PyResult<toondb::Document> {
+    if let Ok(d) = item.downcast::<PyDict>() {
+        let id: String = d
+            .get_item("id")?
+            .ok_or_else(|| invalid("document dict needs an 'id'"))?
+            .extract()?;
+        let v = d
+            .get_item("vector")?
+            .ok_or_else(|| invalid("document dict needs a 'vector'"))?;
+        let text: Option<String> = match d.get_item("text")? {
+            Some(t) if !t.is_none() => Some(t.extract()?),
+            _ => None,
+        };
+        let meta = d.get_item("metadata")?;
+        return document(id, &v, text, meta.as_ref());
+    }
+    if let Ok(t) = item.downcast::<PyTuple>() {
+        if (2..=4).contains(&t.len()) {
+            let id: String = t.get_item(0)?.extract()?;
+            let v = t.get_item(1)?;
+            let text: Option<String> = if t.len() > 2 { t.get_item(2)?.extract()? } else { None };
+            let meta = if t.len() > 3 { Some(t.get_item(3)?) } else { None };
+            return document(id, &v, text, meta.as_ref());
+        }
+    }
+    Err(PyTypeError::new_err(
+        "documents must be dicts {id, vector, text?, metadata?} or tuples (id, vector[, text[, metadata]])",
+    ))
+}
+
+#[pymethods]
+impl Collection {
+    /// The collection name.
+    #[getter]
+    fn name(&self) -> String {
+        self.c.name().to_string()
+    }
+
+    /// The vector dimension.
+    #[getter]
+    fn dim(&self) -> usize {
+        self.c.dim()
+    }
+
+    fn __len__(&self) -> PyResult<usize> {
+        Ok(self.live()?.len())
+    }
+
+    fn __repr__(&self) -> String {
+        format!("<toondb.Collection {:?} dim={}>", self.c.name(), self.c.dim())
+    }
+
+    /// Inserts or replaces a document.
+    #[pyo3(signature = (id, vector, text=None, metadata=None))]
+    fn upsert(
+        &self,
+        py: Python<'_>,
+        id: String,
+        vector: &Bound<'_, PyAny>,
+        text: Option<String>,
+        metadata: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let d = document(id, vector, text, metadata)?;
+        let c = self.live()?;
+        py.allow_threads(move || c.upsert(d)).py_err()
+    }
+
+    /// Inserts or replaces many documents (dicts or tuples) in one call.
+    fn upsert_many(&self, py: Python<'_>, docs: &Bound<'_, PyAny>) -> PyResult<usize> {
+        let mut ds = Vec::new();
+        for item in docs.try_iter()? {
+            ds.push(document_from_item(&item?)?);
+        }
+        let n = ds.len();
+        let c = self.live()?;
+        py.allow_threads(move || c.upsert_many(ds)).py_err()?;
+        Ok(n)
+    }
+
+    /// The document as a dict `{id, vector, text, metadata}`, or `None`.
+    fn get(&self, py: Python<'_>, id: String) -> PyResult<Option<PyObject>> {
+        let c = self.live()?;
+        let d = py.allow_threads(move || c.get(&id)).py_err()?;
+        let Some(d) = d else { return Ok(None) };
+        let out = PyDict::new(py);
+        out.set_item("id", d.id)?;
+        out.set_item("vector", PyList::new(py, d.vector)?)?;
+        out.set_item("text", d.text)?;
+        out.set_item("metadata", from_map(py, &d.metadata)?)?;
+        Ok(Some(out.into_py_any(py)?))
+    }
+
+    /// Deletes a document; returns whether it existed.
+    fn delete(&self, py: Python<'_>, id: String) -> PyResult<bool> {
+        let c = self.live()?;
+        py.allow_threads(move || c.delete(&id)).py_err()
+    }
+
+    /// Nearest neighbours of `vector`.
+    #[pyo3(signature = (vector, k=10, *, filter=None, ef_search=None))]
+    fn search(
+        &self,
+        py: Python<'_>,
+        vector: &Bound<'_, PyAny>,
+        k: usize,
+        filter: Option<&Bound<'_, PyAny>>,
+        ef_search: Option<usize>,
+    ) -> PyResult<Vec<SearchHit>> {
+        let mut req = toondb::SearchRequest::vector(crate::convert::vector(vector)?, k);
+        if let Some(f) = parse_filter(filter)? {
+            req = req.filter(f);
+        }
+        if let Some(ef) = ef_search {
+            req = req.ef_search(ef);
+        }
+        self.run_search(py, req)
+    }
+
+    /// BM25 keyword search over document text.
+    #[pyo3(signature = (text, k=10, *, filter=None))]
+    fn keyword_search(
+        &self,
+        py: Python<'_>,
+        text: String,
+        k: usize,
+        filter: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Vec<SearchHit>> {
+        let mut req = toondb::SearchRequest::text(text, k);
+        if let Some(f) = parse_filter(filter)? {
+            req = req.filter(f);
+        }
+        self.run_search(py, req)
+    }
+
+    /// Vector + keyword search fused by reciprocal rank fusion.
+    #[pyo3(signature = (text, vector, k=10, *, filter=None, vector_weight=1.0, keyword_weight=1.0))]
+    #[allow(clippy::too_many_arguments)]
+    fn hybrid_search(
+        &self,
+        py: Python<'_>,
+        text: String,
+        vector: &Bound<'_, PyAny>,
+        k: usize,
+        filter: Option<&Bound<'_, PyAny>>,
+        vector_weight: f32,
+        keyword_weight: f32,
+    ) -> PyResult<Vec<SearchHit>> {
+        let mut req = toondb::SearchRequest::hybrid(text, crate::convert::vector(vector)?, k)
+            .weights(vector_weight, keyword_weight);
+        if let Some(f) = parse_filter(filter)? {
+            req = req.filter(f);
+        }
+        self.run_search(py, req)
+    }
+}
+
+/// One search result.
+#[pyclass(module = "toondb", frozen, get_all)]
+pub(crate) struct SearchHit {
+    id: String,
+    score: f32,
+    distance: Option<f32>,
+    keyword_score: Option<f32>,
+    text: Option<String>,
+    metadata: PyObject,
+}
+
+impl SearchHit {
+    fn from_hit(py: Python<'_>, h: toondb::SearchHit) -> PyResult<SearchHit> {
+        Ok(SearchHit {
+            metadata: from_map(py, &h.metadata)?,
+            id: h.id,
+            score: h.score,
+            distance: h.distance,
+            keyword_score: h.keyword_score,
+            text: h.text,
+        })
+    }
+}
+
+#[pymethods]
+impl SearchHit {
+    fn __repr__(&self) -> String {
+        format!("<SearchHit id={:?} score={:.4}>", self.id, self.score)
+    }
+}

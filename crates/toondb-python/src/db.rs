@@ -1,0 +1,481 @@
+//! `Database`, `Transaction` and the scan iterator.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock};
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
+use pyo3::IntoPyObjectExt;
+
+use crate::coll::{parse_metric, Collection};
+use crate::convert::{bytes_arg, from_value};
+use crate::ctx::{ContextBuilder, ContextResult};
+use crate::errors::{closed, invalid, MapPy};
+
+/// The open database shared by a `Database` object and everything derived from it; `None`
+/// once closed.
+pub(crate) type Shared = Arc<RwLock<Option<toondb::Database>>>;
+
+/// Clones the handle or raises `ClosedError`.
+pub(crate) fn handle(s: &Shared) -> PyResult<toondb::Database> {
+    s.read().clone().ok_or_else(closed)
+}
+
+/// Rows as a list of tuples or dicts.
+pub(crate) fn rows_to_py(py: Python<'_>, rows: &toondb::Rows, as_dict: bool) -> PyResult<PyObject> {
+    let cols = rows.columns();
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows.iter() {
+        if as_dict {
+            let d = PyDict::new(py);
+            for (c, v) in cols.iter().zip(row.values()) {
+                d.set_item(c, from_value(py, v)?)?;
+            }
+            out.push(d.into_py_any(py)?);
+        } else {
+            let vals = row
+                .values()
+                .iter()
+                .map(|v| from_value(py, v))
+                .collect::<PyResult<Vec<_>>>()?;
+            out.push(PyTuple::new(py, vals)?.into_py_any(py)?);
+        }
+    }
+    PyList::new(py, out)?.into_py_any(py)
+}
+
+/// An open ToonDB database.
+#[pyclass(module = "toondb", frozen)]
+pub(crate) struct Database {
+    db: Shared,
+    path: Option<String>,
+}
+
+#[pymethods]
+impl Database {
+    /// Opens (creating if needed) the database in directory `path`; `":memory:"` opens an
+    /// in-memory database.
+    #[staticmethod]
+    fn open(py: Python<'_>, path: PathArg) -> PyResult<Database> {
+        let p = path.0;
+        if p == ":memory:" {
+            return Database::open_in_memory(py);
+        }
+        let p2 = p.clone();
+        let db = py.allow_threads(move || toondb::Database::open(&p2)).py_err()?;
+        Ok(Database {
+            db: Arc::new(RwLock::new(Some(db))),
+            path: Some(p),
+        })
+    }
+
+    /// A fresh in-memory database.
+    #[staticmethod]
+    fn open_in_memory(py: Python<'_>) -> PyResult<Database> {
+        let db = py.allow_threads(toondb::Database::open_in_memory).py_err()?;
+        Ok(Database {
+            db: Arc::new(RwLock::new(Some(db))),
+            path: None,
+        })
+    }
+
+    /// The directory, or `None` for an in-memory database.
+    #[getter]
+    fn path(&self) -> Option<String> {
+        self.path.clone()
+    }
+
+    /// Whether `close()` was called.
+    #[getter]
+    fn closed(&self) -> bool {
+        self.db.read().is_none()
+    }
+
+    /// Syncs and closes the database (idempotent). Derived objects then raise `ClosedError`.
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        let db = self.db.write().take();
+        match db {
+            Some(db) => py.allow_threads(move || db.close()).py_err(),
+            None => Ok(()),
+        }
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_args))]
+    fn __exit__(&self, py: Python<'_>, _args: &Bound<'_, PyTuple>) -> PyResult<bool> {
+        self.close(py)?;
+        Ok(false)
+    }
+
+    fn __repr__(&self) -> String {
+        match (&self.path, self.closed()) {
+            (_, true) => "<toondb.Database closed>".into(),
+            (Some(p), _) => format!("<toondb.Database path={p:?}>"),
+            (None, _) => "<toondb.Database :memory:>".into(),
+        }
+    }
+
+    /// Sets `key` to `value` (bytes or str).
+    fn put(&self, py: Python<'_>, key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let (k, v) = (bytes_arg(key)?, bytes_arg(value)?);
+        let db = handle(&self.db)?;
+        py.allow_threads(move || db.put(k, v)).py_err()
+    }
+
+    /// The value of `key` as bytes, or `None`.
+    fn get(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<Option<PyObject>> {
+        let k = bytes_arg(key)?;
+        let db = handle(&self.db)?;
+        let v = py.allow_threads(move || db.get(k)).py_err()?;
+        v.map(|v| PyBytes::new(py, &v).into_py_any(py)).transpose()
+    }
+
+    /// Deletes `key` (no error if absent).
+    fn delete(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<()> {
+        let k = bytes_arg(key)?;
+        let db = handle(&self.db)?;
+        py.allow_threads(move || db.delete(k)).py_err()
+    }
+
+    /// Iterates `(key, value)` byte pairs whose key starts with `prefix`, in key order.
+    fn scan_prefix(&self, py: Python<'_>, prefix: &Bound<'_, PyAny>) -> PyResult<KvIterator> {
+        let p = bytes_arg(prefix)?;
+        let db = handle(&self.db)?;
+        let it = py.allow_threads(move || db.scan_prefix(p)).py_err()?;
+        Ok(KvIterator::new(it, self.db.clone()))
+    }
+
+    /// Starts a transaction. Use it as a context manager (commit on success, rollback on an
+    /// exception) or call `commit()` / `rollback()`.
+    fn begin(&self, py: Python<'_>) -> PyResult<Transaction> {
+        let db = handle(&self.db)?;
+        let tx = py.allow_threads(move || db.begin()).py_err()?;
+        Ok(Transaction {
+            tx: Mutex::new(Some(tx)),
+            db: self.db.clone(),
+        })
+    }
+
+    /// Same as `begin()`; reads well as `with db.transaction() as tx:`.
+    fn transaction(&self, py: Python<'_>) -> PyResult<Transaction> {
+        self.begin(py)
+    }
+
+    /// Runs SQL (autocommit); returns the rows affected by the last statement.
+    #[pyo3(signature = (sql, params=None))]
+    fn execute(&self, py: Python<'_>, sql: String, params: Option<&Bound<'_, PyAny>>) -> PyResult<u64> {
+        let ps = crate::convert::params(params)?;
+        let db = handle(&self.db)?;
+        py.allow_threads(move || db.execute(&sql, &ps)).py_err()
+    }
+
+    /// Runs a query; rows are tuples, or dicts with `as_dict=True`. `CONTEXT SELECT ...`
+    /// statements return one row `(context, tokens, budget)`.
+    #[pyo3(signature = (sql, params=None, *, as_dict=false))]
+    fn query(
+        &self,
+        py: Python<'_>,
+        sql: String,
+        params: Option<&Bound<'_, PyAny>>,
+        as_dict: bool,
+    ) -> PyResult<PyObject> {
+        let ps = crate::convert::params(params)?;
+        let db = handle(&self.db)?;
+        let rows = py.allow_threads(move || db.query(&sql, &ps)).py_err()?;
+        rows_to_py(py, &rows, as_dict)
+    }
+
+    /// Column names a query returns (runs it).
+    #[pyo3(signature = (sql, params=None))]
+    fn columns(&self, py: Python<'_>, sql: String, params: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<String>> {
+        let ps = crate::convert::params(params)?;
+        let db = handle(&self.db)?;
+        let rows = py.allow_threads(move || db.query(&sql, &ps)).py_err()?;
+        Ok(rows.columns().to_vec())
+    }
+
+    /// Creates a collection of `dim`-dimensional vectors (`metric`: "cosine", "l2" or "ip").
+    #[pyo3(signature = (name, dim, metric="cosine", *, m=None, ef_construction=None, ef_search=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn create_collection(
+        &self,
+        py: Python<'_>,
+        name: String,
+        dim: usize,
+        metric: &str,
+        m: Option<usize>,
+        ef_construction: Option<usize>,
+        ef_search: Option<usize>,
+    ) -> PyResult<Collection> {
+        let metric = parse_metric(metric)?;
+        let mut opts = toondb::CollectionOptions::default();
+        if let Some(m) = m {
+            opts = opts.with_m(m);
+        }
+        if let Some(ef) = ef_construction {
+            opts = opts.with_ef_construction(ef);
+        }
+        if let Some(ef) = ef_search {
+            opts = opts.with_ef_search(ef);
+        }
+        let db = handle(&self.db)?;
+        let c = py
+            .allow_threads(move || db.create_collection(&name, dim, metric, opts))
+            .py_err()?;
+        Ok(Collection::new(c, self.db.clone()))
+    }
+
+    /// Opens an existing collection (`NotFoundError` if absent).
+    fn collection(&self, py: Python<'_>, name: String) -> PyResult<Collection> {
+        let db = handle(&self.db)?;
+        let c = py.allow_threads(move || db.collection(&name)).py_err()?;
+        Ok(Collection::new(c, self.db.clone()))
+    }
+
+    /// Names of all collections.
+    fn list_collections(&self, py: Python<'_>) -> PyResult<Vec<String>> {
+        let db = handle(&self.db)?;
+        py.allow_threads(move || db.list_collections()).py_err()
+    }
+
+    /// Drops a collection; returns whether it existed.
+    fn drop_collection(&self, py: Python<'_>, name: String) -> PyResult<bool> {
+        let db = handle(&self.db)?;
+        py.allow_threads(move || db.drop_collection(&name)).py_err()
+    }
+
+    /// Starts a token-budgeted context builder.
+    #[pyo3(signature = (budget=None, *, tokenizer=None))]
+    fn context(&self, budget: Option<usize>, tokenizer: Option<&str>) -> PyResult<ContextBuilder> {
+        let db = handle(&self.db)?;
+        ContextBuilder::new(db, self.db.clone(), budget, tokenizer)
+    }
+
+    /// Runs a `CONTEXT SELECT ...` statement.
+    fn context_query(&self, py: Python<'_>, statement: String) -> PyResult<ContextResult> {
+        let db = handle(&self.db)?;
+        let r = py
+            .allow_threads(move || db.execute_context(&statement))
+            .py_err()?;
+        ContextResult::from_result(py, r)
+    }
+}
+
+/// A path argument: `str` or `os.PathLike`.
+pub(crate) struct PathArg(String);
+
+impl<'py> FromPyObject<'py> for PathArg {
+    fn extract_bound(ob: &Bound<'py, PyAny>) -> PyResult<Self> {
+        let fspath = ob
+            .py()
+            .import("os")?
+            .getattr("fspath")?
+            .call1((ob,))
+            .map_err(|_| PyTypeError::new_err("path must be str or os.PathLike"))?;
+        let s: String = fspath
+            .extract()
+            .map_err(|_| PyTypeError::new_err("path must be a str path"))?;
+        Ok(PathArg(s))
+    }
+}
+
+/// A transaction. Reads see a snapshot plus its own writes.
+#[pyclass(module = "toondb", frozen)]
+pub(crate) struct Transaction {
+    tx: Mutex<Option<toondb::Transaction>>,
+    db: Shared,
+}
+
+impl Transaction {
+    fn with<T: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&mut toondb::Transaction) -> toondb::Result<T> + Send,
+    ) -> PyResult<T> {
+        if self.db.read().is_none() {
+            return Err(closed());
+        }
+        py.allow_threads(|| {
+            let mut g = self.tx.lock();
+            match g.as_mut() {
+                Some(t) => f(t).py_err(),
+                None => Err(invalid("transaction already finished")),
+            }
+        })
+    }
+}
+
+#[pymethods]
+impl Transaction {
+    /// Whether the transaction is still open.
+    #[getter]
+    fn active(&self) -> bool {
+        self.tx.lock().is_some()
+    }
+
+    fn put(&self, py: Python<'_>, key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let (k, v) = (bytes_arg(key)?, bytes_arg(value)?);
+        self.with(py, move |t| t.put(k, v))
+    }
+
+    fn get(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<Option<PyObject>> {
+        let k = bytes_arg(key)?;
+        let v = self.with(py, move |t| t.get(k))?;
+        v.map(|v| PyBytes::new(py, &v).into_py_any(py)).transpose()
+    }
+
+    fn delete(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<()> {
+        let k = bytes_arg(key)?;
+        self.with(py, move |t| t.delete(k))
+    }
+
+    /// `(key, value)` pairs under `prefix` as seen by this transaction (a list).
+    fn scan_prefix(&self, py: Python<'_>, prefix: &Bound<'_, PyAny>) -> PyResult<Vec<(PyObject, PyObject)>> {
+        let p = bytes_arg(prefix)?;
+        let pairs = self.with(py, move |t| t.scan_prefix(p)?.collect_all())?;
+        pairs
+            .into_iter()
+            .map(|(k, v)| {
+                Ok((
+                    PyBytes::new(py, &k).into_py_any(py)?,
+                    PyBytes::new(py, &v).into_py_any(py)?,
+                ))
+            })
+            .collect()
+    }
+
+    #[pyo3(signature = (sql, params=None))]
+    fn execute(&self, py: Python<'_>, sql: String, params: Option<&Bound<'_, PyAny>>) -> PyResult<u64> {
+        let ps = crate::convert::params(params)?;
+        self.with(py, move |t| t.execute(&sql, &ps))
+    }
+
+    #[pyo3(signature = (sql, params=None, *, as_dict=false))]
+    fn query(
+        &self,
+        py: Python<'_>,
+        sql: String,
+        params: Option<&Bound<'_, PyAny>>,
+        as_dict: bool,
+    ) -> PyResult<PyObject> {
+        let ps = crate::convert::params(params)?;
+        let rows = self.with(py, move |t| t.query(&sql, &ps))?;
+        rows_to_py(py, &rows, as_dict)
+    }
+
+    /// Commits atomically; `ConflictError` if a concurrent transaction won.
+    fn commit(&self, py: Python<'_>) -> PyResult<()> {
+        if self.db.read().is_none() {
+            return Err(closed());
+        }
+        let t = self
+            .tx
+            .lock()
+            .take()
+            .ok_or_else(|| invalid("transaction already finished"))?;
+        py.allow_threads(move || t.commit()).py_err()
+    }
+
+    /// Discards the transaction's writes (no-op if already finished).
+    fn rollback(&self, py: Python<'_>) {
+        let t = self.tx.lock().take();
+        if let Some(t) = t {
+            py.allow_threads(move || t.rollback());
+        }
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (exc_type, _exc=None, _tb=None))]
+    fn __exit__(
+        &self,
+        py: Python<'_>,
+        exc_type: Option<&Bound<'_, PyAny>>,
+        _exc: Option<&Bound<'_, PyAny>>,
+        _tb: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<bool> {
+        let failed = exc_type.is_some_and(|t| !t.is_none());
+        if failed || !self.active() {
+            self.rollback(py);
+        } else {
+            self.commit(py)?;
+        }
+        Ok(false)
+    }
+}
+
+/// Iterator returned by `Database.scan_prefix`.
+#[pyclass(module = "toondb")]
+pub(crate) struct KvIterator {
+    // The storage iterator is `Send` but not `Sync`; pyclasses must be `Sync`.
+    it: Mutex<Option<toondb::KvIter>>,
+    buf: VecDeque<(Vec<u8>, Vec<u8>)>,
+    db: Shared,
+}
+
+impl KvIterator {
+    fn new(it: toondb::KvIter, db: Shared) -> KvIterator {
+        KvIterator {
+            it: Mutex::new(Some(it)),
+            buf: VecDeque::new(),
+            db,
+        }
+    }
+}
+
+/// Pairs fetched per GIL release.
+const SCAN_BATCH: usize = 256;
+
+#[pymethods]
+impl KvIterator {
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __next__(&mut self, py: Python<'_>) -> PyResult<Option<(PyObject, PyObject)>> {
+        if self.buf.is_empty() {
+            if self.db.read().is_none() {
+                *self.it.get_mut() = None;
+                return Err(closed());
+            }
+            let taken = self.it.get_mut().take();
+            if let Some(mut it) = taken {
+                let (batch, more) = py.allow_threads(move || {
+                    let mut batch = Vec::with_capacity(SCAN_BATCH);
+                    let mut err = None;
+                    for r in it.by_ref().take(SCAN_BATCH) {
+                        match r {
+                            Ok(kv) => batch.push(kv),
+                            Err(e) => {
+                                err = Some(e);
+                                break;
+                            }
+                        }
+                    }
+                    let more = if err.is_none() && batch.len() == SCAN_BATCH {
+                        Some(it)
+                    } else {
+                        None
+                    };
+                    (err.map_or(Ok(batch), Err), more)
+                });
+                *self.it.get_mut() = more;
+                self.buf.extend(batch.py_err()?);
+            }
+        }
+        match self.buf.pop_front() {
+            Some((k, v)) => Ok(Some((
+                PyBytes::new(py, &k).into_py_any(py)?,
+                PyBytes::new(py, &v).into_py_any(py)?,
+            ))),
+            None => Ok(None),
+        }
+    }
+}

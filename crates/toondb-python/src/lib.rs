@@ -1,0 +1,29 @@
+//! Python bindings for ToonDB, built with pyo3 as an abi3 extension module `toondb._native`
+//! and re-exported by the pure-Python package `toondb` (see `python/toondb/__init__.py`).
+//!
+//! Every engine call runs with the GIL released (`py.allow_threads`). Errors are mapped once,
+//! by [`toondb::Error::kind`], onto the exception hierarchy under `toondb.Error`.
+
+mod coll;
+mod convert;
+mod ctx;
+mod db;
+mod errors;
+mod filter;
+
+use pyo3::prelude::*;
+
+/// The native module `toondb._native`.
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    errors::register(m)?;
+    m.add_class::<db::Database>()?;
+    m.add_class::<db::Transaction>()?;
+    m.add_class::<db::KvIterator>()?;
+    m.add_class::<coll::Collection>()?;
+    m.add_class::<coll::SearchHit>()?;
+    m.add_class::<ctx::ContextBuilder>()?;
+    m.add_class::<ctx::ContextResult>()?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}
