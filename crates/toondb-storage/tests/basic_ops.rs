@@ -199,3 +199,69 @@ fn snapshot_is_a_point_in_time_view() {
     assert_eq!(db.get(b"a").unwrap(), Some(b"2".to_vec()));
     assert_eq!(db.get(b"b").unwrap(), None);
 }
+
+#[test]
+fn empty_and_inverted_ranges_yield_nothing() {
+    let db = Engine::open_in_memory(Options::default()).unwrap();
+    for k in ["a", "b", "c"] {
+        db.put(k.as_bytes(), b"v").unwrap();
+    }
+    for dir in [Direction::Forward, Direction::Reverse] {
+        assert_eq!(
+            db.scan(Bound::Included(b"c"), Bound::Included(b"a"), dir)
+                .unwrap()
+                .count(),
+            0
+        );
+        assert_eq!(
+            db.scan(Bound::Excluded(b"b"), Bound::Excluded(b"b"), dir)
+                .unwrap()
+                .count(),
+            0
+        );
+        assert_eq!(
+            db.scan(Bound::Included(b"b"), Bound::Included(b"b"), dir)
+                .unwrap()
+                .count(),
+            1
+        );
+    }
+    let mut t = db.begin(toondb_storage::Isolation::Serializable).unwrap();
+    t.put(b"bb", b"mine").unwrap();
+    assert_eq!(
+        t.scan(
+            Bound::Included(b"c"),
+            Bound::Included(b"a"),
+            Direction::Forward
+        )
+        .unwrap()
+        .count(),
+        0
+    );
+    let rev = keys(
+        t.scan(
+            Bound::Excluded(b"a"),
+            Bound::Excluded(b"c"),
+            Direction::Reverse,
+        )
+        .unwrap(),
+    );
+    assert_eq!(rev, vec!["bb".to_string(), "b".to_string()]);
+    t.commit().unwrap();
+}
+
+#[test]
+fn poisoned_or_closed_engine_refuses_transactions() {
+    let db = Engine::open_in_memory(Options::default()).unwrap();
+    let mut t = db.begin(toondb_storage::Isolation::Snapshot).unwrap();
+    t.put(b"k", b"v").unwrap();
+    let other = db.clone();
+    db.close().unwrap();
+    assert!(matches!(t.commit(), Err(Error::Closed)));
+    assert!(matches!(
+        other.begin(toondb_storage::Isolation::Snapshot),
+        Err(Error::Closed)
+    ));
+    // Reads through a surviving handle still work on what is in memory.
+    assert_eq!(other.get(b"k").unwrap(), None);
+}
