@@ -103,7 +103,8 @@ SELECT x FROM t;
 #[test]
 fn transactions_and_unterminated_last_statement() {
     let dir = tempfile::tempdir().unwrap();
-    ok(&shell(dir.path(), "CREATE TABLE t(x);\nBEGIN;\nINSERT INTO t VALUES (1);\nROLLBACK;\nBEGIN;\nINSERT INTO t VALUES (2);\nCOMMIT;\n"));
+    // Continuation lines start at column 0 and follow a `--` comment: the line breaks count.
+    ok(&shell(dir.path(), "CREATE TABLE t(x);\nBEGIN;\nINSERT INTO t\nVALUES (1);\nROLLBACK;\nBEGIN;\nINSERT INTO t -- the second try\nVALUES (2);\nCOMMIT;\n"));
     // The last statement has no `;`: it still runs at end of input.
     let o = shell(dir.path(), ".format json\nSELECT x FROM t");
     let v: serde_json::Value = serde_json::from_str(&ok(&o)).unwrap();
@@ -143,4 +144,30 @@ fn read_and_stats_commands() {
         "{}",
         stderr(&o)
     );
+}
+
+#[test]
+fn context_statements_print_the_toon_document() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let o = shell(
+        dir.path(),
+        "CREATE TABLE t(x INTEGER, y TEXT);\nINSERT INTO t VALUES (1, 'a'), (2, 'b');\n\
+         CONTEXT SELECT SYSTEM 'Be brief.',\n  (SELECT x, y FROM t ORDER BY x) AS facts\n  BUDGET 100;\n",
+    );
+    let out = ok(&o);
+    let doc = out
+        .strip_prefix("2 rows affected\n")
+        .expect("insert count first");
+    let (text, tail) = doc.split_once("\n(").expect("token line");
+    assert_eq!(text, "system: Be brief.\nfacts[2]{x,y}:\n  1,a\n  2,b");
+    let tokens: usize = tail
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("count");
+    assert_eq!(
+        tokens,
+        toondb_toon::count_tokens(text, toondb_toon::Tokenizer::O200k)
+    );
+    assert!(tail.ends_with("tokens, budget 100)\n"), "{tail}");
 }

@@ -162,7 +162,7 @@ fn progress(total: u64) -> ProgressBar {
     }
     let pb = ProgressBar::new(total);
     if let Ok(style) =
-        ProgressStyle::with_template("{spinner} [{bar:40}] {pos}/{len} rows ({per_sec}, eta {eta})")
+        ProgressStyle::with_template("{spinner} [{bar:30}] {human_pos}/{human_len} rows, eta {eta}")
     {
         pb.set_style(style.progress_chars("=> "));
     }

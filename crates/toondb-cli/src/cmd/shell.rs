@@ -87,7 +87,12 @@ impl Shell {
         }
         self.pending.push_str(line);
         self.pending.push('\n');
-        let (stmts, rest) = sqltext::split(&self.pending);
+        let (stmts, mut rest) = sqltext::split(&self.pending);
+        if !rest.is_empty() {
+            // `rest` is trimmed; keep the line break so the next line does not run into
+            // the last word (or into a `--` comment).
+            rest.push('\n');
+        }
         self.pending = rest;
         for s in stmts {
             self.statement(&s);
