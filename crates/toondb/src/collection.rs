@@ -1218,3 +1218,80 @@ impl Collection {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_codecs_roundtrip_and_reject_damage() {
+        let mut meta = Map::new();
+        meta.insert("k".into(), Json::from(1));
+        let doc = encode_doc(7, Some("héllo"), &meta);
+        let r = decode_doc(&doc, "c").unwrap();
+        assert_eq!(
+            (r.iid, r.text.as_deref(), r.metadata),
+            (7, Some("héllo"), meta.clone())
+        );
+        let none = decode_doc(&encode_doc(9, None, &Map::new()), "c").unwrap();
+        assert_eq!((none.iid, none.text), (9, None));
+        let vec = encode_vector("id", &[1.0, -2.5]);
+        assert_eq!(
+            decode_vector(&vec, 2, "c").unwrap(),
+            ("id".to_string(), vec![1.0, -2.5])
+        );
+        assert!(decode_vector(&vec, 3, "c").is_err());
+        // Every truncation is an error, never a panic.
+        for n in 0..doc.len() {
+            let _ = decode_doc(&doc[..n], "c");
+        }
+        for n in 0..vec.len() {
+            assert!(decode_vector(&vec[..n], 2, "c").is_err());
+        }
+        // Huge declared lengths fail without allocating.
+        let mut bad = vec.clone();
+        bad[0..4].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(decode_vector(&bad, 2, "c").is_err());
+        let mut bad = doc.clone();
+        bad[9..13].copy_from_slice(&(u32::MAX - 1).to_le_bytes());
+        let e = decode_doc(&bad, "c").err().unwrap();
+        assert_eq!(e.kind(), crate::ErrorKind::Corruption);
+        // Pseudo-random garbage never panics.
+        let mut s = 99u64;
+        for len in 0..200 {
+            let g: Vec<u8> = (0..len)
+                .map(|_| {
+                    s ^= s << 13;
+                    s ^= s >> 7;
+                    s ^= s << 17;
+                    s as u8
+                })
+                .collect();
+            let _ = decode_doc(&g, "c");
+            let _ = decode_vector(&g, 4, "c");
+            let _ = parse_stats(&g, "c");
+        }
+    }
+
+    #[test]
+    fn descriptor_roundtrip_and_validation() {
+        let d = Descriptor {
+            dim: 3,
+            metric: Metric::InnerProduct,
+            options: CollectionOptions::default().with_m(12),
+        };
+        let back = Descriptor::from_json("c", &d.to_json()).unwrap();
+        assert_eq!(
+            (back.dim, back.metric, back.options),
+            (3, Metric::InnerProduct, d.options)
+        );
+        assert!(Descriptor::from_json("c", b"{}").is_err());
+        assert!(Descriptor::from_json("c", b"not json").is_err());
+        assert!(validate_name("ok_name-1.2").is_ok());
+        assert!(
+            validate_name("").is_err()
+                && validate_name("a/b").is_err()
+                && validate_name(&"x".repeat(65)).is_err()
+        );
+    }
+}

@@ -177,6 +177,68 @@ fn syntax_errors_carry_positions() {
     for (i, _) in good.char_indices() {
         let _ = parse(&good[..i]);
     }
+    // Nor on random token soup.
+    let atoms = [
+        "CONTEXT",
+        "SELECT",
+        "SYSTEM",
+        "SEARCH",
+        "K",
+        "VECTOR",
+        "[",
+        "]",
+        "(",
+        ")",
+        ",",
+        "'x'",
+        "'",
+        "\"",
+        "1",
+        "-2.5e3",
+        "AS",
+        "WHERE",
+        "=",
+        "<=",
+        "IN",
+        "AND",
+        "KV",
+        "PREFIX",
+        "KEYS",
+        "HISTORY",
+        "BUDGET",
+        "TOKENIZER",
+        "o200k",
+        "MAX",
+        "TOKENS",
+        "é",
+        "--",
+        "\n",
+        ";",
+        "SQL",
+        "TEXT",
+        "KEEP",
+        "LAST",
+    ];
+    let mut s = 12345u64;
+    for _ in 0..3000 {
+        let mut text = String::from("CONTEXT ");
+        for _ in 0..(s % 12) {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            text.push_str(atoms[(s % atoms.len() as u64) as usize]);
+            text.push(' ');
+        }
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        if let Err(e) = parse(&text) {
+            assert!(
+                matches!(e, Error::Syntax { .. } | Error::InvalidArgument(_)),
+                "{e:?}"
+            );
+        }
+    }
 }
 
 #[test]
