@@ -153,6 +153,29 @@ pub(crate) mod codec {
     mod tests {
         use super::*;
 
+        /// The WAL payload layout documented in docs/architecture/storage.md, byte by byte.
+        #[test]
+        fn golden_layout() {
+            let mut b = WriteBatch::new();
+            b.put(b"k", b"vv").delete(b"d");
+            let mut out = Vec::new();
+            encode(&b, 0x0102, &mut out);
+            #[rustfmt::skip]
+            let want: &[u8] = &[
+                0x02, 0x01, 0, 0, 0, 0, 0, 0, // first_seq
+                2, 0, 0, 0,                   // count
+                1, 1, 0, 0, 0, b'k', 2, 0, 0, 0, b'v', b'v', // put k -> vv
+                0, 1, 0, 0, 0, b'd',          // delete d
+            ];
+            assert_eq!(out, want);
+            let mut framed = Vec::new();
+            crate::log::frame(&out, &mut framed);
+            let crc = toondb_core::checksum::mask(toondb_core::checksum::crc32c(&framed[4..]));
+            assert_eq!(&framed[0..4], &crc.to_le_bytes());
+            assert_eq!(&framed[4..8], &(want.len() as u32).to_le_bytes());
+            assert_eq!(&framed[8..], want);
+        }
+
         #[test]
         fn roundtrip_and_truncation() {
             let mut b = WriteBatch::new();

@@ -202,6 +202,39 @@ pub(crate) mod codec {
     mod tests {
         use super::*;
 
+        /// The edit layout documented in docs/architecture/storage.md, byte by byte.
+        #[test]
+        fn golden_layout() {
+            let e = VersionEdit {
+                format_version: Some(1),
+                log_number: Some(2),
+                added: vec![FileDesc {
+                    level: 1,
+                    number: 3,
+                    size: 4,
+                    smallest: b"a".to_vec(),
+                    largest: b"b".to_vec(),
+                    min_seq: 5,
+                    max_seq: 6,
+                }],
+                removed: vec![(0, 7)],
+                ..VersionEdit::default()
+            };
+            #[rustfmt::skip]
+            let want: &[u8] = &[
+                1, 1, 0, 0, 0,                         // format version 1
+                2, 2, 0, 0, 0, 0, 0, 0, 0,             // log number 2
+                5, 1,                                  // add, level 1
+                3, 0, 0, 0, 0, 0, 0, 0,                // number
+                4, 0, 0, 0, 0, 0, 0, 0,                // size
+                1, 0, 0, 0, b'a', 1, 0, 0, 0, b'b',    // smallest, largest
+                5, 0, 0, 0, 0, 0, 0, 0,                // min_seq
+                6, 0, 0, 0, 0, 0, 0, 0,                // max_seq
+                6, 0, 7, 0, 0, 0, 0, 0, 0, 0,          // remove level 0 file 7
+            ];
+            assert_eq!(encode(&e), want);
+        }
+
         #[test]
         fn roundtrip() {
             let e = VersionEdit {
