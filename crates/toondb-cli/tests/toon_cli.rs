@@ -30,7 +30,10 @@ fn stderr(o: &Output) -> String {
 
 #[test]
 fn encode_from_stdin_tabular() {
-    let o = run(&["toon", "encode"], r#"{"users":[{"id":1,"name":"Ada"},{"id":2,"name":"Bob"}]}"#);
+    let o = run(
+        &["toon", "encode"],
+        r#"{"users":[{"id":1,"name":"Ada"},{"id":2,"name":"Bob"}]}"#,
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&o), "users[2]{id,name}:\n  1,Ada\n  2,Bob\n");
 }
@@ -52,8 +55,15 @@ fn decode_file_and_round_trip() {
     let dir = std::env::temp_dir().join(format!("toondb-cli-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("mkdir");
     let path = dir.join("in.toon");
-    std::fs::write(&path, "orders[2]{id,customer{name},total}:\n  1,Ada,9.5\n  2,Bob,10\n").expect("write");
-    let o = run(&["toon", "decode", "--compact", path.to_str().expect("path")], "");
+    std::fs::write(
+        &path,
+        "orders[2]{id,customer{name},total}:\n  1,Ada,9.5\n  2,Bob,10\n",
+    )
+    .expect("write");
+    let o = run(
+        &["toon", "decode", "--compact", path.to_str().expect("path")],
+        "",
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let json = stdout(&o);
     assert_eq!(
@@ -65,7 +75,10 @@ fn decode_file_and_round_trip() {
     let back = run(&["toon", "decode", "--compact"], &stdout(&toon));
     assert_eq!(stdout(&back), json);
     let out = dir.join("out.toon");
-    let o = run(&["toon", "encode", "-o", out.to_str().expect("path")], &json);
+    let o = run(
+        &["toon", "encode", "-o", out.to_str().expect("path")],
+        &json,
+    );
     assert!(o.status.success());
     assert_eq!(
         std::fs::read_to_string(&out).expect("read"),
@@ -85,7 +98,11 @@ fn decode_error_reports_line_and_column() {
     assert!(err.contains("declares 3"), "{err}");
 
     let o = run(&["toon", "decode"], "k: \"bad\\x\"");
-    assert!(stderr(&o).starts_with("error: line 1, column 8: invalid escape"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with("error: line 1, column 8: invalid escape"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -116,10 +133,19 @@ fn invalid_utf8_is_an_error_in_strict_mode() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn");
-    child.stdin.take().expect("stdin").write_all(b"a: 1\nb: \xff\n").expect("write");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"a: 1\nb: \xff\n")
+        .expect("write");
     let o = child.wait_with_output().expect("wait");
     assert!(!o.status.success());
-    assert!(stderr(&o).starts_with("error: line 2, column 4: invalid UTF-8"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with("error: line 2, column 4: invalid UTF-8"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -133,7 +159,10 @@ fn tokens_reports_counts_and_savings() {
     let out = stdout(&o);
     let row = |name: &str| -> Vec<usize> {
         let line = out.lines().find(|l| l.starts_with(name)).expect("row");
-        line.split_whitespace().skip(1).map(|n| n.parse().expect("number")).collect()
+        line.split_whitespace()
+            .skip(1)
+            .map(|n| n.parse().expect("number"))
+            .collect()
     };
     let pretty = row("json-pretty");
     let toon = row("toon ");
@@ -146,4 +175,22 @@ fn tokens_reports_counts_and_savings() {
     let toon_text = stdout(&run(&["toon", "encode"], &json));
     let o2 = run(&["toon", "tokens", "--from", "toon"], &toon_text);
     assert_eq!(stdout(&o2), out);
+}
+
+#[test]
+fn decode_indent_option() {
+    let o = run(
+        &["toon", "decode", "--indent", "4", "--compact"],
+        "a:\n    b: 1\n",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "{\"a\":{\"b\":1}}\n");
+    // With the default indent of 2 the same text is a depth jump.
+    let o = run(&["toon", "decode"], "a:\n    b: 1\n");
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).starts_with("error: line 2, column 5: "),
+        "{}",
+        stderr(&o)
+    );
 }

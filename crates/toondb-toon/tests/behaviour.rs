@@ -102,7 +102,8 @@ fn byte_input_utf8_policy() {
 
 #[test]
 fn strict_errors_carry_line_and_column() {
-    let cases: &[(&str, usize, usize, fn(&SyntaxError) -> bool)] = &[
+    type Case = (&'static str, usize, usize, fn(&SyntaxError) -> bool);
+    let cases: &[Case] = &[
         ("a: 1\nb[2]: x", 2, 1, |k| {
             matches!(
                 k,

@@ -5,7 +5,9 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand, ValueEnum};
-use toondb_toon::{count_tokens, decode_bytes, encode, DecodeOptions, Delimiter, EncodeOptions, Tokenizer, Value};
+use toondb_toon::{
+    count_tokens, decode_bytes, encode, DecodeOptions, Delimiter, EncodeOptions, Tokenizer, Value,
+};
 
 /// Arguments of `toondb toon`.
 #[derive(Debug, Args)]
@@ -30,6 +32,9 @@ enum ToonCommand {
     Decode {
         /// Input TOON file; stdin when absent or `-`.
         file: Option<PathBuf>,
+        /// Spaces per indentation level expected in the input.
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=16))]
+        indent: u16,
         #[command(flatten)]
         dec: DecodeArgs,
         /// Write compact JSON instead of pretty-printed JSON.
@@ -46,6 +51,7 @@ enum ToonCommand {
         /// Input format.
         #[arg(long, value_enum, default_value_t = From::Auto)]
         from: From,
+        /// Delimiter, and indentation of both the TOON output and a TOON input.
         #[command(flatten)]
         enc: EncodeArgs,
         #[command(flatten)]
@@ -65,9 +71,6 @@ struct EncodeArgs {
 
 #[derive(Debug, Args)]
 struct DecodeArgs {
-    /// Spaces per indentation level expected in the input.
-    #[arg(long = "input-indent", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=16))]
-    input_indent: u16,
     /// Enforce every strict-mode check of the spec (the default).
     #[arg(long, overrides_with = "no_strict")]
     strict: bool,
@@ -101,14 +104,16 @@ impl EncodeArgs {
             DelimArg::Tab => Delimiter::Tab,
             DelimArg::Pipe => Delimiter::Pipe,
         };
-        EncodeOptions::default().with_delimiter(d).with_indent(usize::from(self.indent))
+        EncodeOptions::default()
+            .with_delimiter(d)
+            .with_indent(usize::from(self.indent))
     }
 }
 
 impl DecodeArgs {
-    fn options(&self) -> DecodeOptions {
+    fn options(&self, indent: u16) -> DecodeOptions {
         DecodeOptions::default()
-            .with_indent(usize::from(self.input_indent))
+            .with_indent(usize::from(indent))
             .with_strict(!self.no_strict)
             .with_max_depth(self.max_depth)
     }
@@ -120,7 +125,11 @@ pub enum CliError {
     /// Reading or writing a file or stream failed.
     Io(String, io::Error),
     /// The JSON input is invalid.
-    Json { line: usize, column: usize, message: String },
+    Json {
+        line: usize,
+        column: usize,
+        message: String,
+    },
     /// The TOON input is invalid (its Display is `line L, column C: message`).
     Toon(toondb_toon::Error),
 }
@@ -129,7 +138,11 @@ impl fmt::Display for CliError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             CliError::Io(what, e) => write!(f, "{what}: {e}"),
-            CliError::Json { line, column, message } => {
+            CliError::Json {
+                line,
+                column,
+                message,
+            } => {
                 write!(f, "line {line}, column {column}: invalid JSON: {message}")
             }
             CliError::Toon(e) => write!(f, "{e}"),
@@ -145,7 +158,11 @@ fn json_error(e: &serde_json::Error) -> CliError {
         Some(i) => full[..i].to_owned(),
         None => full,
     };
-    CliError::Json { line: e.line().max(1), column: e.column().max(1), message }
+    CliError::Json {
+        line: e.line().max(1),
+        column: e.column().max(1),
+        message,
+    }
 }
 
 fn read_input(file: Option<&Path>) -> Result<Vec<u8>, CliError> {
@@ -168,14 +185,24 @@ fn parse_json(bytes: &[u8]) -> Result<Value, CliError> {
     Ok(Value::from(j))
 }
 
-fn write_output(output: Option<&Path>, text: &str, newline_on_stdout: bool) -> Result<(), CliError> {
+fn write_output(
+    output: Option<&Path>,
+    text: &str,
+    newline_on_stdout: bool,
+) -> Result<(), CliError> {
     match output {
         Some(p) => std::fs::write(p, text).map_err(|e| CliError::Io(p.display().to_string(), e)),
         None => {
             let mut out = io::stdout().lock();
             let r = out
                 .write_all(text.as_bytes())
-                .and_then(|()| if newline_on_stdout { out.write_all(b"\n") } else { Ok(()) })
+                .and_then(|()| {
+                    if newline_on_stdout {
+                        out.write_all(b"\n")
+                    } else {
+                        Ok(())
+                    }
+                })
                 .and_then(|()| out.flush());
             match r {
                 Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
@@ -193,22 +220,38 @@ pub fn run(args: ToonArgs) -> Result<(), CliError> {
             let text = encode(&value, &enc.options());
             write_output(output.as_deref(), &text, !text.is_empty())
         }
-        ToonCommand::Decode { file, dec, compact, output } => {
+        ToonCommand::Decode {
+            file,
+            indent,
+            dec,
+            compact,
+            output,
+        } => {
             let bytes = read_input(file.as_deref())?;
-            let value = decode_bytes(&bytes, &dec.options()).map_err(CliError::Toon)?;
+            let value = decode_bytes(&bytes, &dec.options(indent)).map_err(CliError::Toon)?;
             let json = serde_json::Value::from(value);
-            let text = if compact { serde_json::to_string(&json) } else { serde_json::to_string_pretty(&json) }
-                .map_err(|e| CliError::Io("JSON output".into(), io::Error::other(e)))?;
+            let text = if compact {
+                serde_json::to_string(&json)
+            } else {
+                serde_json::to_string_pretty(&json)
+            }
+            .map_err(|e| CliError::Io("JSON output".into(), io::Error::other(e)))?;
             write_output(output.as_deref(), &text, true)
         }
-        ToonCommand::Tokens { file, from, enc, dec } => {
+        ToonCommand::Tokens {
+            file,
+            from,
+            enc,
+            dec,
+        } => {
             let bytes = read_input(file.as_deref())?;
+            let dopts = dec.options(enc.indent);
             let value = match from {
                 From::Json => parse_json(&bytes)?,
-                From::Toon => decode_bytes(&bytes, &dec.options()).map_err(CliError::Toon)?,
+                From::Toon => decode_bytes(&bytes, &dopts).map_err(CliError::Toon)?,
                 From::Auto => match parse_json(&bytes) {
                     Ok(v) => v,
-                    Err(_) => decode_bytes(&bytes, &dec.options()).map_err(CliError::Toon)?,
+                    Err(_) => decode_bytes(&bytes, &dopts).map_err(CliError::Toon)?,
                 },
             };
             let text = tokens_report(&value, &enc.options());
@@ -223,15 +266,35 @@ fn tokens_report(value: &Value, opts: &EncodeOptions) -> String {
     let pretty = serde_json::to_string_pretty(&json).unwrap_or_default();
     let compact = serde_json::to_string(&json).unwrap_or_default();
     let toon = encode(value, opts);
-    let forms = [("json-pretty", &pretty), ("json-compact", &compact), ("toon", &toon)];
+    let forms = [
+        ("json-pretty", &pretty),
+        ("json-compact", &compact),
+        ("toon", &toon),
+    ];
     let counts: Vec<[usize; 2]> = forms
         .iter()
-        .map(|(_, t)| [count_tokens(t, Tokenizer::O200k), count_tokens(t, Tokenizer::Cl100k)])
+        .map(|(_, t)| {
+            [
+                count_tokens(t, Tokenizer::O200k),
+                count_tokens(t, Tokenizer::Cl100k),
+            ]
+        })
         .collect();
     let mut out = String::new();
-    let _ = writeln!(out, "{:<14}{:>12}{:>14}{:>14}", "format", "bytes", "o200k_base", "cl100k_base");
+    let _ = writeln!(
+        out,
+        "{:<14}{:>12}{:>14}{:>14}",
+        "format", "bytes", "o200k_base", "cl100k_base"
+    );
     for ((name, text), c) in forms.iter().zip(&counts) {
-        let _ = writeln!(out, "{:<14}{:>12}{:>14}{:>14}", name, text.len(), c[0], c[1]);
+        let _ = writeln!(
+            out,
+            "{:<14}{:>12}{:>14}{:>14}",
+            name,
+            text.len(),
+            c[0],
+            c[1]
+        );
     }
     let pct = |toon: usize, json: usize| {
         if json == 0 {
