@@ -212,7 +212,17 @@ impl RecordReader {
                     .headers()
                     .map_err(|e| csv_error(path, &e))?
                     .iter()
-                    .map(|h| h.trim().to_string())
+                    // Spreadsheet exports often start with a UTF-8 byte-order mark.
+                    .enumerate()
+                    .map(|(i, h)| {
+                        if i == 0 {
+                            h.trim_start_matches('\u{feff}')
+                        } else {
+                            h
+                        }
+                        .trim()
+                        .to_string()
+                    })
                     .collect();
                 if header.iter().all(String::is_empty) {
                     return Err(Error::input(path, 1, "missing CSV header row"));

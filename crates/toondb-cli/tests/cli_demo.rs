@@ -72,6 +72,7 @@ fn demo_runs_and_compares_toon_with_json_tokens() {
     );
     let check = ok(&run_in(dir.path(), &["check", db.to_str().unwrap()], ""));
     assert!(check.contains("ok: no corruption found"), "{check}");
+    assert!(check.contains("collections: 1 (300 documents)"), "{check}");
 
     // A second run on the same path reuses the loaded data.
     let again = ok(&run_in(

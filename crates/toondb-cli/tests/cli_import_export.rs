@@ -221,3 +221,19 @@ fn export_errors() {
         "x\n"
     );
 }
+
+#[test]
+fn spreadsheet_csv_with_bom_and_crlf() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (db, src) = (dir.path().join("db"), dir.path().join("excel.csv"));
+    std::fs::write(&src, "\u{feff}Name,Amount\r\nAda,1.5\r\nBob,2\r\n").expect("write");
+    ok(&import(dir.path(), &db, &src, &["--table", "sheet"]));
+    assert_eq!(
+        json(&ok(&sql(
+            &db,
+            "SELECT Name, Amount FROM sheet ORDER BY Name",
+            "json"
+        ))),
+        serde_json::json!([{"Name": "Ada", "Amount": 1.5}, {"Name": "Bob", "Amount": 2.0}])
+    );
+}

@@ -38,8 +38,11 @@ pub fn run(args: CheckArgs) -> Result<()> {
     };
     let report = db.engine().verify();
     let catalog = db::load_catalog(&db);
+    // Opening a collection decodes every one of its vector and document records.
+    let collections = check_collections(&db);
     db.close()?;
     let report = report?;
+    let collections = collections?;
     println!(
         "checked {} SSTable {} and {} WAL {} ({} records)",
         report.tables_checked,
@@ -78,19 +81,44 @@ pub fn run(args: CheckArgs) -> Result<()> {
             Some(e)
         }
     };
-    let n = report.problems.len() + usize::from(catalog_problem.is_some());
+    let docs: usize = collections
+        .iter()
+        .map(|(_, r)| r.as_ref().map_or(0, |n| *n))
+        .sum();
+    println!("collections: {} ({docs} documents)", collections.len());
+    let mut bad_collections = 0;
+    for (name, r) in &collections {
+        if let Err(e) = r {
+            println!("corrupt: collection {name}: {e}");
+            bad_collections += 1;
+        }
+    }
+    let n = report.problems.len() + usize::from(catalog_problem.is_some()) + bad_collections;
     if n == 0 {
         println!("ok: no corruption found");
         Ok(())
     } else {
-        let first = report.problems.first().map_or_else(
-            || "the SQL catalog".to_string(),
-            |p| format!("{} at offset {}", p.path.display(), p.offset),
-        );
+        let first = match report.problems.first() {
+            Some(p) => format!("{} at offset {}", p.path.display(), p.offset),
+            None if catalog_problem.is_some() => "the SQL catalog".to_string(),
+            None => "a collection".to_string(),
+        };
         Err(Error::Corrupt(format!(
             "{n} {} found in {} (first: {first})",
             if n == 1 { "problem" } else { "problems" },
             args.path.display()
         )))
     }
+}
+
+/// Opens every collection; returns (name, documents or the error) per collection.
+fn check_collections(db: &toondb::Database) -> Result<Vec<(String, Result<usize, toondb::Error>)>> {
+    Ok(db
+        .list_collections()?
+        .into_iter()
+        .map(|name| {
+            let r = db.collection(&name).map(|c| c.len());
+            (name, r)
+        })
+        .collect())
 }
