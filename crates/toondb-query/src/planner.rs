@@ -2142,3 +2142,77 @@ pub fn fold(e: Expr) -> Expr {
         Err(_) => e,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_expr(s: &str) -> AE {
+        sqlparser::parser::Parser::new(&sqlparser::dialect::GenericDialect {})
+            .try_with_sql(s)
+            .and_then(|mut p| p.parse_expr())
+            .unwrap()
+    }
+
+    #[test]
+    fn comparison_chains_follow_sqlite_precedence() {
+        let e = parse_expr("a <> b >= c");
+        let fixed = regroup_comparisons(&e).unwrap();
+        assert_eq!(fixed, parse_expr("a <> (b >= c)").pipe_unnest());
+        let e = parse_expr("a = b < c = d");
+        assert_eq!(
+            regroup_comparisons(&e).unwrap(),
+            parse_expr("(a = (b < c)) = d").pipe_unnest()
+        );
+        assert!(regroup_comparisons(&parse_expr("a < b < c")).is_none());
+        assert!(regroup_comparisons(&parse_expr("a = b = c")).is_none());
+    }
+
+    trait Unnest {
+        fn pipe_unnest(self) -> AE;
+    }
+    impl Unnest for AE {
+        /// Removes explicit parentheses so shapes can be compared.
+        fn pipe_unnest(self) -> AE {
+            match self {
+                AE::Nested(x) => x.pipe_unnest(),
+                AE::BinaryOp { left, op, right } => AE::BinaryOp {
+                    left: Box::new(left.pipe_unnest()),
+                    op,
+                    right: Box::new(right.pipe_unnest()),
+                },
+                other => other,
+            }
+        }
+    }
+
+    #[test]
+    fn comparison_affinity_rules() {
+        assert_eq!(
+            cmp_affinity(Some(Affinity::Integer), None),
+            (None, Some(Affinity::Numeric))
+        );
+        assert_eq!(
+            cmp_affinity(Some(Affinity::Text), Some(Affinity::Blob)),
+            (None, Some(Affinity::Text))
+        );
+        assert_eq!(
+            cmp_affinity(Some(Affinity::Integer), Some(Affinity::Real)),
+            (None, None)
+        );
+        assert_eq!(cmp_affinity(None, None), (None, None));
+    }
+
+    #[test]
+    fn constant_folding_keeps_errors_for_run_time() {
+        let folded = fold(Expr::Bin {
+            op: BinOp::Add,
+            l: Box::new(Expr::lit(1)),
+            r: Box::new(Expr::lit(2)),
+            aff: (None, None),
+        });
+        assert!(matches!(folded, Expr::Lit(Value::Integer(3))));
+        let overflow = Expr::Func(Func::Abs, vec![Expr::lit(i64::MIN)]);
+        assert!(matches!(fold(overflow), Expr::Func(Func::Abs, _)));
+    }
+}
