@@ -82,3 +82,48 @@ fn sigint_during_import_keeps_exactly_the_committed_batches() {
     ));
     assert!(check.contains("ok: no corruption found"), "{check}");
 }
+
+#[test]
+fn sigint_stops_a_piped_shell_and_keeps_completed_statements() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("db");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_toondb"))
+        .args(["shell", db.to_str().expect("utf8")])
+        .env("HOME", dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin
+        .write_all(b"CREATE TABLE t(x);\nINSERT INTO t VALUES (1);\n")
+        .expect("write");
+    stdin.flush().expect("flush");
+    let start = Instant::now();
+    while !db.join("CURRENT").exists() && start.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    std::thread::sleep(Duration::from_millis(200));
+    // Input that arrives after Ctrl-C is not run.
+    stdin
+        .write_all(b"INSERT INTO t VALUES (2);\n")
+        .expect("write");
+    drop(stdin);
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8(out.stderr).expect("utf8");
+    assert_eq!(out.status.code(), Some(130), "stderr: {stderr}");
+    assert!(
+        stderr.contains("error: interrupted: stopped reading input"),
+        "{stderr}"
+    );
+    let rows: serde_json::Value =
+        serde_json::from_str(&ok(&sql(&db, "SELECT x FROM t", "json"))).expect("json");
+    assert_eq!(rows, serde_json::json!([{"x": 1}]));
+}

@@ -246,7 +246,8 @@ fn load(db: &Database, passages: &[Passage]) -> Result<()> {
             return Ok(());
         }
         return Err(Error::Usage(format!(
-            "{} already has a `{TABLE}` table or `{COLLECTION}` collection that is not this demo's data; use a fresh PATH",
+            "{} already has a `{TABLE}` table or `{COLLECTION}` collection that this run would not \
+             reuse (another program's, or a demo run with a different --passages); use a fresh PATH",
             db.path().display()
         )));
     }

@@ -60,6 +60,10 @@ struct Shell {
     errors: usize,
     /// Depth of nested `.read` commands (bounded).
     read_depth: usize,
+    /// Reading from a terminal (rustyline) rather than a pipe.
+    interactive: bool,
+    /// Ctrl-C arrived while reading piped input: stop after the current statement.
+    stop: bool,
 }
 
 impl Shell {
@@ -121,8 +125,14 @@ impl Shell {
             ));
         }
         if interrupt::interrupted() {
-            // Ctrl-C while a statement ran: it completed; just reset the flag.
+            // Ctrl-C while a statement ran (statements are not cancellable; it completed).
+            // Interactive: back to the prompt. Piped: stop reading more input.
             interrupt::clear();
+            if self.interactive {
+                eprintln!("interrupted (the statement had already completed)");
+            } else {
+                self.stop = true;
+            }
         }
     }
 
@@ -299,16 +309,19 @@ pub fn run(args: ShellArgs) -> Result<()> {
         pending: String::new(),
         errors: 0,
         read_depth: 0,
+        interactive: std::io::stdin().is_terminal(),
+        stop: false,
     };
-    let interactive = std::io::stdin().is_terminal();
+    let interactive = sh.interactive;
     let r = if interactive {
         interactive_loop(&mut sh, &args)
     } else {
         piped_loop(&mut sh)
     };
     let errors = sh.errors;
-    let rolled_back = sh.runner.close()?;
+    let closed = sh.runner.close();
     r?;
+    let rolled_back = closed?;
     if rolled_back {
         eprintln!("note: the open transaction was rolled back");
     }
@@ -322,11 +335,25 @@ pub fn run(args: ShellArgs) -> Result<()> {
 }
 
 fn piped_loop(sh: &mut Shell) -> Result<()> {
+    let stopped = || {
+        Err(Error::Interrupted(
+            "stopped reading input; completed statements are kept and the database was closed cleanly".into(),
+        ))
+    };
     for line in std::io::stdin().lock().lines() {
         let line = line.map_err(|e| Error::io("stdin".as_ref(), e))?;
+        if interrupt::interrupted() {
+            return stopped();
+        }
         if sh.line(&line) == Flow::Quit {
             return Ok(());
         }
+        if sh.stop {
+            return stopped();
+        }
+    }
+    if interrupt::interrupted() {
+        return stopped();
     }
     sh.finish();
     Ok(())

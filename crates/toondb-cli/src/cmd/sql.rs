@@ -43,8 +43,9 @@ pub fn run(args: SqlArgs) -> Result<()> {
     }
     let mut runner = Runner::new(db::open(&args.path, Mode::Create)?);
     let result = run_all(&mut runner, &stmts, args.format);
-    let rolled_back = runner.close()?;
+    let closed = runner.close();
     result?;
+    let rolled_back = closed?;
     if rolled_back {
         return Err(Error::Usage(
             "a transaction was left open at the end of the input and was rolled back".into(),
