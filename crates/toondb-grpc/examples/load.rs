@@ -126,7 +126,8 @@ async fn remote_phase(clients: &[Client], n: usize, op: Op, keys: u64, dur: Dura
         let c = clients[t % clients.len()].clone();
         let stop = stop.clone();
         tasks.push(tokio::spawn(async move {
-            let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (t as u64 + 1).wrapping_mul(0x1234_5678_9ABC_DEF1));
+            let mut rng =
+                Rng(0x9E37_79B9_7F4A_7C15 ^ (t as u64 + 1).wrapping_mul(0x1234_5678_9ABC_DEF1));
             let mut lat = Vec::with_capacity(4096);
             let mut errors = 0u64;
             while !stop.load(Ordering::Relaxed) {
@@ -165,7 +166,8 @@ fn embedded_phase(db: &toondb::Database, n: usize, op: Op, keys: u64, dur: Durat
             let db = db.clone();
             let stop = stop.clone();
             std::thread::spawn(move || {
-                let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (t as u64 + 1).wrapping_mul(0x1234_5678_9ABC_DEF1));
+                let mut rng =
+                    Rng(0x9E37_79B9_7F4A_7C15 ^ (t as u64 + 1).wrapping_mul(0x1234_5678_9ABC_DEF1));
                 let mut lat = Vec::with_capacity(4096);
                 let mut errors = 0u64;
                 while !stop.load(Ordering::Relaxed) {
@@ -199,7 +201,14 @@ fn embedded_phase(db: &toondb::Database, n: usize, op: Op, keys: u64, dur: Durat
 
 fn start_server(bin: &PathBuf, data: &std::path::Path, sync: &str) -> (Child, String) {
     let mut child = Command::new(bin)
-        .args(["--data", data.to_str().unwrap_or("."), "--listen", "127.0.0.1:0", "--sync", sync])
+        .args([
+            "--data",
+            data.to_str().unwrap_or("."),
+            "--listen",
+            "127.0.0.1:0",
+            "--sync",
+            sync,
+        ])
         .args(["--max-in-flight", "256", "--shutdown-grace-secs", "5"])
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -260,8 +269,12 @@ fn main() {
         "# toondb-grpc load: {} s per phase, {} keys (16 B keys, 100 B values), sync={}, server pid {pid} at {addr}",
         args.secs, args.keys, args.sync
     );
-    println!("| mode     | conc  | op    |      ops/s |  p50 us  |  p99 us  | srv RSS MiB | errors |");
-    println!("|----------|-------|-------|------------|----------|----------|-----------|--------|");
+    println!(
+        "| mode     | conc  | op    |      ops/s |  p50 us  |  p99 us  | srv RSS MiB | errors |"
+    );
+    println!(
+        "|----------|-------|-------|------------|----------|----------|-----------|--------|"
+    );
     rt.block_on(async {
         let uri = format!("http://{addr}");
         // Load the key space over one connection, in batches.
@@ -277,8 +290,10 @@ fn main() {
                 .expect("load embedded");
             i = end;
         }
-        println!("|          |       | load  |            |          |          | {:>9} |        |",
-            rss_kib(pid).map_or("-".into(), |r| format!("{:.1}", r as f64 / 1024.0)));
+        println!(
+            "|          |       | load  |            |          |          | {:>9} |        |",
+            rss_kib(pid).map_or("-".into(), |r| format!("{:.1}", r as f64 / 1024.0))
+        );
         let mut clients: Vec<Client> = Vec::new();
         for &n in &args.levels {
             let want = n.min(args.conns_max).max(1);
@@ -302,7 +317,9 @@ fn main() {
         }
     });
     drop(rt);
-    let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+    let _ = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
     let status = child.wait().expect("wait server");
     println!("# server exit: {status}");
     let _ = db.close();

@@ -72,7 +72,12 @@ mod tests {
     fn checks_token() {
         let mut a = BearerAuth::new(Some("s3cret"));
         assert!(a.call(req(Some("Bearer s3cret"))).is_ok());
-        for bad in [None, Some("Bearer s3cre"), Some("Bearer s3cret2"), Some("s3cret")] {
+        for bad in [
+            None,
+            Some("Bearer s3cre"),
+            Some("Bearer s3cret2"),
+            Some("s3cret"),
+        ] {
             let e = a.call(req(bad)).unwrap_err();
             assert_eq!(e.code(), tonic::Code::Unauthenticated);
         }

@@ -448,7 +448,12 @@ impl Client {
         })
     }
 
-    async fn sql_stream(&self, txn: Option<u64>, sql: &str, params: &[Value]) -> Result<QueryResult> {
+    async fn sql_stream(
+        &self,
+        txn: Option<u64>,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<QueryResult> {
         let mut s = self
             .sql
             .clone()
@@ -767,7 +772,12 @@ impl RemoteCollection {
         self.search_with(&SearchRequest::text(text, k)).await
     }
     /// Hybrid search.
-    pub async fn hybrid_search(&self, text: &str, vector: &[f32], k: usize) -> Result<Vec<SearchHit>> {
+    pub async fn hybrid_search(
+        &self,
+        text: &str,
+        vector: &[f32],
+        k: usize,
+    ) -> Result<Vec<SearchHit>> {
         self.search_with(&SearchRequest::hybrid(text, vector.to_vec(), k))
             .await
     }

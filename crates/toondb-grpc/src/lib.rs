@@ -33,6 +33,8 @@ pub mod pb {
     tonic::include_proto!("toondb.v1");
 }
 
-pub use client::{Client, ClientOptions, QueryResult, RemoteCollection, RemoteContext, RemoteTransaction};
+pub use client::{
+    Client, ClientOptions, QueryResult, RemoteCollection, RemoteContext, RemoteTransaction,
+};
 pub use error::{Error, Result};
 pub use server::{serve, Listener, ServerConfig};

@@ -158,7 +158,11 @@ impl Listener {
 }
 
 /// Refuses a non-loopback TCP bind without a token unless `insecure_no_auth`.
-pub fn check_bind_policy(addr: &SocketAddr, token: Option<&str>, insecure_no_auth: bool) -> Result<()> {
+pub fn check_bind_policy(
+    addr: &SocketAddr,
+    token: Option<&str>,
+    insecure_no_auth: bool,
+) -> Result<()> {
     if token.is_none() && !addr.ip().is_loopback() && !insecure_no_auth {
         return Err(Error::Config(format!(
             "refusing to listen on non-loopback address {addr} without --token \
@@ -253,7 +257,8 @@ where
         let s: std::pin::Pin<Box<dyn tokio_stream::Stream<Item = std::io::Result<Conn>> + Send>> =
             match l {
                 Listener::Tcp(l) => Box::pin(
-                    TcpListenerStream::new(l).map(move |r| r.map(|s| Conn::tcp(s, Some(oc.clone())))),
+                    TcpListenerStream::new(l)
+                        .map(move |r| r.map(|s| Conn::tcp(s, Some(oc.clone())))),
                 ),
                 Listener::Unix(l, p) => {
                     unix_paths.push(p);
@@ -296,9 +301,13 @@ where
         .http2_keepalive_timeout(Some(Duration::from_secs(20)))
         .add_service(health_svc)
         .add_service(limited!(pb::kv_server::KvServer<ToonService>))
-        .add_service(limited!(pb::transactions_server::TransactionsServer<ToonService>))
+        .add_service(limited!(
+            pb::transactions_server::TransactionsServer<ToonService>
+        ))
         .add_service(limited!(pb::sql_server::SqlServer<ToonService>))
-        .add_service(limited!(pb::collections_server::CollectionsServer<ToonService>))
+        .add_service(limited!(
+            pb::collections_server::CollectionsServer<ToonService>
+        ))
         .add_service(limited!(
             pb::context_queries_server::ContextQueriesServer<ToonService>
         ))

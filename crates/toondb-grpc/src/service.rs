@@ -124,7 +124,12 @@ impl ToonService {
     fn slot(&self, conn: u64, txn: Option<pb::TxnHandle>) -> Result<Option<Arc<TxnSlot>>, Status> {
         match txn {
             None => Ok(None),
-            Some(h) => self.state.txns.get(conn, h.id).map(Some).map_err(txn_status),
+            Some(h) => self
+                .state
+                .txns
+                .get(conn, h.id)
+                .map(Some)
+                .map_err(txn_status),
         }
     }
 
@@ -192,7 +197,10 @@ impl pb::kv_server::Kv for ToonService {
         let slot = self.slot(conn, r.txn)?;
         let v = self
             .blocking(move |db| match slot {
-                Some(s) => s.with(|t| t.get(&r.key)).ok_or_else(finished_txn)?.map_err(db_err),
+                Some(s) => s
+                    .with(|t| t.get(&r.key))
+                    .ok_or_else(finished_txn)?
+                    .map_err(db_err),
                 None => db.get(&r.key).map_err(db_err),
             })
             .await?;
@@ -225,7 +233,10 @@ impl pb::kv_server::Kv for ToonService {
         let r = req.into_inner();
         let slot = self.slot(conn, r.txn)?;
         self.blocking(move |db| match slot {
-            Some(s) => s.with(|t| t.delete(&r.key)).ok_or_else(finished_txn)?.map_err(db_err),
+            Some(s) => s
+                .with(|t| t.delete(&r.key))
+                .ok_or_else(finished_txn)?
+                .map_err(db_err),
             None => db.delete(&r.key).map_err(db_err),
         })
         .await?;
@@ -410,13 +421,16 @@ impl pb::transactions_server::Transactions for ToonService {
 
 // ------------------------------------------------------------------------------------ SQL
 
-/// Runs a query (inside the transaction if given) and returns (column names, rows, affected).
+/// Column names, rows and rows affected of a SQL call.
+type SqlOutput = (Vec<String>, Vec<Vec<toondb::Value>>, u64);
+
+/// Runs a query (inside the transaction if given).
 fn run_sql(
     db: &Database,
     slot: Option<&TxnSlot>,
     sql: &str,
     params: &[toondb::Value],
-) -> Result<(Vec<String>, Vec<Vec<toondb::Value>>, u64), Status> {
+) -> Result<SqlOutput, Status> {
     let rows = match slot {
         Some(s) => s
             .with(|t| t.query(sql, params))
@@ -566,8 +580,12 @@ impl pb::collections_server::Collections for ToonService {
         let metric = metric_from_pb(r.metric).map_err(Status::invalid_argument)?;
         let created = self
             .blocking(move |db| {
-                match db.create_collection(&r.name, r.dimension as usize, metric, Default::default())
-                {
+                match db.create_collection(
+                    &r.name,
+                    r.dimension as usize,
+                    metric,
+                    Default::default(),
+                ) {
                     Ok(_) => Ok(true),
                     Err(e) if r.if_not_exists && e.kind() == toondb::ErrorKind::AlreadyExists => {
                         Ok(false)
@@ -685,7 +703,10 @@ impl pb::collections_server::Collections for ToonService {
         let k = check_k(r.k)?;
         let mut sr = hybrid_request(r.text, r.vector, k, &r.filter_json)?;
         if r.vector_weight.is_some() || r.keyword_weight.is_some() {
-            sr = sr.weights(r.vector_weight.unwrap_or(1.0), r.keyword_weight.unwrap_or(1.0));
+            sr = sr.weights(
+                r.vector_weight.unwrap_or(1.0),
+                r.keyword_weight.unwrap_or(1.0),
+            );
         }
         if let Some(rk) = r.rrf_k {
             sr = sr.rrf_k(rk);

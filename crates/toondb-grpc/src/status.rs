@@ -51,7 +51,11 @@ pub fn to_status(e: &Error) -> Status {
 /// The error kind a status carries: from its `toondb-error-kind` metadata when present, else
 /// derived from the code.
 pub fn kind_of(s: &Status) -> Option<ErrorKind> {
-    if let Some(k) = s.metadata().get(KIND_METADATA).and_then(|v| v.to_str().ok()) {
+    if let Some(k) = s
+        .metadata()
+        .get(KIND_METADATA)
+        .and_then(|v| v.to_str().ok())
+    {
         let kind = match k {
             "conflict" => ErrorKind::Conflict,
             "not_found" => ErrorKind::NotFound,
@@ -99,7 +103,10 @@ mod tests {
             assert_eq!(kind_of(&s), Some(e.kind()));
             assert!(s.message().contains('x'));
         }
-        assert_eq!(to_status(&Error::NotFound("t".into())).code(), Code::NotFound);
+        assert_eq!(
+            to_status(&Error::NotFound("t".into())).code(),
+            Code::NotFound
+        );
         assert_eq!(code_for(ErrorKind::Conflict), Code::Aborted);
         assert_eq!(code_for(ErrorKind::Closed), Code::FailedPrecondition);
     }

@@ -9,7 +9,12 @@ const BIN: &str = env!("CARGO_BIN_EXE_toondb-server");
 fn refuses_non_loopback_bind_without_token() {
     let dir = tempfile::tempdir().unwrap();
     let out = Command::new(BIN)
-        .args(["--data", dir.path().to_str().unwrap(), "--listen", "0.0.0.0:0"])
+        .args([
+            "--data",
+            dir.path().to_str().unwrap(),
+            "--listen",
+            "0.0.0.0:0",
+        ])
         .env_remove("TOONDB_TOKEN")
         .output()
         .unwrap();

@@ -1,5 +1,5 @@
 //! Shared helpers: an in-process server on an ephemeral port or a Unix socket.
-#![allow(dead_code, missing_docs)]
+#![allow(dead_code, missing_docs, clippy::unwrap_used)] // test-only helpers
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,9 +38,15 @@ impl TestServer {
         };
         let txns = Arc::new(TxnRegistry::new(txn_ttl, 1000));
         let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(serve_with_txns(db, vec![listener], cfg, txns.clone(), async move {
-            let _ = rx.await;
-        }));
+        let task = tokio::spawn(serve_with_txns(
+            db,
+            vec![listener],
+            cfg,
+            txns.clone(),
+            async move {
+                let _ = rx.await;
+            },
+        ));
         TestServer {
             uri,
             socket,

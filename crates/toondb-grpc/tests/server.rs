@@ -48,7 +48,10 @@ async fn kv_batch_and_streaming_scans() {
         )
         .await
         .unwrap();
-    let keys: Vec<_> = rev.iter().map(|(k, _)| String::from_utf8_lossy(k).into_owned()).collect();
+    let keys: Vec<_> = rev
+        .iter()
+        .map(|(k, _)| String::from_utf8_lossy(k).into_owned())
+        .collect();
     assert_eq!(keys, ["k/0013", "k/0012", "k/0011"]);
 
     // Raw streaming with a limit: chunks arrive as separate messages.
@@ -81,14 +84,23 @@ async fn bearer_token_is_checked_on_every_service_but_health() {
         .await;
     for c in [&anon, &wrong] {
         assert_eq!(code(&c.get("k").await.unwrap_err()), Code::Unauthenticated);
-        assert_eq!(code(&c.execute("SELECT 1", &[]).await.unwrap_err()), Code::Unauthenticated);
-        assert_eq!(code(&c.list_collections().await.unwrap_err()), Code::Unauthenticated);
+        assert_eq!(
+            code(&c.execute("SELECT 1", &[]).await.unwrap_err()),
+            Code::Unauthenticated
+        );
+        assert_eq!(
+            code(&c.list_collections().await.unwrap_err()),
+            Code::Unauthenticated
+        );
         assert_eq!(code(&c.begin().await.unwrap_err()), Code::Unauthenticated);
         assert_eq!(
             code(&c.execute_context("CONTEXT SYSTEM 'x'").await.unwrap_err()),
             Code::Unauthenticated
         );
-        assert_eq!(code(&c.scan_prefix("").await.unwrap_err()), Code::Unauthenticated);
+        assert_eq!(
+            code(&c.scan_prefix("").await.unwrap_err()),
+            Code::Unauthenticated
+        );
     }
     let ok = srv
         .client_with(ClientOptions::default().with_token("s3cret"))
@@ -136,11 +148,17 @@ async fn transactions_commit_rollback_and_conflicts() {
     assert_eq!(tx.get("x").await.unwrap().as_deref(), Some(&b"1"[..]));
     assert_eq!(c.get("x").await.unwrap(), None, "not visible before commit");
     assert_eq!(tx.scan_prefix("x").await.unwrap().len(), 1);
-    assert_eq!(tx.query("SELECT v FROM t", &[]).await.unwrap().rows.len(), 1);
+    assert_eq!(
+        tx.query("SELECT v FROM t", &[]).await.unwrap().rows.len(),
+        1
+    );
     assert_eq!(srv.txns.len(), 1);
     tx.commit().await.unwrap();
     assert_eq!(c.get("x").await.unwrap().as_deref(), Some(&b"1"[..]));
-    assert_eq!(c.query("SELECT v FROM t", &[]).await.unwrap().rows, vec![vec![Value::Text("in-tx".into())]]);
+    assert_eq!(
+        c.query("SELECT v FROM t", &[]).await.unwrap().rows,
+        vec![vec![Value::Text("in-tx".into())]]
+    );
 
     let tx = c.begin().await.unwrap();
     tx.put("y", "1").await.unwrap();
@@ -178,7 +196,8 @@ async fn transactions_commit_rollback_and_conflicts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transactions_expire_when_idle_and_when_the_connection_closes() {
-    let srv = TestServer::start_with(ServerConfig::default(), false, Duration::from_millis(100)).await;
+    let srv =
+        TestServer::start_with(ServerConfig::default(), false, Duration::from_millis(100)).await;
     let c = srv.client().await;
     let tx = c.begin().await.unwrap();
     assert_eq!(tx.idle_timeout(), Duration::from_millis(100));
@@ -224,22 +243,35 @@ async fn transactions_expire_when_idle_and_when_the_connection_closes() {
 async fn sql_execute_stream_and_error_codes() {
     let srv = TestServer::start(ServerConfig::default()).await;
     let c = srv.client().await;
-    c.execute("CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT, score REAL, b BLOB)", &[])
-        .await
-        .unwrap();
+    c.execute(
+        "CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT, score REAL, b BLOB)",
+        &[],
+    )
+    .await
+    .unwrap();
     let n = c
         .execute(
             "INSERT INTO t(name, score, b) VALUES (?, ?, ?), (?, ?, ?)",
-            &["a".into(), Value::Real(1.5), Value::Blob(vec![1]), "b".into(), Value::Null, Value::Null],
+            &[
+                "a".into(),
+                Value::Real(1.5),
+                Value::Blob(vec![1]),
+                "b".into(),
+                Value::Null,
+                Value::Null,
+            ],
         )
         .await
         .unwrap();
     assert_eq!(n, 2);
     let tx = c.begin().await.unwrap();
     for i in 0..600 {
-        tx.execute("INSERT INTO t(name) VALUES (?)", &[Value::Text(format!("n{i}"))])
-            .await
-            .unwrap();
+        tx.execute(
+            "INSERT INTO t(name) VALUES (?)",
+            &[Value::Text(format!("n{i}"))],
+        )
+        .await
+        .unwrap();
     }
     tx.commit().await.unwrap();
 
@@ -258,7 +290,15 @@ async fn sql_execute_stream_and_error_codes() {
         ]
     );
     assert_eq!(r.rows.len(), 602);
-    assert_eq!(r.rows[0], vec![Value::Integer(1), "a".into(), Value::Real(1.5), Value::Blob(vec![1])]);
+    assert_eq!(
+        r.rows[0],
+        vec![
+            Value::Integer(1),
+            "a".into(),
+            Value::Real(1.5),
+            Value::Blob(vec![1])
+        ]
+    );
     assert_eq!(r.rows[601][1], Value::Text("n599".into()));
 
     // The stream really is several messages, the first with the header.
@@ -281,7 +321,10 @@ async fn sql_execute_stream_and_error_codes() {
     assert!(msgs >= 3);
 
     // Empty result still has its header.
-    let r = c.query("SELECT name FROM t WHERE id < 0", &[]).await.unwrap();
+    let r = c
+        .query("SELECT name FROM t WHERE id < 0", &[])
+        .await
+        .unwrap();
     assert_eq!(r.columns, ["name"]);
     assert!(r.rows.is_empty());
 
@@ -297,8 +340,14 @@ async fn sql_execute_stream_and_error_codes() {
 async fn collections_and_context_queries() {
     let srv = TestServer::start(ServerConfig::default()).await;
     let c = srv.client().await;
-    let docs = c.create_collection("docs", 3, Metric::Cosine).await.unwrap();
-    let e = c.create_collection("docs", 3, Metric::Cosine).await.unwrap_err();
+    let docs = c
+        .create_collection("docs", 3, Metric::Cosine)
+        .await
+        .unwrap();
+    let e = c
+        .create_collection("docs", 3, Metric::Cosine)
+        .await
+        .unwrap_err();
     assert_eq!(code(&e), Code::AlreadyExists);
     docs.upsert_many([
         Document::new("a", vec![1.0, 0.0, 0.0])
@@ -320,7 +369,9 @@ async fn collections_and_context_queries() {
     assert_eq!(hits[0].id, "a");
     assert!(hits[0].distance.is_some());
     let hits = docs
-        .search_with(&SearchRequest::vector(vec![0.0, 0.1, 0.9], 3).filter(Filter::eq("lang", "en")))
+        .search_with(
+            &SearchRequest::vector(vec![0.0, 0.1, 0.9], 3).filter(Filter::eq("lang", "en")),
+        )
         .await
         .unwrap();
     assert!(hits.iter().all(|h| h.id != "c"), "{hits:?}");
@@ -345,7 +396,11 @@ async fn collections_and_context_queries() {
     // Error mapping.
     let e = docs.search(&[1.0, 0.0], 2).await.unwrap_err();
     assert_eq!(code(&e), Code::InvalidArgument, "{e}");
-    let e = c.collection("nope").search(&[1.0, 0.0, 0.0], 2).await.unwrap_err();
+    let e = c
+        .collection("nope")
+        .search(&[1.0, 0.0, 0.0], 2)
+        .await
+        .unwrap_err();
     assert_eq!(code(&e), Code::NotFound, "{e}");
     let e = c.collection("nope").get("a").await.unwrap_err();
     assert_eq!(code(&e), Code::NotFound, "{e}");
@@ -365,9 +420,12 @@ async fn collections_and_context_queries() {
     assert_eq!(e.code(), Code::InvalidArgument);
 
     // Context: statement form.
-    c.execute("CREATE TABLE orders(id INTEGER PRIMARY KEY, item TEXT)", &[])
-        .await
-        .unwrap();
+    c.execute(
+        "CREATE TABLE orders(id INTEGER PRIMARY KEY, item TEXT)",
+        &[],
+    )
+    .await
+    .unwrap();
     c.execute("INSERT INTO orders(item) VALUES ('book'), ('pen')", &[])
         .await
         .unwrap();
@@ -409,7 +467,10 @@ async fn collections_and_context_queries() {
     assert!(ctx.text.contains("hits"), "{}", ctx.text);
     assert!(ctx.text.contains("HNSW"), "{}", ctx.text);
     assert!(ctx.total_tokens <= 100);
-    let e = c.execute_context("CONTEXT SYSTEM 'x' BUDGET lots").await.unwrap_err();
+    let e = c
+        .execute_context("CONTEXT SYSTEM 'x' BUDGET lots")
+        .await
+        .unwrap_err();
     assert_eq!(code(&e), Code::InvalidArgument);
     srv.stop().await.0.unwrap();
 }
@@ -441,7 +502,10 @@ async fn message_size_limit() {
     c.put("small", vec![7u8; 1000]).await.unwrap();
     let e = c.put("big", vec![7u8; 200 * 1024]).await.unwrap_err();
     assert!(
-        matches!(code(&e), Code::ResourceExhausted | Code::OutOfRange | Code::Internal),
+        matches!(
+            code(&e),
+            Code::ResourceExhausted | Code::OutOfRange | Code::Internal
+        ),
         "{e}"
     );
     assert_eq!(c.get("big").await.unwrap(), None);
@@ -460,7 +524,10 @@ async fn shutdown_does_not_wait_forever_for_a_silent_peer() {
     let uri = srv.uri.clone();
     let (tx, rx) = std::sync::mpsc::channel();
     let t = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         let silent = rt.block_on(async { toondb_grpc::Client::connect(&uri).await.unwrap() });
         rt.block_on(async { silent.get("k").await.unwrap() });
         tx.send(()).unwrap();

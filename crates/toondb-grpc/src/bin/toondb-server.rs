@@ -16,7 +16,11 @@ use clap::Parser;
 use toondb_grpc::server::{check_bind_policy, serve, Listener, ServerConfig};
 
 #[derive(Parser, Debug)]
-#[command(name = "toondb-server", version, about = "Serve a ToonDB database over gRPC")]
+#[command(
+    name = "toondb-server",
+    version,
+    about = "Serve a ToonDB database over gRPC"
+)]
 struct Args {
     /// Database directory (created if missing).
     #[arg(long)]
@@ -76,13 +80,18 @@ fn run(args: Args) -> Result<(), String> {
         (l, _) => l,
     };
     if let Some(addr) = &listen {
-        check_bind_policy(addr, token.as_deref(), args.insecure_no_auth).map_err(|e| e.to_string())?;
+        check_bind_policy(addr, token.as_deref(), args.insecure_no_auth)
+            .map_err(|e| e.to_string())?;
     }
     let sync = match args.sync.as_str() {
         "full" => toondb::SyncMode::Full,
         "normal" => toondb::SyncMode::Normal,
         "off" => toondb::SyncMode::Off,
-        other => return Err(format!("--sync: expected full, normal or off, got {other:?}")),
+        other => {
+            return Err(format!(
+                "--sync: expected full, normal or off, got {other:?}"
+            ))
+        }
     };
     let cfg = ServerConfig::default()
         .with_token(token)
