@@ -56,6 +56,8 @@ pub(crate) fn install_new_manifest(
     log::frame(&codec::encode(snapshot), &mut rec);
     man.append_framed(&rec)?;
     man.sync()?;
+    // The manifest's own directory entry is durable before CURRENT can name it.
+    vfs.sync_dir(dir).map_err(|e| Error::io(dir, e))?;
     let tmp = dir.join(files::CURRENT_TMP);
     let cur = dir.join(files::CURRENT);
     (|| {

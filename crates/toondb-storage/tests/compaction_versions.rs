@@ -78,9 +78,19 @@ fn background_compaction_bounds_l0_and_keeps_data() {
     db.flush().unwrap();
     let st = db.stats();
     assert!(st.flushes >= 10, "{st:?}");
-    // Writers stall at 12 L0 files, so L0 never exceeds that.
-    assert!(st.levels[0].files <= 12, "{st:?}");
-    assert!(st.compactions > 0, "{st:?}");
+    // Writers stall at 12 L0 files; at most the frozen memtables already queued (2) are
+    // flushed on top of that.
+    assert!(st.levels[0].files <= 12 + 2, "{st:?}");
+    // Background compaction eventually brings L0 below its trigger without further writes.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while db.stats().levels[0].files >= 4 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "compaction made no progress"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(db.stats().compactions > 0);
     for i in (0..6000u32).step_by(97) {
         assert_eq!(
             db.get(format!("key{:06}", (i * 7) % 6000).as_bytes())

@@ -4,6 +4,8 @@
 //! is present, no batch is partially visible, and batches survive as a prefix.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::sync::Arc;
 use toondb_core::vfs::{
     FaultAction, FaultController, FaultOp, FaultRule, FaultVfs, IoFault, MemVfs, Vfs,
@@ -58,7 +60,8 @@ fn faults_then_power_loss_keep_acknowledged_batches() {
         let mem = Arc::new(MemVfs::new());
         let ctl = FaultController::new();
         let vfs: Arc<dyn Vfs> = Arc::new(FaultVfs::new(mem.clone(), ctl.clone()));
-        let db = Engine::open_with_vfs(vfs.clone(), "/db", opts()).unwrap();
+        let live = common::KillableVfs::new(vfs.clone());
+        let db = Engine::open_with_vfs(live.clone(), "/db", opts()).unwrap();
         let op = ops[(splitmix(&mut rng) % ops.len() as u64) as usize];
         let after = splitmix(&mut rng) % 300;
         let kind = if splitmix(&mut rng).is_multiple_of(2) {
@@ -83,7 +86,7 @@ fn faults_then_power_loss_keep_acknowledged_batches() {
             }
             acked = Some(i);
         }
-        mem.crash_with_torn_tail(seed);
+        live.kill_and_crash(|| mem.crash_with_torn_tail(seed));
         drop(db);
         ctl.clear();
         let db = Engine::open_with_vfs(vfs, "/db", opts())

@@ -2,6 +2,8 @@
 //! corruption error, never silent loss; simulated power loss keeps every acknowledged commit.
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
+mod common;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use toondb_core::vfs::{MemVfs, Vfs};
@@ -87,7 +89,8 @@ fn power_loss_keeps_acknowledged_commits() {
             sync: SyncMode::Full,
             ..Options::default()
         };
-        let db = Engine::open_with_vfs(vfs.clone(), "/db", opts.clone()).unwrap();
+        let live = common::KillableVfs::new(vfs.clone());
+        let db = Engine::open_with_vfs(live.clone(), "/db", opts.clone()).unwrap();
         let n = 20 + (seed as u32 * 7) % 60;
         for i in 0..n {
             let mut b = WriteBatch::new();
@@ -96,11 +99,13 @@ fn power_loss_keeps_acknowledged_commits() {
             }
             db.write(b).unwrap();
         }
-        if seed % 2 == 0 {
-            mem.crash_with_torn_tail(seed);
-        } else {
-            mem.crash();
-        }
+        live.kill_and_crash(|| {
+            if seed % 2 == 0 {
+                mem.crash_with_torn_tail(seed);
+            } else {
+                mem.crash();
+            }
+        });
         drop(db);
         let db = Engine::open_with_vfs(vfs, "/db", opts).unwrap();
         for i in 0..n {
@@ -125,7 +130,8 @@ fn power_loss_without_sync_loses_only_whole_batches() {
             sync: SyncMode::Off,
             ..Options::default()
         };
-        let db = Engine::open_with_vfs(vfs.clone(), "/db", opts.clone()).unwrap();
+        let live = common::KillableVfs::new(vfs.clone());
+        let db = Engine::open_with_vfs(live.clone(), "/db", opts.clone()).unwrap();
         for i in 0..60u32 {
             let mut b = WriteBatch::new();
             for j in 0..5u32 {
@@ -133,7 +139,7 @@ fn power_loss_without_sync_loses_only_whole_batches() {
             }
             db.write(b).unwrap();
         }
-        mem.crash_with_torn_tail(seed);
+        live.kill_and_crash(|| mem.crash_with_torn_tail(seed));
         drop(db);
         let db = Engine::open_with_vfs(vfs, "/db", opts).unwrap();
         // A prefix of batches survives, each batch whole.

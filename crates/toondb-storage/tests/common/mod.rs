@@ -1,0 +1,124 @@
+//! Test support: a [`Vfs`] wrapper that models the death of the process at power loss.
+//!
+//! `MemVfs::crash` only invalidates open file handles; threads of the "dead" engine could still
+//! create, rename and remove files in the post-crash namespace before the test drops them.
+//! `KillableVfs::kill_and_crash` blocks every later operation of the old engine and performs
+//! the crash while no operation is in flight, so nothing the old engine does happens after
+//! the power loss.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use toondb_core::vfs::{FileLock, RandomAccessFile, Vfs, WritableFile};
+
+type Gate = Arc<RwLock<bool>>;
+
+fn dead() -> io::Error {
+    io::Error::other("the process died (simulated power loss)")
+}
+
+fn gated<T>(gate: &Gate, f: impl FnOnce() -> io::Result<T>) -> io::Result<T> {
+    let g = gate.read().unwrap();
+    if *g {
+        return Err(dead());
+    }
+    f()
+}
+
+/// See the module docs.
+#[derive(Debug)]
+pub struct KillableVfs {
+    inner: Arc<dyn Vfs>,
+    gate: Gate,
+}
+
+impl KillableVfs {
+    pub fn new(inner: Arc<dyn Vfs>) -> Arc<KillableVfs> {
+        Arc::new(KillableVfs {
+            inner,
+            gate: Arc::new(RwLock::new(false)),
+        })
+    }
+
+    /// Kills the "process" (every later operation through this Vfs fails) and runs `crash`
+    /// while no operation is in flight.
+    pub fn kill_and_crash(&self, crash: impl FnOnce()) {
+        let mut g = self.gate.write().unwrap();
+        *g = true;
+        crash();
+    }
+}
+
+struct KillableFile {
+    inner: Box<dyn WritableFile>,
+    gate: Gate,
+}
+
+impl WritableFile for KillableFile {
+    fn append(&mut self, data: &[u8]) -> io::Result<()> {
+        let gate = self.gate.clone();
+        gated(&gate, || self.inner.append(data))
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        let gate = self.gate.clone();
+        gated(&gate, || self.inner.flush())
+    }
+    fn sync(&mut self) -> io::Result<()> {
+        let gate = self.gate.clone();
+        gated(&gate, || self.inner.sync())
+    }
+    fn len(&self) -> u64 {
+        self.inner.len()
+    }
+}
+
+impl Vfs for KillableVfs {
+    fn create(&self, path: &Path) -> io::Result<Box<dyn WritableFile>> {
+        let f = gated(&self.gate, || self.inner.create(path))?;
+        Ok(Box::new(KillableFile {
+            inner: f,
+            gate: self.gate.clone(),
+        }))
+    }
+    fn open_append(&self, path: &Path) -> io::Result<Box<dyn WritableFile>> {
+        let f = gated(&self.gate, || self.inner.open_append(path))?;
+        Ok(Box::new(KillableFile {
+            inner: f,
+            gate: self.gate.clone(),
+        }))
+    }
+    fn open_read(&self, path: &Path) -> io::Result<Arc<dyn RandomAccessFile>> {
+        gated(&self.gate, || self.inner.open_read(path))
+    }
+    fn read_all(&self, path: &Path) -> io::Result<Vec<u8>> {
+        gated(&self.gate, || self.inner.read_all(path))
+    }
+    fn exists(&self, path: &Path) -> bool {
+        self.inner.exists(path)
+    }
+    fn remove(&self, path: &Path) -> io::Result<()> {
+        gated(&self.gate, || self.inner.remove(path))
+    }
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        gated(&self.gate, || self.inner.rename(from, to))
+    }
+    fn list_dir(&self, path: &Path) -> io::Result<Vec<PathBuf>> {
+        gated(&self.gate, || self.inner.list_dir(path))
+    }
+    fn create_dir_all(&self, path: &Path) -> io::Result<()> {
+        gated(&self.gate, || self.inner.create_dir_all(path))
+    }
+    fn sync_dir(&self, path: &Path) -> io::Result<()> {
+        gated(&self.gate, || self.inner.sync_dir(path))
+    }
+    fn file_size(&self, path: &Path) -> io::Result<u64> {
+        gated(&self.gate, || self.inner.file_size(path))
+    }
+    fn truncate(&self, path: &Path, len: u64) -> io::Result<()> {
+        gated(&self.gate, || self.inner.truncate(path, len))
+    }
+    fn lock(&self, path: &Path) -> io::Result<Box<dyn FileLock>> {
+        gated(&self.gate, || self.inner.lock(path))
+    }
+}
