@@ -347,7 +347,12 @@ impl Inner {
         self.queue_cv.notify_all();
         drop(q);
         let r = slot.done.lock().take();
-        r.unwrap_or(Ok(()))
+        r.unwrap_or_else(|| {
+            // Unreachable: the leader fills every slot of its group before stepping down.
+            Err(Error::Poisoned(
+                "internal error: commit result missing".into(),
+            ))
+        })
     }
 
     fn lead(&self, reqs: Vec<Option<ReqKind>>) -> Vec<Result<()>> {
