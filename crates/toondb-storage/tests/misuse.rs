@@ -149,3 +149,54 @@ fn writes_after_close_fail_closed() {
     db.close().unwrap();
     assert!(matches!(other.put(b"k", b"v"), Err(Error::Closed)));
 }
+
+#[test]
+fn creation_interrupted_before_current_starts_fresh() {
+    let dir = tempfile::tempdir().unwrap();
+    // What a crash during the very first open can leave: our own files but no CURRENT.
+    std::fs::write(dir.path().join("000001.log"), b"partial").unwrap();
+    std::fs::write(dir.path().join("MANIFEST-000002"), b"partial").unwrap();
+    std::fs::write(dir.path().join("LOCK"), b"").unwrap();
+    let db = Engine::open(dir.path(), Options::default()).unwrap();
+    assert_eq!(db.get(b"k").unwrap(), None);
+    db.put(b"k", b"v").unwrap();
+    db.close().unwrap();
+    assert!(!dir.path().join("000001.log").exists());
+    let db = Engine::open(dir.path(), Options::default()).unwrap();
+    assert_eq!(db.get(b"k").unwrap(), Some(b"v".to_vec()));
+}
+
+#[test]
+fn leftover_current_tmp_is_ignored_and_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Engine::open(dir.path(), Options::default()).unwrap();
+    db.put(b"k", b"v").unwrap();
+    db.close().unwrap();
+    std::fs::write(dir.path().join("CURRENT.tmp"), b"MANIFEST-999999\n").unwrap();
+    let db = Engine::open(dir.path(), Options::default()).unwrap();
+    assert_eq!(db.get(b"k").unwrap(), Some(b"v".to_vec()));
+    assert!(!dir.path().join("CURRENT.tmp").exists());
+}
+
+#[test]
+fn missing_table_file_is_reported_with_its_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Engine::open(dir.path(), Options::default()).unwrap();
+    db.put(b"k", b"v").unwrap();
+    db.flush().unwrap();
+    db.close().unwrap();
+    let sst = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "sst"))
+        .unwrap();
+    std::fs::remove_file(&sst).unwrap();
+    match Engine::open(dir.path(), Options::default()) {
+        Err(Error::Io { path, source }) => {
+            assert_eq!(path, sst);
+            assert_eq!(source.kind(), std::io::ErrorKind::NotFound);
+        }
+        Err(e) => panic!("unexpected {e}"),
+        Ok(_) => panic!("opened with a table missing"),
+    }
+}
