@@ -97,7 +97,7 @@ fn damaged_manifest_is_corruption_with_path() {
     let man = dir.path().join(cur.trim_end());
     let mut data = std::fs::read(&man).unwrap();
     data[10] ^= 0x40;
-    // Append a valid-looking second record so the damage is not a torn tail.
+    // The damage is in the first record and valid records follow: not a torn tail.
     std::fs::write(&man, &data).unwrap();
     match Engine::open(dir.path(), Options::default()) {
         Err(Error::Corruption { path, .. }) => assert_eq!(path, man),
