@@ -56,6 +56,11 @@ pub struct PersistentIndex {
     name: String,
     prefix: Vec<u8>,
     index: RwLock<HnswIndex>,
+    /// Copies of the immutable dimension and metric, so that code already holding the index
+    /// lock never takes it again (a recursive read of a fair `RwLock` can deadlock behind a
+    /// queued writer).
+    dim: usize,
+    metric: Metric,
     rebuild: Duration,
 }
 
@@ -126,6 +131,8 @@ impl PersistentIndex {
             name: name.to_string(),
             prefix,
             index: RwLock::new(index),
+            dim: config.dim,
+            metric: config.metric,
             rebuild: start.elapsed(),
         })
     }
@@ -165,8 +172,7 @@ impl PersistentIndex {
     }
 
     fn config(&self) -> (usize, Metric) {
-        let g = self.index.read();
-        (g.config().dim, g.config().metric)
+        (self.dim, self.metric)
     }
 
     /// Validates `v` and returns its storage encoding.
@@ -435,6 +441,43 @@ mod tests {
             assert_eq!(h[0].id, i as u64);
             assert!(h[0].distance.abs() < 1e-6, "re-ranked distance is exact");
         }
+    }
+
+    #[test]
+    fn concurrent_searches_and_writes() {
+        let engine = Engine::open_in_memory(Options::default()).unwrap();
+        let mut c = HnswConfig::new(8, Metric::Cosine);
+        c.quantization = Quantization::Sq8;
+        c.keep_full_vectors = false;
+        c.train_after = 50;
+        let idx = PersistentIndex::open(&engine, "cc", c).unwrap();
+        let mut r = crate::rng::Rng::new(4);
+        let data: Vec<f32> = (0..400 * 8).map(|_| r.gauss()).collect();
+        let ids: Vec<u64> = (0..100).collect();
+        idx.insert_batch(&ids, &data[..100 * 8]).unwrap();
+        let done = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|s| {
+            for t in 0..3 {
+                let (idx, data, done) = (&idx, &data, &done);
+                s.spawn(move || {
+                    let mut i = t;
+                    while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                        let q = &data[(i % 100) * 8..(i % 100 + 1) * 8];
+                        assert!(!idx.search(q, 5).unwrap().is_empty());
+                        i += 1;
+                    }
+                });
+            }
+            for i in 100..400u64 {
+                idx.insert(i, &data[i as usize * 8..(i as usize + 1) * 8])
+                    .unwrap();
+                if i % 3 == 0 {
+                    idx.delete(i - 50).unwrap();
+                }
+            }
+            done.store(true, std::sync::atomic::Ordering::Relaxed);
+        });
+        assert_eq!(idx.len(), 300);
     }
 
     #[test]
