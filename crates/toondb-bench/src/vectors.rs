@@ -267,6 +267,39 @@ fn measure(
     })
 }
 
+/// One result row of a toondb index (column order matches hnswlib's rows).
+fn toondb_row(
+    name: &str,
+    ef: usize,
+    k: usize,
+    m: &Measured,
+    build_s: f64,
+    mem: toondb_index::MemoryUsage,
+    n: usize,
+) -> Row {
+    let mut r = Row::new();
+    r.insert("engine".into(), json!("toondb"));
+    r.insert("index".into(), json!(name));
+    r.insert("ef_search".into(), json!(ef));
+    r.insert(format!("recall_at_{k}"), json!(m.recall));
+    r.insert("qps".into(), json!(m.qps));
+    r.insert("qps_all_cores".into(), json!(m.qps_all));
+    r.insert("p50_us".into(), json!(m.p50_us));
+    r.insert("p99_us".into(), json!(m.p99_us));
+    r.insert("cpu_us_per_query".into(), json!(m.cpu_us));
+    r.insert("build_s".into(), json!(build_s));
+    r.insert("memory_bytes".into(), json!(mem.total()));
+    r.insert(
+        "bytes_per_vector".into(),
+        json!(mem.total() as f64 / n.max(1) as f64),
+    );
+    r.insert(
+        "_memory_parts".into(),
+        json!({"vectors": mem.vectors, "codes": mem.codes, "graph": mem.graph, "ids": mem.ids}),
+    );
+    r
+}
+
 fn parse_metric(s: &str) -> Result<(Metric, &'static str), String> {
     match s {
         "cosine" => Ok((Metric::Cosine, "cosine")),
@@ -368,26 +401,7 @@ pub fn run(a: &Args) -> Result<Vec<Row>, String> {
                 "  {name} ef={ef}: recall {:.4} qps {:.0} p50 {:.1}us",
                 m.recall, m.qps, m.p50_us
             );
-            let mut r = Row::new();
-            r.insert("engine".into(), json!("toondb"));
-            r.insert("index".into(), json!(name));
-            r.insert("ef_search".into(), json!(ef));
-            r.insert(format!("recall_at_{}", a.k), json!(m.recall));
-            r.insert("qps".into(), json!(m.qps));
-            r.insert("qps_all_cores".into(), json!(m.qps_all));
-            r.insert("p50_us".into(), json!(m.p50_us));
-            r.insert("p99_us".into(), json!(m.p99_us));
-            r.insert("cpu_us_per_query".into(), json!(m.cpu_us));
-            r.insert("build_s".into(), json!(build_s));
-            r.insert("memory_bytes".into(), json!(mem.total()));
-            r.insert(
-                "bytes_per_vector".into(),
-                json!(mem.total() as f64 / n.max(1) as f64),
-            );
-            r.insert(
-                "_memory_parts".into(),
-                json!({"vectors": mem.vectors, "codes": mem.codes, "graph": mem.graph, "ids": mem.ids}),
-            );
+            let mut r = toondb_row(&name, ef, a.k, &m, build_s, mem, n);
             r.insert("_note".into(), json!(note));
             rows.push(r);
         }
@@ -453,22 +467,7 @@ fn persist(a: &Args, d: &Data, metric: Metric) -> Result<Row, String> {
     let ef = 64;
     let (m, mem) = idx.with_index(|g| (measure(g, None, d, a.k, ef, a), g.memory_usage()));
     let m = m?;
-    let mut r = Row::new();
-    r.insert("engine".into(), json!("toondb"));
-    r.insert("index".into(), json!("persistent-f32 (reopened)"));
-    r.insert("ef_search".into(), json!(ef));
-    r.insert(format!("recall_at_{}", a.k), json!(m.recall));
-    r.insert("qps".into(), json!(m.qps));
-    r.insert("qps_all_cores".into(), json!(m.qps_all));
-    r.insert("p50_us".into(), json!(m.p50_us));
-    r.insert("p99_us".into(), json!(m.p99_us));
-    r.insert("cpu_us_per_query".into(), json!(m.cpu_us));
-    r.insert("build_s".into(), json!(open_s));
-    r.insert("memory_bytes".into(), json!(mem.total()));
-    r.insert(
-        "bytes_per_vector".into(),
-        json!(mem.total() as f64 / n.max(1) as f64),
-    );
+    let mut r = toondb_row("persistent-f32 (reopened)", ef, a.k, &m, open_s, mem, n);
     r.insert("_write_s".into(), json!(write_s));
     r.insert(
         "_note".into(),
