@@ -132,13 +132,24 @@ pub fn rowid_counter_key(table_id: u32) -> Vec<u8> {
     k
 }
 
-/// Current catalog version (bumped by every DDL statement).
+/// Current catalog version token (changed by every DDL statement; 0 = empty catalog).
 pub fn version(txn: &mut dyn KvTxn) -> Result<u64> {
     read_u64(txn, K_VERSION)
 }
 
+/// Every DDL statement stores a fresh random version token (not a counter), so two
+/// different catalogs (e.g. after a rolled-back DDL and a concurrent committed one) never
+/// share a version and cached plans keyed by version stay valid.
 fn bump_version(txn: &mut dyn KvTxn) -> Result<()> {
-    let v = read_u64(txn, K_VERSION)?.wrapping_add(1);
+    use std::hash::{BuildHasher, Hasher};
+    let old = read_u64(txn, K_VERSION)?;
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(old);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    h.write_u128(nanos);
+    let v = h.finish() | 1;
     txn.put(K_VERSION, &v.to_be_bytes())
 }
 

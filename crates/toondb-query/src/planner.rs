@@ -296,6 +296,7 @@ fn cmp_affinity(l: Option<Affinity>, r: Option<Affinity>) -> (Option<Affinity>, 
 }
 
 /// Result of planning a query: plan, result columns, and whether it references outer rows.
+#[derive(Debug, Clone)]
 pub struct Planned {
     /// The plan.
     pub plan: Plan,

@@ -16,7 +16,7 @@ use crate::exec::{Exec, OnConflict, Row};
 use crate::expr::Expr;
 use crate::kv::{KvBackend, KvPairs, KvTxn, MemBackend};
 use crate::plan::Plan;
-use crate::planner::{object_name, Column, Planner};
+use crate::planner::{object_name, Column, Planned, Planner};
 use crate::value::{Affinity, DataType, Value};
 
 /// Attempts for an autocommit statement that hits a write-write conflict.
@@ -119,11 +119,15 @@ impl Database {
     }
 }
 
-/// A prepared statement: parsed once, planned per execution with the given parameters.
+type PlanCache = std::sync::Mutex<Option<(u64, Arc<Planned>)>>;
+
+/// A prepared statement: parsed once; a query's plan is cached and reused until the catalog
+/// changes (parameters are bound at execution).
 #[derive(Debug, Clone)]
 pub struct Prepared {
     stmt: Statement,
     nparams: usize,
+    plan: Arc<PlanCache>,
 }
 
 impl Prepared {
@@ -230,7 +234,7 @@ impl Session {
         let stmts = parse(sql)?;
         let mut last = QueryResult::default();
         for s in &stmts {
-            last = self.run_statement(s, params)?;
+            last = self.run_statement(s, params, None)?;
         }
         Ok(last)
     }
@@ -248,7 +252,11 @@ impl Session {
             }
             _ => count_params(sql),
         };
-        Ok(Prepared { stmt, nparams })
+        Ok(Prepared {
+            stmt,
+            nparams,
+            plan: Arc::new(std::sync::Mutex::new(None)),
+        })
     }
 
     /// Executes a prepared statement with parameters.
@@ -260,7 +268,7 @@ impl Session {
                 params.len()
             )));
         }
-        self.run_statement(&p.stmt, params)
+        self.run_statement(&p.stmt, params, Some(&p.plan))
     }
 
     /// Runs a query and returns an iterator over its rows (rows are computed eagerly).
@@ -324,7 +332,12 @@ impl Session {
         }
     }
 
-    fn run_statement(&mut self, stmt: &Statement, params: &[Value]) -> Result<QueryResult> {
+    fn run_statement(
+        &mut self,
+        stmt: &Statement,
+        params: &[Value],
+        cache: Option<&PlanCache>,
+    ) -> Result<QueryResult> {
         if let Some(ctl) = Self::txn_ctl(stmt) {
             return match ctl {
                 TxnCtl::Begin => {
@@ -366,7 +379,7 @@ impl Session {
                     base,
                     writes: BTreeMap::new(),
                 });
-                let r = exec_statement(&mut self.catalog, ov.as_mut(), stmt, params);
+                let r = exec_statement(&mut self.catalog, ov.as_mut(), stmt, params, cache);
                 match r {
                     Ok(res) => {
                         ov.commit()?;
@@ -384,7 +397,7 @@ impl Session {
                 let mut attempt = 0;
                 loop {
                     attempt += 1;
-                    match self.autocommit_once(stmt, params) {
+                    match self.autocommit_once(stmt, params, cache) {
                         Err(e) if e.is_conflict() && attempt < AUTOCOMMIT_RETRIES => {
                             std::thread::sleep(std::time::Duration::from_micros(
                                 20 * u64::from(attempt),
@@ -399,9 +412,14 @@ impl Session {
 }
 
 impl Session {
-    fn autocommit_once(&mut self, stmt: &Statement, params: &[Value]) -> Result<QueryResult> {
+    fn autocommit_once(
+        &mut self,
+        stmt: &Statement,
+        params: &[Value],
+        cache: Option<&PlanCache>,
+    ) -> Result<QueryResult> {
         let mut t = self.backend.begin()?;
-        match exec_statement(&mut self.catalog, t.as_mut(), stmt, params) {
+        match exec_statement(&mut self.catalog, t.as_mut(), stmt, params, cache) {
             Ok(res) => {
                 if is_write(stmt) {
                     if let Err(e) = t.commit() {
@@ -493,20 +511,39 @@ fn fill_types(columns: &mut [Column], rows: &[Row]) {
 }
 
 fn exec_statement(
-    cache: &mut Option<Arc<Catalog>>,
+    catalog_cache: &mut Option<Arc<Catalog>>,
     txn: &mut dyn KvTxn,
     stmt: &Statement,
     params: &[Value],
+    cache: Option<&PlanCache>,
 ) -> Result<QueryResult> {
-    let cat = load_catalog(cache, txn)?;
+    let cat = load_catalog(catalog_cache, txn)?;
     match stmt {
         Statement::Query(q) => {
-            let mut planner = Planner::new(&cat);
-            let p = planner.plan_query(q)?;
-            check_params(planner.nparams, params)?;
+            let cached = cache.and_then(|c| {
+                c.lock().ok().and_then(|g| {
+                    g.as_ref()
+                        .filter(|(v, _)| *v == cat.version)
+                        .map(|(_, p)| p.clone())
+                })
+            });
+            let p = match cached {
+                Some(p) => p,
+                None => {
+                    let mut planner = Planner::new(&cat);
+                    let p = Arc::new(planner.plan_query(q)?);
+                    check_params(planner.nparams, params)?;
+                    if let Some(c) = cache {
+                        if let Ok(mut g) = c.lock() {
+                            *g = Some((cat.version, p.clone()));
+                        }
+                    }
+                    p
+                }
+            };
             let mut ex = Exec::new(txn, params);
             let rows = ex.run(&p.plan)?;
-            let mut columns = p.columns;
+            let mut columns = p.columns.clone();
             fill_types(&mut columns, &rows);
             Ok(QueryResult {
                 columns,

@@ -368,11 +368,29 @@ fn prepared_statements_and_parameters() {
         rows(&mut s, "SELECT id FROM dept WHERE title = 'new'"),
         vec![vec![i(4)]]
     );
+    // Cached plans are re-planned after DDL.
+    let q = s.prepare("SELECT title FROM dept WHERE id = ?").unwrap();
+    assert_eq!(
+        s.execute_prepared(&q, &[i(2)]).unwrap().rows,
+        vec![vec![Value::from("ops")]]
+    );
+    s.execute("DROP TABLE dept; CREATE TABLE dept(title TEXT, id INTEGER); INSERT INTO dept VALUES ('x', 2)").unwrap();
+    assert_eq!(
+        s.execute_prepared(&q, &[i(2)]).unwrap().rows,
+        vec![vec![Value::from("x")]]
+    );
+    s.execute("DROP TABLE dept").unwrap();
+    assert!(s.execute_prepared(&q, &[i(2)]).is_err());
+    s.execute("CREATE TABLE dept(id INTEGER PRIMARY KEY, title TEXT); INSERT INTO dept VALUES (3, 'a'), (4, 'b'), (5, 'c')").unwrap();
+    assert_eq!(
+        s.execute_prepared(&q, &[i(4)]).unwrap().rows,
+        vec![vec![Value::from("b")]]
+    );
     let it = s
         .query_iter("SELECT id FROM dept WHERE id > ?", &[i(2)])
         .unwrap();
     assert_eq!(it.columns()[0].name, "id");
-    assert_eq!(it.count(), 2);
+    assert_eq!(it.count(), 3);
 }
 
 #[test]
