@@ -355,7 +355,7 @@ impl Inner {
         })
     }
 
-    fn lead(&self, reqs: Vec<Option<ReqKind>>) -> Vec<Result<()>> {
+    fn lead(&self, mut reqs: Vec<Option<ReqKind>>) -> Vec<Result<()>> {
         let n = reqs.len();
         let fail_all =
             |e: &Error| -> Vec<Result<()>> { (0..n).map(|_| Err(clone_err(e))).collect() };
@@ -393,9 +393,7 @@ impl Inner {
                 for (_, k, _) in &b.entries {
                     commits.record(k, seq);
                 }
-                let mut payload = Vec::with_capacity(b.approximate_size());
-                batch::codec::encode(b, first, &mut payload);
-                log::frame(&payload, &mut buf);
+                log::frame_with(&mut buf, |o| batch::codec::encode(b, first, o));
                 applied.push((i, first));
             }
             commits.maybe_prune(self.snaps.oldest(&self.visible));
@@ -417,9 +415,10 @@ impl Inner {
         }
         let mem = self.current_sv().mem.clone();
         for (i, first) in &applied {
-            if let Some(ReqKind::Batch(b, _)) = &reqs[*i] {
-                for (j, (op, k, v)) in b.entries.iter().enumerate() {
-                    let kind = if *op == Op::Put {
+            // The batch is no longer needed: move its buffers into the memtable.
+            if let Some(ReqKind::Batch(b, _)) = reqs[*i].take() {
+                for (j, (op, k, v)) in b.entries.into_iter().enumerate() {
+                    let kind = if op == Op::Put {
                         ValueKind::Put
                     } else {
                         ValueKind::Delete

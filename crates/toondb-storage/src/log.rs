@@ -18,11 +18,18 @@ pub(crate) const MAX_RECORD: usize = 1 << 30;
 
 /// Appends one framed record to `out`.
 pub(crate) fn frame(payload: &[u8], out: &mut Vec<u8>) {
-    let len = (payload.len() as u32).to_le_bytes();
-    let crc = checksum::mask(checksum::crc32c_parts(&[&len, payload]));
-    out.extend_from_slice(&crc.to_le_bytes());
-    out.extend_from_slice(&len);
-    out.extend_from_slice(payload);
+    frame_with(out, |o| o.extend_from_slice(payload));
+}
+
+/// Appends one framed record whose payload `fill` appends to `out` (no intermediate copy).
+pub(crate) fn frame_with(out: &mut Vec<u8>, fill: impl FnOnce(&mut Vec<u8>)) {
+    let start = out.len();
+    out.extend_from_slice(&[0u8; HEADER]);
+    fill(out);
+    let len = (out.len() - start - HEADER) as u32;
+    out[start + 4..start + HEADER].copy_from_slice(&len.to_le_bytes());
+    let crc = checksum::mask(checksum::crc32c(&out[start + 4..]));
+    out[start..start + 4].copy_from_slice(&crc.to_le_bytes());
 }
 
 /// The outcome of parsing a log file.
@@ -148,6 +155,10 @@ mod tests {
     #[test]
     fn roundtrip() {
         let data = log(&[b"one", b"two", b"three"]);
+        // The header is the masked CRC32C of (len ++ payload), then len.
+        let crc = checksum::mask(checksum::crc32c_parts(&[&3u32.to_le_bytes(), b"one"]));
+        assert_eq!(&data[0..4], &crc.to_le_bytes());
+        assert_eq!(&data[4..8], &3u32.to_le_bytes());
         let p = parse(&data, Path::new("w"), false).unwrap();
         let got: Vec<&[u8]> = p.records.iter().map(|r| r.1).collect();
         assert_eq!(got, vec![&b"one"[..], b"two", b"three"]);

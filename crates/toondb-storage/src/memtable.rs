@@ -30,12 +30,12 @@ impl MemTable {
         }
     }
 
-    pub(crate) fn insert(&self, key: &[u8], seq: u64, kind: ValueKind, value: &[u8]) {
+    /// Inserts one entry, taking ownership of the key and value buffers.
+    pub(crate) fn insert(&self, key: Vec<u8>, seq: u64, kind: ValueKind, value: Vec<u8>) {
         self.size
             .fetch_add(key.len() + value.len() + 48, Ordering::Relaxed);
         self.max_seq.fetch_max(seq, Ordering::Relaxed);
-        self.map
-            .insert((key.to_vec(), Reverse(seq)), (kind, value.to_vec()));
+        self.map.insert((key, Reverse(seq)), (kind, value));
     }
 
     pub(crate) fn approximate_size(&self) -> usize {

@@ -207,16 +207,16 @@ pub(crate) fn recover(vfs: Arc<dyn Vfs>, dir: &Path, opts: Options) -> Result<Re
         let parsed = log::parse(&data, &path, last)?;
         for (off, payload) in &parsed.records {
             let (first, b) = batch::codec::decode(payload, &path, *off)?;
-            for (j, (op, k, v)) in b.entries.iter().enumerate() {
-                let kind = if *op == batch::Op::Put {
+            if !b.is_empty() {
+                last_seq = last_seq.max(first + b.len() as u64 - 1);
+            }
+            for (j, (op, k, v)) in b.entries.into_iter().enumerate() {
+                let kind = if op == batch::Op::Put {
                     ValueKind::Put
                 } else {
                     ValueKind::Delete
                 };
                 mem.insert(k, first + j as u64, kind, v);
-            }
-            if !b.is_empty() {
-                last_seq = last_seq.max(first + b.len() as u64 - 1);
             }
             stats.recovered_records.fetch_add(1, Ordering::Relaxed);
         }
