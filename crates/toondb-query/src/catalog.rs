@@ -161,6 +161,23 @@ pub fn next_table_id(txn: &mut dyn KvTxn) -> Result<u32> {
     Ok(id)
 }
 
+/// Checks the internal consistency of a decoded table definition.
+fn validate(t: &TableDef) -> std::result::Result<(), String> {
+    let n = t.columns.len();
+    if n == 0 {
+        return Err(format!("table {} has no columns", t.name));
+    }
+    if t.rowid_column.is_some_and(|c| c >= n) {
+        return Err(format!("table {}: rowid column out of range", t.name));
+    }
+    for i in &t.indexes {
+        if i.columns.is_empty() || i.columns.iter().any(|&c| c >= n) {
+            return Err(format!("index {}: column out of range", i.name));
+        }
+    }
+    Ok(())
+}
+
 /// Loads the whole catalog.
 pub fn load(txn: &mut dyn KvTxn) -> Result<Catalog> {
     let mut cat = Catalog {
@@ -177,6 +194,7 @@ pub fn load(txn: &mut dyn KvTxn) -> Result<Catalog> {
             Some(&K_TABLE) => {
                 let t: TableDef =
                     serde_json::from_slice(&v).map_err(|e| corrupt(&k, e.to_string()))?;
+                validate(&t).map_err(|d| corrupt(&k, d))?;
                 cat.tables.insert(t.name.to_ascii_lowercase(), Arc::new(t));
             }
             Some(&K_VIEW) => {
@@ -233,5 +251,29 @@ impl Catalog {
                 .find(|i| i.name.eq_ignore_ascii_case(name))
                 .map(|i| (t, i))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kv::{KvBackend, MemBackend};
+
+    #[test]
+    fn corrupt_catalog_entries_are_errors() {
+        let b = MemBackend::new();
+        let mut t = b.begin().unwrap();
+        t.put(&key(K_TABLE, "x"), b"{not json").unwrap();
+        assert!(matches!(load(t.as_mut()), Err(Error::Corruption { .. })));
+        let bad = TableDef {
+            id: 1,
+            name: "x".into(),
+            columns: vec![],
+            rowid_column: Some(3),
+            indexes: vec![],
+            next_index_id: 1,
+        };
+        put_table(t.as_mut(), &bad).unwrap();
+        assert!(matches!(load(t.as_mut()), Err(Error::Corruption { .. })));
     }
 }

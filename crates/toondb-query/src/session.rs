@@ -503,7 +503,7 @@ fn load_catalog(cache: &mut Option<Arc<Catalog>>, txn: &mut dyn KvTxn) -> Result
 fn fill_types(columns: &mut [Column], rows: &[Row]) {
     for (i, c) in columns.iter_mut().enumerate() {
         if c.ty == DataType::Null {
-            if let Some(v) = rows.iter().map(|r| &r[i]).find(|v| !v.is_null()) {
+            if let Some(v) = rows.iter().filter_map(|r| r.get(i)).find(|v| !v.is_null()) {
                 c.ty = v.data_type();
             }
         }
