@@ -1,0 +1,1068 @@
+//! The extern "C" functions. This is the only module of the crate allowed to use `unsafe`;
+//! every `unsafe` block states why it is sound.
+//!
+//! Status codes are the `TOONDB_*` constants. Out-pointers are written only on success.
+//! Ownership: bytes returned through `uint8_t **` + `size_t *` are freed with
+//! [`toondb_free_bytes`]; strings returned through `char **` with [`toondb_free_string`];
+//! handles with their `*_free` (or, for transactions, `commit`/`rollback`) function.
+#![allow(unsafe_code)]
+#![warn(clippy::undocumented_unsafe_blocks)]
+
+use std::cell::RefCell;
+use std::ffi::{c_char, CStr, CString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::RwLock;
+
+use toondb::{Database, Document};
+
+use crate::conv::{self, FfiError, FfiResult};
+
+/// Success.
+pub const TOONDB_OK: i32 = 0;
+/// A transaction lost a race; retrying may succeed.
+pub const TOONDB_ERR_CONFLICT: i32 = 1;
+/// The named thing (collection, table, document) does not exist.
+pub const TOONDB_ERR_NOT_FOUND: i32 = 2;
+/// The named thing already exists.
+pub const TOONDB_ERR_ALREADY_EXISTS: i32 = 3;
+/// Invalid argument: NULL pointer, bad UTF-8, bad JSON, SQL syntax, wrong dimension, ...
+pub const TOONDB_ERR_INVALID_ARGUMENT: i32 = 4;
+/// A SQL constraint was violated.
+pub const TOONDB_ERR_CONSTRAINT: i32 = 5;
+/// Valid but not supported.
+pub const TOONDB_ERR_UNSUPPORTED: i32 = 6;
+/// Stored data is damaged.
+pub const TOONDB_ERR_CORRUPTION: i32 = 7;
+/// The database is closed (or poisoned by an earlier failure; reopen it).
+pub const TOONDB_ERR_CLOSED: i32 = 8;
+/// The database directory is locked by another handle or process.
+pub const TOONDB_ERR_BUSY: i32 = 9;
+/// An operating-system I/O error.
+pub const TOONDB_ERR_IO: i32 = 10;
+/// A bug or unexpected failure.
+pub const TOONDB_ERR_INTERNAL: i32 = 11;
+/// A Rust panic was caught at the boundary (a bug; the handle may still be used).
+pub const TOONDB_ERR_PANIC: i32 = 12;
+
+/// An open database. Safe to use from several threads at once.
+pub struct ToondbDatabase {
+    db: RwLock<Option<Database>>,
+}
+
+/// A transaction. Use from one thread at a time; released by commit or rollback.
+pub struct ToondbTxn {
+    tx: toondb::Transaction,
+}
+
+/// A key-value scan. Use from one thread at a time; released by [`toondb_iter_free`].
+pub struct ToondbIter {
+    it: toondb::KvIter,
+}
+
+thread_local! {
+    static LAST_ERROR: RefCell<Option<CString>> = const { RefCell::new(None) };
+}
+
+fn set_last_error(msg: &str) {
+    let c = CString::new(msg.replace('\0', "\\0")).unwrap_or_default();
+    LAST_ERROR.with(|e| *e.borrow_mut() = Some(c));
+}
+
+/// Runs `f`, catching panics, and turns its outcome into a status code.
+fn guard(f: impl FnOnce() -> FfiResult<()>) -> i32 {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(Ok(())) => TOONDB_OK,
+        Ok(Err(e)) => {
+            set_last_error(&e.message);
+            e.code
+        }
+        Err(p) => {
+            let msg = p
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            set_last_error(&format!("panic: {msg}"));
+            TOONDB_ERR_PANIC
+        }
+    }
+}
+
+fn null(what: &str) -> FfiError {
+    FfiError::invalid(format!("{what} is NULL"))
+}
+
+/// # Safety
+/// `p` is NULL or a NUL-terminated string valid for `'a`.
+unsafe fn opt_str<'a>(p: *const c_char, what: &str) -> FfiResult<Option<&'a str>> {
+    if p.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: non-null and, by the caller's contract, NUL-terminated and live for 'a.
+    let c = unsafe { CStr::from_ptr(p) };
+    c.to_str()
+        .map(Some)
+        .map_err(|_| FfiError::invalid(format!("{what} is not valid UTF-8")))
+}
+
+/// # Safety
+/// As [`opt_str`].
+unsafe fn req_str<'a>(p: *const c_char, what: &str) -> FfiResult<&'a str> {
+    // SAFETY: forwarded contract.
+    unsafe { opt_str(p, what) }?.ok_or_else(|| null(what))
+}
+
+/// # Safety
+/// `p` points to `len` readable bytes (or `len == 0`), valid for `'a`.
+unsafe fn bytes<'a>(p: *const u8, len: usize, what: &str) -> FfiResult<&'a [u8]> {
+    if len == 0 {
+        return Ok(&[]);
+    }
+    if p.is_null() {
+        return Err(null(what));
+    }
+    // SAFETY: non-null, `len` readable bytes by the caller's contract.
+    Ok(unsafe { std::slice::from_raw_parts(p, len) })
+}
+
+/// # Safety
+/// `out` is NULL or valid for a write of `T`.
+unsafe fn write<T>(out: *mut T, v: T, what: &str) -> FfiResult<()> {
+    if out.is_null() {
+        return Err(null(what));
+    }
+    // SAFETY: non-null and writable by the caller's contract.
+    unsafe { out.write(v) };
+    Ok(())
+}
+
+/// # Safety
+/// `p` is NULL or a live handle from [`toondb_open`].
+unsafe fn db_of(p: *const ToondbDatabase) -> FfiResult<Database> {
+    if p.is_null() {
+        return Err(null("db"));
+    }
+    // SAFETY: non-null live handle by the caller's contract; only shared access is taken.
+    let h = unsafe { &*p };
+    h.db.read()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone()
+        .ok_or_else(|| FfiError {
+            code: TOONDB_ERR_CLOSED,
+            message: "database is closed".into(),
+        })
+}
+
+/// # Safety
+/// `out_ptr`/`out_len` are NULL or writable.
+unsafe fn give_bytes(v: Vec<u8>, out_ptr: *mut *mut u8, out_len: *mut usize) -> FfiResult<()> {
+    if out_ptr.is_null() || out_len.is_null() {
+        return Err(null("output pointer"));
+    }
+    let len = v.len();
+    let p = Box::into_raw(v.into_boxed_slice()).cast::<u8>();
+    // SAFETY: both non-null and writable by the caller's contract.
+    unsafe {
+        out_ptr.write(p);
+        out_len.write(len);
+    }
+    Ok(())
+}
+
+/// # Safety
+/// `out` is NULL or writable.
+unsafe fn give_string(s: String, out: *mut *mut c_char) -> FfiResult<()> {
+    let c = CString::new(s).map_err(|_| FfiError::invalid("result contains a NUL byte"))?;
+    if out.is_null() {
+        return Err(null("output pointer"));
+    }
+    // SAFETY: non-null and writable by the caller's contract.
+    unsafe { out.write(c.into_raw()) };
+    Ok(())
+}
+
+// ------------------------------------------------------------------ memory, errors, version
+
+/// The library version as a static NUL-terminated string (do not free).
+#[no_mangle]
+pub extern "C" fn toondb_version() -> *const c_char {
+    static V: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
+    V.as_ptr().cast()
+}
+
+/// The message of the last failed call on this thread, or NULL. The pointer stays valid until
+/// the next failing call on the same thread; do not free it.
+#[no_mangle]
+pub extern "C" fn toondb_last_error() -> *const c_char {
+    LAST_ERROR.with(|e| e.borrow().as_ref().map_or(std::ptr::null(), |c| c.as_ptr()))
+}
+
+/// Frees a buffer returned through a `uint8_t **` out-pointer. NULL is ignored.
+///
+/// # Safety
+/// `ptr`/`len` must be exactly a pair returned by this library, freed once.
+#[no_mangle]
+pub unsafe extern "C" fn toondb_free_bytes(ptr: *mut u8, len: usize) {
+    if ptr.is_null() {
+        return;
+    }
+    // SAFETY: by contract this is a Box<[u8]> of `len` bytes leaked by `give_bytes`.
+    drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(ptr, len)) });
+}
+
+/// Frees a string returned through a `char **` out-pointer. NULL is ignored.
+///
+/// # Safety
+/// `ptr` must be a string returned by this library, freed once.
+#[no_mangle]
+pub unsafe extern "C" fn toondb_free_string(ptr: *mut c_char) {
+    if ptr.is_null() {
+        return;
+    }
+    // SAFETY: by contract this is a CString leaked by `give_string`.
+    drop(unsafe { CString::from_raw(ptr) });
+}
+
+// ------------------------------------------------------------------ open / close
+
+/// Opens (creating if needed) the database in directory `path`; NULL or `":memory:"` opens
+/// an in-memory database. On success `*out_db` receives a handle to release with
+/// [`toondb_free_database`].
+///
+/// # Safety
+/// `path` is NULL or a NUL-terminated string; `out_db` is writable.
+#[no_mangle]
+pub unsafe extern "C" fn toondb_open(path: *const c_char, out_db: *mut *mut ToondbDatabase) -> i32 {
+    guard(|| {
+        // SAFETY: caller contract.
+        let path = unsafe { opt_str(path, "path") }?;
+        let db = match path {
+            None | Some(":memory:") => Database::open_in_memory()?,
+            Some(p) => Database::open(p)?,
+        };
+        let h = Box::into_raw(Box::new(ToondbDatabase {
+            db: RwLock::new(Some(db)),
+        }));
+        // SAFETY: caller contract.
+        if let Err(e) = unsafe { write(out_db, h, "out_db") } {
+            // SAFETY: `h` was just leaked above and never shared.
+            drop(unsafe { Box::from_raw(h) });
+            return Err(e);
+        }
+        Ok(())
+    })
+}
+
+/// Syncs and closes the database. The handle stays valid (calls then fail with
+/// `TOONDB_ERR_CLOSED`) until [`toondb_free_database`]. Closing twice is a no-op.
+///
+/// # Safety
+/// `db` is NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn toondb_close(db: *mut ToondbDatabase) -> i32 {
+    guard(|| {
+        if db.is_null() {
+            return Err(null("db"));
+        }
+        // SAFETY: live handle by contract; shared access only (the RwLock serialises).
+        let h = unsafe { &*db };
+        let taken = h.db.write().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(d) = taken {
+            d.close()?;
+        }
+        Ok(())
+    })
+}
+
+/// Releases a handle (closing the database first if needed). NULL is ignored. No other
+/// thread may be using the handle.
+///
+/// # Safety
+/// `db` is NULL or a live handle from [`toondb_open`], freed once.
+#[no_mangle]
+pub unsafe extern "C" fn toondb_free_database(db: *mut ToondbDatabase) {
+    if db.is_null() {
+        return;
+    }
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: by contract the handle came from Box::into_raw in toondb_open and is
+        // released once, with no concurrent users.
+        let h = unsafe { Box::from_raw(db) };
+        if let Some(d) = h.db.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            let _ = d.close();
+        }
+    }));
+}
+
+// ------------------------------------------------------------------ key-value
+
+/// Sets `key` to `value`.
+///
+/// # Safety
+/// `db` live; `key`/`value` point to `key_len`/`value_len` readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn toondb_put(
+    db: *const ToondbDatabase,
+    key: *const u8,
+    key_len: usize,
+    value: *const u8,
+    value_len: usize,
+) -> i32 {
+    guard(|| {
+        // SAFETY: caller contract for all three.
+        let (d, k, v) = unsafe {
+            (
+                db_of(db)?,
+                bytes(key, key_len, "key")?,
+                bytes(value, value_len, "value")?,
+            )
+        };
+        Ok(d.put(k, v)?)
+    })
+}
+
+/// Reads `key`. On success `*out_value`/`*out_len` receive a buffer to free with
+/// [`toondb_free_bytes`], or NULL/0 if the key is absent.
+///
+/// # Safety
+/// `db` live; `key` readable for `key_len`; out-pointers writable.
+#[no_mangle]
+pub unsafe extern "C" fn toondb_get(
+    db: *const ToondbDatabase,
+    key: *const u8,
+    key_len: usize,
+    out_value: *mut *mut u8,
+    out_len: *mut usize,
+) -> i32 {
+    guard(|| {
+        // SAFETY: caller contract.
+        let (d, k) = unsafe { (db_of(db)?, bytes(key, key_len, "key")?) };
+        match d.get(k)? {
+            // SAFETY: caller contract.
+            Some(v) => unsafe { give_bytes(v, out_value, out_len) },
+            // SAFETY: caller contract.
+            None => unsafe {
+                write(out_value, std::ptr::null_mut(), "out_value")?;
+                write(out_len, 0, "out_len")
+            },
+        }
+    })
+}
+
+/// Deletes `key` (no error if absent).
+///
+/// # Safety
+/// `db` live; `key` readable for `key_len`.
+#[no_mangle]
+pub unsafe extern "C" fn toondb_delete(
+    db: *const ToondbDatabase,
+    key: *const u8,
+    key_len: usize,
+) -> i32 {
+    guard(|| {
+        // SAFETY: caller contract.
+        let (d, k) = unsafe { (db_of(db)?, bytes(key, key_len, "key")?) };
+        Ok(d.delete(k)?)
+    })
+}
+
+/// Starts a scan of the keys starting with `prefix`, in key order. Release the iterator with
+/// [`toondb_iter_free`].
+///
+/// # Safety
+/// `db` live; `prefix` readable for `prefix_len`; `out_iter` writable.
+#[no_mangle]
+pub unsafe extern "C" fn toondb_scan_prefix(
+    db: *const ToondbDatabase,
+    prefix: *const u8,
+    prefix_len: usize,
+    out_iter: *mut *mut ToondbIter,
+) -> i32 {
+    guard(|| {
+        // SAFETY: caller contract.
+        let (d, p) = unsafe { (db_of(db)?, bytes(prefix, prefix_len, "prefix")?) };
+        let it = d.scan_prefix(p)?;
+        if out_iter.is_null() {
+            return Err(null("out_iter"));
+        }
+        let h = Box::into_raw(Box::new(ToondbIter { it }));
+        // SAFETY: checked non-null; writable by contract.
+        unsafe { out_iter.write(h) };
+        Ok(())
+    })
+}
+
+/// Advances a scan. On success either `*out_key`/`*out_value` receive buffers (free each
+/// with [`toondb_free_bytes`]) or, at the end, `*out_key` is set to NULL.
+///
+/// # Safety
+/// `it` live and not used concurrently; out-pointers writable.
+#[no_mangle]
+pub unsafe extern "C" fn toondb_iter_next(
+    it: *mut ToondbIter,
+    out_key: *mut *mut u8,
+    out_key_len: *mut usize,
+    out_value: *mut *mut u8,
+    out_value_len: *mut usize,
+) -> i32 {
+    guard(|| {
+        if it.is_null() {
+            return Err(null("iter"));
+        }
+        // SAFETY: live, exclusively used handle by contract.
+        let h = unsafe { &mut *it };
+        if out_key.is_null()
+            || out_key_len.is_null()
+            || out_value.is_null()
+            || out_value_len.is_null()
+        {
+            return Err(null("output pointer"));
+        }
+        match h.it.next() {
+            None => {
+                // SAFETY: checked non-null; writable by contract.
+                unsafe { out_key.write(std::ptr::null_mut()) };
+                Ok(())
+            }
+            Some(r) => {
+                let (k, v) = r?;
+                // SAFETY: checked non-null; writable by contract. If the second write failed
+                // the first buffer would leak, but both pointers were checked above.
+                unsafe {
+                    give_bytes(k, out_key, out_key_len)?;
+                    give_bytes(v, out_value, out_value_len)
+                }
+            }
+        }
+    })
+}
+
+/// Releases a scan. NULL is ignored.
+///
+/// # Safety
+/// `it` is NULL or a live iterator, freed once.
+#[no_mangle]
+pub unsafe extern "C" fn toondb_iter_free(it: *mut ToondbIter) {
+    if !it.is_null() {
+        // SAFETY: came from Box::into_raw in toondb_scan_prefix, freed once by contract.
+        drop(unsafe { Box::from_raw(it) });
+    }
+}
+
+// ------------------------------------------------------------------ SQL
+
+/// Runs SQL (autocommit) with parameters given as a JSON array (NULL for none); writes the
+/// rows affected by the last statement to `*out_affected` (may be NULL).
+///
+/// # Safety
+/// `db` live; strings NUL-terminated or NULL where allowed; `out_affected` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn toondb_execute(
+    db: *const ToondbDatabase,
+    sql: *const c_char,
+    params_json: *const c_char,
+    out_affected: *mut u64,
+) -> i32 {
+    guard(|| {
+        // SAFETY: caller contract.
+        let (d, sql, ps) = unsafe {
+            (
+                db_of(db)?,
+                req_str(sql, "sql")?,
+                opt_str(params_json, "params")?,
+            )
+        };
+        let n = d.execute(sql, &conv::params_from_json(ps)?)?;
+        if !out_affected.is_null() {
+            // SAFETY: non-null, writable by contract.
+            unsafe { out_affected.write(n) };
+        }
+        Ok(())
+    })
+}
+
+/// Runs a query; `*out_json` receives `{"columns":[..],"rows":[[..]],"rows_affected":n}`
+/// (blobs as `{"$blob":"hex"}`), to free with [`toondb_free_string`].
+///
+/// # Safety
+/// `db` live; strings NUL-terminated (params may be NULL); `out_json` writable.
+#[no_mangle]
+pub unsafe extern "C" fn toondb_query(
+    db: *const ToondbDatabase,
+    sql: *const c_char,
+    params_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> i32 {
+    guard(|| {
+        // SAFETY: caller contract.
+        let (d, sql, ps) = unsafe {
+            (
+                db_of(db)?,
+                req_str(sql, "sql")?,
+                opt_str(params_json, "params")?,
+            )
+        };
+        let rows = d.query(sql, &conv::params_from_json(ps)?)?;
+        // SAFETY: caller contract.
+        unsafe { give_string(conv::rows_to_json(&rows), out_json) }
+    })
+}
+
+// ------------------------------------------------------------------ transactions
+
+/// Starts a transaction. Finish it with [`toondb_txn_commit`] or [`toondb_txn_rollback`],
+/// which also release the handle.
+///
+/// # Safety
+/// `db` live; `out_txn` writable.
+#[no_mangle]
+pub unsafe extern "C" fn toondb_begin(
+    db: *const ToondbDatabase,
+    out_txn: *mut *mut ToondbTxn,
+) -> i32 {
+    guard(|| {
+        // SAFETY: caller contract.
+        let d = unsafe { db_of(db)? };
+        if out_txn.is_null() {
+            return Err(null("out_txn"));
+        }
+        let tx = d.begin()?;
+        // SAFETY: checked non-null; writable by contract.
+        unsafe { out_txn.write(Box::into_raw(Box::new(ToondbTxn { tx }))) };
+        Ok(())
+    })
+}
+
+/// # Safety
+/// `t` is NULL or a live transaction not used concurrently.
+unsafe fn txn_mut<'a>(t: *mut ToondbTxn) -> FfiResult<&'a mut ToondbTxn> {
+    if t.is_null() {
+        return Err(null("txn"));
+    }
+    // SAFETY: live, exclusively used handle by contract.
+    Ok(unsafe { &mut *t })
+}
+
+/// Sets `key` inside the transaction.
+///
+/// # Safety
+/// `txn` live; buffers readable for their lengths.
+#[no_mangle]
+pub unsafe extern "C" fn toondb_txn_put(
+    txn: *mut ToondbTxn,
+    key: *const u8,
+    key_len: usize,
+    value: *const u8,
+    value_len: usize,
+) -> i32 {
+    guard(|| {
+        // SAFETY: caller contract.
+        let (t, k, v) = unsafe {
+            (
+                txn_mut(txn)?,
+                bytes(key, key_len, "key")?,
+                bytes(value, value_len, "value")?,
+            )
+        };
+        Ok(t.tx.put(k, v)?)
+    })
+}
+
+/// Reads `key` as the transaction sees it; like [`toondb_get`].
+///
+/// # Safety
+/// `txn` live; `key` readable; out-pointers writable.
+#[no_mangle]
+pub unsafe extern "C" fn toondb_txn_get(
+    txn: *mut ToondbTxn,
+    key: *const u8,
+    key_len: usize,
+    out_value: *mut *mut u8,
+    out_len: *mut usize,
+) -> i32 {
+    guard(|| {
+        // SAFETY: caller contract.
+        let (t, k) = unsafe { (txn_mut(txn)?, bytes(key, key_len, "key")?) };
+        match t.tx.get(k)? {
+            // SAFETY: caller contract.
+            Some(v) => unsafe { give_bytes(v, out_value, out_len) },
+            // SAFETY: caller contract.
+            None => unsafe {
+                write(out_value, std::ptr::null_mut(), "out_value")?;
+                write(out_len, 0, "out_len")
+            },
+        }
+    })
+}
+
+/// Deletes `key` inside the transaction.
+///
+/// # Safety
+/// `txn` live; `key` readable.
+#[no_mangle]
+pub unsafe extern "C" fn toondb_txn_delete(
+    txn: *mut ToondbTxn,
+    key: *const u8,
+    key_len: usize,
+) -> i32 {
+    guard(|| {
+        // SAFETY: caller contract.
+        let (t, k) = unsafe { (txn_mut(txn)?, bytes(key, key_len, "key")?) };
+        Ok(t.tx.delete(k)?)
+    })
+}
+
+/// Runs SQL inside the transaction; like [`toondb_execute`].
+///
+/// # Safety
+/// As [`toondb_execute`], with a live `txn`.
+#[no_mangle]
+pub unsafe extern "C" fn toondb_txn_execute(
+    txn: *mut ToondbTxn,
+    sql: *const c_char,
+    params_json: *const c_char,
+    out_affected: *mut u64,
+) -> i32 {
+    guard(|| {
+        // SAFETY: caller contract.
+        let (t, sql, ps) = unsafe {
+            (
+                txn_mut(txn)?,
+                req_str(sql, "sql")?,
+                opt_str(params_json, "params")?,
+            )
+        };
+        let n = t.tx.execute(sql, &conv::params_from_json(ps)?)?;
+        if !out_affected.is_null() {
+            // SAFETY: non-null, writable by contract.
+            unsafe { out_affected.write(n) };
+        }
+        Ok(())
+    })
+}
+
+/// Runs a query inside the transaction; like [`toondb_query`].
+///
+/// # Safety
+/// As [`toondb_query`], with a live `txn`.
+#[no_mangle]
+pub unsafe extern "C" fn toondb_txn_query(
+    txn: *mut ToondbTxn,
+    sql: *const c_char,
+    params_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> i32 {
+    guard(|| {
+        // SAFETY: caller contract.
+        let (t, sql, ps) = unsafe {
+            (
+                txn_mut(txn)?,
+                req_str(sql, "sql")?,
+                opt_str(params_json, "params")?,
+            )
+        };
+        let rows = t.tx.query(sql, &conv::params_from_json(ps)?)?;
+        // SAFETY: caller contract.
+        unsafe { give_string(conv::rows_to_json(&rows), out_json) }
+    })
+}
+
+/// Commits and releases the transaction (the handle is invalid afterwards, whatever the
+/// outcome). `TOONDB_ERR_CONFLICT` means a concurrent transaction won and nothing was written.
+///
+/// # Safety
+/// `txn` is a live transaction, released here.
+#[no_mangle]
+pub unsafe extern "C" fn toondb_txn_commit(txn: *mut ToondbTxn) -> i32 {
+    guard(|| {
+        if txn.is_null() {
+            return Err(null("txn"));
+        }
+        // SAFETY: came from Box::into_raw in toondb_begin; released once by contract.
+        let t = unsafe { Box::from_raw(txn) };
+        Ok(t.tx.commit()?)
+    })
+}
+
+/// Discards the transaction's writes and releases it. NULL is ignored.
+///
+/// # Safety
+/// `txn` is NULL or a live transaction, released here.
+#[no_mangle]
+pub unsafe extern "C" fn toondb_txn_rollback(txn: *mut ToondbTxn) {
+    if txn.is_null() {
+        return;
+    }
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: came from Box::into_raw in toondb_begin; released once by contract.
+        let t = unsafe { Box::from_raw(txn) };
+        t.tx.rollback();
+    }));
+}
+
+// ------------------------------------------------------------------ collections
+
+/// Creates a collection of `dim`-dimensional vectors; `metric` is "cosine" (also for NULL),
+/// "l2" or "ip".
+///
+/// # Safety
+/// `db` live; strings NUL-terminated (metric may be NULL).
+#[no_mangle]
+pub unsafe extern "C" fn toondb_create_collection(
+    db: *const ToondbDatabase,
+    name: *const c_char,
+    dim: usize,
+    metric: *const c_char,
+) -> i32 {
+    guard(|| {
+        // SAFETY: caller contract.
+        let (d, name, metric) = unsafe {
+            (
+                db_of(db)?,
+                req_str(name, "name")?,
+                opt_str(metric, "metric")?,
+            )
+        };
+        let metric = conv::parse_metric(metric.unwrap_or(""))?;
+        d.create_collection(name, dim, metric, Default::default())?;
+        Ok(())
+    })
+}
+
+/// Drops a collection; `*out_existed` (may be NULL) tells whether it existed.
+///
+/// # Safety
+/// `db` live; `name` NUL-terminated; `out_existed` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn toondb_drop_collection(
+    db: *const ToondbDatabase,
+    name: *const c_char,
+    out_existed: *mut bool,
+) -> i32 {
+    guard(|| {
+        // SAFETY: caller contract.
+        let (d, name) = unsafe { (db_of(db)?, req_str(name, "name")?) };
+        let existed = d.drop_collection(name)?;
+        if !out_existed.is_null() {
+            // SAFETY: non-null, writable by contract.
+            unsafe { out_existed.write(existed) };
+        }
+        Ok(())
+    })
+}
+
+/// Writes the collection names as a JSON array of strings to `*out_json`.
+///
+/// # Safety
+/// `db` live; `out_json` writable.
+#[no_mangle]
+pub unsafe extern "C" fn toondb_list_collections(
+    db: *const ToondbDatabase,
+    out_json: *mut *mut c_char,
+) -> i32 {
+    guard(|| {
+        // SAFETY: caller contract.
+        let d = unsafe { db_of(db)? };
+        let names = d.list_collections()?;
+        // SAFETY: caller contract.
+        unsafe { give_string(serde_json::Value::from(names).to_string(), out_json) }
+    })
+}
+
+/// Inserts or replaces a document: `vector` holds `dim` floats (must equal the collection's
+/// dimension), `text` (may be NULL) is indexed for keyword search, `metadata_json` (may be
+/// NULL) is a JSON object usable in filters.
+///
+/// # Safety
+/// `db` live; strings NUL-terminated or NULL where allowed; `vector` readable for `dim` floats.
+#[no_mangle]
+pub unsafe extern "C" fn toondb_upsert(
+    db: *const ToondbDatabase,
+    collection: *const c_char,
+    id: *const c_char,
+    vector: *const f32,
+    dim: usize,
+    text: *const c_char,
+    metadata_json: *const c_char,
+) -> i32 {
+    guard(|| {
+        // SAFETY: caller contract.
+        let (d, coll, id, text, meta) = unsafe {
+            (
+                db_of(db)?,
+                req_str(collection, "collection")?,
+                req_str(id, "id")?,
+                opt_str(text, "text")?,
+                opt_str(metadata_json, "metadata")?,
+            )
+        };
+        // SAFETY: caller contract.
+        let v = unsafe { floats(vector, dim)? };
+        let mut doc = Document::new(id, v).with_metadata(conv::metadata_from_json(meta)?);
+        if let Some(t) = text {
+            doc = doc.with_text(t);
+        }
+        d.collection(coll)?.upsert(doc)?;
+        Ok(())
+    })
+}
+
+/// # Safety
+/// `p` readable for `n` floats (or `n == 0`).
+unsafe fn floats(p: *const f32, n: usize) -> FfiResult<Vec<f32>> {
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    if p.is_null() {
+        return Err(null("vector"));
+    }
+    // SAFETY: non-null and readable for `n` floats by contract (alignment is the caller's
+    // duty, as for any `const float *`).
+    Ok(unsafe { std::slice::from_raw_parts(p, n) }.to_vec())
+}
+
+/// Fetches a document as JSON `{"id","vector","text","metadata"}` into `*out_json`, or NULL
+/// if absent.
+///
+/// # Safety
+/// `db` live; strings NUL-terminated; `out_json` writable.
+#[no_mangle]
+pub unsafe extern "C" fn toondb_collection_get(
+    db: *const ToondbDatabase,
+    collection: *const c_char,
+    id: *const c_char,
+    out_json: *mut *mut c_char,
+) -> i32 {
+    guard(|| {
+        // SAFETY: caller contract.
+        let (d, coll, id) = unsafe {
+            (
+                db_of(db)?,
+                req_str(collection, "collection")?,
+                req_str(id, "id")?,
+            )
+        };
+        match d.collection(coll)?.get(id)? {
+            // SAFETY: caller contract.
+            Some(doc) => unsafe { give_string(conv::document_to_json(&doc), out_json) },
+            // SAFETY: caller contract.
+            None => unsafe { write(out_json, std::ptr::null_mut(), "out_json") },
+        }
+    })
+}
+
+/// Deletes a document; `*out_existed` (may be NULL) tells whether it existed.
+///
+/// # Safety
+/// `db` live; strings NUL-terminated; `out_existed` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn toondb_collection_delete(
+    db: *const ToondbDatabase,
+    collection: *const c_char,
+    id: *const c_char,
+    out_existed: *mut bool,
+) -> i32 {
+    guard(|| {
+        // SAFETY: caller contract.
+        let (d, coll, id) = unsafe {
+            (
+                db_of(db)?,
+                req_str(collection, "collection")?,
+                req_str(id, "id")?,
+            )
+        };
+        let existed = d.collection(coll)?.delete(id)?;
+        if !out_existed.is_null() {
+            // SAFETY: non-null, writable by contract.
+            unsafe { out_existed.write(existed) };
+        }
+        Ok(())
+    })
+}
+
+/// Writes the number of documents in a collection to `*out_len`.
+///
+/// # Safety
+/// `db` live; `collection` NUL-terminated; `out_len` writable.
+#[no_mangle]
+pub unsafe extern "C" fn toondb_collection_len(
+    db: *const ToondbDatabase,
+    collection: *const c_char,
+    out_len: *mut usize,
+) -> i32 {
+    guard(|| {
+        // SAFETY: caller contract.
+        let (d, coll) = unsafe { (db_of(db)?, req_str(collection, "collection")?) };
+        let n = d.collection(coll)?.len();
+        // SAFETY: caller contract.
+        unsafe { write(out_len, n, "out_len") }
+    })
+}
+
+/// Searches a collection: by vector (`vector` non-NULL with `dim` floats), by keyword (`text`
+/// non-NULL) or both (hybrid, fused by reciprocal rank fusion), keeping `k` hits that match
+/// the optional `filter_json`. `*out_json` receives a JSON array of hits
+/// `{"id","score","distance","keyword_score","text","metadata"}`.
+///
+/// # Safety
+/// `db` live; strings NUL-terminated or NULL where allowed; `vector` NULL or readable for
+/// `dim` floats; `out_json` writable.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn toondb_search(
+    db: *const ToondbDatabase,
+    collection: *const c_char,
+    vector: *const f32,
+    dim: usize,
+    text: *const c_char,
+    k: usize,
+    filter_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> i32 {
+    guard(|| {
+        // SAFETY: caller contract.
+        let (d, coll, text, filter) = unsafe {
+            (
+                db_of(db)?,
+                req_str(collection, "collection")?,
+                opt_str(text, "text")?,
+                opt_str(filter_json, "filter")?,
+            )
+        };
+        let v = if vector.is_null() {
+            None
+        } else {
+            // SAFETY: caller contract.
+            Some(unsafe { floats(vector, dim)? })
+        };
+        let req = conv::search_request(
+            v,
+            text.map(str::to_string),
+            k,
+            conv::filter_from_json(filter)?,
+        )?;
+        let hits = d.collection(coll)?.search_with(&req)?;
+        // SAFETY: caller contract.
+        unsafe { give_string(conv::hits_to_json(&hits), out_json) }
+    })
+}
+
+// ------------------------------------------------------------------ context
+
+/// Builds a token-budgeted context from a JSON spec (see `conv::build_context`); `*out_json`
+/// receives `{"text","total_tokens","budget","tokenizer","sections":[..]}`.
+///
+/// # Safety
+/// `db` live; `spec_json` NUL-terminated; `out_json` writable.
+#[no_mangle]
+pub unsafe extern "C" fn toondb_context(
+    db: *const ToondbDatabase,
+    spec_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> i32 {
+    guard(|| {
+        // SAFETY: caller contract.
+        let (d, spec) = unsafe { (db_of(db)?, req_str(spec_json, "spec")?) };
+        let r = conv::build_context(&d, spec)?;
+        // SAFETY: caller contract.
+        unsafe { give_string(conv::context_to_json(&r), out_json) }
+    })
+}
+
+/// Runs a `CONTEXT SELECT ...` statement; output as [`toondb_context`].
+///
+/// # Safety
+/// `db` live; `statement` NUL-terminated; `out_json` writable.
+#[no_mangle]
+pub unsafe extern "C" fn toondb_context_query(
+    db: *const ToondbDatabase,
+    statement: *const c_char,
+    out_json: *mut *mut c_char,
+) -> i32 {
+    guard(|| {
+        // SAFETY: caller contract.
+        let (d, stmt) = unsafe { (db_of(db)?, req_str(statement, "statement")?) };
+        let r = d.execute_context(stmt)?;
+        // SAFETY: caller contract.
+        unsafe { give_string(conv::context_to_json(&r), out_json) }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn last_error() -> String {
+        let p = toondb_last_error();
+        assert!(!p.is_null());
+        // SAFETY: a live thread-local CString.
+        unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
+    }
+
+    #[test]
+    fn kv_round_trip_ownership_and_errors() {
+        let mut db: *mut ToondbDatabase = std::ptr::null_mut();
+        // SAFETY: all pointers below are valid locals; returned buffers are freed once.
+        unsafe {
+            assert_eq!(toondb_open(std::ptr::null(), &mut db), TOONDB_OK);
+            assert_eq!(
+                toondb_put(db, b"k".as_ptr(), 1, b"v".as_ptr(), 1),
+                TOONDB_OK
+            );
+            let (mut p, mut n) = (std::ptr::null_mut(), 0usize);
+            assert_eq!(toondb_get(db, b"k".as_ptr(), 1, &mut p, &mut n), TOONDB_OK);
+            assert_eq!(std::slice::from_raw_parts(p, n), b"v");
+            toondb_free_bytes(p, n);
+            // Empty values are present, not absent.
+            assert_eq!(
+                toondb_put(db, b"e".as_ptr(), 1, std::ptr::null(), 0),
+                TOONDB_OK
+            );
+            assert_eq!(toondb_get(db, b"e".as_ptr(), 1, &mut p, &mut n), TOONDB_OK);
+            assert!(!p.is_null() && n == 0);
+            toondb_free_bytes(p, n);
+            assert_eq!(toondb_get(db, b"zz".as_ptr(), 2, &mut p, &mut n), TOONDB_OK);
+            assert!(p.is_null());
+            // NULL with a length is refused, not dereferenced.
+            assert_eq!(
+                toondb_put(db, std::ptr::null(), 3, b"v".as_ptr(), 1),
+                TOONDB_ERR_INVALID_ARGUMENT
+            );
+            assert!(last_error().contains("key is NULL"));
+            let mut out: *mut c_char = std::ptr::null_mut();
+            let sql = c"SELEC 1";
+            assert_eq!(
+                toondb_query(db, sql.as_ptr(), std::ptr::null(), &mut out),
+                TOONDB_ERR_INVALID_ARGUMENT
+            );
+            assert!(out.is_null());
+            let sql = c"SELECT ? + 1 AS x";
+            let ps = c"[41]";
+            assert_eq!(
+                toondb_query(db, sql.as_ptr(), ps.as_ptr(), &mut out),
+                TOONDB_OK
+            );
+            let s = CStr::from_ptr(out).to_str().unwrap().to_string();
+            toondb_free_string(out);
+            assert!(s.contains("\"rows\":[[42]]"), "{s}");
+            assert_eq!(toondb_close(db), TOONDB_OK);
+            assert_eq!(toondb_close(db), TOONDB_OK);
+            assert_eq!(
+                toondb_put(db, b"k".as_ptr(), 1, b"v".as_ptr(), 1),
+                TOONDB_ERR_CLOSED
+            );
+            assert_eq!(last_error(), "database is closed");
+            toondb_free_database(db);
+            assert_eq!(
+                toondb_put(std::ptr::null(), b"k".as_ptr(), 1, b"v".as_ptr(), 1),
+                TOONDB_ERR_INVALID_ARGUMENT
+            );
+        }
+    }
+
+    #[test]
+    fn panics_are_caught() {
+        assert_eq!(guard(|| panic!("boom")), TOONDB_ERR_PANIC);
+        assert_eq!(last_error(), "panic: boom");
+    }
+}
