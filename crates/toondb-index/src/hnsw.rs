@@ -2,8 +2,10 @@
 //! storage, live upserts and deletes with graph repair, filtered search and parallel batch
 //! build.
 //!
-//! Layout: layer-0 adjacency is one flat array of `AtomicU32` (`m0 + 1` slots per node: a
-//! count followed by neighbour ids); upper layers (about `1/m` of the nodes) live in a map.
+//! Layout: each node's layer-0 adjacency (`m0 + 1` atomic words: a count followed by neighbour
+//! ids) and its f32 vector share one row of [`simd::NodeRows`], so expanding a node and
+//! measuring its neighbours touch one memory region per node; upper layers (about `1/m` of the
+//! nodes) live in a map.
 //! Writers of a node's list hold that node's mutex; readers never lock: they read the count
 //! with `Acquire` and ids with `Relaxed`, so a racing reader sees valid node ids (possibly a mix
 //! of the old and new list), which is harmless for a graph walk. Mutations that change the
@@ -247,10 +249,10 @@ pub struct HnswIndex {
     /// their slot, e.g. dense row ids, need no map entry: see [`HnswIndex::lookup`]).
     id_map: HashMap<u64, u32>,
     n_live: usize,
-    layer0: Vec<AtomicU32>,
+    /// Layer-0 links and (while kept) f32 vectors, interleaved per node.
+    rows: simd::NodeRows,
     upper: HashMap<u32, Box<[AtomicU32]>>,
     locks: Vec<Mutex<()>>,
-    vectors: Vec<f32>,
     full_kept: bool,
     codes: Vec<u8>,
     xnorms: Vec<f32>,
@@ -285,10 +287,9 @@ impl HnswIndex {
             levels: Vec::new(),
             id_map: HashMap::new(),
             n_live: 0,
-            layer0: Vec::new(),
+            rows: simd::NodeRows::new(cfg.m * 2 + 1, cfg.dim),
             upper: HashMap::new(),
             locks: Vec::new(),
-            vectors: Vec::new(),
             full_kept: true,
             codes: Vec::new(),
             xnorms: Vec::new(),
@@ -361,12 +362,13 @@ impl HnswIndex {
             + self.upper.capacity() * (4 + 16 + 1);
         // hashbrown keeps ~1/8 slack: (u64, u32) buckets pad to 16 bytes + 1 control byte.
         let id_map = self.id_map.capacity() * 17 * 8 / 7;
+        let (links0, vectors) = self.rows.memory_bytes();
         MemoryUsage {
-            vectors: self.vectors.capacity() * 4,
+            vectors,
             codes: self.codes.capacity()
                 + self.xnorms.capacity() * 4
                 + self.quantizer.as_ref().map_or(0, Quantizer::memory_bytes),
-            graph: self.layer0.capacity() * 4
+            graph: links0
                 + upper
                 + self.levels.capacity()
                 + self.flags.capacity()
@@ -390,8 +392,7 @@ impl HnswIndex {
 
     fn block(&self, node: u32, level: usize) -> &[AtomicU32] {
         if level == 0 {
-            let w = self.m0 + 1;
-            &self.layer0[node as usize * w..(node as usize + 1) * w]
+            self.rows.links(node as usize)
         } else {
             let w = self.cfg.m + 1;
             match self.upper.get(&node) {
@@ -428,8 +429,7 @@ impl HnswIndex {
 
     #[inline]
     fn full(&self, node: u32) -> &[f32] {
-        let d = self.cfg.dim;
-        &self.vectors[node as usize * d..(node as usize + 1) * d]
+        self.rows.vector(node as usize)
     }
 
     #[inline]
@@ -507,8 +507,8 @@ impl HnswIndex {
             if let Some(s) = self.codes.get(node as usize * l..) {
                 simd::prefetch(s);
             }
-        } else if let Some(s) = self.vectors.get(node as usize * self.cfg.dim..) {
-            simd::prefetch(s);
+        } else if (node as usize) < self.rows.rows() {
+            simd::prefetch(self.rows.vector(node as usize));
         }
     }
 
@@ -544,10 +544,7 @@ impl HnswIndex {
                 self.flags.push(FREE);
                 self.levels.push(0);
                 self.locks.push(Mutex::new(()));
-                self.layer0.extend((0..=self.m0).map(|_| AtomicU32::new(0)));
-                if self.has_full() {
-                    self.vectors.extend(std::iter::repeat_n(0.0, self.cfg.dim));
-                }
+                self.rows.push_row();
                 if let Some(q) = &self.quantizer {
                     self.codes.extend(std::iter::repeat_n(0, q.code_len()));
                     if matches!(q, Quantizer::Sq8(_)) && self.cfg.metric == Metric::L2 {
@@ -561,7 +558,7 @@ impl HnswIndex {
         self.labels[i] = id;
         self.flags[i] = LIVE;
         self.levels[i] = level as u8;
-        self.layer0[i * (self.m0 + 1)].store(0, Ordering::Relaxed);
+        self.rows.links(i)[0].store(0, Ordering::Relaxed);
         if level > 0 {
             let w = self.cfg.m + 1;
             self.upper
@@ -570,8 +567,7 @@ impl HnswIndex {
             self.upper.remove(&node);
         }
         if self.has_full() {
-            let d = self.cfg.dim;
-            self.vectors[i * d..(i + 1) * d].copy_from_slice(v);
+            self.rows.set_vector(i, v);
         }
         if let Some(q) = &self.quantizer {
             let l = q.code_len();
@@ -637,10 +633,7 @@ impl HnswIndex {
         self.flags.reserve_exact(extra);
         self.levels.reserve_exact(extra);
         self.locks.reserve_exact(extra);
-        self.layer0.reserve_exact(extra * (self.m0 + 1));
-        if self.has_full() {
-            self.vectors.reserve_exact(extra * dim);
-        }
+        self.rows.reserve_exact(extra);
         let mut work: Vec<(u32, usize)> = Vec::with_capacity(last.len());
         for (i, &id) in ids.iter().enumerate() {
             if last.get(&id) != Some(&i) {
@@ -763,7 +756,7 @@ impl HnswIndex {
         self.xnorms = xnorms;
         self.quantizer = Some(q);
         if !self.cfg.keep_full_vectors {
-            self.vectors = Vec::new();
+            self.rows.drop_vectors();
             self.full_kept = false;
         }
         Ok(())
@@ -1020,7 +1013,7 @@ impl HnswIndex {
         for i in 0..slots {
             if self.flags[i] == DELETED {
                 self.flags[i] = FREE;
-                self.layer0[i * (self.m0 + 1)].store(0, Ordering::Relaxed);
+                self.rows.links(i)[0].store(0, Ordering::Relaxed);
                 self.upper.remove(&(i as u32));
                 self.free.push(i as u32);
                 freed += 1;

@@ -193,6 +193,123 @@ pub fn prefetch<T>(slice: &[T]) {
     }
 }
 
+/// Per-node rows that keep a node's layer-0 adjacency list and its f32 vector side by side,
+/// so a graph walk touches one memory region per node (as hnswlib does).
+///
+/// Each row is `links_w` atomic words (mutated concurrently by graph builders) followed by
+/// `vec_w` words holding the vector's `f32` bits. The vector words are only ever written
+/// through `&mut self` ([`NodeRows::set_vector`]) and are never handed out as atomics, which
+/// is what makes the plain `&[f32]` view of [`NodeRows::vector`] sound.
+#[derive(Debug, Default)]
+pub struct NodeRows {
+    words: Vec<std::sync::atomic::AtomicU32>,
+    links_w: usize,
+    vec_w: usize,
+}
+
+impl NodeRows {
+    /// Empty rows of `links_w` link words and `vec_w` vector floats.
+    pub fn new(links_w: usize, vec_w: usize) -> Self {
+        NodeRows {
+            words: Vec::new(),
+            links_w,
+            vec_w,
+        }
+    }
+
+    fn stride(&self) -> usize {
+        self.links_w + self.vec_w
+    }
+
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.words.len().checked_div(self.stride()).unwrap_or(0)
+    }
+
+    /// Floats per vector (0 once vectors were dropped).
+    pub fn vec_width(&self) -> usize {
+        self.vec_w
+    }
+
+    /// Reserves room for `extra` more rows (exactly).
+    pub fn reserve_exact(&mut self, extra: usize) {
+        self.words
+            .reserve_exact(extra.saturating_mul(self.stride()));
+    }
+
+    /// Appends a zeroed row.
+    pub fn push_row(&mut self) {
+        let w = self.stride();
+        self.words
+            .extend((0..w).map(|_| std::sync::atomic::AtomicU32::new(0)));
+    }
+
+    /// The link words of row `i`.
+    #[inline]
+    pub fn links(&self, i: usize) -> &[std::sync::atomic::AtomicU32] {
+        let s = i * self.stride();
+        &self.words[s..s + self.links_w]
+    }
+
+    /// The vector of row `i` (empty once vectors were dropped).
+    #[inline]
+    pub fn vector(&self, i: usize) -> &[f32] {
+        let s = i * self.stride() + self.links_w;
+        let words = &self.words[s..s + self.vec_w];
+        // SAFETY: `AtomicU32` has the same size, alignment and bit validity as `u32`, and every
+        // bit pattern is a valid `f32`, so the cast yields `vec_w` initialised floats inside
+        // one allocation. These vector words are written only by `set_vector`, which takes
+        // `&mut self`, and are never exposed as atomics (`links` stops at `links_w`), so no
+        // write can happen while this shared borrow of `self` is alive.
+        unsafe { std::slice::from_raw_parts(words.as_ptr().cast::<f32>(), words.len()) }
+    }
+
+    /// Writes the vector of row `i` (extra floats in `v` are ignored).
+    pub fn set_vector(&mut self, i: usize, v: &[f32]) {
+        let s = i * self.stride() + self.links_w;
+        let vw = self.vec_w;
+        for (w, x) in self.words[s..s + vw].iter_mut().zip(v) {
+            *w.get_mut() = x.to_bits();
+        }
+    }
+
+    /// Drops the vector part of every row, keeping the links.
+    pub fn drop_vectors(&mut self) {
+        if self.vec_w == 0 {
+            return;
+        }
+        let rows = self.rows();
+        let mut words = Vec::with_capacity(rows * self.links_w);
+        for r in 0..rows {
+            words.extend(self.links(r).iter().map(|a| {
+                std::sync::atomic::AtomicU32::new(a.load(std::sync::atomic::Ordering::Relaxed))
+            }));
+        }
+        self.words = words;
+        self.vec_w = 0;
+    }
+
+    /// Heap bytes of (links, vectors), by allocated capacity.
+    pub fn memory_bytes(&self) -> (usize, usize) {
+        let cap_rows = self
+            .words
+            .capacity()
+            .checked_div(self.stride())
+            .unwrap_or(0);
+        let total = self.words.capacity() * 4;
+        let vecs = cap_rows * self.vec_w * 4;
+        (total - vecs, vecs)
+    }
+
+    /// Prefetches the start of row `i` (its links, then its vector).
+    #[inline]
+    pub fn prefetch(&self, i: usize) {
+        if let Some(w) = self.words.get(i * self.stride()..) {
+            prefetch(w);
+        }
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use std::arch::x86_64::*;
@@ -465,6 +582,22 @@ mod tests {
                 .sum();
             assert!(close(dot(&a, &b), r as f32, scale));
         }
+    }
+
+    #[test]
+    fn node_rows_keep_links_and_vectors_apart() {
+        let mut r = NodeRows::new(3, 2);
+        r.push_row();
+        r.push_row();
+        r.set_vector(1, &[1.5, -2.0]);
+        r.links(1)[2].store(7, std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(r.vector(1), &[1.5, -2.0]);
+        assert_eq!(r.vector(0), &[0.0, 0.0]);
+        assert_eq!(r.memory_bytes().1, r.words.capacity() / 5 * 2 * 4);
+        r.drop_vectors();
+        assert_eq!(r.rows(), 2);
+        assert!(r.vector(1).is_empty());
+        assert_eq!(r.links(1)[2].load(std::sync::atomic::Ordering::Relaxed), 7);
     }
 
     #[test]
