@@ -131,7 +131,7 @@ impl Encoder {
             return;
         }
         if tabular {
-            if let Some(fields) = array_tabular_fields(a) {
+            if let Some((fields, aligned)) = array_tabular_fields(a) {
                 write_header(
                     &mut self.out,
                     key,
@@ -141,10 +141,10 @@ impl Encoder {
                     Some(&fields),
                 );
                 let flat = fields.iter().all(|f| f.children.is_none());
-                for v in a {
+                for (v, &al) in a.iter().zip(&aligned) {
                     if let Value::Object(o) = v {
                         self.newline(field_depth + 1);
-                        if flat && aligned(o, &fields) {
+                        if flat && al {
                             write_values(&mut self.out, o.values(), d);
                         } else {
                             write_cells(&mut self.out, o, &fields, d, &mut true);
@@ -232,6 +232,9 @@ fn key_eq(a: &str, b: &str) -> bool {
     if a.len() != b.len() {
         return false;
     }
+    if a.as_ptr() == b.as_ptr() {
+        return true;
+    }
     if a.len() > 32 {
         return a == b;
     }
@@ -242,8 +245,9 @@ fn key_eq(a: &str, b: &str) -> bool {
     diff == 0
 }
 
-/// The tabular field list of an array (§9.3), or `None` if it must be a list.
-pub(crate) fn array_tabular_fields(a: &[Value]) -> Option<Vec<Field<'_>>> {
+/// The tabular field list of an array (§9.3) and per-row alignment flags, or `None` if
+/// it must be a list.
+fn array_tabular_fields(a: &[Value]) -> Option<(Vec<Field<'_>>, Vec<bool>)> {
     let mut objs = Vec::with_capacity(a.len());
     for v in a {
         match v {
@@ -251,13 +255,7 @@ pub(crate) fn array_tabular_fields(a: &[Value]) -> Option<Vec<Field<'_>>> {
             _ => return None,
         }
     }
-    tabular_fields(&objs)
-}
-
-/// True when `o` has exactly the keys of `fields` in the same order (then cells can be
-/// read by position).
-fn aligned(o: &Map, fields: &[Field<'_>]) -> bool {
-    o.len() == fields.len() && o.keys().zip(fields).all(|(k, f)| key_eq(k, f.name))
+    tabular_fields_aligned(&objs)
 }
 
 /// The keyed tabular field list of an object (§9.5), or `None` if it nests normally.
@@ -278,42 +276,65 @@ pub(crate) fn keyed_fields(m: &Map) -> Option<Vec<Field<'_>>> {
 /// Column classification (§9.3): every object non-empty with the same key set, and every
 /// column uniform-primitive or nested-uniform.
 fn tabular_fields<'a>(objs: &[&'a Map]) -> Option<Vec<Field<'a>>> {
-    let first = objs.first()?;
-    if first.is_empty() || objs.iter().any(|o| o.len() != first.len()) {
+    tabular_fields_aligned(objs).map(|(f, _)| f)
+}
+
+/// Like [`tabular_fields`], also returning for each object whether its keys are in the
+/// first object's order (so its cells can be read by position). Walks row by row.
+fn tabular_fields_aligned<'a>(objs: &[&'a Map]) -> Option<(Vec<Field<'a>>, Vec<bool>)> {
+    let first = *objs.first()?;
+    if first.is_empty() {
         return None;
     }
-    let mut fields = Vec::with_capacity(first.len());
-    for (i, (k, v0)) in first.iter().enumerate() {
-        match v0 {
-            Value::Object(m0) if !m0.is_empty() => {
-                let mut sub = Vec::with_capacity(objs.len());
-                for o in objs {
-                    match get_field(o, i, k)? {
-                        Value::Object(m) if !m.is_empty() => sub.push(m),
-                        _ => return None,
-                    }
-                }
-                let children = tabular_fields(&sub)?;
-                fields.push(Field {
-                    name: k,
-                    children: Some(children),
-                });
-            }
-            v if v.is_primitive() => {
-                for o in &objs[1..] {
-                    if !get_field(o, i, k)?.is_primitive() {
-                        return None;
-                    }
-                }
-                fields.push(Field {
-                    name: k,
-                    children: None,
-                });
-            }
+    let mut nested = Vec::with_capacity(first.len());
+    for v in first.values() {
+        match v {
+            Value::Object(m) if !m.is_empty() => nested.push(true),
+            v if v.is_primitive() => nested.push(false),
             _ => return None,
         }
     }
-    Some(fields)
+    let mut subs: Vec<Vec<&'a Map>> = nested
+        .iter()
+        .map(|&n| {
+            if n {
+                Vec::with_capacity(objs.len())
+            } else {
+                Vec::new()
+            }
+        })
+        .collect();
+    let mut aligned = Vec::with_capacity(objs.len());
+    for o in objs {
+        if o.len() != first.len() {
+            return None;
+        }
+        let mut al = true;
+        for (i, k) in first.keys().enumerate() {
+            let v = match o.get_index(i) {
+                Some((ok, v)) if key_eq(ok, k) => v,
+                _ => {
+                    al = false;
+                    o.get(k)?
+                }
+            };
+            if nested[i] {
+                match v {
+                    Value::Object(m) if !m.is_empty() => subs[i].push(m),
+                    _ => return None,
+                }
+            } else if !v.is_primitive() {
+                return None;
+            }
+        }
+        aligned.push(al);
+    }
+    let mut fields = Vec::with_capacity(first.len());
+    for ((k, sub), n) in first.keys().zip(subs).zip(nested) {
+        let children = if n { Some(tabular_fields(&sub)?) } else { None };
+        fields.push(Field { name: k, children });
+    }
+    Some((fields, aligned))
 }
 
 /// Writes primitive values joined by the delimiter.
@@ -446,14 +467,16 @@ pub(crate) fn needs_quotes(s: &str, delim: u8) -> bool {
     if matches!(s, "true" | "false" | "null") {
         return true;
     }
-    if b.iter().any(|&c| SPECIAL[usize::from(c)] || c == delim) {
+    let table = special_table(delim);
+    if b.iter().any(|&c| table[usize::from(c)]) {
         return true;
     }
     (first.is_ascii_digit() || first == b'+') && is_numeric_like(b)
 }
 
-/// Bytes that force quoting anywhere in a string: controls, `:` `"` `\\` `[` `]` `{` `}`.
-static SPECIAL: [bool; 256] = {
+/// Bytes that force quoting anywhere in a string: controls, `:` `"` `\\` `[` `]` `{` `}`,
+/// plus the relevant delimiter (one table per delimiter, so the scan is one lookup a byte).
+const fn special(delim: u8) -> [bool; 256] {
     let mut t = [false; 256];
     let mut i = 0;
     while i < 0x20 {
@@ -467,8 +490,22 @@ static SPECIAL: [bool; 256] = {
     t[b']' as usize] = true;
     t[b'{' as usize] = true;
     t[b'}' as usize] = true;
+    t[delim as usize] = true;
     t
-};
+}
+
+static SPECIAL_COMMA: [bool; 256] = special(b',');
+static SPECIAL_PIPE: [bool; 256] = special(b'|');
+static SPECIAL_TAB: [bool; 256] = special(b'\t');
+
+#[inline]
+fn special_table(delim: u8) -> &'static [bool; 256] {
+    match delim {
+        b'|' => &SPECIAL_PIPE,
+        b'\t' => &SPECIAL_TAB,
+        _ => &SPECIAL_COMMA,
+    }
+}
 
 /// `/^[+-]?[0-9]+(?:\.[0-9]+)?(?:e[+-]?[0-9]+)?$/i`
 fn is_numeric_like(b: &[u8]) -> bool {
