@@ -1,0 +1,3 @@
+module example.invalid/toondb/bindings/go
+
+go 1.19
