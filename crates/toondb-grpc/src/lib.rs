@@ -5,12 +5,33 @@
 //! This is the one ToonDB crate that uses tokio: the database itself is synchronous, and the
 //! server runs every database call on tokio's blocking pool.
 //!
-//! ```no_run
-//! # async fn demo() -> toondb_grpc::Result<()> {
-//! use toondb_grpc::Client;
-//! let client = Client::connect("http://127.0.0.1:50051").await?;
+//! ```
+//! # #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+//! # async fn main() -> toondb_grpc::Result<()> {
+//! use toondb_grpc::{serve, Client, Listener, ServerConfig};
+//!
+//! // A server on a free loopback port, stopped by a oneshot channel.
+//! let db = toondb::Database::open_in_memory()?;
+//! let listener = Listener::tcp("127.0.0.1:0".parse().expect("literal address")).await?;
+//! let uri = format!("http://{}", listener.local_addr().expect("TCP listener"));
+//! let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+//! let server = tokio::spawn(serve(db, vec![listener], ServerConfig::default(), async {
+//!     let _ = stopped.await;
+//! }));
+//!
+//! // The client uses the embedded API's method names.
+//! let client = Client::connect(&uri).await?;
 //! client.put("greeting", "hello").await?;
 //! assert_eq!(client.get("greeting").await?.as_deref(), Some(&b"hello"[..]));
+//! client.execute("CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT)", &[]).await?;
+//! client.execute("INSERT INTO t(name) VALUES (?)", &["ada".into()]).await?;
+//! let rows = client.query("SELECT id, name FROM t", &[]).await?;
+//! assert_eq!(rows.columns, ["id", "name"]);
+//! assert_eq!(rows.rows[0][1], toondb::Value::Text("ada".into()));
+//!
+//! drop(client);
+//! let _ = stop.send(());
+//! server.await.expect("server task")?;
 //! # Ok(())
 //! # }
 //! ```

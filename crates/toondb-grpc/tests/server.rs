@@ -544,3 +544,50 @@ async fn shutdown_does_not_wait_forever_for_a_silent_peer() {
     assert_eq!(db.get("k").unwrap().as_deref(), Some(&b"v"[..]));
     drop(t); // detached; the process ends with the test binary
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_flight_limit_and_request_deadline() {
+    // One database call at a time; a stream whose client does not read keeps its permit.
+    let mut cfg = ServerConfig::default()
+        .with_max_in_flight(1)
+        .with_request_timeout(Duration::from_secs(1));
+    cfg.stream_stall_timeout = Duration::from_secs(3600);
+    let srv = TestServer::start(cfg).await;
+    let c = srv.client().await;
+    let big = vec![b'x'; 1024];
+    for chunk in 0..20 {
+        c.write_batch(
+            (chunk * 200..(chunk + 1) * 200).map(|i| (format!("big/{i:05}"), Some(big.clone()))),
+        )
+        .await
+        .unwrap();
+    }
+    let mut unread = c
+        .scan_stream(pb::ScanRequest {
+            prefix: Some(b"big/".to_vec()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let first = unread.message().await.unwrap().unwrap();
+    assert!(!first.pairs.is_empty());
+    // The producer is now blocked on flow control holding the only permit: a point read waits
+    // for it and hits the server's deadline.
+    let e = c.get("big/00001").await.unwrap_err();
+    assert!(
+        matches!(code(&e), Code::Cancelled | Code::DeadlineExceeded),
+        "{e}"
+    );
+    // Dropping the stream frees the permit.
+    drop(unread);
+    let mut ok = false;
+    for _ in 0..100 {
+        if c.get("big/00001").await.is_ok() {
+            ok = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(ok, "permit never released");
+    srv.stop().await.0.unwrap();
+}
