@@ -261,7 +261,26 @@ fn level_target(inner: &Inner, level: usize) -> u64 {
 }
 
 fn pick(inner: &Inner, v: &Version, pointers: &mut [Vec<u8>; NUM_LEVELS]) -> Option<Compaction> {
-    if v.levels[0].len() >= inner.opts.l0_compaction_trigger {
+    // Score each level (L0 by file count, deeper levels by size against their target) and
+    // compact the most urgent one whose score reaches 1.
+    let mut best: Option<(f64, usize)> = None;
+    for level in 0..NUM_LEVELS - 1 {
+        let score = if level == 0 {
+            v.levels[0].len() as f64 / inner.opts.l0_compaction_trigger as f64
+        } else {
+            v.level_bytes(level) as f64 / level_target(inner, level) as f64
+        };
+        let due = if level == 0 {
+            score >= 1.0
+        } else {
+            score > 1.0
+        };
+        if due && best.is_none_or(|(b, _)| score > b) {
+            best = Some((score, level));
+        }
+    }
+    let (_, level) = best?;
+    if level == 0 {
         let l0 = v.levels[0].clone();
         let (lo, hi) = key_range(&l0)?;
         let l1 = v.overlapping(1, Some(&lo), Some(&hi));
@@ -272,26 +291,22 @@ fn pick(inner: &Inner, v: &Version, pointers: &mut [Vec<u8>; NUM_LEVELS]) -> Opt
             allow_move: false,
         });
     }
-    for (level, pointer) in pointers.iter_mut().enumerate().take(NUM_LEVELS - 1).skip(1) {
-        if v.level_bytes(level) <= level_target(inner, level) {
-            continue;
-        }
-        let files = &v.levels[level];
-        let f = files
-            .iter()
-            .find(|f| f.desc.smallest > *pointer)
-            .or_else(|| files.first())?
-            .clone();
-        *pointer = f.desc.largest.clone();
-        let next = v.overlapping(level + 1, Some(&f.desc.smallest), Some(&f.desc.largest));
-        return Some(Compaction {
-            level,
-            out_level: level + 1,
-            inputs: [vec![f], next],
-            allow_move: true,
-        });
-    }
-    None
+    // Round-robin over the level's files so every key range gets compacted in turn.
+    let files = &v.levels[level];
+    let pointer = &mut pointers[level];
+    let f = files
+        .iter()
+        .find(|f| f.desc.smallest > *pointer)
+        .or_else(|| files.first())?
+        .clone();
+    *pointer = f.desc.largest.clone();
+    let next = v.overlapping(level + 1, Some(&f.desc.smallest), Some(&f.desc.largest));
+    Some(Compaction {
+        level,
+        out_level: level + 1,
+        inputs: [vec![f], next],
+        allow_move: true,
+    })
 }
 
 /// Runs one automatic compaction if one is due. Returns whether it did work.
