@@ -1,6 +1,7 @@
 //! One module per top-level subcommand.
 
 pub mod check;
+mod complete;
 pub mod demo;
 mod demo_data;
 pub mod export;

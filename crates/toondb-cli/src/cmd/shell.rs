@@ -365,7 +365,11 @@ fn interactive_loop(sh: &mut Shell, args: &ShellArgs) -> Result<()> {
         .max_history_size(5000)
         .map_err(readline_err)?
         .build();
-    let mut rl = rustyline::DefaultEditor::with_config(config).map_err(readline_err)?;
+    let mut rl: rustyline::Editor<super::complete::Completion, rustyline::history::DefaultHistory> =
+        rustyline::Editor::with_config(config).map_err(readline_err)?;
+    rl.set_helper(Some(super::complete::Completion {
+        db: sh.runner.db().clone(),
+    }));
     let history = history_file();
     if let Some(h) = &history {
         // A missing history file is normal on first use.
