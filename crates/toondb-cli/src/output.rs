@@ -53,16 +53,7 @@ impl From<toondb::Rows> for ResultSet {
 }
 
 /// One value as JSON: BLOBs become lowercase hex strings, non-finite reals `null`.
-pub fn value_to_json(v: &Value) -> serde_json::Value {
-    match v {
-        Value::Null => serde_json::Value::Null,
-        Value::Integer(i) => serde_json::Value::from(*i),
-        Value::Real(r) => serde_json::Number::from_f64(*r)
-            .map_or(serde_json::Value::Null, serde_json::Value::Number),
-        Value::Text(s) => serde_json::Value::String(s.clone()),
-        Value::Blob(b) => serde_json::Value::String(hex(b)),
-    }
-}
+pub use toondb_query::format::value_to_json;
 
 fn hex(b: &[u8]) -> String {
     use std::fmt::Write;
