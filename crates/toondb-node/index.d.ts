@@ -1,0 +1,111 @@
+/// <reference types="node" />
+/** Keys, values and prefixes: Buffers or strings (UTF-8). */
+export type Bytes = Buffer | string
+/** SQL values: integers beyond 2^53 come back as bigint; BLOBs as Buffer. */
+export type SqlValue = null | number | bigint | string | Buffer
+export type SqlParam = SqlValue | boolean | undefined
+export type VectorLike = Float32Array | Float64Array | number[]
+/**
+ * Metadata filter: {field: value} (equality; several keys are AND-ed),
+ * {field: {$eq|$ne|$gt|$gte|$lt|$lte: v, $in|$nin: [..], $exists: bool}},
+ * {$and: [...]}, {$or: [...]}, {$not: {...}}.
+ */
+export type Filter = Record<string, unknown>
+
+/** Error thrown by every call; `code` classifies it. */
+export interface ToondbError extends Error {
+  code:
+    | 'CONFLICT' | 'NOT_FOUND' | 'ALREADY_EXISTS' | 'INVALID_ARGUMENT' | 'CONSTRAINT'
+    | 'UNSUPPORTED' | 'CORRUPTION' | 'CLOSED' | 'BUSY' | 'IO' | 'INTERNAL'
+}
+
+export interface KvPair { key: Buffer; value: Buffer }
+export interface DocumentInput { id: string; vector: VectorLike; text?: string | null; metadata?: Record<string, unknown> | null }
+export interface Document { id: string; vector: number[]; text: string | null; metadata: Record<string, unknown> }
+export interface SearchHit {
+  id: string
+  /** Higher is better. */
+  score: number
+  distance: number | null
+  keywordScore: number | null
+  text: string | null
+  metadata: Record<string, unknown>
+}
+export interface SearchOptions { filter?: Filter; vectorWeight?: number; keywordWeight?: number; efSearch?: number }
+
+export interface SectionCommon { name?: string; priority?: number; max_tokens?: number }
+export type Section = SectionCommon & (
+  | { type: 'system'; text: string }
+  | { type: 'text'; name: string; text: string }
+  | { type: 'history'; messages: Array<{ role: string; content: string }> }
+  | { type: 'search'; collection: string; text?: string; vector?: number[]; k?: number; filter?: Filter }
+  | { type: 'sql'; name: string; sql: string; params?: Array<null | boolean | number | string> }
+  | { type: 'kv_prefix'; name: string; prefix: string }
+)
+export interface ContextSpec { budget?: number; tokenizer?: 'o200k_base' | 'cl100k_base'; sections: Section[] }
+export interface SectionReport {
+  name: string; priority: number; tokens: number; itemsIncluded: number
+  itemsDropped: number; duplicates: number; truncated: boolean
+}
+export interface ContextResult { text: string; totalTokens: number; budget: number; tokenizer: string; sections: SectionReport[] }
+
+export class Database {
+  /** Opens (creating if needed) a database directory; ":memory:" for an in-memory one. */
+  static open(path: string): Database
+  static openInMemory(): Database
+  readonly closed: boolean
+  close(): void
+  put(key: Bytes, value: Bytes): void
+  putAsync(key: Bytes, value: Bytes): Promise<void>
+  get(key: Bytes): Buffer | null
+  getAsync(key: Bytes): Promise<Buffer | null>
+  delete(key: Bytes): void
+  deleteAsync(key: Bytes): Promise<void>
+  scanPrefix(prefix: Bytes): KvPair[]
+  scanPrefixAsync(prefix: Bytes): Promise<KvPair[]>
+  execute(sql: string, params?: SqlParam[]): number
+  executeAsync(sql: string, params?: SqlParam[]): Promise<number>
+  query(sql: string, params?: SqlParam[]): Array<Record<string, SqlValue>>
+  queryAsync(sql: string, params?: SqlParam[]): Promise<Array<Record<string, SqlValue>>>
+  begin(): Transaction
+  /** Runs fn in a transaction, commits, rolls back on throw, retries on CONFLICT. */
+  transaction<T>(fn: (tx: Transaction) => T | Promise<T>, opts?: { attempts?: number }): Promise<T>
+  transactionSync<T>(fn: (tx: Transaction) => T): T
+  createCollection(name: string, dim: number, metric?: 'cosine' | 'l2' | 'ip'): Collection
+  collection(name: string): Collection
+  listCollections(): string[]
+  dropCollection(name: string): boolean
+  context(spec: ContextSpec): ContextResult
+  contextAsync(spec: ContextSpec): Promise<ContextResult>
+  contextQuery(statement: string): ContextResult
+  contextQueryAsync(statement: string): Promise<ContextResult>
+}
+
+export class Transaction {
+  readonly active: boolean
+  put(key: Bytes, value: Bytes): void
+  get(key: Bytes): Buffer | null
+  delete(key: Bytes): void
+  execute(sql: string, params?: SqlParam[]): number
+  query(sql: string, params?: SqlParam[]): Array<Record<string, SqlValue>>
+  commit(): void
+  rollback(): void
+}
+
+export class Collection {
+  readonly name: string
+  readonly dim: number
+  len(): number
+  upsert(doc: DocumentInput): void
+  upsertMany(docs: DocumentInput[]): void
+  upsertManyAsync(docs: DocumentInput[]): Promise<void>
+  get(id: string): Document | null
+  delete(id: string): boolean
+  search(vector: VectorLike, k: number, opts?: SearchOptions): SearchHit[]
+  searchAsync(vector: VectorLike, k: number, opts?: SearchOptions): Promise<SearchHit[]>
+  keywordSearch(text: string, k: number, opts?: SearchOptions): SearchHit[]
+  hybridSearch(text: string, vector: VectorLike, k: number, opts?: SearchOptions): SearchHit[]
+  hybridSearchAsync(text: string, vector: VectorLike, k: number, opts?: SearchOptions): Promise<SearchHit[]>
+}
+
+export function open(path: string): Database

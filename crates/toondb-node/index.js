@@ -1,0 +1,97 @@
+'use strict';
+// ToonDB for Node.js: loads the native addon and adds small JS conveniences.
+const path = require('path');
+
+function load() {
+  const candidates = [
+    process.env.TOONDB_NODE_ADDON,
+    path.join(__dirname, 'toondb.node'),
+  ].filter(Boolean);
+  let lastErr;
+  for (const p of candidates) {
+    try {
+      return require(p);
+    } catch (e) {
+      lastErr = e;
+    }
+  }
+  throw new Error(
+    'toondb: native addon not found; build it with `cargo build -p toondb-node` and copy ' +
+      'lib toondb_node.so to crates/toondb-node/toondb.node (see docs/sdks.md): ' +
+      (lastErr && lastErr.message),
+  );
+}
+
+const native = load();
+const { Database, Transaction, Collection } = native;
+
+// Argument-conversion failures raised by napi itself carry code 'InvalidArg'; report them
+// like the engine's own invalid-argument errors, and make *Async methods always reject
+// (never throw synchronously).
+function normalize(e) {
+  if (e && e.code === 'InvalidArg') e.code = 'INVALID_ARGUMENT';
+  return e;
+}
+for (const cls of [Database, Transaction, Collection]) {
+  const proto = cls.prototype;
+  for (const name of Object.getOwnPropertyNames(proto)) {
+    const desc = Object.getOwnPropertyDescriptor(proto, name);
+    if (name === 'constructor' || typeof desc.value !== 'function') continue;
+    const f = desc.value;
+    proto[name] = name.endsWith('Async')
+      ? function (...args) {
+          try {
+            return f.apply(this, args).catch((e) => Promise.reject(normalize(e)));
+          } catch (e) {
+            return Promise.reject(normalize(e));
+          }
+        }
+      : function (...args) {
+          try {
+            return f.apply(this, args);
+          } catch (e) {
+            throw normalize(e);
+          }
+        };
+  }
+}
+
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Runs fn(tx) in a transaction and commits it; rolls back if fn throws (or its promise
+ * rejects). On a CONFLICT the whole transaction is retried (up to `attempts` times).
+ */
+Database.prototype.transaction = async function transaction(fn, { attempts = 10 } = {}) {
+  let delay = 1;
+  for (let attempt = 1; ; attempt++) {
+    const tx = this.begin();
+    try {
+      const result = await fn(tx);
+      tx.commit();
+      return result;
+    } catch (e) {
+      tx.rollback();
+      if (!(e && e.code === 'CONFLICT') || attempt >= attempts) throw e;
+      await sleep(delay * (0.5 + Math.random() / 2));
+      delay = Math.min(delay * 2, 64);
+    }
+  }
+};
+
+/** Synchronous variant of transaction(): fn must not be async. */
+Database.prototype.transactionSync = function transactionSync(fn) {
+  const tx = this.begin();
+  try {
+    const result = fn(tx);
+    tx.commit();
+    return result;
+  } catch (e) {
+    tx.rollback();
+    throw e;
+  }
+};
+
+module.exports = { Database, Transaction, Collection, open: (p) => Database.open(p) };
