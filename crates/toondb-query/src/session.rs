@@ -240,6 +240,20 @@ impl Session {
     }
 
     /// Parses a single statement for repeated execution.
+    ///
+    /// ```
+    /// use toondb_query::{Database, Value};
+    /// let db = Database::open_in_memory().unwrap();
+    /// let mut s = db.session();
+    /// s.execute("CREATE TABLE kv(k TEXT PRIMARY KEY, v INTEGER)").unwrap();
+    /// let ins = s.prepare("INSERT INTO kv VALUES (?1, ?2)").unwrap();
+    /// for (k, v) in [("a", 1), ("b", 2)] {
+    ///     s.execute_prepared(&ins, &[Value::from(k), Value::from(v)]).unwrap();
+    /// }
+    /// let get = s.prepare("SELECT v FROM kv WHERE k = $1").unwrap();
+    /// let r = s.execute_prepared(&get, &[Value::from("b")]).unwrap();
+    /// assert_eq!(r.rows, vec![vec![Value::Integer(2)]]);
+    /// ```
     pub fn prepare(&mut self, sql: &str) -> Result<Prepared> {
         let stmt = parse_one(sql)?;
         // Count parameters by binding once against the current catalog.
