@@ -322,6 +322,8 @@ pub struct Planner<'a> {
     pub nparams: usize,
     depth: usize,
     view_depth: usize,
+    /// Common table expressions in scope: (name, column aliases, query).
+    ctes: Vec<(String, Vec<String>, ast::Query)>,
 }
 
 impl<'a> Planner<'a> {
@@ -334,6 +336,7 @@ impl<'a> Planner<'a> {
             nparams: 0,
             depth: 0,
             view_depth: 0,
+            ctes: Vec::new(),
         }
     }
 
@@ -879,9 +882,29 @@ impl<'a> Planner<'a> {
 
     /// Plans a full query (WITH is not supported).
     pub fn plan_query(&mut self, q: &ast::Query) -> Result<Planned> {
-        if q.with.is_some() {
-            return unsupported("WITH (common table expressions)");
+        let Some(with) = &q.with else {
+            return self.plan_query_body(q);
+        };
+        if with.recursive {
+            return unsupported("WITH RECURSIVE");
         }
+        let before = self.ctes.len();
+        for cte in &with.cte_tables {
+            let cols = cte
+                .alias
+                .columns
+                .iter()
+                .map(|c| c.name.value.clone())
+                .collect();
+            self.ctes
+                .push((cte.alias.name.value.clone(), cols, (*cte.query).clone()));
+        }
+        let r = self.plan_query_body(q);
+        self.ctes.truncate(before);
+        r
+    }
+
+    fn plan_query_body(&mut self, q: &ast::Query) -> Result<Planned> {
         if q.fetch.is_some() || !q.locks.is_empty() {
             return unsupported("FETCH / FOR UPDATE");
         }
@@ -1079,6 +1102,31 @@ impl<'a> Planner<'a> {
                 }
                 let tname = object_name(name);
                 let alias_name = alias.as_ref().map(|a| a.name.value.clone());
+                if let Some(pos) = self
+                    .ctes
+                    .iter()
+                    .rposition(|(n, _, _)| n.eq_ignore_ascii_case(&tname))
+                {
+                    if self.view_depth > 16 {
+                        return Err(Error::Semantic(format!("{tname} is nested too deeply")));
+                    }
+                    let (cname, cols, query) = self.ctes[pos].clone();
+                    // A CTE sees only the CTEs defined before it, and no enclosing query.
+                    let saved_ctes = self.ctes.split_off(pos);
+                    let saved_frames = std::mem::take(&mut self.frames);
+                    self.view_depth += 1;
+                    let r = self.plan_query(&query);
+                    self.view_depth -= 1;
+                    self.frames = saved_frames;
+                    self.ctes.extend(saved_ctes);
+                    let mut p = r?;
+                    for (i, n) in cols.iter().enumerate() {
+                        if let Some(c) = p.columns.get_mut(i) {
+                            c.name = n.clone();
+                        }
+                    }
+                    return Ok(derived(p, alias_name.unwrap_or(cname)));
+                }
                 if let Some(t) = self.catalog.table(&tname) {
                     let a = alias_name.unwrap_or_else(|| t.name.clone());
                     let cols = t

@@ -519,6 +519,28 @@ fn views_defaults_and_insert_select() {
 }
 
 #[test]
+fn common_table_expressions() {
+    let (_db, mut s) = db();
+    setup(&mut s);
+    assert_eq!(
+        rows(
+            &mut s,
+            "WITH d(dept_id, n) AS (SELECT dept, count(*) FROM emp GROUP BY dept),
+                  big AS (SELECT dept_id FROM d WHERE n > 1)
+             SELECT title FROM dept JOIN big ON big.dept_id = dept.id ORDER BY title"
+        ),
+        vec![vec![Value::from("eng")], vec![Value::from("ops")]]
+    );
+    assert!(s
+        .execute("WITH RECURSIVE r(n) AS (SELECT 1) SELECT * FROM r")
+        .is_err());
+    // A CTE cannot refer to itself without RECURSIVE.
+    assert!(s
+        .execute("WITH x AS (SELECT * FROM x) SELECT * FROM x")
+        .is_err());
+}
+
+#[test]
 fn formatters() {
     let (_db, mut s) = db();
     let r: QueryResult = s
