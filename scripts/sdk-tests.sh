@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Builds and tests the embedded SDKs: Python (maturin wheel -> fresh venv -> pytest),
+# Go (C ABI library -> go test) and Node.js (napi addon -> node --test).
+#
+# Needs network access only to PyPI (maturin, pytest, hypothesis, numpy) and, when `go` or
+# `node` are missing, Debian's packages. Respects CARGO_TARGET_DIR (default: <repo>/target).
+# Exits non-zero on the first failure.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+T="$CARGO_TARGET_DIR"
+PY="${PYTHON:-python3}"
+mkdir -p "$T"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+apt_install() {
+  if command -v apt-get >/dev/null 2>&1; then
+    step "installing $* with apt-get"
+    if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@"
+  else
+    echo "error: $* missing and apt-get unavailable" >&2
+    exit 1
+  fi
+}
+
+# ---------------------------------------------------------------- native libraries
+step "cargo build -p toondb-ffi -p toondb-node"
+cargo build -p toondb-ffi -p toondb-node
+
+# ---------------------------------------------------------------- Python
+step "python: build the abi3 wheel with maturin"
+if [ ! -x "$T/sdk-venv-build/bin/maturin" ]; then
+  "$PY" -m venv "$T/sdk-venv-build"
+  "$T/sdk-venv-build/bin/pip" install -q "maturin>=1.5,<2"
+fi
+rm -rf "$T/sdk-wheels"
+(cd crates/toondb-python && "$T/sdk-venv-build/bin/maturin" build --strip --out "$T/sdk-wheels")
+WHEEL="$(ls "$T"/sdk-wheels/toondb-*.whl | head -n1)"
+
+step "python: install $(basename "$WHEEL") into a fresh venv"
+rm -rf "$T/sdk-venv-test"
+"$PY" -m venv "$T/sdk-venv-test"
+"$T/sdk-venv-test/bin/pip" install -q pytest hypothesis numpy "$WHEEL"
+# Run from outside the source tree so the installed package (not python/toondb) is tested.
+(cd "$T" && "$T/sdk-venv-test/bin/python" -c 'import toondb, sys; print("toondb", toondb.__version__, "from", toondb.__file__)' \
+  && "$T/sdk-venv-test/bin/python" -m pytest -q -p no:cacheprovider "$ROOT/crates/toondb-python/tests")
+
+# ---------------------------------------------------------------- Go
+step "go: go test over the C ABI"
+if ! command -v go >/dev/null 2>&1; then apt_install golang-go; fi
+go version
+(cd bindings/go \
+  && CGO_ENABLED=1 CGO_LDFLAGS="-L$T/debug" LD_LIBRARY_PATH="$T/debug${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+     GOFLAGS=-mod=mod GOPROXY=off go test -count=1 ./...)
+
+# ---------------------------------------------------------------- Node.js
+step "node: node --test"
+if ! command -v node >/dev/null 2>&1; then apt_install nodejs; fi
+node --version
+cp "$T/debug/libtoondb_node.so" crates/toondb-node/toondb.node
+(cd crates/toondb-node && node --test test/)
+
+step "all SDK tests passed"
