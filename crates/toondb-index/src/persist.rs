@@ -20,7 +20,7 @@
 
 use std::time::{Duration, Instant};
 
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 use toondb_storage::{Engine, Transaction, WriteBatch};
 
 use crate::error::{IndexError, Result};
@@ -56,6 +56,10 @@ pub struct PersistentIndex {
     name: String,
     prefix: Vec<u8>,
     index: RwLock<HnswIndex>,
+    /// Serialises `insert`/`delete` so that engine writes and graph updates of one id happen
+    /// in the same order, while searches keep running during the (possibly fsync-bound)
+    /// engine write; they only wait for the short in-memory graph update.
+    writers: Mutex<()>,
     /// Copies of the immutable dimension and metric, so that code already holding the index
     /// lock never takes it again (a recursive read of a fair `RwLock` can deadlock behind a
     /// queued writer).
@@ -131,6 +135,7 @@ impl PersistentIndex {
             name: name.to_string(),
             prefix,
             index: RwLock::new(index),
+            writers: Mutex::new(()),
             dim: config.dim,
             metric: config.metric,
             rebuild: start.elapsed(),
@@ -196,13 +201,13 @@ impl PersistentIndex {
         }
     }
 
-    /// Stores `v` under `id` (upsert) and adds it to the graph. The write lock is held across
-    /// both steps so that concurrent writers of one id apply in the same order to both.
+    /// Stores `v` under `id` (upsert), then adds it to the graph. Writers are serialised so
+    /// that concurrent writers of one id apply in the same order to both.
     pub fn insert(&self, id: u64, v: &[f32]) -> Result<()> {
         let bytes = self.encode(v)?;
-        let mut g = self.index.write();
+        let _order = self.writers.lock();
         self.engine.put(&self.vector_key(id), &bytes)?;
-        g.insert(id, v)
+        self.index.write().insert(id, v)
     }
 
     /// Stores many vectors in one atomic engine batch, then builds them in parallel.
@@ -220,16 +225,16 @@ impl PersistentIndex {
         for (i, &id) in ids.iter().enumerate() {
             self.stage_insert_in_batch(&mut batch, id, &data[i * dim..(i + 1) * dim])?;
         }
-        let mut g = self.index.write();
+        let _order = self.writers.lock();
         self.engine.write(batch)?;
-        g.insert_batch(ids, data)
+        self.index.write().insert_batch(ids, data)
     }
 
     /// Deletes `id` from the engine and the graph; returns whether the graph held it.
     pub fn delete(&self, id: u64) -> Result<bool> {
-        let mut g = self.index.write();
+        let _order = self.writers.lock();
         self.engine.delete(&self.vector_key(id))?;
-        Ok(g.delete(id))
+        Ok(self.index.write().delete(id))
     }
 
     /// Validates `v` and writes it into the caller's transaction. Call
