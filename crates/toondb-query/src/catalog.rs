@@ -27,6 +27,9 @@ pub struct ColumnDef {
     pub not_null: bool,
     /// DEFAULT expression as SQL text.
     pub default: Option<String>,
+    /// Value of this column for rows stored before it was added by ALTER TABLE ADD COLUMN.
+    #[serde(default)]
+    pub added_default: Option<crate::value::Value>,
 }
 
 /// A secondary index (explicit, or created for a PRIMARY KEY / UNIQUE constraint).

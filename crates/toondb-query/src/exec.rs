@@ -907,7 +907,12 @@ impl<'t> Exec<'t> {
             },
             e => e,
         })?;
-        r.resize(t.columns.len(), Value::Null);
+        if r.len() < t.columns.len() {
+            for c in &t.columns[r.len()..] {
+                r.push(c.added_default.clone().unwrap_or(Value::Null));
+            }
+        }
+        r.truncate(t.columns.len());
         Ok(r)
     }
 

@@ -588,6 +588,7 @@ fn exec_statement(
             names,
             ..
         } => drop_objects(&cat, txn, *object_type, *if_exists, names),
+        Statement::AlterTable(at) => alter_table(&cat, txn, at),
         Statement::CreateTrigger(_) | Statement::DropTrigger(_) => unsupported("triggers"),
         other => {
             let s = other.to_string();
@@ -687,6 +688,7 @@ fn create_table(cat: &Catalog, txn: &mut dyn KvTxn, ct: &ast::CreateTable) -> Re
             decl_type: decl,
             not_null: false,
             default: None,
+            added_default: None,
         };
         for o in &c.options {
             match &o.option {
@@ -766,6 +768,106 @@ fn create_table(cat: &Catalog, txn: &mut dyn KvTxn, ct: &ast::CreateTable) -> Re
         t.next_index_id += 1;
     }
     catalog::put_table(txn, &t)?;
+    Ok(QueryResult::default())
+}
+
+fn alter_table(cat: &Catalog, txn: &mut dyn KvTxn, at: &ast::AlterTable) -> Result<QueryResult> {
+    let name = object_name(&at.name);
+    let Some(t) = cat.table(&name) else {
+        if at.if_exists {
+            return Ok(QueryResult::default());
+        }
+        return name_err(format!("no such table: {name}"));
+    };
+    let mut t2: TableDef = (**t).clone();
+    for op in &at.operations {
+        match op {
+            ast::AlterTableOperation::RenameTable { table_name } => {
+                let new = match table_name {
+                    ast::RenameTableNameKind::As(n) | ast::RenameTableNameKind::To(n) => {
+                        object_name(n)
+                    }
+                };
+                if cat.table(&new).is_some() || cat.view(&new).is_some() {
+                    return name_err(format!(
+                        "there is already another table or view with this name: {new}"
+                    ));
+                }
+                catalog::delete_table(txn, &t2.name)?;
+                t2.name = new;
+            }
+            ast::AlterTableOperation::RenameColumn {
+                old_column_name,
+                new_column_name,
+            } => {
+                let Some(ci) = t2.column_index(&old_column_name.value) else {
+                    return name_err(format!("no such column: \"{}\"", old_column_name.value));
+                };
+                if t2.column_index(&new_column_name.value).is_some() {
+                    return name_err(format!("duplicate column name: {}", new_column_name.value));
+                }
+                t2.columns[ci].name = new_column_name.value.clone();
+            }
+            ast::AlterTableOperation::AddColumn {
+                column_def,
+                if_not_exists,
+                ..
+            } => {
+                if t2.column_index(&column_def.name.value).is_some() {
+                    if *if_not_exists {
+                        continue;
+                    }
+                    return name_err(format!("duplicate column name: {}", column_def.name.value));
+                }
+                let decl = column_def.data_type.to_string();
+                let decl = if decl.eq_ignore_ascii_case("unspecified") {
+                    String::new()
+                } else {
+                    decl
+                };
+                let mut cd = ColumnDef {
+                    name: column_def.name.value.clone(),
+                    ty: DataType::from_type_name(&decl),
+                    affinity: Affinity::from_type_name(&decl),
+                    decl_type: decl,
+                    not_null: false,
+                    default: None,
+                    added_default: None,
+                };
+                for o in &column_def.options {
+                    match &o.option {
+                        ast::ColumnOption::NotNull => cd.not_null = true,
+                        ast::ColumnOption::Null => {}
+                        ast::ColumnOption::Default(e) => cd.default = Some(e.to_string()),
+                        ast::ColumnOption::PrimaryKey(_) | ast::ColumnOption::Unique(_) => {
+                            return Err(Error::Semantic(
+                                "Cannot add a PRIMARY KEY or UNIQUE column".into(),
+                            ))
+                        }
+                        _ => {}
+                    }
+                }
+                t2.columns.push(cd);
+                let i = t2.columns.len() - 1;
+                let dv = default_value(&t2, i)?;
+                let dv = t2.columns[i].affinity.apply(dv);
+                if t2.columns[i].not_null && dv.is_null() {
+                    return Err(Error::Semantic(
+                        "Cannot add a NOT NULL column with default value NULL".into(),
+                    ));
+                }
+                t2.columns[i].added_default = Some(dv);
+            }
+            other => {
+                let s = other.to_string();
+                return unsupported(format!(
+                    "ALTER TABLE {}",
+                    s.chars().take(40).collect::<String>()
+                ));
+            }
+        }
+    }
+    catalog::put_table(txn, &t2)?;
     Ok(QueryResult::default())
 }
 

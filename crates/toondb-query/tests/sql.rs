@@ -541,6 +541,40 @@ fn common_table_expressions() {
 }
 
 #[test]
+fn alter_table_add_and_rename() {
+    let (_db, mut s) = db();
+    setup(&mut s);
+    s.execute("ALTER TABLE dept ADD COLUMN budget INTEGER DEFAULT 10")
+        .unwrap();
+    s.execute("ALTER TABLE dept ADD COLUMN note TEXT").unwrap();
+    s.execute("INSERT INTO dept(title, budget) VALUES ('new', 99)")
+        .unwrap();
+    assert_eq!(
+        rows(
+            &mut s,
+            "SELECT title, budget, note FROM dept WHERE id IN (1, 4) ORDER BY id"
+        ),
+        vec![
+            vec![Value::from("eng"), i(10), Value::Null],
+            vec![Value::from("new"), i(99), Value::Null]
+        ]
+    );
+    assert!(s
+        .execute("ALTER TABLE dept ADD COLUMN x INT NOT NULL")
+        .is_err());
+    s.execute("ALTER TABLE dept RENAME COLUMN title TO name")
+        .unwrap();
+    s.execute("ALTER TABLE dept RENAME TO team").unwrap();
+    assert!(s.execute("SELECT * FROM dept").is_err());
+    assert_eq!(
+        rows(&mut s, "SELECT id FROM team WHERE name = 'ops'"),
+        vec![vec![i(2)]]
+    );
+    let p = explain(&mut s, "SELECT id FROM team WHERE name = 'ops'");
+    assert!(p.contains("IndexScan"), "{p}");
+}
+
+#[test]
 fn formatters() {
     let (_db, mut s) = db();
     let r: QueryResult = s
