@@ -1193,6 +1193,233 @@ impl HnswIndex {
     }
 }
 
+/// Magic of a serialized graph image.
+const GRAPH_MAGIC: &[u8; 8] = b"TDBGRAPH";
+const GRAPH_VERSION: u8 = 1;
+
+/// Little-endian cursor over untrusted bytes; every read is bounds-checked.
+struct Cursor<'a> {
+    b: &'a [u8],
+    pos: usize,
+}
+
+impl Cursor<'_> {
+    fn take(&mut self, n: usize) -> Result<&[u8]> {
+        let s = self
+            .pos
+            .checked_add(n)
+            .and_then(|end| self.b.get(self.pos..end))
+            .ok_or_else(|| IndexError::Corruption {
+                file: "graph image".into(),
+                offset: self.pos as u64,
+                detail: format!("truncated: {n} bytes wanted"),
+            })?;
+        self.pos += n;
+        Ok(s)
+    }
+    fn u8(&mut self) -> Result<u8> {
+        Ok(self.take(1)?[0])
+    }
+    fn u32(&mut self) -> Result<u32> {
+        let s = self.take(4)?;
+        Ok(u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+    }
+    fn u64(&mut self) -> Result<u64> {
+        let s = self.take(8)?;
+        let mut a = [0u8; 8];
+        a.copy_from_slice(s);
+        Ok(u64::from_le_bytes(a))
+    }
+    fn bad(&self, detail: impl Into<String>) -> IndexError {
+        IndexError::Corruption {
+            file: "graph image".into(),
+            offset: self.pos as u64,
+            detail: detail.into(),
+        }
+    }
+}
+
+impl HnswIndex {
+    /// Serializes the graph (ids, levels, adjacency lists, entry point) together with a
+    /// checksum of each live node's vector as produced by `vector_sum`, so that a later
+    /// [`from_graph_image`](Self::from_graph_image) can tell which nodes still match the
+    /// stored vectors. Vectors and quantizer codes are not included.
+    pub fn graph_image(&self, vector_sum: impl Fn(u64) -> u32) -> Vec<u8> {
+        let slots = self.slots();
+        let mut out = Vec::with_capacity(32 + slots * (18 + 4 * (self.m0 + 1)));
+        out.extend_from_slice(GRAPH_MAGIC);
+        out.push(GRAPH_VERSION);
+        out.extend_from_slice(&(self.cfg.dim as u32).to_le_bytes());
+        out.extend_from_slice(&(self.cfg.m as u32).to_le_bytes());
+        out.extend_from_slice(&(slots as u32).to_le_bytes());
+        out.extend_from_slice(&self.entry.load(Ordering::Acquire).to_le_bytes());
+        let mut buf = Vec::new();
+        for i in 0..slots {
+            // Deleted-but-unrepaired nodes keep their links (live nodes still point at them).
+            let flag = self.flags[i];
+            let live = flag == LIVE;
+            let linked = flag != FREE;
+            out.extend_from_slice(&self.labels[i].to_le_bytes());
+            out.push(flag);
+            let level = if linked {
+                usize::from(self.levels[i])
+            } else {
+                0
+            };
+            out.push(level as u8);
+            out.extend_from_slice(
+                &(if live { vector_sum(self.labels[i]) } else { 0 }).to_le_bytes(),
+            );
+            for l in 0..=level {
+                if linked {
+                    self.read_neighbors(i as u32, l, &mut buf);
+                } else {
+                    buf.clear();
+                }
+                out.extend_from_slice(&(buf.len() as u32).to_le_bytes());
+                for &x in &buf {
+                    out.extend_from_slice(&x.to_le_bytes());
+                }
+            }
+        }
+        out
+    }
+
+    /// Rebuilds an index from a [`graph_image`](Self::graph_image) and the current vectors.
+    ///
+    /// `vectors` maps each stored id to `(vector, checksum)`. Image nodes whose id is missing
+    /// or whose checksum differs are treated as deleted and repaired out of the graph; stored
+    /// vectors the image does not know are inserted afterwards. The result therefore holds
+    /// exactly the ids and vectors of `vectors`, whatever the image says. Malformed images
+    /// are [`IndexError::Corruption`] (callers fall back to a full build).
+    pub fn from_graph_image(
+        cfg: HnswConfig,
+        image: &[u8],
+        vectors: &HashMap<u64, (Vec<f32>, u32)>,
+    ) -> Result<HnswIndex> {
+        let mut idx = HnswIndex::new(cfg)?;
+        let mut c = Cursor { b: image, pos: 0 };
+        if c.take(8)? != GRAPH_MAGIC || c.u8()? != GRAPH_VERSION {
+            return Err(c.bad("bad graph magic or version"));
+        }
+        let (dim, m) = (c.u32()? as usize, c.u32()? as usize);
+        if dim != idx.cfg.dim || m != idx.cfg.m {
+            return Err(c.bad(format!("image has dim {dim} / m {m}, config differs")));
+        }
+        let slots = c.u32()? as usize;
+        // Every slot takes at least 18 bytes: cap the allocation by what is really there.
+        if slots > image.len() / 18 {
+            return Err(c.bad(format!("{slots} slots cannot fit in {} bytes", image.len())));
+        }
+        let entry = c.u64()?;
+        idx.rows.reserve_exact(slots);
+        let mut seen = HashSet::new();
+        for i in 0..slots {
+            let label = c.u64()?;
+            let flag = c.u8()?;
+            let level = usize::from(c.u8()?);
+            let sum = c.u32()?;
+            if flag > FREE || level > MAX_LEVEL {
+                return Err(c.bad(format!("slot {i}: bad flag {flag} or level {level}")));
+            }
+            idx.labels.push(label);
+            idx.levels.push(level as u8);
+            idx.locks.push(Mutex::new(()));
+            idx.rows.push_row();
+            if level > 0 {
+                let w = idx.cfg.m + 1;
+                idx.upper.insert(
+                    i as u32,
+                    (0..level * w).map(|_| AtomicU32::new(0)).collect(),
+                );
+            }
+            for l in 0..=level {
+                let n = c.u32()? as usize;
+                if n > idx.maxm(l) {
+                    return Err(c.bad(format!("slot {i} level {l}: {n} links")));
+                }
+                let mut ids = Vec::with_capacity(n);
+                for _ in 0..n {
+                    let x = c.u32()?;
+                    if x as usize >= slots {
+                        return Err(c.bad(format!("slot {i}: link to {x} of {slots}")));
+                    }
+                    ids.push(x);
+                }
+                idx.write_neighbors(i as u32, l, &ids);
+            }
+            let stored = if flag == LIVE {
+                vectors.get(&label)
+            } else {
+                None
+            };
+            match stored {
+                Some((v, s)) if *s == sum && seen.insert(label) => {
+                    let mut p = v.clone();
+                    metric::prepare_in_place(idx.cfg.metric, idx.cfg.dim, &mut p)?;
+                    idx.rows.set_vector(i, &p);
+                    idx.flags.push(LIVE);
+                    if label != i as u64 {
+                        idx.id_map.insert(label, i as u32);
+                    }
+                    idx.n_live += 1;
+                }
+                _ if flag != FREE => {
+                    // Stale node: keep it traversable until the repair below unlinks it.
+                    idx.flags.push(DELETED);
+                    idx.n_deleted += 1;
+                }
+                _ => {
+                    idx.flags.push(FREE);
+                    idx.free.push(i as u32);
+                }
+            }
+        }
+        if c.pos != image.len() {
+            return Err(c.bad("trailing bytes after the last slot"));
+        }
+        // Free slots must not be referenced by anything.
+        let mut buf = Vec::new();
+        for i in 0..slots {
+            if idx.flags[i] == FREE {
+                continue;
+            }
+            for l in 0..=usize::from(idx.levels[i]) {
+                idx.read_neighbors(i as u32, l, &mut buf);
+                if buf.iter().any(|&x| idx.flags[x as usize] == FREE) {
+                    return Err(c.bad(format!("slot {i} links to a free slot")));
+                }
+            }
+        }
+        let (en, el) = unpack(entry);
+        if entry != EMPTY {
+            if en as usize >= slots
+                || idx.flags[en as usize] == FREE
+                || el != usize::from(idx.levels[en as usize])
+            {
+                return Err(c.bad("bad entry point"));
+            }
+            idx.entry.store(entry, Ordering::Release);
+        }
+        // Vectors the image does not know (or knew with other contents).
+        let mut ids: Vec<u64> = vectors
+            .keys()
+            .copied()
+            .filter(|&id| idx.lookup(id).is_none())
+            .collect();
+        ids.sort_unstable();
+        let mut data = Vec::with_capacity(ids.len() * idx.cfg.dim);
+        for id in &ids {
+            if let Some((v, _)) = vectors.get(id) {
+                data.extend_from_slice(v);
+            }
+        }
+        idx.repair();
+        idx.insert_batch(&ids, &data)?;
+        Ok(idx)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -30,6 +30,6 @@ pub use error::{IndexError, Result};
 pub use flat::FlatIndex;
 pub use hnsw::{HnswConfig, HnswIndex, MemoryUsage, VectorSource};
 pub use metric::Metric;
-pub use persist::PersistentIndex;
+pub use persist::{OpenReport, PersistentIndex};
 pub use quant::Quantization;
 pub use search::{Filter, Hit, SearchParams};

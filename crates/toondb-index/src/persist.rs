@@ -18,6 +18,7 @@
 //! [`Transaction`] or [`WriteBatch`] (e.g. together with the document it belongs to) and
 //! update the graph after the commit succeeded.
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use parking_lot::{Mutex, RwLock};
@@ -65,7 +66,80 @@ pub struct PersistentIndex {
     /// queued writer).
     dim: usize,
     metric: Metric,
-    rebuild: Duration,
+    report: OpenReport,
+}
+
+/// What [`PersistentIndex::open`] did.
+#[derive(Clone, Debug, Default)]
+pub struct OpenReport {
+    /// Vectors read from the engine.
+    pub vectors: usize,
+    /// True if the graph image was loaded (and patched) instead of rebuilding.
+    pub graph_loaded: bool,
+    /// Why the image was not used, if it was not.
+    pub fallback: Option<String>,
+    /// Time from the start of the vector scan to a ready index.
+    pub duration: Duration,
+}
+
+/// Size of one graph-image chunk value.
+const IMAGE_CHUNK: usize = 1 << 20;
+
+fn image_key(prefix: &[u8], chunk: u32) -> Vec<u8> {
+    let mut k = prefix.to_vec();
+    k.extend_from_slice(b"g/c/");
+    k.extend_from_slice(&chunk.to_be_bytes());
+    k
+}
+
+/// Checksum identifying a stored vector (of its prepared form, as the graph holds it).
+fn vector_sum(metric: Metric, v: &[f32]) -> u32 {
+    let mut p = v.to_vec();
+    // Stored vectors were validated on the way in; if one is not, it gets a sum no image
+    // node can match.
+    if metric::prepare_in_place(metric, p.len(), &mut p).is_err() {
+        return 0;
+    }
+    let bytes: Vec<u8> = p.iter().flat_map(|x| x.to_le_bytes()).collect();
+    toondb_core::checksum::crc32c(&bytes)
+}
+
+/// Reads and verifies the graph image; `Ok(None)` if there is none.
+fn load_image(engine: &Engine, prefix: &[u8]) -> Result<Option<Vec<u8>>> {
+    let meta_key = [prefix, b"g/meta"].concat();
+    let Some(meta) = engine.get(&meta_key)? else {
+        return Ok(None);
+    };
+    if meta.len() != 16 {
+        return Err(corrupt(&meta_key, 0, "graph meta must be 16 bytes"));
+    }
+    let mut l = [0u8; 8];
+    l.copy_from_slice(&meta[..8]);
+    let len = u64::from_le_bytes(l);
+    let chunks = u32::from_le_bytes([meta[8], meta[9], meta[10], meta[11]]);
+    let sum = u32::from_le_bytes([meta[12], meta[13], meta[14], meta[15]]);
+    if len > u64::from(chunks) * IMAGE_CHUNK as u64 {
+        return Err(corrupt(&meta_key, 0, "graph length exceeds its chunks"));
+    }
+    let mut image = Vec::new();
+    for i in 0..chunks {
+        let key = image_key(prefix, i);
+        let c = engine
+            .get(&key)?
+            .ok_or_else(|| corrupt(&key, 0, "missing graph chunk"))?;
+        if c.len() > IMAGE_CHUNK || image.len() + c.len() > len as usize {
+            return Err(corrupt(&key, 0, "graph chunk too long"));
+        }
+        image.extend_from_slice(&c);
+    }
+    if image.len() as u64 != len || toondb_core::checksum::crc32c(&image) != sum {
+        return Err(corrupt(
+            &meta_key,
+            12,
+            "graph image length or checksum mismatch",
+        ));
+    }
+    Ok(Some(image))
 }
 
 impl std::fmt::Debug for PersistentIndex {
@@ -127,9 +201,37 @@ impl PersistentIndex {
             ids.push(decode_id(&k, vprefix.len())?);
             decode_vector(&v, config.dim, &k, &mut data)?;
         }
-        // One batch: the graph is built in parallel on full vectors and the quantizer (if
-        // any, and if `train_after` vectors are present) is trained on all of them at the end.
-        index.insert_batch(&ids, &data)?;
+        let mut report = OpenReport {
+            vectors: ids.len(),
+            ..OpenReport::default()
+        };
+        // Fast path: a graph image written by `checkpoint`, validated node by node against
+        // the vectors just read.
+        match load_image(engine, &prefix) {
+            Ok(Some(image)) => {
+                let mut map = HashMap::with_capacity(ids.len());
+                for (i, &id) in ids.iter().enumerate() {
+                    let v = data[i * config.dim..(i + 1) * config.dim].to_vec();
+                    let sum = vector_sum(config.metric, &v);
+                    map.insert(id, (v, sum));
+                }
+                match HnswIndex::from_graph_image(config.clone(), &image, &map) {
+                    Ok(idx) => {
+                        index = idx;
+                        report.graph_loaded = true;
+                    }
+                    Err(e) => report.fallback = Some(e.to_string()),
+                }
+            }
+            Ok(None) => report.fallback = Some("no graph image".into()),
+            Err(e) => report.fallback = Some(e.to_string()),
+        }
+        if !report.graph_loaded {
+            // One batch: the graph is built in parallel on full vectors and the quantizer (if
+            // any, and if `train_after` vectors are present) is trained on all of them.
+            index.insert_batch(&ids, &data)?;
+        }
+        report.duration = start.elapsed();
         Ok(PersistentIndex {
             engine: engine.clone(),
             name: name.to_string(),
@@ -138,8 +240,64 @@ impl PersistentIndex {
             writers: Mutex::new(()),
             dim: config.dim,
             metric: config.metric,
-            rebuild: start.elapsed(),
+            report,
         })
+    }
+
+    /// How the last [`open`](Self::open) went: vectors read, whether the graph image was
+    /// used, why not, and how long it took.
+    pub fn open_report(&self) -> &OpenReport {
+        &self.report
+    }
+
+    /// Writes a graph image (adjacency lists plus a checksum of every vector) in one atomic
+    /// batch, so that the next [`open`](Self::open) can skip the rebuild. Safe at any time:
+    /// writes after the checkpoint (or an image that no longer matches for any other reason)
+    /// are detected per node on open and fixed by repair + insert, and a malformed image
+    /// falls back to a full rebuild.
+    pub fn checkpoint(&self) -> Result<()> {
+        let _order = self.writers.lock();
+        let vprefix = [self.prefix.as_slice(), b"v/"].concat();
+        let mut sums = HashMap::new();
+        for kv in self.engine.scan_prefix(&vprefix)? {
+            let (k, v) = kv?;
+            let mut vec = Vec::with_capacity(self.dim);
+            decode_vector(&v, self.dim, &k, &mut vec)?;
+            sums.insert(decode_id(&k, vprefix.len())?, vector_sum(self.metric, &vec));
+        }
+        let image = self
+            .index
+            .read()
+            .graph_image(|id| sums.get(&id).copied().unwrap_or(0));
+        let mut batch = WriteBatch::new();
+        let meta_key = [self.prefix.as_slice(), b"g/meta"].concat();
+        let old_chunks = match self.engine.get(&meta_key)? {
+            Some(m) if m.len() == 16 => u32::from_le_bytes([m[8], m[9], m[10], m[11]]),
+            _ => 0,
+        };
+        let chunks = image.chunks(IMAGE_CHUNK).count() as u32;
+        for (i, c) in image.chunks(IMAGE_CHUNK).enumerate() {
+            batch.put(&self.image_key(i as u32), c);
+        }
+        for i in chunks..old_chunks {
+            batch.delete(&self.image_key(i));
+        }
+        let mut meta = Vec::with_capacity(16);
+        meta.extend_from_slice(&(image.len() as u64).to_le_bytes());
+        meta.extend_from_slice(&chunks.to_le_bytes());
+        meta.extend_from_slice(&toondb_core::checksum::crc32c(&image).to_le_bytes());
+        batch.put(&meta_key, &meta);
+        self.engine.write(batch)?;
+        Ok(())
+    }
+
+    /// Checkpoints the graph (see [`checkpoint`](Self::checkpoint)) and drops the index.
+    pub fn close(self) -> Result<()> {
+        self.checkpoint()
+    }
+
+    fn image_key(&self, chunk: u32) -> Vec<u8> {
+        image_key(&self.prefix, chunk)
     }
 
     /// The index name.
@@ -147,9 +305,9 @@ impl PersistentIndex {
         &self.name
     }
 
-    /// Time spent rebuilding the graph in [`open`](Self::open).
+    /// Time spent in [`open`](Self::open) after reading the vectors (graph load or rebuild).
     pub fn rebuild_time(&self) -> Duration {
-        self.rebuild
+        self.report.duration
     }
 
     /// Number of live vectors in the in-memory index.
@@ -483,6 +641,99 @@ mod tests {
             done.store(true, std::sync::atomic::Ordering::Relaxed);
         });
         assert_eq!(idx.len(), 300);
+    }
+
+    fn agrees_with_engine(engine: &Engine, idx: &PersistentIndex, dim: usize) {
+        let mut n = 0;
+        for kv in engine
+            .scan_prefix(&[idx.prefix.as_slice(), b"v/"].concat())
+            .unwrap()
+        {
+            let (k, v) = kv.unwrap();
+            let id = decode_id(&k, idx.prefix.len() + 2).unwrap();
+            let mut stored = Vec::new();
+            decode_vector(&v, dim, &k, &mut stored).unwrap();
+            assert_eq!(
+                idx.with_index(|g| g.get(id)),
+                Some(stored.clone()),
+                "id {id}"
+            );
+            assert_eq!(idx.search(&stored, 1).unwrap()[0].id, id);
+            n += 1;
+        }
+        assert_eq!(idx.len(), n);
+    }
+
+    #[test]
+    fn checkpoint_image_is_loaded_and_patched_with_later_writes() {
+        let engine = Engine::open_in_memory(Options::default()).unwrap();
+        let c = HnswConfig::new(8, Metric::L2);
+        let idx = PersistentIndex::open(&engine, "img", c.clone()).unwrap();
+        assert!(!idx.open_report().graph_loaded);
+        let mut r = crate::rng::Rng::new(11);
+        let data: Vec<f32> = (0..400 * 8).map(|_| r.gauss()).collect();
+        let ids: Vec<u64> = (0..300).map(|i| i * 5).collect();
+        idx.insert_batch(&ids, &data[..300 * 8]).unwrap();
+        idx.checkpoint().unwrap();
+        // Writes after the checkpoint: new ids, upserts, deletes.
+        for i in 300..400u64 {
+            idx.insert(i * 5, &data[i as usize * 8..(i as usize + 1) * 8])
+                .unwrap();
+        }
+        for i in 0..20u64 {
+            idx.insert(i * 5, &data[(i as usize + 100) * 8..(i as usize + 101) * 8])
+                .unwrap();
+            assert!(idx.delete(i * 5 + 500).unwrap());
+        }
+        drop(idx);
+        let idx = PersistentIndex::open(&engine, "img", c.clone()).unwrap();
+        let rep = idx.open_report().clone();
+        assert!(rep.graph_loaded, "{rep:?}");
+        assert_eq!(rep.vectors, 380);
+        agrees_with_engine(&engine, &idx, 8);
+        idx.close().unwrap();
+        // A clean close leaves an image that matches exactly.
+        let idx = PersistentIndex::open(&engine, "img", c.clone()).unwrap();
+        assert!(idx.open_report().graph_loaded);
+        agrees_with_engine(&engine, &idx, 8);
+        drop(idx);
+        // A damaged chunk is detected and the graph rebuilt.
+        let key = image_key(b"idx/img/", 0);
+        let mut chunk = engine.get(&key).unwrap().unwrap();
+        chunk[40] ^= 0xff;
+        engine.put(&key, &chunk).unwrap();
+        let idx = PersistentIndex::open(&engine, "img", c).unwrap();
+        let rep = idx.open_report();
+        assert!(!rep.graph_loaded && rep.fallback.as_deref().unwrap_or("").contains("checksum"));
+        agrees_with_engine(&engine, &idx, 8);
+    }
+
+    #[test]
+    fn malformed_graph_images_never_panic() {
+        let mut vectors = HashMap::new();
+        vectors.insert(0u64, (vec![1.0f32, 0.0], 0u32));
+        let c = HnswConfig::new(2, Metric::L2);
+        let mut idx = HnswIndex::new(c.clone()).unwrap();
+        idx.insert_batch(&[0, 1, 2], &[1.0, 0.0, 0.0, 1.0, 1.0, 1.0])
+            .unwrap();
+        let good = idx.graph_image(|_| 0);
+        let mut r = crate::rng::Rng::new(1);
+        for _ in 0..2000 {
+            let mut img = good.clone();
+            match r.below(3) {
+                0 => img.truncate(r.below(img.len())),
+                1 => {
+                    let i = r.below(img.len());
+                    img[i] = (r.next_u64() & 0xff) as u8;
+                }
+                _ => img.extend_from_slice(&[0, 1, 2]),
+            }
+            if let Ok(g) = HnswIndex::from_graph_image(c.clone(), &img, &vectors) {
+                // Whatever was accepted holds exactly the given vectors.
+                assert_eq!(g.len(), 1);
+                assert_eq!(g.get(0), Some(vec![1.0, 0.0]));
+            }
+        }
     }
 
     #[test]

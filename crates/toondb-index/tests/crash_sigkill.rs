@@ -2,7 +2,9 @@
 //! deletes) and is killed with SIGKILL at an arbitrary point, four times in a row. After each
 //! kill the reopened index must agree exactly with the vectors stored in the engine, and the
 //! stored state must be the result of a prefix of the child's (deterministic) operation
-//! sequence that includes every operation the child acknowledged.
+//! sequence that includes every operation the child acknowledged. The child writes graph
+//! checkpoints every 40 operations, so reopening exercises both the image fast path (patched
+//! with the writes made after it) and, when a kill lands mid-checkpoint, the rebuild.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
@@ -63,6 +65,10 @@ fn crash_child() {
                 idx.delete(id).unwrap();
             }
         }
+        if i % 40 == 39 {
+            // Graph images of various ages must be reconciled with the stored vectors.
+            idx.checkpoint().unwrap();
+        }
         writeln!(out, "ack {i}").unwrap();
         out.flush().unwrap();
     }
@@ -120,6 +126,13 @@ fn sigkill_loop_keeps_index_and_storage_in_agreement() {
                 .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
                 .collect();
             stored.insert(id, vec);
+        }
+        if round > 0 {
+            assert!(
+                idx.open_report().graph_loaded,
+                "round {round}: {:?}",
+                idx.open_report()
+            );
         }
         // The index agrees with the engine exactly.
         assert_eq!(idx.len(), stored.len(), "round {round}");
