@@ -37,6 +37,8 @@ struct Fixture {
     _dir: tempfile::TempDir,
     db: Database,
     queries: Vec<Vec<f32>>,
+    /// The same vectors in a bare HNSW index (baseline for the API's search overhead).
+    raw_index: toondb_index::HnswIndex,
 }
 
 fn fixture() -> Fixture {
@@ -57,10 +59,17 @@ fn fixture() -> Fixture {
     for chunk in docs.chunks(1000) {
         c.upsert_many(chunk.to_vec()).expect("upsert");
     }
+    let mut raw_index =
+        toondb_index::HnswIndex::new(toondb_index::HnswConfig::new(DIM, Metric::Cosine))
+            .expect("index");
+    let ids: Vec<u64> = (0..N_VECTORS as u64).collect();
+    let flat: Vec<f32> = docs.iter().flat_map(|d| d.vector.iter().copied()).collect();
+    raw_index.insert_batch(&ids, &flat).expect("insert");
     Fixture {
         _dir: dir,
         db,
         queries: vectors(64, 7),
+        raw_index,
     }
 }
 
@@ -158,8 +167,44 @@ fn async_benches(c: &mut Criterion, f: &Fixture) {
     g.finish();
 }
 
+/// The layers underneath, measured in the same run, so API overhead can be read off despite
+/// machine noise.
+fn raw_benches(c: &mut Criterion, f: &Fixture) {
+    let engine = f.db.engine();
+    let mut g = c.benchmark_group("raw");
+    let mut i = 0u64;
+    g.bench_function("engine_put", |b| {
+        b.iter(|| {
+            i += 1;
+            engine
+                .put(format!("\x10r{i:012}").as_bytes(), &[1u8; 100])
+                .expect("put");
+        })
+    });
+    let mut j = 0u32;
+    g.bench_function("engine_get", |b| {
+        b.iter(|| {
+            j = (j + 7919) % 10_000;
+            black_box(
+                engine
+                    .get(format!("\x10key{j:08}").as_bytes())
+                    .expect("get"),
+            );
+        })
+    });
+    let mut q = 0;
+    g.bench_function("hnsw_search_k10_10k", |b| {
+        b.iter(|| {
+            q = (q + 1) % f.queries.len();
+            black_box(f.raw_index.search(&f.queries[q], 10).expect("search"));
+        })
+    });
+    g.finish();
+}
+
 fn benches(c: &mut Criterion) {
     let f = fixture();
+    raw_benches(c, &f);
     sync_benches(c, &f);
     #[cfg(feature = "async")]
     async_benches(c, &f);

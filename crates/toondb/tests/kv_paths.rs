@@ -208,3 +208,21 @@ fn paths_inside_transactions() {
     tx.commit().unwrap();
     assert_eq!(db.list_path("t").unwrap(), vec!["c"]);
 }
+
+#[test]
+fn handles_are_clone_send_sync() {
+    fn check<T: Clone + Send + Sync + 'static>() {}
+    check::<Database>();
+    check::<toondb::Collection>();
+    fn send<T: Send>() {}
+    send::<toondb::Transaction>();
+    send::<toondb::Rows>();
+    send::<toondb::Error>();
+    // A clone used from another thread sees the same data.
+    let db = Database::open_in_memory().unwrap();
+    let db2 = db.clone();
+    std::thread::spawn(move || db2.put("from-thread", "1").unwrap())
+        .join()
+        .unwrap();
+    assert_eq!(db.get("from-thread").unwrap().as_deref(), Some(&b"1"[..]));
+}
