@@ -46,6 +46,8 @@ pub struct Exec<'t> {
     outer: Vec<Row>,
     cache: HashMap<usize, Cached>,
     next_rowid: HashMap<u32, i64>,
+    /// Rowid of the last row inserted through [`Exec::write_row`].
+    pub last_rowid: Option<i64>,
 }
 
 /// Evaluates an expression without data access (constant folding, defaults).
@@ -56,6 +58,7 @@ pub fn eval_const(e: &Expr) -> Result<Value> {
         outer: Vec::new(),
         cache: HashMap::new(),
         next_rowid: HashMap::new(),
+        last_rowid: None,
     };
     x.eval(e, &[])
 }
@@ -224,6 +227,7 @@ impl<'t> Exec<'t> {
             outer: Vec::new(),
             cache: HashMap::new(),
             next_rowid: HashMap::new(),
+            last_rowid: None,
         }
     }
 
@@ -1307,6 +1311,9 @@ impl<'t> Exec<'t> {
         self.write_indexes(t, &row, rowid, false)?;
         let bytes = encode_row(&row);
         self.txn()?.put(&row_key(t.id, rowid), &bytes)?;
+        if old_rowid.is_none() {
+            self.last_rowid = Some(rowid);
+        }
         Ok(true)
     }
 

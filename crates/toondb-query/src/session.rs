@@ -71,6 +71,8 @@ pub struct QueryResult {
     pub rows: Vec<Vec<Value>>,
     /// Rows inserted, updated or deleted by a DML statement.
     pub rows_affected: u64,
+    /// Rowid of the last row inserted by this statement (INSERT only).
+    pub last_insert_rowid: Option<i64>,
 }
 
 /// A shared database: a storage backend plus the SQL layer.
@@ -563,6 +565,7 @@ fn exec_statement(
                 columns,
                 rows,
                 rows_affected: 0,
+                last_insert_rowid: None,
             })
         }
         Statement::Explain { statement, .. } => {
@@ -574,6 +577,7 @@ fn exec_statement(
                 }],
                 rows: lines.into_iter().map(|l| vec![Value::Text(l)]).collect(),
                 rows_affected: 0,
+                last_insert_rowid: None,
             })
         }
         Statement::Insert(ins) => insert(&cat, txn, ins, params),
@@ -1069,6 +1073,7 @@ fn insert(
         let n = u64::from(ex.write_row(&t, row?, None, mode)?);
         return Ok(QueryResult {
             rows_affected: n,
+            last_insert_rowid: ex.last_rowid,
             ..QueryResult::default()
         });
     };
@@ -1116,6 +1121,7 @@ fn insert(
     }
     Ok(QueryResult {
         rows_affected: n,
+        last_insert_rowid: ex.last_rowid,
         ..QueryResult::default()
     })
 }

@@ -363,7 +363,8 @@ fn prepared_statements_and_parameters() {
     assert_eq!(r.rows, vec![vec![i(-7), i(10)]]);
     let ins = s.prepare("INSERT INTO dept(title) VALUES ($1)").unwrap();
     assert_eq!(ins.param_count(), 1);
-    s.execute_prepared(&ins, &[Value::from("new")]).unwrap();
+    let r = s.execute_prepared(&ins, &[Value::from("new")]).unwrap();
+    assert_eq!((r.rows_affected, r.last_insert_rowid), (1, Some(4)));
     assert_eq!(
         rows(&mut s, "SELECT id FROM dept WHERE title = 'new'"),
         vec![vec![i(4)]]
