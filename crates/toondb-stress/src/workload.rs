@@ -79,7 +79,7 @@ pub fn data_value(id: u64, j: u64) -> Vec<u8> {
 
 /// Whether commit `id` is written as a transaction (otherwise as a write batch).
 pub fn is_txn(id: u64) -> bool {
-    id % 3 == 0
+    id.is_multiple_of(3)
 }
 
 /// Performs commit `id`. Returns the engine's error unchanged.

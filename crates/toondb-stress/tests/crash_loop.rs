@@ -1,5 +1,6 @@
 //! Runs the `toondb-stress` binary's short crash loop, fault and corruption runs and checks
 //! their summary lines.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
 use std::process::Command;
 
