@@ -71,7 +71,7 @@ echo "server at $ADDR (pid $SERVER_PID)"
 
 echo "== running python tests"
 set +e
-TOONDB_ADDR="$ADDR" TOONDB_TOKEN="$TOKEN" PYTHONPATH="$WORK/gen" \
+PYTHONDONTWRITEBYTECODE=1 TOONDB_ADDR="$ADDR" TOONDB_TOKEN="$TOKEN" PYTHONPATH="$WORK/gen" \
     "$VENV/bin/python" -m unittest discover -s "$HERE" -p 'test_*.py' -v
 TEST_STATUS=$?
 set -e
