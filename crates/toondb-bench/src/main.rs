@@ -10,6 +10,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod engines;
+mod kv;
 mod report;
 mod vectors;
 
@@ -30,12 +32,15 @@ struct Cli {
 enum Command {
     /// Vector search: HNSW f32 / SQ8 / PQ against hnswlib on a texmex-format data set.
     Vectors(vectors::Args),
+    /// Key-value engine: ToonDB against redb, sled, fjall and SQLite (durable commits).
+    Kv(kv::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Vectors(a) => vectors::run(a),
+        Command::Kv(a) => kv::run(a),
     };
     let rows = match result {
         Ok(r) => r,

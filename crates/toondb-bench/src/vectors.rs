@@ -409,7 +409,7 @@ pub fn run(a: &Args) -> Result<Vec<Row>, String> {
     if a.no_persist {
         eprintln!("note: persistence measurement skipped (--no-persist)");
     } else {
-        rows.push(persist(a, &d, metric)?);
+        rows.append(&mut persist(a, &d, metric)?);
     }
     if a.no_hnswlib {
         eprintln!("note: hnswlib comparison skipped (--no-hnswlib)");
@@ -422,9 +422,10 @@ pub fn run(a: &Args) -> Result<Vec<Row>, String> {
     Ok(rows)
 }
 
-/// Writes the base set through `PersistentIndex` into a fresh on-disk engine, reopens it and
-/// reports the rebuild-on-open time (`build_s`) and search figures of the reopened index.
-fn persist(a: &Args, d: &Data, metric: Metric) -> Result<Row, String> {
+/// Writes the base set through `PersistentIndex` into a fresh on-disk engine, reopens it
+/// twice (first without a graph image: full rebuild; then after `close()` wrote one) and
+/// reports each open time (`build_s`) and the search figures of the reopened index.
+fn persist(a: &Args, d: &Data, metric: Metric) -> Result<Vec<Row>, String> {
     use toondb_index::PersistentIndex;
     use toondb_storage::{Engine, Options};
     let err = |e: &dyn std::fmt::Display| e.to_string();
@@ -456,24 +457,43 @@ fn persist(a: &Args, d: &Data, metric: Metric) -> Result<Row, String> {
         engine.close().map_err(|e| err(&e))?;
     }
     let write_s = t.elapsed().as_secs_f64();
-    let engine = Engine::open(dir.path(), Options::default()).map_err(|e| err(&e))?;
-    let t = Instant::now();
-    let idx = PersistentIndex::open(&engine, "bench", cfg).map_err(|e| err(&e))?;
-    let open_s = t.elapsed().as_secs_f64();
-    eprintln!(
-        "persistent: wrote {n} vectors in {write_s:.2}s; reopen (scan + rebuild) {open_s:.2}s, of which graph rebuild {:.2}s",
-        idx.rebuild_time().as_secs_f64()
-    );
-    let ef = 64;
-    let (m, mem) = idx.with_index(|g| (measure(g, None, d, a.k, ef, a), g.memory_usage()));
-    let m = m?;
-    let mut r = toondb_row("persistent-f32 (reopened)", ef, a.k, &m, open_s, mem, n);
-    r.insert("_write_s".into(), json!(write_s));
-    r.insert(
-        "_note".into(),
-        json!("build_s = PersistentIndex::open on a reopened on-disk engine: prefix scan + parallel graph rebuild"),
-    );
-    Ok(r)
+    let mut rows = Vec::new();
+    for (label, note) in [
+        (
+            "persistent-f32 (rebuild on open)",
+            "build_s = PersistentIndex::open without a graph image: prefix scan + parallel rebuild",
+        ),
+        (
+            "persistent-f32 (graph image)",
+            "build_s = PersistentIndex::open after close(): prefix scan + image load + check",
+        ),
+    ] {
+        let engine = Engine::open(dir.path(), Options::default()).map_err(|e| err(&e))?;
+        let t = Instant::now();
+        let idx = PersistentIndex::open(&engine, "bench", cfg.clone()).map_err(|e| err(&e))?;
+        let open_s = t.elapsed().as_secs_f64();
+        eprintln!(
+            "persistent: {label}: open {open_s:.2}s ({:?})",
+            idx.open_report()
+        );
+        let ef = 64;
+        let (m, mem) = idx.with_index(|g| (measure(g, None, d, a.k, ef, a), g.memory_usage()));
+        let m = m?;
+        let mut r = toondb_row(label, ef, a.k, &m, open_s, mem, n);
+        r.insert("_write_s".into(), json!(write_s));
+        r.insert(
+            "_graph_loaded".into(),
+            json!(idx.open_report().graph_loaded),
+        );
+        r.insert("_note".into(), json!(note));
+        rows.push(r);
+        let t = Instant::now();
+        idx.close().map_err(|e| err(&e))?;
+        eprintln!("persistent: checkpoint {:.2}s", t.elapsed().as_secs_f64());
+        engine.close().map_err(|e| err(&e))?;
+    }
+    eprintln!("persistent: wrote {n} vectors in {write_s:.2}s");
+    Ok(rows)
 }
 
 const HNSWLIB_SCRIPT: &str = r#"
@@ -639,8 +659,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         write_dataset(dir.path(), 400, 10, 8, false);
         let rows = run(&args(dir.path())).unwrap();
-        // f32, sq8, pq, persistent.
-        assert_eq!(rows.len(), 4);
+        // f32, sq8, pq, persistent (rebuilt), persistent (image).
+        assert_eq!(rows.len(), 5);
+        assert_eq!(rows[4]["_graph_loaded"], serde_json::json!(true));
         for r in &rows {
             for key in [
                 "engine",
