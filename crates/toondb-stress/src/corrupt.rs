@@ -24,6 +24,9 @@ pub struct CorruptSummary {
     pub harmless: u64,
     /// WAL damage treated as a torn tail: recent commits dropped, the rest consistent.
     pub tail_dropped: u64,
+    /// Of those, after a bit flip (not a truncation) in the WAL: the damaged record and
+    /// everything after it dropped silently, as if torn by a crash.
+    pub flip_tail_dropped: u64,
     /// Panics (always a failure).
     pub panics: u64,
     /// Wrong data returned without an error (always a failure).
@@ -163,7 +166,20 @@ pub fn run(work: &Path, trials: u64, seed: u64) -> Result<CorruptSummary, Stress
     let mut s = CorruptSummary::default();
     let trial_dir = work.join("trial");
     for t in 0..trials {
-        let f = &files[rng.below(files.len() as u64) as usize];
+        // Pick the kind (WAL, table, manifest) first so each gets a third of the trials.
+        let kinds: [&dyn Fn(&str) -> bool; 3] =
+            [&|n| n.ends_with(".log"), &|n| n.ends_with(".sst"), &|n| {
+                n.starts_with("MANIFEST")
+            }];
+        let want = kinds[rng.below(3) as usize];
+        let of_kind: Vec<&PathBuf> = files
+            .iter()
+            .filter(|p| want(&p.file_name().unwrap_or_default().to_string_lossy()))
+            .collect();
+        let f = match of_kind.len() {
+            0 => &files[rng.below(files.len() as u64) as usize],
+            n => of_kind[rng.below(n as u64) as usize],
+        };
         let name = f.file_name().map(|n| n.to_owned()).unwrap_or_default();
         copy_dir(&base, &trial_dir)?;
         let target = trial_dir.join(&name);
@@ -197,7 +213,17 @@ pub fn run(work: &Path, trials: u64, seed: u64) -> Result<CorruptSummary, Stress
                 }
             }
             Ok(Outcome::Harmless) => s.harmless += 1,
-            Ok(Outcome::TailDropped) => s.tail_dropped += 1,
+            Ok(Outcome::TailDropped) => {
+                s.tail_dropped += 1;
+                if what.starts_with("flip") {
+                    s.flip_tail_dropped += 1;
+                    eprintln!(
+                        "trial {t}: {} ({what}): acknowledged commits after the damage dropped \
+                         without an error (treated as a torn tail)",
+                        name.to_string_lossy()
+                    );
+                }
+            }
             Ok(Outcome::Wrong(d)) => {
                 s.silent_wrong += 1;
                 eprintln!(
