@@ -306,6 +306,9 @@ pub struct Planned {
     pub correlated: bool,
 }
 
+/// Join kind, ON condition and USING columns of one FROM item.
+type JoinSpec<'q> = (JoinKind, Option<&'q AE>, Vec<String>);
+
 struct FromItem {
     plan: Plan,
     /// Base table (for scans that can take pushed-down filters and index access).
@@ -1205,6 +1208,93 @@ impl<'a> Planner<'a> {
         }
     }
 
+    /// Appends a FROM element (a table and its joins) to the flat item list. Parenthesized
+    /// inner joins (`FROM (a CROSS JOIN b)`) are flattened.
+    fn add_from<'q>(
+        &mut self,
+        twj: &'q ast::TableWithJoins,
+        first: JoinSpec<'q>,
+        items: &mut Vec<FromItem>,
+        joins: &mut Vec<JoinSpec<'q>>,
+    ) -> Result<()> {
+        self.add_factor(&twj.relation, first, items, joins)?;
+        for j in &twj.joins {
+            let (kind, c) = match &j.join_operator {
+                JoinOperator::Join(c) | JoinOperator::Inner(c) => (JoinKind::Inner, c),
+                JoinOperator::CrossJoin(c) => (JoinKind::Inner, c),
+                JoinOperator::Left(c) | JoinOperator::LeftOuter(c) => (JoinKind::Left, c),
+                other => {
+                    return unsupported(
+                        format!("join type {other:?}")
+                            .chars()
+                            .take(60)
+                            .collect::<String>(),
+                    )
+                }
+            };
+            match c {
+                JoinConstraint::On(e) => {
+                    self.add_factor(&j.relation, (kind, Some(e), vec![]), items, joins)?
+                }
+                JoinConstraint::Using(cols) => {
+                    let names = cols.iter().map(object_name).collect();
+                    self.add_factor(&j.relation, (kind, None, names), items, joins)?;
+                }
+                JoinConstraint::None => {
+                    self.add_factor(&j.relation, (kind, None, vec![]), items, joins)?
+                }
+                JoinConstraint::Natural => {
+                    if matches!(j.relation, TableFactor::NestedJoin { .. }) {
+                        return unsupported("NATURAL JOIN with a parenthesized join");
+                    }
+                    items.push(self.table_factor(&j.relation)?);
+                    let (l, r) = items.split_at(items.len() - 1);
+                    let names: Vec<String> = r[0]
+                        .cols
+                        .iter()
+                        .filter(|c| {
+                            l.iter().any(|it| {
+                                it.cols.iter().any(|x| x.name.eq_ignore_ascii_case(&c.name))
+                            })
+                        })
+                        .map(|c| c.name.clone())
+                        .collect();
+                    joins.push((kind, None, names));
+                }
+                JoinConstraint::UsingAlias(..) => return unsupported("USING ... AS"),
+            }
+        }
+        Ok(())
+    }
+
+    fn add_factor<'q>(
+        &mut self,
+        tf: &'q TableFactor,
+        spec: JoinSpec<'q>,
+        items: &mut Vec<FromItem>,
+        joins: &mut Vec<JoinSpec<'q>>,
+    ) -> Result<()> {
+        if let TableFactor::NestedJoin {
+            table_with_joins,
+            alias: None,
+        } = tf
+        {
+            let all_inner = table_with_joins.joins.iter().all(|j| {
+                matches!(
+                    j.join_operator,
+                    JoinOperator::Join(_) | JoinOperator::Inner(_) | JoinOperator::CrossJoin(_)
+                )
+            });
+            if spec.0 == JoinKind::Inner && spec.2.is_empty() && all_inner {
+                return self.add_from(table_with_joins, spec, items, joins);
+            }
+            return unsupported("parenthesized outer joins");
+        }
+        items.push(self.table_factor(tf)?);
+        joins.push(spec);
+        Ok(())
+    }
+
     fn plan_select(&mut self, sel: &ast::Select, order: &[&ast::OrderByExpr]) -> Result<Planned> {
         if sel.top.is_some()
             || sel.into.is_some()
@@ -1217,45 +1307,7 @@ impl<'a> Planner<'a> {
         let mut items: Vec<FromItem> = Vec::new();
         let mut joins: Vec<(JoinKind, Option<&AE>, Vec<String>)> = Vec::new();
         for twj in &sel.from {
-            items.push(self.table_factor(&twj.relation)?);
-            joins.push((JoinKind::Inner, None, vec![]));
-            for j in &twj.joins {
-                items.push(self.table_factor(&j.relation)?);
-                let (kind, c) = match &j.join_operator {
-                    JoinOperator::Join(c) | JoinOperator::Inner(c) => (JoinKind::Inner, c),
-                    JoinOperator::CrossJoin(c) => (JoinKind::Inner, c),
-                    JoinOperator::Left(c) | JoinOperator::LeftOuter(c) => (JoinKind::Left, c),
-                    other => {
-                        return unsupported(
-                            format!("join type {other:?}")
-                                .chars()
-                                .take(60)
-                                .collect::<String>(),
-                        )
-                    }
-                };
-                let (on, using) = match c {
-                    JoinConstraint::On(e) => (Some(e), vec![]),
-                    JoinConstraint::Using(cols) => (None, cols.iter().map(object_name).collect()),
-                    JoinConstraint::None => (None, vec![]),
-                    JoinConstraint::Natural => {
-                        let (l, r) = items.split_at(items.len() - 1);
-                        let names: Vec<String> = r[0]
-                            .cols
-                            .iter()
-                            .filter(|c| {
-                                l.iter().any(|it| {
-                                    it.cols.iter().any(|x| x.name.eq_ignore_ascii_case(&c.name))
-                                })
-                            })
-                            .map(|c| c.name.clone())
-                            .collect();
-                        (None, names)
-                    }
-                    JoinConstraint::UsingAlias(..) => return unsupported("USING ... AS"),
-                };
-                joins.push((kind, on, using));
-            }
+            self.add_from(twj, (JoinKind::Inner, None, vec![]), &mut items, &mut joins)?;
         }
         let mut frame = Frame::default();
         let mut offsets = Vec::new();
