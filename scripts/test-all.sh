@@ -58,6 +58,17 @@ while read -r pkg name; do
   cargo test -p "$pkg" --test "$name" --locked
 done <<<"$custom_targets"
 
+step "feature builds: async wrappers (storage, toondb) and the examples"
+cargo nextest run -p toondb-storage -p toondb --features async --locked -E 'binary(=async_api)'
+for ex in kv sql rag; do
+  cargo run -q -p toondb --example "$ex" --locked >/dev/null
+  echo "ok: example $ex ran"
+done
+cargo run -q -p toondb --features async --example async --locked >/dev/null
+echo "ok: example async ran"
+cargo run -q -p toondb --features http-example --example hybrid_http --locked >/dev/null
+echo "ok: example hybrid_http (axum) ran"
+
 step "doctests"
 cargo test --workspace --doc --locked
 
