@@ -29,7 +29,11 @@ pub struct CorruptSummary {
     pub flip_tail_dropped: u64,
     /// Panics (always a failure).
     pub panics: u64,
-    /// Wrong data returned without an error (always a failure).
+    /// Acknowledged commits missing without any error, the rest consistent (a failure), e.g.
+    /// a truncated manifest read as if its last edits were torn.
+    pub silent_loss: u64,
+    /// Wrong data (partial or phantom commits, wrong values) returned without an error
+    /// (always a failure).
     pub silent_wrong: u64,
 }
 
@@ -61,6 +65,7 @@ enum Outcome {
     Detected { with_path: bool },
     Harmless,
     TailDropped,
+    SilentLoss(String),
     Wrong(String),
 }
 
@@ -102,7 +107,7 @@ fn examine(dir: &Path, acked: &BTreeSet<u64>, is_wal: bool) -> Outcome {
     if r.is_ok() {
         return Outcome::Harmless;
     }
-    if is_wal && r.phantom == 0 && r.partial == 0 && r.wrong == 0 {
+    if r.phantom == 0 && r.partial == 0 && r.wrong == 0 {
         // Lost commits only: the recovery treated damage in the log as the torn tail of a
         // crash. Accept only if what is left is a prefix (all lost ids above all visible).
         let visible_max = m
@@ -114,10 +119,11 @@ fn examine(dir: &Path, acked: &BTreeSet<u64>, is_wal: bool) -> Outcome {
             .iter()
             .find(|id| !m.contains_key(&workload::marker_key(**id)));
         if let (Some(v), Some(l)) = (visible_max, first_lost) {
-            if *l > v {
+            if *l > v && is_wal {
                 return Outcome::TailDropped;
             }
         }
+        return Outcome::SilentLoss(format!("{:?}", r.samples));
     }
     Outcome::Wrong(format!("{:?}", r.samples))
 }
@@ -223,6 +229,13 @@ pub fn run(work: &Path, trials: u64, seed: u64) -> Result<CorruptSummary, Stress
                         name.to_string_lossy()
                     );
                 }
+            }
+            Ok(Outcome::SilentLoss(d)) => {
+                s.silent_loss += 1;
+                eprintln!(
+                    "trial {t}: SILENT LOSS from {} ({what}): {d}",
+                    name.to_string_lossy()
+                );
             }
             Ok(Outcome::Wrong(d)) => {
                 s.silent_wrong += 1;

@@ -145,10 +145,10 @@ fn run(cmd: Cmd) -> Result<bool, StressError> {
             let s = corrupt::run(&work, trials, seed)?;
             let _ = std::fs::remove_dir_all(work.join("trial"));
             println!(
-                "trials={} detected={} detected_without_path={} harmless={} tail_dropped={} flip_tail_dropped={} panics={} silent_wrong={}",
-                s.trials, s.detected, s.detected_without_path, s.harmless, s.tail_dropped, s.flip_tail_dropped, s.panics, s.silent_wrong
+                "trials={} detected={} detected_without_path={} harmless={} tail_dropped={} flip_tail_dropped={} panics={} silent_loss={} silent_wrong={}",
+                s.trials, s.detected, s.detected_without_path, s.harmless, s.tail_dropped, s.flip_tail_dropped, s.panics, s.silent_loss, s.silent_wrong
             );
-            Ok(s.panics == 0 && s.silent_wrong == 0)
+            Ok(s.panics == 0 && s.silent_loss == 0 && s.silent_wrong == 0)
         }
     }
 }
