@@ -54,7 +54,9 @@ impl Collection {
     fn run_search(&self, py: Python<'_>, req: toondb::SearchRequest) -> PyResult<Vec<SearchHit>> {
         let c = self.live()?;
         let hits = py.allow_threads(move || c.search_with(&req)).py_err()?;
-        hits.into_iter().map(|h| SearchHit::from_hit(py, h)).collect()
+        hits.into_iter()
+            .map(|h| SearchHit::from_hit(py, h))
+            .collect()
     }
 }
 
@@ -91,8 +93,16 @@ fn document_from_item(item: &Bound<'_, PyAny>) -> PyResult<toondb::Document> {
         if (2..=4).contains(&t.len()) {
             let id: String = t.get_item(0)?.extract()?;
             let v = t.get_item(1)?;
-            let text: Option<String> = if t.len() > 2 { t.get_item(2)?.extract()? } else { None };
-            let meta = if t.len() > 3 { Some(t.get_item(3)?) } else { None };
+            let text: Option<String> = if t.len() > 2 {
+                t.get_item(2)?.extract()?
+            } else {
+                None
+            };
+            let meta = if t.len() > 3 {
+                Some(t.get_item(3)?)
+            } else {
+                None
+            };
             return document(id, &v, text, meta.as_ref());
         }
     }
@@ -120,7 +130,11 @@ impl Collection {
     }
 
     fn __repr__(&self) -> String {
-        format!("<toondb.Collection {:?} dim={}>", self.c.name(), self.c.dim())
+        format!(
+            "<toondb.Collection {:?} dim={}>",
+            self.c.name(),
+            self.c.dim()
+        )
     }
 
     /// Inserts or replaces a document.

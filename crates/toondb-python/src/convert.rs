@@ -217,20 +217,16 @@ pub(crate) fn vector(obj: &Bound<'_, PyAny>) -> PyResult<Vec<f32>> {
     let py = obj.py();
     if !(obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>()) {
         // Buffer protocol through `memoryview` (works under the abi3 limited API).
-        if let Ok(mv) = py
-            .import("builtins")?
-            .getattr("memoryview")?
-            .call1((obj,))
-        {
+        if let Ok(mv) = py.import("builtins")?.getattr("memoryview")?.call1((obj,)) {
             if let Some(v) = from_memoryview(&mv)? {
                 return Ok(v);
             }
         }
     }
     let mut out = Vec::new();
-    let it = obj.try_iter().map_err(|_| {
-        PyTypeError::new_err("a vector must be a sequence or buffer of numbers")
-    })?;
+    let it = obj
+        .try_iter()
+        .map_err(|_| PyTypeError::new_err("a vector must be a sequence or buffer of numbers"))?;
     for x in it {
         let x = x?;
         if x.is_instance_of::<PyString>() || x.is_none() {
@@ -248,7 +244,9 @@ pub(crate) fn vector(obj: &Bound<'_, PyAny>) -> PyResult<Vec<f32>> {
 fn from_memoryview(mv: &Bound<'_, PyAny>) -> PyResult<Option<Vec<f32>>> {
     let ndim: usize = mv.getattr("ndim")?.extract()?;
     if ndim != 1 {
-        return Err(invalid(format!("a vector must be 1-dimensional, got {ndim} dimensions")));
+        return Err(invalid(format!(
+            "a vector must be 1-dimensional, got {ndim} dimensions"
+        )));
     }
     let fmt: String = mv.getattr("format")?.extract()?;
     let (big, code) = match fmt.as_bytes() {

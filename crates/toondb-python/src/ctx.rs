@@ -15,7 +15,9 @@ fn parse_tokenizer(s: &str) -> PyResult<toondb::Tokenizer> {
     match s {
         "o200k" | "o200k_base" => Ok(toondb::Tokenizer::O200k),
         "cl100k" | "cl100k_base" => Ok(toondb::Tokenizer::Cl100k),
-        _ => Err(invalid(format!("unknown tokenizer {s:?} (o200k_base or cl100k_base)"))),
+        _ => Err(invalid(format!(
+            "unknown tokenizer {s:?} (o200k_base or cl100k_base)"
+        ))),
     }
 }
 
@@ -93,17 +95,27 @@ impl ContextBuilder {
         priority: Option<i32>,
         max_tokens: Option<usize>,
     ) -> PyResult<PyRef<'_, Self>> {
-        let s = section_opts(toondb::Section::text(&name, text), None, priority, max_tokens);
+        let s = section_opts(
+            toondb::Section::text(&name, text),
+            None,
+            priority,
+            max_tokens,
+        );
         Self::add(slf, |b| b.section(s))
     }
 
     /// Adds chat history: `(role, content)` tuples or `{"role", "content"}` dicts.
-    fn history<'py>(slf: PyRef<'py, Self>, messages: &Bound<'py, PyAny>) -> PyResult<PyRef<'py, Self>> {
+    fn history<'py>(
+        slf: PyRef<'py, Self>,
+        messages: &Bound<'py, PyAny>,
+    ) -> PyResult<PyRef<'py, Self>> {
         let mut ms = Vec::new();
         for m in messages.try_iter()? {
             let m = m?;
             let (role, content): (String, String) = if let Ok(d) = m.downcast::<PyDict>() {
-                let role = d.get_item("role")?.ok_or_else(|| invalid("message needs 'role'"))?;
+                let role = d
+                    .get_item("role")?
+                    .ok_or_else(|| invalid("message needs 'role'"))?;
                 let content = d
                     .get_item("content")?
                     .ok_or_else(|| invalid("message needs 'content'"))?;
@@ -145,7 +157,12 @@ impl ContextBuilder {
         if let Some(f) = parse_filter(filter)? {
             req = req.filter(f);
         }
-        let s = section_opts(toondb::Section::search(&collection, req), name, priority, max_tokens);
+        let s = section_opts(
+            toondb::Section::search(&collection, req),
+            name,
+            priority,
+            max_tokens,
+        );
         Self::add(slf, |b| b.section(s))
     }
 
@@ -160,7 +177,12 @@ impl ContextBuilder {
         max_tokens: Option<usize>,
     ) -> PyResult<PyRef<'py, Self>> {
         let ps = params_of(params)?;
-        let s = section_opts(toondb::Section::sql(sql, &ps), Some(name), priority, max_tokens);
+        let s = section_opts(
+            toondb::Section::sql(sql, &ps),
+            Some(name),
+            priority,
+            max_tokens,
+        );
         Self::add(slf, |b| b.section(s))
     }
 
@@ -174,7 +196,12 @@ impl ContextBuilder {
         max_tokens: Option<usize>,
     ) -> PyResult<PyRef<'py, Self>> {
         let p = bytes_arg(prefix)?;
-        let s = section_opts(toondb::Section::kv_prefix(p), Some(name), priority, max_tokens);
+        let s = section_opts(
+            toondb::Section::kv_prefix(p),
+            Some(name),
+            priority,
+            max_tokens,
+        );
         Self::add(slf, |b| b.section(s))
     }
 

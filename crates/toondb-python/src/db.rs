@@ -64,7 +64,9 @@ impl Database {
             return Database::open_in_memory(py);
         }
         let p2 = p.clone();
-        let db = py.allow_threads(move || toondb::Database::open(&p2)).py_err()?;
+        let db = py
+            .allow_threads(move || toondb::Database::open(&p2))
+            .py_err()?;
         Ok(Database {
             db: Arc::new(RwLock::new(Some(db))),
             path: Some(p),
@@ -74,7 +76,9 @@ impl Database {
     /// A fresh in-memory database.
     #[staticmethod]
     fn open_in_memory(py: Python<'_>) -> PyResult<Database> {
-        let db = py.allow_threads(toondb::Database::open_in_memory).py_err()?;
+        let db = py
+            .allow_threads(toondb::Database::open_in_memory)
+            .py_err()?;
         Ok(Database {
             db: Arc::new(RwLock::new(Some(db))),
             path: None,
@@ -121,7 +125,12 @@ impl Database {
     }
 
     /// Sets `key` to `value` (bytes or str).
-    fn put(&self, py: Python<'_>, key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+    fn put(
+        &self,
+        py: Python<'_>,
+        key: &Bound<'_, PyAny>,
+        value: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
         let (k, v) = (bytes_arg(key)?, bytes_arg(value)?);
         let db = handle(&self.db)?;
         py.allow_threads(move || db.put(k, v)).py_err()
@@ -168,7 +177,12 @@ impl Database {
 
     /// Runs SQL (autocommit); returns the rows affected by the last statement.
     #[pyo3(signature = (sql, params=None))]
-    fn execute(&self, py: Python<'_>, sql: String, params: Option<&Bound<'_, PyAny>>) -> PyResult<u64> {
+    fn execute(
+        &self,
+        py: Python<'_>,
+        sql: String,
+        params: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<u64> {
         let ps = crate::convert::params(params)?;
         let db = handle(&self.db)?;
         py.allow_threads(move || db.execute(&sql, &ps)).py_err()
@@ -192,7 +206,12 @@ impl Database {
 
     /// Column names a query returns (runs it).
     #[pyo3(signature = (sql, params=None))]
-    fn columns(&self, py: Python<'_>, sql: String, params: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<String>> {
+    fn columns(
+        &self,
+        py: Python<'_>,
+        sql: String,
+        params: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Vec<String>> {
         let ps = crate::convert::params(params)?;
         let db = handle(&self.db)?;
         let rows = py.allow_threads(move || db.query(&sql, &ps)).py_err()?;
@@ -318,7 +337,12 @@ impl Transaction {
         self.tx.lock().is_some()
     }
 
-    fn put(&self, py: Python<'_>, key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+    fn put(
+        &self,
+        py: Python<'_>,
+        key: &Bound<'_, PyAny>,
+        value: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
         let (k, v) = (bytes_arg(key)?, bytes_arg(value)?);
         self.with(py, move |t| t.put(k, v))
     }
@@ -335,7 +359,11 @@ impl Transaction {
     }
 
     /// `(key, value)` pairs under `prefix` as seen by this transaction (a list).
-    fn scan_prefix(&self, py: Python<'_>, prefix: &Bound<'_, PyAny>) -> PyResult<Vec<(PyObject, PyObject)>> {
+    fn scan_prefix(
+        &self,
+        py: Python<'_>,
+        prefix: &Bound<'_, PyAny>,
+    ) -> PyResult<Vec<(PyObject, PyObject)>> {
         let p = bytes_arg(prefix)?;
         let pairs = self.with(py, move |t| t.scan_prefix(p)?.collect_all())?;
         pairs
@@ -350,7 +378,12 @@ impl Transaction {
     }
 
     #[pyo3(signature = (sql, params=None))]
-    fn execute(&self, py: Python<'_>, sql: String, params: Option<&Bound<'_, PyAny>>) -> PyResult<u64> {
+    fn execute(
+        &self,
+        py: Python<'_>,
+        sql: String,
+        params: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<u64> {
         let ps = crate::convert::params(params)?;
         self.with(py, move |t| t.execute(&sql, &ps))
     }

@@ -5,16 +5,56 @@ use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 use toondb::ErrorKind;
 
-create_exception!(toondb, Error, PyException, "Base class of every ToonDB error.");
-create_exception!(toondb, ConflictError, Error, "A transaction lost a race; retrying may succeed.");
-create_exception!(toondb, NotFoundError, Error, "The named thing does not exist.");
-create_exception!(toondb, AlreadyExistsError, Error, "The named thing already exists.");
-create_exception!(toondb, InvalidArgumentError, Error, "The input is invalid (argument, SQL, dimension).");
-create_exception!(toondb, ConstraintError, Error, "A SQL constraint was violated.");
+create_exception!(
+    toondb,
+    Error,
+    PyException,
+    "Base class of every ToonDB error."
+);
+create_exception!(
+    toondb,
+    ConflictError,
+    Error,
+    "A transaction lost a race; retrying may succeed."
+);
+create_exception!(
+    toondb,
+    NotFoundError,
+    Error,
+    "The named thing does not exist."
+);
+create_exception!(
+    toondb,
+    AlreadyExistsError,
+    Error,
+    "The named thing already exists."
+);
+create_exception!(
+    toondb,
+    InvalidArgumentError,
+    Error,
+    "The input is invalid (argument, SQL, dimension)."
+);
+create_exception!(
+    toondb,
+    ConstraintError,
+    Error,
+    "A SQL constraint was violated."
+);
 create_exception!(toondb, UnsupportedError, Error, "Valid but not supported.");
 create_exception!(toondb, CorruptionError, Error, "Stored data is damaged.");
-create_exception!(toondb, ClosedError, Error, "The database is closed or poisoned; reopen it.");
-create_exception!(toondb, BusyError, Error, "The database directory is locked by another handle.");
+create_exception!(
+    toondb,
+    ClosedError,
+    Error,
+    "The database is closed or poisoned; reopen it."
+);
+create_exception!(
+    toondb,
+    BusyError,
+    Error,
+    "The database directory is locked by another handle."
+);
 create_exception!(toondb, IoError, Error, "An operating-system I/O error.");
 create_exception!(toondb, InternalError, Error, "A bug or unexpected failure.");
 
@@ -24,7 +64,10 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ConflictError", py.get_type::<ConflictError>())?;
     m.add("NotFoundError", py.get_type::<NotFoundError>())?;
     m.add("AlreadyExistsError", py.get_type::<AlreadyExistsError>())?;
-    m.add("InvalidArgumentError", py.get_type::<InvalidArgumentError>())?;
+    m.add(
+        "InvalidArgumentError",
+        py.get_type::<InvalidArgumentError>(),
+    )?;
     m.add("ConstraintError", py.get_type::<ConstraintError>())?;
     m.add("UnsupportedError", py.get_type::<UnsupportedError>())?;
     m.add("CorruptionError", py.get_type::<CorruptionError>())?;

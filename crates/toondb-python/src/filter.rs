@@ -65,9 +65,7 @@ fn field_ops(field: &str, ops: &Map<String, Json>) -> Result<Filter, String> {
             "$eq" => parts.push(Filter::eq(field, v.clone())),
             "$ne" => parts.push(Filter::not(Filter::eq(field, v.clone()))),
             "$in" | "$nin" => {
-                let arr = v
-                    .as_array()
-                    .ok_or_else(|| format!("{op} takes an array"))?;
+                let arr = v.as_array().ok_or_else(|| format!("{op} takes an array"))?;
                 let f = Filter::is_in(field, arr.iter().cloned());
                 parts.push(if op == "$in" { f } else { Filter::not(f) });
             }
