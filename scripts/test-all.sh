@@ -52,11 +52,15 @@ done <<<"$custom_targets"
 step "tests (nextest)"
 cargo nextest run --workspace --locked --no-fail-fast -E "$filter"
 
+# Workspace-wide (not -p) so features unify exactly as in the nextest build: nothing recompiles.
+test_args=()
 while read -r pkg name; do
-  [ -n "$pkg" ] || continue
-  step "conformance suite: $pkg --test $name"
-  cargo test -p "$pkg" --test "$name" --locked
+  [ -n "$pkg" ] && test_args+=(--test "$name")
 done <<<"$custom_targets"
+if [ ${#test_args[@]} -gt 0 ]; then
+  step "conformance suites (harness = false): ${test_args[*]}"
+  cargo test --workspace --locked "${test_args[@]}"
+fi
 
 step "feature builds: async wrappers (storage, toondb) and the examples"
 cargo nextest run -p toondb-storage -p toondb --features async --locked -E 'binary(=async_api)'
