@@ -47,6 +47,9 @@ fn validate(opts: &Options) -> Result<()> {
 
 /// State read from the manifest.
 struct ManifestState {
+    /// The manifest file CURRENT names, and its length (for error reports).
+    path: PathBuf,
+    len: u64,
     files: BTreeMap<u64, FileDesc>,
     log_number: u64,
     next_file: u64,
@@ -68,6 +71,8 @@ fn read_manifest(vfs: &dyn Vfs, dir: &Path) -> Result<ManifestState> {
     // A torn tail is an edit whose write never completed: it was never acknowledged.
     let parsed = log::parse(&data, &path, true)?;
     let mut st = ManifestState {
+        path: path.clone(),
+        len: data.len() as u64,
         files: BTreeMap::new(),
         log_number: 0,
         next_file: 1,
@@ -116,6 +121,32 @@ fn read_manifest(vfs: &dyn Vfs, dir: &Path) -> Result<ManifestState> {
     Ok(st)
 }
 
+/// Cross-checks the manifest against the WAL files on disk.
+///
+/// The WAL named by the manifest's `log_number` is created before any edit names it and is
+/// deleted only after a later edit has moved `log_number` past it, so in every state a crash
+/// can leave it exists. If it is missing while a newer WAL exists, the manifest lost edits
+/// that were once durable (for example it was truncated at a record boundary, which looks like
+/// a clean end): opening would silently drop the data those edits recorded, and the orphan
+/// sweep would then delete the tables they referenced. Refuse instead.
+fn check_log_number(st: &ManifestState, wals: &[u64]) -> Result<()> {
+    if st.log_number == 0 || wals.first() == Some(&st.log_number) {
+        return Ok(());
+    }
+    match wals.iter().find(|&&w| w > st.log_number) {
+        Some(newer) => Err(Error::corruption(
+            &st.path,
+            st.len,
+            format!(
+                "manifest names WAL {} as live but it is missing while newer WAL {} exists: \
+                 the manifest has lost edits (truncated or replaced)",
+                st.log_number, newer
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Opens or creates the database in `dir`.
 pub(crate) fn recover(vfs: Arc<dyn Vfs>, dir: &Path, opts: Options) -> Result<Recovered> {
     validate(&opts)?;
@@ -150,6 +181,8 @@ pub(crate) fn recover(vfs: Arc<dyn Vfs>, dir: &Path, opts: Options) -> Result<Re
             }
         }
         ManifestState {
+            path: dir.join(files::CURRENT),
+            len: 0,
             files: BTreeMap::new(),
             log_number: 0,
             next_file: 1,
@@ -171,6 +204,7 @@ pub(crate) fn recover(vfs: Arc<dyn Vfs>, dir: &Path, opts: Options) -> Result<Re
         }
     }
     wals.sort_unstable();
+    check_log_number(&st, &wals)?;
 
     let mut next_file = st.next_file;
     let mut alloc = || {
