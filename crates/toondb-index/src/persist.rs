@@ -599,11 +599,18 @@ mod tests {
         drop(idx);
         let idx = PersistentIndex::open(&engine, "q", c).unwrap();
         assert!(idx.with_index(|g| g.is_trained() && g.memory_usage().vectors == 0));
+        // The graph comes from a multi-threaded batch build, so it differs between runs and an
+        // approximate top-1 may occasionally miss; what must hold every time is that a found
+        // point's re-ranked distance is exact (0 to itself; SQ8 codes alone would not give 0).
+        let mut found = 0;
         for i in 0..300usize {
             let h = idx.search(&data[i * 8..(i + 1) * 8], 1).unwrap();
-            assert_eq!(h[0].id, i as u64);
-            assert!(h[0].distance.abs() < 1e-6, "re-ranked distance is exact");
+            if h[0].id == i as u64 {
+                found += 1;
+                assert!(h[0].distance.abs() < 1e-6, "re-ranked distance is exact");
+            }
         }
+        assert!(found >= 290, "self recall@1 {found}/300");
     }
 
     #[test]
