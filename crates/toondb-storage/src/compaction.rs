@@ -209,16 +209,16 @@ pub(crate) fn flush_imms(inner: &Inner) -> Result<()> {
                 inner.set_poison(format!("manifest write failed: {e}"));
                 return Err(e);
             }
-            let mut cur = inner.sv.write();
-            let imms = cur
-                .imms
-                .iter()
-                .filter(|m| !Arc::ptr_eq(m, &imm))
-                .cloned()
-                .collect();
-            *cur = Arc::new(SuperVersion {
+            // One swap removes the memtable and adds its table, so a reader always finds the
+            // memtable's entries in exactly one of the two.
+            inner.sv.update(|cur| SuperVersion {
                 mem: cur.mem.clone(),
-                imms,
+                imms: cur
+                    .imms
+                    .iter()
+                    .filter(|m| !Arc::ptr_eq(m, &imm))
+                    .cloned()
+                    .collect(),
                 version: vs.current.clone(),
             });
         }
@@ -496,8 +496,7 @@ fn install(
             inner.set_poison(format!("manifest write failed: {e}"));
             return Err(e);
         }
-        let mut cur = inner.sv.write();
-        *cur = Arc::new(SuperVersion {
+        inner.sv.update(|cur| SuperVersion {
             mem: cur.mem.clone(),
             imms: cur.imms.clone(),
             version: vs.current.clone(),

@@ -16,8 +16,9 @@ use crate::stats::{Counters, EngineStats, LevelStats};
 use crate::txn::{Isolation, Transaction};
 use crate::verify::VerifyReport;
 use crate::version::{FileMeta, Version};
+use arc_swap::{ArcSwap, Guard};
 use crossbeam_channel::Sender;
-use parking_lot::{Condvar, Mutex, RwLock};
+use parking_lot::{Condvar, Mutex};
 use std::collections::HashMap;
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
@@ -34,6 +35,35 @@ pub(crate) struct SuperVersion {
     /// Frozen memtables, newest first.
     pub imms: Vec<Arc<MemTable>>,
     pub version: Arc<Version>,
+}
+
+/// The published [`SuperVersion`]. Readers load it without taking a lock or writing a shared
+/// counter (arc-swap); installers (memtable rotation, flush, compaction) serialise their
+/// read-modify-write on `write`, so no update is lost.
+pub(crate) struct SvCell {
+    cur: ArcSwap<SuperVersion>,
+    write: Mutex<()>,
+}
+
+impl SvCell {
+    fn new(sv: SuperVersion) -> SvCell {
+        SvCell {
+            cur: ArcSwap::from_pointee(sv),
+            write: Mutex::new(()),
+        }
+    }
+
+    /// A short-lived reference to the current super-version (keeps it alive while held).
+    pub(crate) fn load(&self) -> Guard<Arc<SuperVersion>> {
+        self.cur.load()
+    }
+
+    /// Replaces the super-version by `f(current)`, atomically with respect to other updates.
+    pub(crate) fn update(&self, f: impl FnOnce(&SuperVersion) -> SuperVersion) {
+        let _g = self.write.lock();
+        let next = f(&self.cur.load());
+        self.cur.store(Arc::new(next));
+    }
 }
 
 /// Manifest state; guarded by one mutex.
@@ -140,7 +170,7 @@ pub(crate) struct Inner {
     pub vfs: Arc<dyn Vfs>,
     pub dir: PathBuf,
     pub opts: Options,
-    pub sv: RwLock<Arc<SuperVersion>>,
+    pub sv: SvCell,
     pub vs: Mutex<VersionSet>,
     pub wal: Mutex<LogWriter>,
     queue: Mutex<Queue>,
@@ -189,7 +219,7 @@ impl Inner {
             vfs: r.vfs,
             dir: r.dir,
             opts: r.opts,
-            sv: RwLock::new(Arc::new(sv)),
+            sv: SvCell::new(sv),
             vs: Mutex::new(r.vs),
             wal: Mutex::new(r.wal),
             queue: Mutex::new(Queue::default()),
@@ -244,7 +274,30 @@ impl Inner {
     }
 
     pub(crate) fn current_sv(&self) -> Arc<SuperVersion> {
-        self.sv.read().clone()
+        self.sv.cur.load_full()
+    }
+
+    /// The current super-version and the visible sequence number, captured consistently: every
+    /// entry with a sequence number <= the returned one lies in the returned memtables or
+    /// tables, and no compaction that produced those tables dropped a version a reader at
+    /// that sequence number needs. Needs no snapshot registration as long as the caller reads
+    /// only through the returned super-version (see docs/architecture/storage.md, "Read path
+    /// and snapshots").
+    pub(crate) fn read_view(&self) -> (Guard<Arc<SuperVersion>>, u64) {
+        for _ in 0..16 {
+            let sv = self.sv.cur.load();
+            let seq = self.visible.load(Ordering::Acquire);
+            // The super-version did not change while `seq` was read: `sv` was current during
+            // the whole window (a guard keeps it alive, so its address cannot be reused).
+            if Arc::ptr_eq(&sv, &self.sv.cur.load()) {
+                return (sv, seq);
+            }
+        }
+        // Installs kept racing with us: block them for the two loads.
+        let _g = self.sv.write.lock();
+        let sv = self.sv.cur.load();
+        let seq = self.visible.load(Ordering::Acquire);
+        (sv, seq)
     }
 
     pub(crate) fn pin(&self) -> SnapshotPin {
@@ -413,7 +466,7 @@ impl Inner {
             }
             return results;
         }
-        let mem = self.current_sv().mem.clone();
+        let mem = self.sv.load().mem.clone();
         for (i, first) in &applied {
             // The batch is no longer needed: move its buffers into the memtable.
             if let Some(ReqKind::Batch(b, _)) = reqs[*i].take() {
@@ -467,7 +520,7 @@ impl Inner {
             if let Err(e) = self.check_writable() {
                 break Err(e);
             }
-            let sv = self.current_sv();
+            let sv = self.sv.load();
             let full = sv.mem.approximate_size() >= self.opts.memtable_size;
             let need_rotate = (force && !sv.mem.is_empty()) || full;
             let l0 = sv.version.levels[0].len();
@@ -515,47 +568,29 @@ impl Inner {
             self.set_poison(format!("WAL rotation failed: {e}"));
             return Err(e);
         }
-        {
-            let mut sv = self.sv.write();
+        self.sv.update(|sv| {
             let mut imms = Vec::with_capacity(sv.imms.len() + 1);
             imms.push(sv.mem.clone());
             imms.extend(sv.imms.iter().cloned());
-            *sv = Arc::new(SuperVersion {
+            SuperVersion {
                 mem: Arc::new(MemTable::new(number)),
                 imms,
                 version: sv.version.clone(),
-            });
-        }
+            }
+        });
         self.signal(&self.flush_tx);
         Ok(())
     }
 
     // ---------------------------------------------------------------- reads
 
+    /// Reads `key` at a registered snapshot `snap` (the registration keeps every version the
+    /// snapshot needs in whatever super-version is current now).
     pub(crate) fn get_at(&self, key: &[u8], snap: u64) -> Result<Option<Vec<u8>>> {
-        let sv = self.current_sv();
-        let hit = match sv.mem.get(key, snap) {
-            Some(h) => Some(h),
-            None => {
-                let mut found = None;
-                for m in &sv.imms {
-                    if let Some(h) = m.get(key, snap) {
-                        found = Some(h);
-                        break;
-                    }
-                }
-                match found {
-                    Some(h) => Some(h),
-                    None => sv.version.get(key, snap)?,
-                }
-            }
-        };
-        Ok(match hit {
-            Some((_, ValueKind::Put, v)) => Some(v),
-            _ => None,
-        })
+        get_in(&self.sv.load(), key, snap)
     }
 
+    /// Scans at a registered snapshot `snap` (held alive by `pin`).
     pub(crate) fn scan_at(
         &self,
         range: OwnedRange,
@@ -563,32 +598,60 @@ impl Inner {
         pin: Option<Arc<SnapshotPin>>,
         snap: u64,
     ) -> KvIter {
-        let sv = self.current_sv();
-        let mut children: Vec<Box<dyn InternalIter>> = Vec::new();
-        children.push(Box::new(MemIter::new(sv.mem.clone())));
-        for m in &sv.imms {
-            children.push(Box::new(MemIter::new(m.clone())));
-        }
-        let lo = match &range.0 {
-            Bound::Included(k) | Bound::Excluded(k) => Some(k.as_slice()),
-            Bound::Unbounded => None,
-        };
-        let hi = match &range.1 {
-            Bound::Included(k) | Bound::Excluded(k) => Some(k.as_slice()),
-            Bound::Unbounded => None,
-        };
-        for f in sv.version.overlapping(0, lo, hi) {
-            children.push(Box::new(TableCursor::new(f)));
-        }
-        for level in 1..NUM_LEVELS {
-            let files = sv.version.overlapping(level, lo, hi);
-            if !files.is_empty() {
-                children.push(Box::new(LevelIter::new(files)));
-            }
-        }
-        KvIter::from_db(DbIter::new(children, snap, range, dir, pin))
+        scan_in(&self.sv.load(), range, dir, pin, snap)
     }
+}
 
+/// Newest value of `key` visible at `snap` in `sv`.
+fn get_in(sv: &SuperVersion, key: &[u8], snap: u64) -> Result<Option<Vec<u8>>> {
+    let mut hit = sv.mem.get(key, snap);
+    if hit.is_none() {
+        hit = sv.imms.iter().find_map(|m| m.get(key, snap));
+    }
+    if hit.is_none() {
+        hit = sv.version.get(key, snap)?;
+    }
+    Ok(match hit {
+        Some((_, ValueKind::Put, v)) => Some(v),
+        _ => None,
+    })
+}
+
+/// An iterator over `range` at `snap` reading `sv`'s memtables and tables (it holds them, so
+/// none of its files is deleted while it lives).
+fn scan_in(
+    sv: &SuperVersion,
+    range: OwnedRange,
+    dir: Direction,
+    pin: Option<Arc<SnapshotPin>>,
+    snap: u64,
+) -> KvIter {
+    let mut children: Vec<Box<dyn InternalIter>> = Vec::new();
+    children.push(Box::new(MemIter::new(sv.mem.clone())));
+    for m in &sv.imms {
+        children.push(Box::new(MemIter::new(m.clone())));
+    }
+    let lo = match &range.0 {
+        Bound::Included(k) | Bound::Excluded(k) => Some(k.as_slice()),
+        Bound::Unbounded => None,
+    };
+    let hi = match &range.1 {
+        Bound::Included(k) | Bound::Excluded(k) => Some(k.as_slice()),
+        Bound::Unbounded => None,
+    };
+    for f in sv.version.overlapping(0, lo, hi) {
+        children.push(Box::new(TableCursor::new(f)));
+    }
+    for level in 1..NUM_LEVELS {
+        let files = sv.version.overlapping(level, lo, hi);
+        if !files.is_empty() {
+            children.push(Box::new(LevelIter::new(files)));
+        }
+    }
+    KvIter::from_db(DbIter::new(children, snap, range, dir, pin))
+}
+
+impl Inner {
     // ---------------------------------------------------------------- lifecycle
 
     fn close(&self, threads: Vec<JoinHandle<()>>) -> Result<()> {
@@ -737,8 +800,10 @@ impl Engine {
 
     /// The current value of `key`.
     pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        let pin = self.h.inner.pin();
-        self.h.inner.get_at(key, pin.seq)
+        // No snapshot registration: the read uses only the super-version captured with its
+        // sequence number (see `Inner::read_view`).
+        let (sv, seq) = self.h.inner.read_view();
+        get_in(&sv, key, seq)
     }
 
     /// Removes `key` (a no-op if absent).
@@ -764,22 +829,28 @@ impl Engine {
 
     /// Iterates keys in the given range in `dir` order, at a snapshot taken now.
     pub fn scan(&self, lower: Bound<&[u8]>, upper: Bound<&[u8]>, dir: Direction) -> Result<KvIter> {
-        let pin = Arc::new(self.h.inner.pin());
-        let snap = pin.seq;
-        Ok(self
-            .h
-            .inner
-            .scan_at((own_bound(lower), own_bound(upper)), dir, Some(pin), snap))
+        // The iterator holds the memtables and tables of the captured super-version, which is
+        // all it ever reads, so it needs no snapshot registration (see `Inner::read_view`).
+        let (sv, seq) = self.h.inner.read_view();
+        Ok(scan_in(
+            &sv,
+            (own_bound(lower), own_bound(upper)),
+            dir,
+            None,
+            seq,
+        ))
     }
 
     /// Iterates (forward) all keys starting with `prefix`.
     pub fn scan_prefix(&self, prefix: &[u8]) -> Result<KvIter> {
-        let pin = Arc::new(self.h.inner.pin());
-        let snap = pin.seq;
-        Ok(self
-            .h
-            .inner
-            .scan_at(prefix_range(prefix), Direction::Forward, Some(pin), snap))
+        let (sv, seq) = self.h.inner.read_view();
+        Ok(scan_in(
+            &sv,
+            prefix_range(prefix),
+            Direction::Forward,
+            None,
+            seq,
+        ))
     }
 
     /// A consistent point-in-time view. Compaction keeps every version it needs until dropped.

@@ -9,6 +9,14 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 /// Internal key: user key ascending, then sequence number descending.
 pub(crate) type IKey = (Vec<u8>, Reverse<u64>);
 
+/// Keys longer than this do not keep their probe buffer alive in the thread.
+const PROBE_KEEP: usize = 4096;
+
+thread_local! {
+    /// Reusable search key for [`MemTable::get`].
+    static PROBE: std::cell::RefCell<IKey> = const { std::cell::RefCell::new((Vec::new(), Reverse(0))) };
+}
+
 /// One memtable. Written only by the commit leader; read by anyone.
 #[derive(Debug)]
 pub(crate) struct MemTable {
@@ -56,8 +64,26 @@ impl MemTable {
 
     /// Newest entry for `key` with seq <= `snap`.
     pub(crate) fn get(&self, key: &[u8], snap: u64) -> Option<(u64, ValueKind, Vec<u8>)> {
-        let probe = (key.to_vec(), Reverse(snap));
-        let e = self.map.lower_bound(Bound::Included(&probe))?;
+        // The skip list is searched with an owned internal key; reuse a per-thread buffer
+        // instead of allocating one per lookup.
+        PROBE.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut probe) => {
+                probe.0.clear();
+                probe.0.extend_from_slice(key);
+                probe.1 = Reverse(snap);
+                let r = self.get_with(&probe, key);
+                if probe.0.capacity() > PROBE_KEEP {
+                    probe.0 = Vec::new();
+                }
+                r
+            }
+            // Unreachable (no lookup runs inside another), but stay correct regardless.
+            Err(_) => self.get_with(&(key.to_vec(), Reverse(snap)), key),
+        })
+    }
+
+    fn get_with(&self, probe: &IKey, key: &[u8]) -> Option<(u64, ValueKind, Vec<u8>)> {
+        let e = self.map.lower_bound(Bound::Included(probe))?;
         let (k, Reverse(seq)) = e.key();
         if k.as_slice() != key {
             return None;

@@ -69,7 +69,8 @@ pub struct EngineStats {
     pub compaction_bytes_written: u64,
     /// Latest visible sequence number.
     pub last_seq: u64,
-    /// Live snapshots (including open transactions and iterators).
+    /// Live registered snapshots: [`crate::Snapshot`] handles and open transactions (with
+    /// iterators made from them). Point reads and `Engine::scan` iterators do not register.
     pub live_snapshots: usize,
     /// WAL records replayed at open.
     pub recovered_records: u64,
