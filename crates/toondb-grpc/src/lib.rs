@@ -1,9 +1,11 @@
-//! gRPC front end for ToonDB: the `toondb.v1` protocol (`proto/toondb/v1/toondb.proto`), the
-//! `toondb-server` binary's server ([`server::serve`]) and an async [`Client`] whose methods
-//! mirror [`toondb::Database`]'s names.
+//! gRPC server for ToonDB: the `toondb-server` binary's server ([`server::serve`]) for the
+//! `toondb.v1` protocol. The protocol (`.proto` and generated code) is the `toondb-proto`
+//! crate, re-exported as [`pb`]; the async [`Client`] (and [`Connection`], which runs the same
+//! calls against an embedded database or a server) live in `toondb` behind its `grpc` feature
+//! and are re-exported here, so `toondb_grpc::Client` keeps working.
 //!
-//! This is the one ToonDB crate that uses tokio: the database itself is synchronous, and the
-//! server runs every database call on tokio's blocking pool.
+//! The server uses tokio: the database itself is synchronous, and the server runs every
+//! database call on tokio's blocking pool.
 //!
 //! ```
 //! # #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -48,14 +50,11 @@ pub mod service;
 pub mod status;
 pub mod txn;
 
-/// Generated protobuf messages and service stubs (package `toondb.v1`).
-#[allow(missing_docs, clippy::all, clippy::pedantic)]
-pub mod pb {
-    tonic::include_proto!("toondb.v1");
-}
+pub use toondb_proto::pb;
 
-pub use client::{
-    Client, ClientOptions, QueryResult, RemoteCollection, RemoteContext, RemoteTransaction,
+pub use toondb::remote::{
+    Client, ClientOptions, Connection, ConnectionCollection, ConnectionTransaction, QueryResult,
+    RemoteCollection, RemoteContext, RemoteTransaction, Target,
 };
 pub use error::{Error, Result};
 pub use server::{serve, Listener, ServerConfig};

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Independent Python client test of toondb-server: grpcio stubs generated from the same .proto.
+# Independent Python client test of toondb-server: grpcio stubs generated from the same .proto
+# (crates/toondb-proto/proto/toondb/v1/toondb.proto, the single source of the protocol).
 # 1. venv under the cargo target dir with pinned grpcio + grpcio-tools from PyPI
 # 2. stubs via `python -m grpc_tools.protoc`
 # 3. builds and starts toondb-server on an ephemeral loopback port with a temp data dir
@@ -11,6 +12,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CRATE=$(cd "$HERE/../.." && pwd)
 ROOT=$(cd "$CRATE/../.." && pwd)
+PROTO_ROOT="$ROOT/crates/toondb-proto/proto"
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 PY=${PYTHON:-python3}
 VENV="$TARGET/toondb-grpc-pyvenv"
@@ -44,9 +46,9 @@ fi
 
 echo "== generating stubs"
 mkdir -p "$WORK/gen"
-"$VENV/bin/python" -m grpc_tools.protoc -I "$CRATE/proto" \
+"$VENV/bin/python" -m grpc_tools.protoc -I "$PROTO_ROOT" \
     --python_out="$WORK/gen" --grpc_python_out="$WORK/gen" \
-    "$CRATE/proto/toondb/v1/toondb.proto" || fail "protoc failed"
+    "$PROTO_ROOT/toondb/v1/toondb.proto" || fail "protoc failed"
 
 echo "== building toondb-server"
 (cd "$ROOT" && CARGO_TARGET_DIR="$TARGET" cargo build --quiet -p toondb-grpc --bin toondb-server) \

@@ -1,5 +1,5 @@
 """Independent Python client test of toondb-server, through grpcio stubs generated from
-proto/toondb/v1/toondb.proto. Run by run.sh, which sets TOONDB_ADDR and TOONDB_TOKEN."""
+crates/toondb-proto/proto/toondb/v1/toondb.proto. Run by run.sh, which sets TOONDB_ADDR and TOONDB_TOKEN."""
 
 import json
 import os

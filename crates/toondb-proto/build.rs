@@ -1,5 +1,5 @@
-//! Generates the protobuf messages and tonic stubs from `proto/` with `protox`, a pure-Rust
-//! protobuf compiler, so building needs no `protoc` on the machine.
+//! Generates the protobuf messages and tonic stubs (client and server) from `proto/` with
+//! `protox`, a pure-Rust protobuf compiler, so building needs no `protoc` on the machine.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let proto = "proto/toondb/v1/toondb.proto";
