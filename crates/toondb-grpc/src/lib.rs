@@ -52,9 +52,9 @@ pub mod txn;
 
 pub use toondb_proto::pb;
 
+pub use error::{Error, Result};
+pub use server::{serve, Listener, ServerConfig};
 pub use toondb::remote::{
     Client, ClientOptions, Connection, ConnectionCollection, ConnectionTransaction, QueryResult,
     RemoteCollection, RemoteContext, RemoteTransaction, Target,
 };
-pub use error::{Error, Result};
-pub use server::{serve, Listener, ServerConfig};

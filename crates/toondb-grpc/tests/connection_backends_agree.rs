@@ -1,5 +1,6 @@
 //! `toondb::remote::Connection` runs the same calls against an embedded database and a live
 //! `toondb-server` (loopback TCP and a Unix socket), with identical results.
+#![allow(clippy::unwrap_used)] // the scenario is a helper, not a #[test] fn
 
 mod common;
 
@@ -106,9 +107,12 @@ async fn scenario(conn: &Connection) -> Transcript {
     assert_eq!(n, 3);
     let tx = conn.begin().await.unwrap();
     assert_eq!(
-        tx.execute("UPDATE items SET price = price * 2 WHERE price < ?", params![5])
-            .await
-            .unwrap(),
+        tx.execute(
+            "UPDATE items SET price = price * 2 WHERE price < ?",
+            params![5]
+        )
+        .await
+        .unwrap(),
         1
     );
     t.note(
@@ -139,10 +143,7 @@ async fn scenario(conn: &Connection) -> Transcript {
         "missing table",
         kind(conn.query("SELECT * FROM nope", params![]).await),
     );
-    t.note(
-        "bad sql",
-        kind(conn.execute("SELEC 1", params![]).await),
-    );
+    t.note("bad sql", kind(conn.execute("SELEC 1", params![]).await));
     t.note(
         "unique",
         kind(
@@ -181,7 +182,10 @@ async fn scenario(conn: &Connection) -> Transcript {
     assert_eq!(hits[0].id, "a");
     t.note("vector", &hits);
     t.note("keyword", docs.keyword_search("rust", 5).await.unwrap());
-    let hybrid = docs.hybrid_search("hnsw", &[0.0, 1.0, 0.1], 3).await.unwrap();
+    let hybrid = docs
+        .hybrid_search("hnsw", &[0.0, 1.0, 0.1], 3)
+        .await
+        .unwrap();
     assert_eq!(hybrid[0].id, "b");
     t.note("hybrid", &hybrid);
     let filtered = docs
@@ -193,10 +197,7 @@ async fn scenario(conn: &Connection) -> Transcript {
         .unwrap();
     assert_eq!(filtered.len(), 1);
     t.note("filtered", &filtered);
-    t.note(
-        "collections",
-        conn.list_collections().await.unwrap(),
-    );
+    t.note("collections", conn.list_collections().await.unwrap());
     t.note(
         "reopened handle",
         conn.collection("docs")

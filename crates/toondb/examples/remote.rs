@@ -18,7 +18,11 @@ async fn main() -> Result<()> {
     let conn = Connection::open(&url).await?;
     println!(
         "connected to {url} ({})",
-        if conn.is_remote() { "remote" } else { "embedded" }
+        if conn.is_remote() {
+            "remote"
+        } else {
+            "embedded"
+        }
     );
     // A run id keeps repeated runs against one server apart.
     let run = std::process::id();
@@ -58,7 +62,11 @@ async fn main() -> Result<()> {
         )
         .await?;
     for row in &rows {
-        println!("sql: {} ({} stars)", row.get::<String>("body")?, row.get::<i64>(1)?);
+        println!(
+            "sql: {} ({} stars)",
+            row.get::<String>("body")?,
+            row.get::<i64>(1)?
+        );
     }
 
     // A collection: upsert, filtered vector search, hybrid search.
@@ -92,9 +100,13 @@ async fn main() -> Result<()> {
             "CONTEXT SELECT SYSTEM 'Answer briefly.', SEARCH {name} 'rust' K 2 AS docs BUDGET 120"
         ))
         .await?;
-    println!("context ({} of {} tokens):\n{}", ctx.total_tokens, ctx.budget, ctx.text);
+    println!(
+        "context ({} of {} tokens):\n{}",
+        ctx.total_tokens, ctx.budget, ctx.text
+    );
 
     conn.drop_collection(&name).await?;
-    conn.execute(&format!("DROP TABLE {table}"), params![]).await?;
+    conn.execute(&format!("DROP TABLE {table}"), params![])
+        .await?;
     conn.close().await
 }

@@ -34,7 +34,14 @@ fn connection_strings() {
         Target::parse("https://db.example:443").unwrap(),
         Target::Http("https://db.example:443".into())
     );
-    for bad in ["", "embedded:", "unix:", "unix://", "tcp://1.2.3.4:5", "/just/a/path"] {
+    for bad in [
+        "",
+        "embedded:",
+        "unix:",
+        "unix://",
+        "tcp://1.2.3.4:5",
+        "/just/a/path",
+    ] {
         let e = Target::parse(bad).unwrap_err();
         assert!(matches!(e, Error::Config(_)), "{bad:?}: {e}");
         assert_eq!(e.kind(), None);
@@ -49,12 +56,16 @@ async fn embedded_connection_persists_and_reopens() {
     assert!(!conn.is_remote());
     assert!(conn.as_database().is_some() && conn.as_client().is_none());
     conn.put("k", "v").await.unwrap();
-    conn.execute("CREATE TABLE t(x INTEGER)", params![]).await.unwrap();
+    conn.execute("CREATE TABLE t(x INTEGER)", params![])
+        .await
+        .unwrap();
     conn.execute("INSERT INTO t VALUES (?), (?)", params![1, 2])
         .await
         .unwrap();
     let docs = conn.create_collection("docs", 2, Metric::L2).await.unwrap();
-    docs.upsert(Document::new("a", vec![1.0, 2.0])).await.unwrap();
+    docs.upsert(Document::new("a", vec![1.0, 2.0]))
+        .await
+        .unwrap();
     conn.close().await.unwrap();
 
     let conn = Connection::open(&spec).await.unwrap();
@@ -81,7 +92,9 @@ async fn embedded_transactions_match_the_sync_api() {
     let tx = conn.begin().await.unwrap();
     assert!(matches!(tx, ConnectionTransaction::Embedded(_)));
     tx.put("a", "1").await.unwrap();
-    tx.execute("CREATE TABLE t(x TEXT)", params![]).await.unwrap();
+    tx.execute("CREATE TABLE t(x TEXT)", params![])
+        .await
+        .unwrap();
     tx.execute("INSERT INTO t VALUES ('in tx')", params![])
         .await
         .unwrap();

@@ -173,6 +173,12 @@ impl RemoteContext {
 /// (and so may use each other's transactions).
 #[derive(Clone, Debug)]
 pub struct Client {
+    stubs: std::sync::Arc<Stubs>,
+}
+
+/// The generated stubs, shared by clones of a [`Client`].
+#[derive(Debug)]
+struct Stubs {
     kv: KvClient<Svc>,
     txn: TransactionsClient<Svc>,
     sql: SqlClient<Svc>,
@@ -274,43 +280,45 @@ impl Client {
         let svc = InterceptedService::new(ch, TokenInjector { header });
         let n = opts.max_message_bytes;
         Ok(Client {
-            kv: KvClient::new(svc.clone())
-                .max_decoding_message_size(n)
-                .max_encoding_message_size(n),
-            txn: TransactionsClient::new(svc.clone())
-                .max_decoding_message_size(n)
-                .max_encoding_message_size(n),
-            sql: SqlClient::new(svc.clone())
-                .max_decoding_message_size(n)
-                .max_encoding_message_size(n),
-            coll: CollectionsClient::new(svc.clone())
-                .max_decoding_message_size(n)
-                .max_encoding_message_size(n),
-            ctx: ContextQueriesClient::new(svc)
-                .max_decoding_message_size(n)
-                .max_encoding_message_size(n),
+            stubs: std::sync::Arc::new(Stubs {
+                kv: KvClient::new(svc.clone())
+                    .max_decoding_message_size(n)
+                    .max_encoding_message_size(n),
+                txn: TransactionsClient::new(svc.clone())
+                    .max_decoding_message_size(n)
+                    .max_encoding_message_size(n),
+                sql: SqlClient::new(svc.clone())
+                    .max_decoding_message_size(n)
+                    .max_encoding_message_size(n),
+                coll: CollectionsClient::new(svc.clone())
+                    .max_decoding_message_size(n)
+                    .max_encoding_message_size(n),
+                ctx: ContextQueriesClient::new(svc)
+                    .max_decoding_message_size(n)
+                    .max_encoding_message_size(n),
+            }),
         })
     }
 
     /// The generated KV stub, for calls this type does not wrap.
     pub fn kv_stub(&self) -> KvClient<Svc> {
-        self.kv.clone()
+        self.stubs.kv.clone()
     }
     /// The generated SQL stub.
     pub fn sql_stub(&self) -> SqlClient<Svc> {
-        self.sql.clone()
+        self.stubs.sql.clone()
     }
     /// The generated collections stub.
     pub fn collections_stub(&self) -> CollectionsClient<Svc> {
-        self.coll.clone()
+        self.stubs.coll.clone()
     }
     /// The generated context-query stub.
     pub fn context_stub(&self) -> ContextQueriesClient<Svc> {
-        self.ctx.clone()
+        self.stubs.ctx.clone()
     }
     /// The generated transactions stub.
     pub fn transactions_stub(&self) -> TransactionsClient<Svc> {
-        self.txn.clone()
+        self.stubs.txn.clone()
     }
 
     // -------------------------------------------------------------------- key-value
@@ -321,7 +329,8 @@ impl Client {
     }
 
     async fn put_in(&self, txn: Option<u64>, key: &[u8], value: &[u8]) -> Result<()> {
-        self.kv
+        self.stubs
+            .kv
             .clone()
             .put(pb::PutRequest {
                 key: key.to_vec(),
@@ -339,6 +348,7 @@ impl Client {
 
     async fn get_in(&self, txn: Option<u64>, key: &[u8]) -> Result<Option<Vec<u8>>> {
         let r = self
+            .stubs
             .kv
             .clone()
             .get(pb::GetRequest {
@@ -356,7 +366,8 @@ impl Client {
     }
 
     async fn delete_in(&self, txn: Option<u64>, key: &[u8]) -> Result<()> {
-        self.kv
+        self.stubs
+            .kv
             .clone()
             .delete(pb::DeleteRequest {
                 key: key.to_vec(),
@@ -385,7 +396,8 @@ impl Client {
                 }),
             })
             .collect();
-        self.kv
+        self.stubs
+            .kv
             .clone()
             .batch(pb::BatchRequest { ops, txn: None })
             .await?;
@@ -397,7 +409,7 @@ impl Client {
         &self,
         req: pb::ScanRequest,
     ) -> Result<tonic::Streaming<pb::ScanResponse>> {
-        Ok(self.kv.clone().scan(req).await?.into_inner())
+        Ok(self.stubs.kv.clone().scan(req).await?.into_inner())
     }
 
     async fn collect_scan(&self, req: pb::ScanRequest) -> Result<Vec<KvPair>> {
@@ -443,6 +455,7 @@ impl Client {
 
     async fn begin_iso(&self, iso: pb::Isolation) -> Result<RemoteTransaction> {
         let r = self
+            .stubs
             .txn
             .clone()
             .begin(pb::BeginRequest {
@@ -463,6 +476,7 @@ impl Client {
 
     async fn sql_exec(&self, txn: Option<u64>, sql: &str, params: &[Value]) -> Result<QueryResult> {
         let r = self
+            .stubs
             .sql
             .clone()
             .execute(pb::SqlRequest {
@@ -495,6 +509,7 @@ impl Client {
         params: &[Value],
     ) -> Result<QueryResult> {
         let mut s = self
+            .stubs
             .sql
             .clone()
             .query(pb::SqlRequest {
@@ -549,7 +564,8 @@ impl Client {
     ) -> Result<RemoteCollection> {
         let dimension =
             u32::try_from(dim).map_err(|_| Error::Config(format!("dimension {dim} too large")))?;
-        self.coll
+        self.stubs
+            .coll
             .clone()
             .create_collection(pb::CreateCollectionRequest {
                 name: name.to_string(),
@@ -572,6 +588,7 @@ impl Client {
     /// Names of all collections.
     pub async fn list_collections(&self) -> Result<Vec<String>> {
         Ok(self
+            .stubs
             .coll
             .clone()
             .list_collections(pb::ListCollectionsRequest {})
@@ -583,6 +600,7 @@ impl Client {
     /// Drops a collection; returns whether it existed.
     pub async fn drop_collection(&self, name: &str) -> Result<bool> {
         Ok(self
+            .stubs
             .coll
             .clone()
             .drop_collection(pb::DropCollectionRequest {
@@ -611,6 +629,7 @@ impl Client {
 
     async fn context_query(&self, q: pb::context_query_request::Query) -> Result<RemoteContext> {
         let r = self
+            .stubs
             .ctx
             .clone()
             .query(pb::ContextQueryRequest { query: Some(q) })
@@ -696,6 +715,7 @@ impl RemoteTransaction {
     pub async fn commit(mut self) -> Result<()> {
         self.done = true;
         self.client
+            .stubs
             .txn
             .clone()
             .commit(pb::CommitRequest {
@@ -708,6 +728,7 @@ impl RemoteTransaction {
     pub async fn rollback(mut self) -> Result<()> {
         self.done = true;
         self.client
+            .stubs
             .txn
             .clone()
             .rollback(pb::RollbackRequest {
@@ -724,7 +745,7 @@ impl Drop for RemoteTransaction {
             return;
         }
         if let Ok(h) = tokio::runtime::Handle::try_current() {
-            let mut stub = self.client.txn.clone();
+            let mut stub = self.client.stubs.txn.clone();
             let id = self.id;
             h.spawn(async move {
                 // Best effort: the server also reaps it on disconnect or idle timeout.
@@ -757,6 +778,7 @@ impl RemoteCollection {
     /// Inserts or replaces several documents.
     pub async fn upsert_many(&self, docs: impl IntoIterator<Item = Document>) -> Result<()> {
         self.client
+            .stubs
             .coll
             .clone()
             .upsert(pb::UpsertRequest {
@@ -770,6 +792,7 @@ impl RemoteCollection {
     pub async fn get(&self, id: &str) -> Result<Option<Document>> {
         match self
             .client
+            .stubs
             .coll
             .clone()
             .get_document(pb::GetDocumentRequest {
@@ -792,6 +815,7 @@ impl RemoteCollection {
     pub async fn delete(&self, id: &str) -> Result<bool> {
         Ok(self
             .client
+            .stubs
             .coll
             .clone()
             .delete_document(pb::DeleteDocumentRequest {
@@ -831,6 +855,7 @@ impl RemoteCollection {
         let resp = match (&req.vector, &req.text) {
             (Some(v), None) => {
                 self.client
+                    .stubs
                     .coll
                     .clone()
                     .search(pb::SearchRequest {
@@ -846,6 +871,7 @@ impl RemoteCollection {
             }
             (v, t) => {
                 self.client
+                    .stubs
                     .coll
                     .clone()
                     .hybrid_search(pb::HybridSearchRequest {

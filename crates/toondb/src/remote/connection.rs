@@ -29,8 +29,8 @@ use parking_lot::Mutex;
 use super::client::{Client, ClientOptions, KvPair, RemoteCollection, RemoteTransaction};
 use super::error::{Error, Result};
 use crate::{
-    Collection, ContextResult, Database, Direction, Document, Isolation, Metric, Rows,
-    SearchHit, SearchRequest, Tokenizer, Transaction, Value,
+    Collection, ContextResult, Database, Direction, Document, Isolation, Metric, Rows, SearchHit,
+    SearchRequest, Tokenizer, Transaction, Value,
 };
 
 async fn blocking<T: Send + 'static>(
@@ -259,9 +259,7 @@ impl Connection {
     /// All pairs whose key starts with `prefix`, in key order.
     pub async fn scan_prefix(&self, prefix: impl AsRef<[u8]>) -> Result<Vec<KvPair>> {
         match self {
-            Connection::Embedded(db) => {
-                Ok(db.scan_prefix_async(prefix.as_ref().to_vec()).await?)
-            }
+            Connection::Embedded(db) => Ok(db.scan_prefix_async(prefix.as_ref().to_vec()).await?),
             Connection::Remote(c) => c.scan_prefix(prefix).await,
         }
     }
@@ -361,10 +359,9 @@ impl Connection {
         match self {
             Connection::Embedded(db) => {
                 let (db, name) = (db.clone(), name.to_string());
-                let c = blocking(move || {
-                    db.create_collection(&name, dim, metric, Default::default())
-                })
-                .await?;
+                let c =
+                    blocking(move || db.create_collection(&name, dim, metric, Default::default()))
+                        .await?;
                 Ok(ConnectionCollection::Embedded(c))
             }
             Connection::Remote(c) => Ok(ConnectionCollection::Remote(

@@ -37,8 +37,8 @@ pub mod status;
 pub use toondb_proto::pb;
 
 pub use client::{
-    Client, ClientOptions, KvPair, QueryResult, RemoteCollection, RemoteContext,
-    RemoteTransaction, TokenInjector,
+    Client, ClientOptions, KvPair, QueryResult, RemoteCollection, RemoteContext, RemoteTransaction,
+    TokenInjector,
 };
 pub use connection::{Connection, ConnectionCollection, ConnectionTransaction, Target};
 pub use error::{Error, Result};
