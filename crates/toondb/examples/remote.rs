@@ -4,7 +4,7 @@
 //! Run embedded (the default, `memory:`):
 //!   `cargo run -p toondb --features grpc --example remote`
 //! Run against a server:
-//!   `cargo run -p toondb-grpc --bin toondb-server -- --listen 127.0.0.1:50051 --path /tmp/tdb &`
+//!   `cargo run -p toondb-grpc --bin toondb-server -- --listen 127.0.0.1:50051 --data /tmp/tdb &`
 //!   `cargo run -p toondb --features grpc --example remote -- http://127.0.0.1:50051`
 //! (also `embedded:/some/dir` or `unix:/path/to/toondb.sock`).
 
@@ -85,7 +85,7 @@ async fn main() -> Result<()> {
     ])
     .await?;
     let hits = docs
-        .search_with(SearchRequest::vector(vec![0.1, 0.1, 0.9], 1).filter(Filter::eq("lang", "en")))
+        .search_with(SearchRequest::vector(vec![0.0, 0.2, 1.0], 1).filter(Filter::eq("lang", "en")))
         .await?;
     println!("filtered vector search: {}", hits[0].id);
     let hits = docs.hybrid_search("rust", &[1.0, 0.0, 0.0], 2).await?;
