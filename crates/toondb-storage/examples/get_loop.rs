@@ -38,6 +38,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if mode == "sst" {
         db.compact_range(None, None)?;
     }
+    let files: Vec<usize> = db.stats().levels.iter().map(|l| l.files).collect();
+    eprintln!("table files per level: {files:?}");
     let t = Instant::now();
     let hs: Vec<_> = (0..threads)
         .map(|t| {

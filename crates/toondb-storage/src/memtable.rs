@@ -64,6 +64,10 @@ impl MemTable {
 
     /// Newest entry for `key` with seq <= `snap`.
     pub(crate) fn get(&self, key: &[u8], snap: u64) -> Option<(u64, ValueKind, Vec<u8>)> {
+        // A fresh memtable (the usual state right after a flush) answers without a search.
+        if self.map.is_empty() {
+            return None;
+        }
         // The skip list is searched with an owned internal key; reuse a per-thread buffer
         // instead of allocating one per lookup.
         PROBE.with(|cell| match cell.try_borrow_mut() {
