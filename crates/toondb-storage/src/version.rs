@@ -81,7 +81,8 @@ impl Version {
     /// Newest entry for `key` with seq <= `snap` across all levels.
     pub(crate) fn get(&self, key: &[u8], snap: u64) -> Result<Option<(u64, ValueKind, Vec<u8>)>> {
         for f in &self.levels[0] {
-            if f.contains(key) && f.desc.min_seq <= snap && f.table.may_contain(key) {
+            // `Table::get` consults the bloom filter itself.
+            if f.contains(key) && f.desc.min_seq <= snap {
                 if let Some(hit) = f.table.get(key, snap)? {
                     return Ok(Some(hit));
                 }
@@ -90,7 +91,7 @@ impl Version {
         for level in self.levels.iter().skip(1) {
             let i = level.partition_point(|f| f.desc.largest.as_slice() < key);
             if let Some(f) = level.get(i) {
-                if f.desc.smallest.as_slice() <= key && f.table.may_contain(key) {
+                if f.desc.smallest.as_slice() <= key {
                     if let Some(hit) = f.table.get(key, snap)? {
                         return Ok(Some(hit));
                     }
