@@ -3,7 +3,7 @@
 //!
 //! Embedded calls run the blocking database call on `tokio::task::spawn_blocking` (the
 //! `*_async` methods of [`Database`] and [`Collection`] where they exist); remote calls are
-//! gRPC calls. Both return [`Result`](super::Result) with the same value types: [`Rows`] for
+//! gRPC calls. Both return [`Result`] with the same value types: [`Rows`] for
 //! queries, [`ContextResult`] for context statements, [`SearchHit`] for searches.
 //!
 //! Where the backends differ:
@@ -14,9 +14,9 @@
 //!   result names the statement's `TOKENIZER` clause, else `o200k` (the server default unless
 //!   the server was configured otherwise).
 //! - [`SearchRequest::candidates`] is not sent to a server (the server uses its default).
-//! - Errors: embedded errors arrive as [`Error::Database`](super::Error::Database), remote
-//!   ones as [`Error::Status`](super::Error::Status); compare them with
-//!   [`Error::kind`](super::Error::kind), which agrees on both.
+//! - Errors: embedded errors arrive as [`Error::Database`], remote
+//!   ones as [`Error::Status`]; compare them with
+//!   [`Error::kind`], which agrees on both.
 //! - An unfinished [`ConnectionTransaction`] is rolled back when dropped on both sides;
 //!   remotely the rollback is sent in the background (and the server also reaps it).
 
@@ -542,7 +542,7 @@ impl ConnectionTransaction {
     }
 
     /// Commits. A conflict fails with an error whose
-    /// [`is_conflict`](super::Error::is_conflict) is true on both backends.
+    /// [`is_conflict`](Error::is_conflict) is true on both backends.
     pub async fn commit(self) -> Result<()> {
         match self {
             ConnectionTransaction::Embedded(t) => {
