@@ -1,13 +1,15 @@
 //! A fixed point-read workload for instruction counting (callgrind) and quick timing.
 //!
-//! `cargo run --release -p toondb-storage --example get_loop -- KEYS GETS [mem|sst] [THREADS]`
+//! `cargo run --release -p toondb-storage --example get_loop -- KEYS GETS [mem|sst|scan] [THREADS]`
 //!
-//! Fills `KEYS` keys (100-byte values), optionally flushes them to tables (`sst`, the default)
-//! or leaves them in the memtable (`mem`), then runs `GETS` random point reads per thread.
+//! Fills `KEYS` keys (100-byte values), optionally compacts them into tables (`sst`, the
+//! default, and `scan`) or leaves them in the memtable (`mem`), then runs `GETS` random point
+//! reads per thread (`scan`: `GETS` scans of 10 keys from a random start).
 //! Running with `GETS = 0` gives the setup cost to subtract under callgrind.
 
+use std::ops::Bound;
 use std::time::Instant;
-use toondb_storage::{Engine, Options, SyncMode, WriteBatch};
+use toondb_storage::{Direction, Engine, Options, SyncMode, WriteBatch};
 
 fn key(i: u64) -> Vec<u8> {
     format!("key{i:012}").into_bytes()
@@ -35,12 +37,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     db.write(b)?;
-    if mode == "sst" {
+    if mode != "mem" {
         db.compact_range(None, None)?;
     }
     let files: Vec<usize> = db.stats().levels.iter().map(|l| l.files).collect();
     eprintln!("table files per level: {files:?}");
     let t = Instant::now();
+    let scan = mode == "scan";
     let hs: Vec<_> = (0..threads)
         .map(|t| {
             let db = db.clone();
@@ -51,7 +54,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     x ^= x << 13;
                     x ^= x >> 7;
                     x ^= x << 17;
-                    if matches!(db.get(&key(x % keys.max(1))), Ok(Some(_))) {
+                    let k = key(x % keys.max(1));
+                    if scan {
+                        let it = db.scan(Bound::Included(&k), Bound::Unbounded, Direction::Forward);
+                        if let Ok(it) = it {
+                            found += it.take(10).filter(Result::is_ok).count() as u64;
+                        }
+                    } else if matches!(db.get(&k), Ok(Some(_))) {
                         found += 1;
                     }
                 }
