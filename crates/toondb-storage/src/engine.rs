@@ -985,3 +985,62 @@ impl Snapshot {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table_paths(sv: &SuperVersion) -> Vec<PathBuf> {
+        sv.version
+            .levels
+            .iter()
+            .flatten()
+            .map(|f| f.path.clone())
+            .collect()
+    }
+
+    /// The invariant unregistered reads rely on: a view captured by `read_view` keeps
+    /// answering at its sequence number after a compaction dropped the old versions (nothing
+    /// pins them) and made its tables obsolete; those files are deleted only once the view is
+    /// gone.
+    #[test]
+    fn captured_view_outlives_compaction_and_table_deletion() {
+        let db = Engine::open_in_memory(Options::default()).unwrap();
+        let inner = db.h.inner.clone();
+        db.put(b"k", b"v1").unwrap();
+        db.put(b"gone", b"x").unwrap();
+        db.flush().unwrap();
+        let (guard, seq) = inner.read_view();
+        let view: Arc<SuperVersion> = Guard::into_inner(guard);
+        let old_tables = table_paths(&view);
+        assert!(!old_tables.is_empty());
+
+        db.put(b"k", b"v2").unwrap();
+        db.delete(b"gone").unwrap();
+        db.compact_range(None, None).unwrap();
+        assert_eq!(inner.snaps.count(), 0, "nothing pinned the old versions");
+
+        // Current reads see the new state; the compacted tables no longer hold v1.
+        assert_eq!(db.get(b"k").unwrap(), Some(b"v2".to_vec()));
+        assert_eq!(db.get(b"gone").unwrap(), None);
+        let now = inner.current_sv();
+        assert!(table_paths(&now).iter().all(|p| !old_tables.contains(p)));
+        assert_eq!(
+            get_in(&now, b"k", seq).unwrap(),
+            None,
+            "v1 was compacted away"
+        );
+
+        // The captured view still reads its own tables at its own sequence number.
+        assert_eq!(get_in(&view, b"k", seq).unwrap(), Some(b"v1".to_vec()));
+        assert_eq!(get_in(&view, b"gone", seq).unwrap(), Some(b"x".to_vec()));
+        for p in &old_tables {
+            assert!(inner.vfs.exists(p), "{p:?} deleted while still referenced");
+        }
+        drop(view);
+        for p in &old_tables {
+            assert!(!inner.vfs.exists(p), "{p:?} not deleted once unreferenced");
+        }
+        db.close().unwrap();
+    }
+}
