@@ -520,7 +520,8 @@ impl Inner {
             if let Err(e) = self.check_writable() {
                 break Err(e);
             }
-            let sv = self.sv.load();
+            // An owned Arc, not a guard: this path may wait below.
+            let sv = self.current_sv();
             let full = sv.mem.approximate_size() >= self.opts.memtable_size;
             let need_rotate = (force && !sv.mem.is_empty()) || full;
             let l0 = sv.version.levels[0].len();
