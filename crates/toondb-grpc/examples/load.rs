@@ -6,10 +6,16 @@
 //! cargo build --release -p toondb-grpc --bin toondb-server --example load
 //! /path/to/target/release/examples/load [--secs 2] [--levels 1,10,100,1000] [--keys 100000]
 //!                                       [--sync normal] [--conns-max 1000]
+//!                                       [--server-args "--db-threads 4 --worker-threads 2"]
 //! ```
 //! Each client is a task issuing one call at a time; clients get their own HTTP/2 connection
 //! up to `--conns-max`, after which they share connections round-robin. Every phase runs for
 //! a fixed time, so the whole run is bounded (about `levels x 4 x secs` plus loading).
+//!
+//! Beside throughput, each gRPC row shows the server's CPU time per operation (user + system,
+//! all threads, from `/proc/<pid>/stat`, 10 ms resolution) and context switches per operation
+//! (live threads only), and the load generator's own CPU time per operation: on a shared
+//! machine these move much less with other load than ops/s.
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -26,6 +32,7 @@ struct Args {
     keys: u64,
     sync: String,
     conns_max: usize,
+    server_args: Vec<String>,
 }
 
 fn parse_args() -> Args {
@@ -35,6 +42,7 @@ fn parse_args() -> Args {
         keys: 100_000,
         sync: "normal".into(),
         conns_max: 1000,
+        server_args: Vec::new(),
     };
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -46,6 +54,9 @@ fn parse_args() -> Args {
             "--keys" => a.keys = v.parse().unwrap_or(a.keys),
             "--sync" => a.sync = v,
             "--conns-max" => a.conns_max = v.parse().unwrap_or(a.conns_max),
+            "--server-args" => {
+                a.server_args = v.split_whitespace().map(str::to_string).collect();
+            }
             other => {
                 eprintln!("unknown argument {other}");
                 std::process::exit(2);
@@ -106,6 +117,40 @@ fn summarize(mut lat_ns: Vec<u64>, secs: f64, errors: u64) -> Stats {
         p99_us: pct(0.99),
         errors,
     }
+}
+
+/// CPU time (user + system, all threads including exited ones) the process has used, in
+/// seconds, from `/proc/<pid>/stat` (clock ticks, 100 per second on Linux).
+fn cpu_secs(pid: u32) -> Option<f64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let rest = &s[s.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    Some(ticks as f64 / 100.0)
+}
+
+/// Voluntary + involuntary context switches of the live threads of `pid`.
+fn ctx_switches(pid: u32) -> Option<u64> {
+    let mut total = 0;
+    for t in std::fs::read_dir(format!("/proc/{pid}/task")).ok()? {
+        let Ok(t) = t else { continue };
+        let Ok(s) = std::fs::read_to_string(t.path().join("status")) else {
+            continue;
+        };
+        for l in s.lines() {
+            if l.starts_with("voluntary_ctxt_switches:")
+                || l.starts_with("nonvoluntary_ctxt_switches:")
+            {
+                total += l
+                    .split_whitespace()
+                    .nth(1)
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0);
+            }
+        }
+    }
+    Some(total)
 }
 
 fn rss_kib(pid: u32) -> Option<u64> {
@@ -199,7 +244,12 @@ fn embedded_phase(db: &toondb::Database, n: usize, op: Op, keys: u64, dur: Durat
     summarize(all, start.elapsed().as_secs_f64(), errors)
 }
 
-fn start_server(bin: &PathBuf, data: &std::path::Path, sync: &str) -> (Child, String) {
+fn start_server(
+    bin: &PathBuf,
+    data: &std::path::Path,
+    sync: &str,
+    extra: &[String],
+) -> (Child, String) {
     let mut child = Command::new(bin)
         .args([
             "--data",
@@ -210,6 +260,7 @@ fn start_server(bin: &PathBuf, data: &std::path::Path, sync: &str) -> (Child, St
             sync,
         ])
         .args(["--max-in-flight", "256", "--shutdown-grace-secs", "5"])
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -227,13 +278,50 @@ fn start_server(bin: &PathBuf, data: &std::path::Path, sync: &str) -> (Child, St
     (child, addr)
 }
 
-fn row(mode: &str, n: usize, op: &str, s: &Stats, rss: Option<u64>) {
+/// Cost of a phase: server CPU seconds, context switches of the server's live threads, and
+/// the load generator's own CPU seconds.
+#[derive(Default)]
+struct Cost {
+    cpu_secs: Option<f64>,
+    switches: Option<u64>,
+    client_cpu_secs: Option<f64>,
+}
+
+fn cost_now(pid: u32) -> Cost {
+    Cost {
+        cpu_secs: cpu_secs(pid),
+        switches: ctx_switches(pid),
+        client_cpu_secs: cpu_secs(std::process::id()),
+    }
+}
+
+fn cost_since(pid: u32, before: &Cost) -> Cost {
+    let now = cost_now(pid);
+    let diff = |a: Option<f64>, b: Option<f64>| a.zip(b).map(|(a, b)| a - b);
+    Cost {
+        cpu_secs: diff(now.cpu_secs, before.cpu_secs),
+        switches: now
+            .switches
+            .zip(before.switches)
+            .map(|(a, b)| a.saturating_sub(b)),
+        client_cpu_secs: diff(now.client_cpu_secs, before.client_cpu_secs),
+    }
+}
+
+fn row(mode: &str, n: usize, op: &str, s: &Stats, rss: Option<u64>, cost: &Cost) {
+    let per_op = |x: f64| if s.ops == 0 { 0.0 } else { x / s.ops as f64 };
     println!(
-        "| {mode:8} | {n:5} | {op:5} | {:>10.0} | {:>8.1} | {:>8.1} | {:>9} | {:>6} |",
+        "| {mode:8} | {n:5} | {op:5} | {:>10.0} | {:>8.1} | {:>8.1} | {:>9} | {:>9} | {:>8} | {:>9} | {:>6} |",
         s.ops as f64 / s.secs,
         s.p50_us,
         s.p99_us,
         rss.map_or("-".to_string(), |r| format!("{:.1}", r as f64 / 1024.0)),
+        cost.cpu_secs
+            .map_or("-".to_string(), |c| format!("{:.1}", per_op(c * 1e6))),
+        cost.switches
+            .map_or("-".to_string(), |c| format!("{:.2}", per_op(c as f64))),
+        cost.client_cpu_secs
+            .map_or("-".to_string(), |c| format!("{:.1}", per_op(c * 1e6))),
         s.errors
     );
 }
@@ -248,7 +336,12 @@ fn main() {
         .map(|p| p.join("toondb-server"))
         .expect("target dir");
     let tmp = tempfile::tempdir().expect("temp dir");
-    let (mut child, addr) = start_server(&bin, &tmp.path().join("server-db"), &args.sync);
+    let (mut child, addr) = start_server(
+        &bin,
+        &tmp.path().join("server-db"),
+        &args.sync,
+        &args.server_args,
+    );
     let pid = child.id();
     let sync = match args.sync.as_str() {
         "full" => toondb::SyncMode::Full,
@@ -270,10 +363,10 @@ fn main() {
         args.secs, args.keys, args.sync
     );
     println!(
-        "| mode     | conc  | op    |      ops/s |  p50 us  |  p99 us  | srv RSS MiB | errors |"
+        "| mode     | conc  | op    |      ops/s |  p50 us  |  p99 us  | srv RSS MiB | srv CPU us/op | srv cs/op | cli CPU us/op | errors |"
     );
     println!(
-        "|----------|-------|-------|------------|----------|----------|-----------|--------|"
+        "|----------|-------|-------|------------|----------|----------|-----------|-----------|----------|-----------|--------|"
     );
     rt.block_on(async {
         let uri = format!("http://{addr}");
@@ -291,7 +384,7 @@ fn main() {
             i = end;
         }
         println!(
-            "|          |       | load  |            |          |          | {:>9} |        |",
+            "|          |       | load  |            |          |          | {:>9} |           |          |           |        |",
             rss_kib(pid).map_or("-".into(), |r| format!("{:.1}", r as f64 / 1024.0))
         );
         let mut clients: Vec<Client> = Vec::new();
@@ -305,14 +398,16 @@ fn main() {
                 );
             }
             for (op, name) in [(Op::Read, "read"), (Op::Write, "write")] {
+                let before = cost_now(pid);
                 let s = remote_phase(&clients[..want], n, op, args.keys, dur).await;
-                row("grpc", n, name, &s, rss_kib(pid));
+                let cost = cost_since(pid, &before);
+                row("grpc", n, name, &s, rss_kib(pid), &cost);
                 let d = db.clone();
                 let keys = args.keys;
                 let s = tokio::task::spawn_blocking(move || embedded_phase(&d, n, op, keys, dur))
                     .await
                     .expect("embedded phase");
-                row("embedded", n, name, &s, None);
+                row("embedded", n, name, &s, None, &Cost::default());
             }
         }
     });

@@ -29,9 +29,13 @@ pub struct ServerConfig {
     pub token: Option<String>,
     /// Largest request or response message, in bytes. Default 16 MiB.
     pub max_message_bytes: usize,
-    /// Database calls executing at once, across all connections; further calls wait.
-    /// Default 256.
+    /// Database calls admitted at once (running, or queued for the point-operation threads),
+    /// across all connections; further calls wait. Default 256.
     pub max_in_flight: usize,
+    /// Threads of the pool that runs point operations (`Get`, `Put`, `Delete`, `Batch` outside
+    /// transactions); other calls use tokio's blocking pool. Default: twice the available
+    /// cores, at least 2 and at most 64.
+    pub db_threads: usize,
     /// Concurrent HTTP/2 streams (calls) per connection. Default 1024.
     pub max_streams_per_connection: u32,
     /// Deadline for producing a response when the client sets none (a client's
@@ -57,6 +61,9 @@ impl Default for ServerConfig {
             token: None,
             max_message_bytes: 16 << 20,
             max_in_flight: 256,
+            db_threads: std::thread::available_parallelism()
+                .map_or(2, |n| n.get() * 2)
+                .clamp(2, 64),
             max_streams_per_connection: 1024,
             request_timeout: Duration::from_secs(30),
             txn_idle_timeout: Duration::from_secs(60),
@@ -92,6 +99,11 @@ impl ServerConfig {
     /// Sets the shutdown grace period.
     pub fn with_shutdown_grace(mut self, d: Duration) -> Self {
         self.shutdown_grace = d;
+        self
+    }
+    /// Sets the number of point-operation threads (at least 1).
+    pub fn with_db_threads(mut self, n: usize) -> Self {
+        self.db_threads = n.max(1);
         self
     }
     /// Sets the in-flight database call limit.
@@ -203,8 +215,10 @@ where
         db.clone(),
         txns.clone(),
         cfg.max_in_flight,
+        cfg.db_threads,
         cfg.stream_stall_timeout,
-    );
+    )
+    .map_err(|e| Error::io("starting database threads", e))?;
     let auth = BearerAuth::new(cfg.token.as_deref());
     let n = cfg.max_message_bytes;
 
@@ -325,11 +339,15 @@ where
         }
     };
 
-    // Every connection is drained: stop admitting calls, roll back what is left, close.
+    // Every connection is drained: stop admitting calls, let the point-operation pool finish
+    // what it holds, roll back what is left, close.
     reaper.abort();
     svc.close_gate();
     let txns2 = txns.clone();
     let closed = tokio::task::spawn_blocking(move || {
+        if !svc.stop_pool(grace) {
+            eprintln!("toondb-server: database threads still busy {grace:?} after draining; closing anyway");
+        }
         txns2.clear();
         db.close()
     })

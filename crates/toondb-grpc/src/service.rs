@@ -1,8 +1,13 @@
 //! The gRPC service implementations over [`toondb::Database`].
 //!
-//! Every database call runs on tokio's blocking pool (`spawn_blocking`) after taking a permit
-//! from a global semaphore, so async workers never block on the engine and the number of
-//! concurrently executing database calls is bounded.
+//! No database call runs on an async worker. Every call first takes a permit from a global
+//! semaphore (so the number of admitted database calls is bounded), then runs either on the
+//! fixed database pool ([`pool`]: `Get`, `Put`, `Delete` and `Batch` outside transactions,
+//! short calls whose cost used to be dominated by the hand-off itself) or on tokio's blocking
+//! pool (`spawn_blocking`: everything else, including transactions, SQL, search and the
+//! streaming producers, which may run long and must not hold up point operations).
+
+mod pool;
 
 use std::ops::Bound;
 use std::sync::Arc;
@@ -21,6 +26,7 @@ use crate::convert::{
 use crate::pb;
 use crate::status::to_status;
 use crate::txn::{TxnLookupError, TxnRegistry, TxnSlot};
+use pool::{DbPool, Job};
 
 /// Pairs per scan message, at most.
 const SCAN_CHUNK_PAIRS: usize = 256;
@@ -36,6 +42,7 @@ pub struct State {
     pub(crate) db: Database,
     pub(crate) txns: Arc<TxnRegistry>,
     permits: Arc<Semaphore>,
+    pool: DbPool,
     /// How long a streaming producer waits for a slow client before giving up.
     stream_stall_timeout: Duration,
 }
@@ -72,28 +79,83 @@ fn finished_txn() -> Status {
 }
 
 impl ToonService {
-    /// Services over `db`, with transactions kept in `txns` and at most `max_in_flight`
-    /// database calls executing at once.
+    /// Services over `db`, with transactions kept in `txns`, at most `max_in_flight` database
+    /// calls admitted at once and `db_threads` threads in the point-operation pool. Fails only
+    /// if the pool's threads cannot be started.
     pub fn new(
         db: Database,
         txns: Arc<TxnRegistry>,
         max_in_flight: usize,
+        db_threads: usize,
         stream_stall_timeout: Duration,
-    ) -> ToonService {
-        ToonService {
+    ) -> std::io::Result<ToonService> {
+        let pool = DbPool::start(&db, db_threads)?;
+        Ok(ToonService {
             state: Arc::new(State {
                 db,
                 txns,
                 permits: Arc::new(Semaphore::new(max_in_flight.max(1))),
+                pool,
                 stream_stall_timeout,
             }),
-        }
+        })
     }
 
     /// Stops admitting new database calls (they fail with UNAVAILABLE); calls already running
     /// finish.
     pub fn close_gate(&self) {
         self.state.permits.close();
+    }
+
+    /// Lets the point-operation pool finish what is queued and stops its threads, waiting at
+    /// most `wait` (blocking: call it off the async workers, after [`ToonService::close_gate`]).
+    /// Returns whether every thread stopped in time.
+    pub fn stop_pool(&self, wait: Duration) -> bool {
+        self.state.pool.stop(wait)
+    }
+
+    /// Runs `f` on the point-operation pool with a permit. For short calls only: a long one
+    /// holds up every point operation queued behind it.
+    async fn point<T, F>(&self, f: F) -> Result<T, Status>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Database) -> Result<T, Status> + Send + 'static,
+    {
+        let permit = self.permit().await?;
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job = Job::Call(Box::new(move |db: &Database| {
+            let _permit = permit;
+            if !tx.is_closed() {
+                let _ = tx.send(f(db));
+            }
+        }));
+        self.submit(job, rx).await
+    }
+
+    /// A put (`Some`) or delete (`None`) outside transactions, on the pool, where it may be
+    /// committed together with other queued writes (each still gets its own result).
+    async fn point_write(&self, key: Vec<u8>, value: Option<Vec<u8>>) -> Result<(), Status> {
+        let permit = self.permit().await?;
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        let job = Job::Write {
+            key,
+            value,
+            reply,
+            permit,
+        };
+        self.submit(job, rx).await
+    }
+
+    async fn submit<T>(
+        &self,
+        job: Job,
+        rx: tokio::sync::oneshot::Receiver<Result<T, Status>>,
+    ) -> Result<T, Status> {
+        if self.state.pool.submit(job).is_err() {
+            return Err(Status::unavailable("server is shutting down"));
+        }
+        rx.await
+            .map_err(|_| Status::internal("database worker failed"))?
     }
 
     async fn permit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, Status> {
@@ -194,16 +256,17 @@ impl pb::kv_server::Kv for ToonService {
     async fn get(&self, req: Request<pb::GetRequest>) -> Result<Response<pb::GetResponse>, Status> {
         let conn = conn_of(&req);
         let r = req.into_inner();
-        let slot = self.slot(conn, r.txn)?;
-        let v = self
-            .blocking(move |db| match slot {
-                Some(s) => s
-                    .with(|t| t.get(&r.key))
-                    .ok_or_else(finished_txn)?
-                    .map_err(db_err),
-                None => db.get(&r.key).map_err(db_err),
-            })
-            .await?;
+        let v = match self.slot(conn, r.txn)? {
+            Some(s) => {
+                self.blocking(move |_| {
+                    s.with(|t| t.get(&r.key))
+                        .ok_or_else(finished_txn)?
+                        .map_err(db_err)
+                })
+                .await?
+            }
+            None => self.point(move |db| db.get(&r.key).map_err(db_err)).await?,
+        };
         Ok(Response::new(pb::GetResponse {
             found: v.is_some(),
             value: v.unwrap_or_default(),
@@ -213,15 +276,17 @@ impl pb::kv_server::Kv for ToonService {
     async fn put(&self, req: Request<pb::PutRequest>) -> Result<Response<pb::PutResponse>, Status> {
         let conn = conn_of(&req);
         let r = req.into_inner();
-        let slot = self.slot(conn, r.txn)?;
-        self.blocking(move |db| match slot {
-            Some(s) => s
-                .with(|t| t.put(&r.key, &r.value))
-                .ok_or_else(finished_txn)?
-                .map_err(db_err),
-            None => db.put(&r.key, &r.value).map_err(db_err),
-        })
-        .await?;
+        match self.slot(conn, r.txn)? {
+            Some(s) => {
+                self.blocking(move |_| {
+                    s.with(|t| t.put(&r.key, &r.value))
+                        .ok_or_else(finished_txn)?
+                        .map_err(db_err)
+                })
+                .await?
+            }
+            None => self.point_write(r.key, Some(r.value)).await?,
+        }
         Ok(Response::new(pb::PutResponse {}))
     }
 
@@ -231,15 +296,17 @@ impl pb::kv_server::Kv for ToonService {
     ) -> Result<Response<pb::DeleteResponse>, Status> {
         let conn = conn_of(&req);
         let r = req.into_inner();
-        let slot = self.slot(conn, r.txn)?;
-        self.blocking(move |db| match slot {
-            Some(s) => s
-                .with(|t| t.delete(&r.key))
-                .ok_or_else(finished_txn)?
-                .map_err(db_err),
-            None => db.delete(&r.key).map_err(db_err),
-        })
-        .await?;
+        match self.slot(conn, r.txn)? {
+            Some(s) => {
+                self.blocking(move |_| {
+                    s.with(|t| t.delete(&r.key))
+                        .ok_or_else(finished_txn)?
+                        .map_err(db_err)
+                })
+                .await?
+            }
+            None => self.point_write(r.key, None).await?,
+        }
         Ok(Response::new(pb::DeleteResponse {}))
     }
 
@@ -259,22 +326,28 @@ impl pb::kv_server::Kv for ToonService {
             }
         }
         let n = ops.len() as u64;
-        self.blocking(move |db| match slot {
-            Some(s) => s
-                .with(|t| {
-                    for (k, v) in &ops {
-                        match v {
-                            Some(v) => t.put(k, v)?,
-                            None => t.delete(k)?,
+        match slot {
+            Some(s) => {
+                self.blocking(move |_| {
+                    s.with(|t| {
+                        for (k, v) in &ops {
+                            match v {
+                                Some(v) => t.put(k, v)?,
+                                None => t.delete(k)?,
+                            }
                         }
-                    }
-                    Ok(())
+                        Ok(())
+                    })
+                    .ok_or_else(finished_txn)?
+                    .map_err(db_err)
                 })
-                .ok_or_else(finished_txn)?
-                .map_err(db_err),
-            None => db.write_batch(ops).map_err(db_err),
-        })
-        .await?;
+                .await?
+            }
+            None => {
+                self.point(move |db| db.write_batch(ops).map_err(db_err))
+                    .await?
+            }
+        }
         Ok(Response::new(pb::BatchResponse { applied: n }))
     }
 

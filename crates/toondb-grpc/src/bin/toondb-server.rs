@@ -47,6 +47,13 @@ struct Args {
     /// Database calls executing at once.
     #[arg(long, default_value_t = 256)]
     max_in_flight: usize,
+    /// Threads running point operations (Get/Put/Delete/Batch outside transactions);
+    /// 0 = twice the cores (2..=64).
+    #[arg(long, default_value_t = 0)]
+    db_threads: usize,
+    /// Async (network) worker threads; 0 = one per core.
+    #[arg(long, default_value_t = 0)]
+    worker_threads: usize,
     /// Per-call deadline in seconds when the client sets none.
     #[arg(long, default_value_t = 30)]
     timeout_secs: u64,
@@ -93,20 +100,27 @@ fn run(args: Args) -> Result<(), String> {
             ))
         }
     };
-    let cfg = ServerConfig::default()
+    let mut cfg = ServerConfig::default()
         .with_token(token)
         .with_max_message_bytes(args.max_message_mib.max(1) << 20)
         .with_max_in_flight(args.max_in_flight)
         .with_request_timeout(Duration::from_secs(args.timeout_secs.max(1)))
         .with_txn_idle_timeout(Duration::from_secs(args.txn_idle_secs.max(1)))
         .with_shutdown_grace(Duration::from_secs(args.shutdown_grace_secs));
+    if args.db_threads > 0 {
+        cfg = cfg.with_db_threads(args.db_threads);
+    }
 
     std::fs::create_dir_all(&args.data)
         .map_err(|e| format!("creating {}: {e}", args.data.display()))?;
     let db = toondb::Database::open_with(&args.data, toondb::Options::default().with_sync(sync))
         .map_err(|e| format!("opening {}: {e}", args.data.display()))?;
 
-    let rt = tokio::runtime::Builder::new_multi_thread()
+    let mut rt = tokio::runtime::Builder::new_multi_thread();
+    if args.worker_threads > 0 {
+        rt.worker_threads(args.worker_threads);
+    }
+    let rt = rt
         .enable_all()
         .max_blocking_threads(args.max_in_flight.max(1) + 16)
         .thread_name("toondb-grpc")
