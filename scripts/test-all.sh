@@ -29,8 +29,32 @@ for crate in toondb-core toondb-sstable toondb-storage toondb-toon toondb-query 
   echo "ok: $crate has no tokio"
 done
 
-step "cargo clippy (all targets, warnings are errors)"
-cargo clippy --workspace --all-targets --locked -- -D warnings
+# toondb-bench's default features include `rocksdb`, which compiles RocksDB's C++ sources
+# (10+ minutes on 2 cores, needs clang/libclang). Workspace-wide commands therefore turn
+# default features off and re-enable `default` per package, except toondb-bench, which gets
+# `peers` (redb, sled, fjall, SQLite) only. Keeping toondb-bench in the same invocation (instead
+# of `--exclude toondb-bench` plus a `-p toondb-bench` run) keeps feature unification identical
+# for every workspace command below, so the bench step recompiles nothing. Set
+# TOONDB_BENCH_ROCKSDB=1 to also lint toondb-bench with RocksDB.
+ws_features=(--no-default-features --features "$(python3 - <<'PY'
+import glob, tomllib
+feats = ["toondb-bench/peers"]
+for path in sorted(glob.glob("crates/*/Cargo.toml")):
+    with open(path, "rb") as f:
+        manifest = tomllib.load(f)
+    name = manifest["package"]["name"]
+    if name != "toondb-bench" and "default" in manifest.get("features", {}):
+        feats.append(f"{name}/default")
+print(",".join(feats))
+PY
+)")
+
+step "cargo clippy (all targets, warnings are errors; toondb-bench without RocksDB)"
+cargo clippy --workspace --all-targets --locked "${ws_features[@]}" -- -D warnings
+if [ "${TOONDB_BENCH_ROCKSDB:-0}" = 1 ]; then
+  step "cargo clippy toondb-bench with RocksDB (default features)"
+  cargo clippy -p toondb-bench --all-targets --locked -- -D warnings
+fi
 
 # Test targets with `harness = false` (conformance suites with their own runners) cannot be
 # listed by nextest; they run through `cargo test --test` below.
@@ -50,7 +74,7 @@ while read -r pkg name; do
 done <<<"$custom_targets"
 
 step "tests (nextest)"
-cargo nextest run --workspace --locked --no-fail-fast -E "$filter"
+cargo nextest run --workspace --locked "${ws_features[@]}" --no-fail-fast -E "$filter"
 
 # Workspace-wide (not -p) so features unify exactly as in the nextest build: nothing recompiles.
 test_args=()
@@ -59,7 +83,7 @@ while read -r pkg name; do
 done <<<"$custom_targets"
 if [ ${#test_args[@]} -gt 0 ]; then
   step "conformance suites (harness = false): ${test_args[*]}"
-  cargo test --workspace --locked "${test_args[@]}"
+  cargo test --workspace --locked "${ws_features[@]}" "${test_args[@]}"
 fi
 
 step "feature builds: async wrappers (storage, toondb) and the examples"
@@ -74,7 +98,7 @@ cargo run -q -p toondb --features http-example --example hybrid_http --locked >/
 echo "ok: example hybrid_http (axum) ran"
 
 step "doctests"
-cargo test --workspace --doc --locked
+cargo test --workspace --doc --locked "${ws_features[@]}"
 
 if [ -x crates/toondb-grpc/tests/python/run.sh ] || [ -f crates/toondb-grpc/tests/python/run.sh ]; then
   step "gRPC: independent Python client (grpcio) against toondb-server"
