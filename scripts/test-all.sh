@@ -97,6 +97,30 @@ echo "ok: example async ran"
 cargo run -q -p toondb --features http-example --example hybrid_http --locked >/dev/null
 echo "ok: example hybrid_http (axum) ran"
 
+step "toondb grpc feature: tokio/tonic only behind it; one program, embedded and remote"
+if cargo tree -p toondb -e normal --prefix none | grep -qE '^(tokio|tonic) '; then
+  echo "FAIL: toondb depends on tokio or tonic with default features" >&2
+  exit 1
+fi
+echo "ok: toondb (default features) has no tokio or tonic"
+# Built in the workspace feature set (toondb-grpc turns on toondb/grpc): nothing recompiles.
+cargo build -q --workspace --locked "${ws_features[@]}" --example remote --bin toondb-server
+target_dir=$(cargo metadata --format-version 1 --no-deps --locked |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+"$target_dir/debug/examples/remote" >/dev/null
+echo "ok: example remote ran embedded (memory:)"
+srv_dir=$(mktemp -d)
+"$target_dir/debug/toondb-server" --data "$srv_dir/db" --listen 127.0.0.1:0 >"$srv_dir/out" &
+srv_pid=$!
+for _ in $(seq 100); do grep -q '^listening on' "$srv_dir/out" && break; sleep 0.1; done
+addr=$(awk '/^listening on/ {print $3; exit}' "$srv_dir/out")
+"$target_dir/debug/examples/remote" "http://$addr" >/dev/null
+"$target_dir/debug/examples/remote" "embedded:$srv_dir/embedded" >/dev/null
+kill -TERM "$srv_pid"
+wait "$srv_pid"
+rm -rf "$srv_dir"
+echo "ok: example remote ran against toondb-server ($addr) and an embedded directory"
+
 step "doctests"
 cargo test --workspace --doc --locked "${ws_features[@]}"
 
