@@ -164,52 +164,130 @@ pub(crate) struct EntryPos {
     pub next: usize,
 }
 
+/// A decoded entry that borrows its key delta from the block (nothing copied).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EntryRef<'a> {
+    /// Bytes shared with the previous key (at most the `prev_len` passed in).
+    pub shared: usize,
+    /// The key bytes after the shared prefix.
+    pub delta: &'a [u8],
+    pub trailer: u64,
+    pub value_start: usize,
+    pub value_end: usize,
+}
+
+/// Decodes the entry at `pos` of `entries` (the block's entry area, restart array excluded)
+/// without copying its key; `prev_len` is the length of the previous key of the block (0 at a
+/// restart point). Performs every check [`get_entry`] does and reports the same error.
+#[inline]
+pub(crate) fn get_entry_ref(entries: &[u8], pos: usize, prev_len: usize) -> DResult<EntryRef<'_>> {
+    // Hot path: all checks folded into one `None`; any failure is re-decoded by the cold
+    // path to name the first problem exactly.
+    match entry_fast(entries, pos, prev_len) {
+        Some(e) => Ok(e),
+        None => Err(entry_error(entries, pos, prev_len)),
+    }
+}
+
+#[inline(always)]
+fn entry_fast(entries: &[u8], pos: usize, prev_len: usize) -> Option<EntryRef<'_>> {
+    let len = entries.len();
+    let mut p = pos;
+    let shared = varint_opt(entries, &mut p)?;
+    let unshared = varint_opt(entries, &mut p)?;
+    let value_len = varint_opt(entries, &mut p)?;
+    if shared > prev_len as u64 || unshared > len as u64 || value_len > len as u64 {
+        return None;
+    }
+    // `p`, `unshared`, `value_len` and `trailer_end` are each <= len <= isize::MAX when
+    // summed, so no sum overflows.
+    let key_end = p + unshared as usize;
+    let trailer_end = key_end + ENTRY_TRAILER_LEN;
+    if trailer_end > len {
+        return None;
+    }
+    let value_end = trailer_end + value_len as usize;
+    if value_end > len {
+        return None;
+    }
+    let t = entries.get(key_end..trailer_end)?;
+    let trailer = u64::from_le_bytes(<[u8; 8]>::try_from(t).ok()?);
+    if trailer & 0xff > 1 {
+        return None;
+    }
+    Some(EntryRef {
+        shared: shared as usize,
+        delta: entries.get(p..key_end)?,
+        trailer,
+        value_start: trailer_end,
+        value_end,
+    })
+}
+
+/// A varint, or `None` if malformed (the caller reports the error).
+#[inline]
+fn varint_opt(buf: &[u8], pos: &mut usize) -> Option<u64> {
+    let b = *buf.get(*pos)?;
+    if b < 0x80 {
+        *pos += 1;
+        return Some(u64::from(b));
+    }
+    get_varint_slow(buf, pos).ok()
+}
+
+/// The error for a malformed entry at `pos`: the checks in order, each with its message.
+#[cold]
+#[inline(never)]
+fn entry_error(entries: &[u8], pos: usize, prev_len: usize) -> DecodeError {
+    let mut p = pos;
+    let mut check = || -> DResult<()> {
+        let shared = get_varint(entries, &mut p)?;
+        let unshared = get_len(entries, &mut p, entries.len(), "key")?;
+        let value_len = get_len(entries, &mut p, entries.len(), "value")?;
+        if !usize::try_from(shared).is_ok_and(|s| s <= prev_len) {
+            return Err(err(
+                pos,
+                format!("entry shares {shared} key bytes but the previous key has {prev_len}"),
+            ));
+        }
+        let key_end = p + unshared;
+        if key_end > entries.len() {
+            return Err(err(pos, "entry key runs past the end of the block"));
+        }
+        let trailer_end = key_end + ENTRY_TRAILER_LEN;
+        if trailer_end > entries.len() {
+            return Err(err(pos, "entry trailer runs past the end of the block"));
+        }
+        if trailer_end + value_len > entries.len() {
+            return Err(err(pos, "entry value runs past the end of the block"));
+        }
+        let trailer = get_u64(entries, key_end)?;
+        if unpack_trailer(trailer).is_none() {
+            return Err(err(
+                key_end,
+                format!("unknown value kind {}", trailer & 0xff),
+            ));
+        }
+        Ok(())
+    };
+    match check() {
+        Err(e) => e,
+        Ok(()) => err(pos, "malformed entry"),
+    }
+}
+
 /// Decodes the entry at `pos` of `entries` (the block's entry area, restart array excluded),
 /// rebuilding its key in `key`, which must hold the previous key of the block (or be empty at
 /// a restart point).
 pub(crate) fn get_entry(entries: &[u8], pos: usize, key: &mut Vec<u8>) -> DResult<EntryPos> {
-    let mut p = pos;
-    let shared = get_varint(entries, &mut p)?;
-    let unshared = get_len(entries, &mut p, entries.len(), "key")?;
-    let value_len = get_len(entries, &mut p, entries.len(), "value")?;
-    let shared = match usize::try_from(shared) {
-        Ok(s) if s <= key.len() => s,
-        _ => {
-            return Err(err(
-                pos,
-                format!(
-                    "entry shares {shared} key bytes but the previous key has {}",
-                    key.len()
-                ),
-            ))
-        }
-    };
-    let key_end = p
-        .checked_add(unshared)
-        .filter(|&e| e <= entries.len())
-        .ok_or_else(|| err(pos, "entry key runs past the end of the block"))?;
-    let trailer_end = key_end
-        .checked_add(ENTRY_TRAILER_LEN)
-        .filter(|&e| e <= entries.len())
-        .ok_or_else(|| err(pos, "entry trailer runs past the end of the block"))?;
-    let value_end = trailer_end
-        .checked_add(value_len)
-        .filter(|&e| e <= entries.len())
-        .ok_or_else(|| err(pos, "entry value runs past the end of the block"))?;
-    let trailer = get_u64(entries, key_end)?;
-    if unpack_trailer(trailer).is_none() {
-        return Err(err(
-            key_end,
-            format!("unknown value kind {}", trailer & 0xff),
-        ));
-    }
-    key.truncate(shared);
-    key.extend_from_slice(&entries[p..key_end]);
+    let e = get_entry_ref(entries, pos, key.len())?;
+    key.truncate(e.shared);
+    key.extend_from_slice(e.delta);
     Ok(EntryPos {
-        trailer,
-        value_start: trailer_end,
-        value_end,
-        next: value_end,
+        trailer: e.trailer,
+        value_start: e.value_start,
+        value_end: e.value_end,
+        next: e.value_end,
     })
 }
 
@@ -347,6 +425,7 @@ pub(crate) fn put_handle(out: &mut Vec<u8>, h: BlockHandle) {
 }
 
 /// Decodes a handle from an index value; the whole value must be consumed.
+#[inline]
 pub(crate) fn get_handle(buf: &[u8]) -> DResult<BlockHandle> {
     let mut p = 0;
     let offset = get_varint(buf, &mut p)?;
