@@ -48,7 +48,7 @@ struct Args {
     #[arg(long, default_value_t = 256)]
     max_in_flight: usize,
     /// Threads running point operations (Get/Put/Delete/Batch outside transactions);
-    /// 0 = twice the cores (2..=64).
+    /// 0 = one per core (2..=64).
     #[arg(long, default_value_t = 0)]
     db_threads: usize,
     /// Async (network) worker threads; 0 = one per core.
