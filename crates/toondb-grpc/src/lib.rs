@@ -4,8 +4,12 @@
 //! calls against an embedded database or a server) live in `toondb` behind its `grpc` feature
 //! and are re-exported here, so `toondb_grpc::Client` keeps working.
 //!
-//! The server uses tokio: the database itself is synchronous, and the server runs every
-//! database call on tokio's blocking pool.
+//! The server uses tokio for the network only: the database itself is synchronous, and no
+//! database call runs on an async worker. Point operations (`Get`, `Put`, `Delete`, `Batch`
+//! outside transactions) run on a small fixed pool of database threads that groups concurrent
+//! writes into one engine batch; everything else (transactions, SQL, collections, context
+//! queries, streaming producers) runs on tokio's blocking pool. See the "Threading model"
+//! section of `docs/architecture/grpc.md`.
 //!
 //! ```
 //! # #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
