@@ -288,7 +288,9 @@ impl FlatIndex {
     /// Decodes `index`, or `None` if it does not qualify (see the type's documentation).
     pub(crate) fn build(index: &Block) -> Option<FlatIndex> {
         let area = index.entries();
-        let mut entries: Vec<FlatEntry> = Vec::new();
+        // One entry per restart point when every entry is one (the restart array was checked
+        // against the block's size, so this is bounded by the input).
+        let mut entries: Vec<FlatEntry> = Vec::with_capacity(index.num_restarts);
         let mut pos = 0;
         while pos < index.restarts_at {
             let e = codec::get_entry_ref(area, pos, 0).ok()?;
