@@ -493,8 +493,10 @@ impl BlockIter {
 
     /// Positions at the first entry >= (key, trailer) in internal order (invalid if none).
     pub(crate) fn seek(&mut self, key: &[u8], trailer: u64) -> DResult<()> {
-        // Last restart whose key is < target.
+        // Last restart whose key is < target (restart keys compared in place, skipping the
+        // prefix known to be shared, as in `Block::seek_point`).
         let (mut lo, mut hi) = (0usize, self.block.num_restarts - 1);
+        let (mut llo, mut lhi) = (0usize, 0usize);
         while lo < hi {
             let mid = lo + (hi - lo).div_ceil(2);
             let probe = codec::get_restart_key(self.block.entries(), self.block.restart(mid));
@@ -505,15 +507,22 @@ impl BlockIter {
                     return Err(e);
                 }
             };
-            if codec::cmp_internal(k, t, key, trailer) == Ordering::Less {
+            let (ord, l) = compare_from(k, key, llo.min(lhi).min(k.len()));
+            if ord.then(trailer.cmp(&t)) == Ordering::Less {
                 lo = mid;
+                llo = l;
             } else {
                 hi = mid - 1;
+                lhi = l;
             }
         }
         self.seek_to_restart(lo);
         while self.parse_next()? {
-            if codec::cmp_internal(&self.key, self.trailer, key, trailer) != Ordering::Less {
+            if compare_from(&self.key, key, 0)
+                .0
+                .then(trailer.cmp(&self.trailer))
+                != Ordering::Less
+            {
                 break;
             }
         }
