@@ -234,6 +234,17 @@ impl Session {
             return Ok(r);
         }
         let stmts = parse(sql)?;
+        if !params.is_empty() {
+            // Every statement of a script numbers its parameters from 1 and sees the same
+            // values, so the script needs as many as its hungriest statement; more is a
+            // caller error (SQLite: SQLITE_RANGE), never silently ignored.
+            let most = stmts
+                .iter()
+                .map(|st| count_params(&st.to_string()).1)
+                .max()
+                .unwrap_or(0);
+            check_no_surplus(most, params)?;
+        }
         let mut last = QueryResult::default();
         for s in &stmts {
             last = self.run_statement(s, params, None)?;
@@ -266,7 +277,7 @@ impl Session {
                 p.plan_query(q)?;
                 p.nparams
             }
-            _ => count_params(sql),
+            _ => count_params(sql).0,
         };
         Ok(Prepared {
             stmt,
@@ -284,6 +295,7 @@ impl Session {
                 params.len()
             )));
         }
+        check_no_surplus(p.nparams.max(count_params(&p.stmt.to_string()).1), params)?;
         self.run_statement(&p.stmt, params, Some(&p.plan))
     }
 
@@ -484,11 +496,13 @@ impl Iterator for RowIter {
     }
 }
 
-fn count_params(sql: &str) -> usize {
-    // Upper bound from the tokenizer: anonymous '?' count, or the highest ?N / $N.
+/// Parameters a statement uses, from the tokenizer: `(at least, at most)`. The anonymous `?`
+/// count and the highest `?N` / `$N` give the lower bound (their maximum) and the upper bound
+/// (their sum); the two agree unless a statement mixes both styles.
+fn count_params(sql: &str) -> (usize, usize) {
     use sqlparser::tokenizer::{Token, Tokenizer};
     let Ok(tokens) = Tokenizer::new(&GenericDialect {}, sql).tokenize() else {
-        return 0;
+        return (0, usize::MAX);
     };
     let mut anon = 0;
     let mut max = 0;
@@ -501,7 +515,18 @@ fn count_params(sql: &str) -> usize {
             }
         }
     }
-    anon.max(max)
+    (anon.max(max), anon + max)
+}
+
+/// Refuses parameters beyond the `most` a statement can use.
+fn check_no_surplus(most: usize, given: &[Value]) -> Result<()> {
+    if given.len() > most {
+        return Err(Error::Param(format!(
+            "{} parameters given, but the statement uses {most}",
+            given.len()
+        )));
+    }
+    Ok(())
 }
 
 fn load_catalog(cache: &mut Option<Arc<Catalog>>, txn: &mut dyn KvTxn) -> Result<Arc<Catalog>> {

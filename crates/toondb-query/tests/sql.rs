@@ -665,3 +665,51 @@ fn mem_backend_runs_the_same_sql() {
         vec![vec![i(4)]]
     );
 }
+
+#[test]
+fn surplus_parameters_are_refused_not_ignored() {
+    let (_db, mut s) = db();
+    setup(&mut s);
+    let before = rows(&mut s, "SELECT count(*) FROM dept");
+    // One placeholder, two values: an error, and nothing is written.
+    let e = s
+        .execute_with(
+            "INSERT INTO dept(title) VALUES (?)",
+            &[Value::from("a"), i(7)],
+        )
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::Param(ref m) if m.contains("2 parameters given")),
+        "{e}"
+    );
+    assert_eq!(rows(&mut s, "SELECT count(*) FROM dept"), before);
+    // No placeholder at all.
+    assert!(matches!(
+        s.execute_with("SELECT 1", &[i(1)]),
+        Err(Error::Param(_))
+    ));
+    // Prepared statements too.
+    let p = s.prepare("SELECT name FROM emp WHERE id = ?1").unwrap();
+    assert!(matches!(
+        s.execute_prepared(&p, &[i(1), i(2)]),
+        Err(Error::Param(_))
+    ));
+    // Exact counts still work: numbered, repeated and per-statement numbering in a script
+    // (every statement of a script sees the same values).
+    assert_eq!(
+        s.execute_with("SELECT ?1 + ?1, ?2", &[i(2), i(5)])
+            .unwrap()
+            .rows,
+        vec![vec![i(4), i(5)]]
+    );
+    s.execute("CREATE TABLE log(msg TEXT)").unwrap();
+    s.execute_with(
+        "INSERT INTO log VALUES (?); INSERT INTO log VALUES (?)",
+        &[Value::from("twice")],
+    )
+    .unwrap();
+    assert_eq!(
+        rows(&mut s, "SELECT count(*) FROM log WHERE msg = 'twice'"),
+        vec![vec![i(2)]]
+    );
+}
