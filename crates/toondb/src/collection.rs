@@ -16,6 +16,13 @@
 //! transaction, so after a crash either all of it or none of it is there. The HNSW graph
 //! lives only in memory: it is updated after the commit and rebuilt from the `'v'` records
 //! when the collection is first opened in a process.
+//!
+//! Writes made through a user transaction ([`crate::Transaction::collection`]) buffer the
+//! same records in the user's storage transaction; their HNSW/metadata updates are kept
+//! aside and applied only after that transaction committed, under the collection's writer
+//! lock (so index updates happen in storage commit order). A rollback, an error or a lost
+//! conflict discards them. A crash between the storage commit and the in-memory update loses
+//! nothing: the index is rebuilt from the stored vectors on the next open.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -748,6 +755,174 @@ enum Mode {
     Upsert,
 }
 
+impl CollectionInner {
+    /// Hands out a fresh internal id. Ids are never reused, even when the writing
+    /// transaction rolls back (a hole is harmless).
+    fn reserve_iid(&self) -> u64 {
+        let mut s = self.state.write();
+        let i = s.next_iid;
+        s.next_iid += 1;
+        i
+    }
+
+    fn validate(&self, docs: &[Document]) -> Result<()> {
+        let mut seen = std::collections::HashSet::new();
+        for d in docs {
+            if d.id.is_empty() || d.id.len() > 1024 {
+                return Err(Error::invalid(format!(
+                    "document id must be 1..=1024 bytes, got {}",
+                    d.id.len()
+                )));
+            }
+            if !seen.insert(d.id.as_str()) {
+                return Err(Error::invalid(format!(
+                    "document id {:?} appears twice in one write",
+                    d.id
+                )));
+            }
+            toondb_index::metric::prepare(self.desc.metric, self.desc.dim, &d.vector)?;
+            if d.text.as_ref().is_some_and(|t| t.len() >= NO_TEXT as usize) {
+                return Err(Error::invalid("document text must be shorter than 4 GiB"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Buffers the storage writes of `docs` in `t` and returns what to apply to the
+    /// in-memory index once `t` has committed. `docs` must have passed [`Self::validate`].
+    fn stage_docs(
+        &self,
+        t: &mut toondb_storage::Transaction,
+        docs: Vec<Document>,
+        mode: Mode,
+    ) -> Result<Vec<Applied>> {
+        let c = self;
+        let skey = c.stats_key();
+        let (mut n, mut total) = read_stats(t, &skey, &c.name)?;
+        let mut applied = Vec::with_capacity(docs.len());
+        for d in docs {
+            let dkey = c.doc_key(&d.id);
+            let iid = match t.get(&dkey)? {
+                Some(old) => {
+                    if mode == Mode::Insert {
+                        return Err(Error::AlreadyExists(format!(
+                            "document {:?} in collection {}",
+                            d.id, c.name
+                        )));
+                    }
+                    let old = decode_doc(&old, &c.name)?;
+                    if let Some(text) = &old.text {
+                        let (tf, len) = term_freqs(text);
+                        for term in tf.keys() {
+                            t.delete(&c.posting_key(term, old.iid))?;
+                        }
+                        n = n.saturating_sub(1);
+                        total = total.saturating_sub(u64::from(len));
+                    }
+                    old.iid
+                }
+                None => c.reserve_iid(),
+            };
+            if let Some(text) = &d.text {
+                let (tf, len) = term_freqs(text);
+                for (term, f) in &tf {
+                    let mut v = f.to_le_bytes().to_vec();
+                    v.extend_from_slice(&len.to_le_bytes());
+                    t.put(&c.posting_key(term, iid), &v)?;
+                }
+                n += 1;
+                total += u64::from(len);
+            }
+            t.put(&dkey, &encode_doc(iid, d.text.as_deref(), &d.metadata))?;
+            t.put(&c.vec_key(iid), &encode_vector(&d.id, &d.vector))?;
+            applied.push(Applied::Upsert {
+                iid,
+                vector: d.vector,
+                meta: Arc::new(DocMeta {
+                    id: d.id,
+                    metadata: d.metadata,
+                }),
+            });
+        }
+        t.put(&skey, &stats_bytes(n, total))?;
+        Ok(applied)
+    }
+
+    /// Buffers the storage writes deleting `id`; `None` if it does not exist (as seen by `t`).
+    fn stage_delete(
+        &self,
+        t: &mut toondb_storage::Transaction,
+        id: &str,
+    ) -> Result<Option<Applied>> {
+        let c = self;
+        let Some(old) = t.get(&c.doc_key(id))? else {
+            return Ok(None);
+        };
+        let old = decode_doc(&old, &c.name)?;
+        let skey = c.stats_key();
+        let (mut n, mut total) = read_stats(t, &skey, &c.name)?;
+        t.delete(&c.doc_key(id))?;
+        t.delete(&c.vec_key(old.iid))?;
+        if let Some(text) = &old.text {
+            let (tf, len) = term_freqs(text);
+            for term in tf.keys() {
+                t.delete(&c.posting_key(term, old.iid))?;
+            }
+            n = n.saturating_sub(1);
+            total = total.saturating_sub(u64::from(len));
+        }
+        t.put(&skey, &stats_bytes(n, total))?;
+        Ok(Some(Applied::Delete { iid: old.iid }))
+    }
+
+    /// Applies committed writes to the in-memory index. Callers hold `self.write`, so the
+    /// order of applications is the order of the storage commits.
+    fn apply(&self, ops: Vec<Applied>) {
+        let mut s = self.state.write();
+        for op in ops {
+            match op {
+                Applied::Upsert { iid, vector, meta } => {
+                    // The vector was validated before the commit, so this cannot fail; if it
+                    // somehow does, the document stays searchable by keyword and is re-indexed
+                    // on the next open.
+                    let _ = s.hnsw.insert(iid, &vector);
+                    s.meta.insert(iid, meta);
+                }
+                Applied::Delete { iid } => {
+                    s.hnsw.delete(iid);
+                    s.meta.remove(&iid);
+                }
+            }
+        }
+    }
+
+    fn read_doc(
+        &self,
+        id: &str,
+        mut get: impl FnMut(&[u8]) -> Result<Option<Vec<u8>>>,
+    ) -> Result<Option<Document>> {
+        let c = self;
+        let Some(b) = get(&c.doc_key(id))? else {
+            return Ok(None);
+        };
+        let rec = decode_doc(&b, &c.name)?;
+        let vb = get(&c.vec_key(rec.iid))?.ok_or_else(|| {
+            Error::corrupt(
+                format!("collection {} doc {id}", c.name),
+                0,
+                "vector record missing",
+            )
+        })?;
+        let (_, vector) = decode_vector(&vb, c.desc.dim, &c.name)?;
+        Ok(Some(Document {
+            id: id.to_string(),
+            vector,
+            text: rec.text,
+            metadata: rec.metadata,
+        }))
+    }
+}
+
 impl Collection {
     fn check_live(&self) -> Result<()> {
         if self
@@ -809,158 +984,33 @@ impl Collection {
         let _w = c.write.lock();
         self.check_live()?;
         let mut t = self.db.inner.engine.begin(Isolation::Snapshot)?;
-        let Some(old) = t.get(&c.doc_key(id))? else {
+        let Some(op) = c.stage_delete(&mut t, id)? else {
             return Ok(false);
         };
-        let old = decode_doc(&old, &c.name)?;
-        let skey = c.stats_key();
-        let (mut n, mut total) = read_stats(&mut t, &skey, &c.name)?;
-        t.delete(&c.doc_key(id))?;
-        t.delete(&c.vec_key(old.iid))?;
-        if let Some(text) = &old.text {
-            let (tf, len) = term_freqs(text);
-            for term in tf.keys() {
-                t.delete(&c.posting_key(term, old.iid))?;
-            }
-            n = n.saturating_sub(1);
-            total = total.saturating_sub(u64::from(len));
-        }
-        t.put(&skey, &stats_bytes(n, total))?;
         t.commit()?;
-        self.apply(vec![Applied::Delete { iid: old.iid }]);
+        c.apply(vec![op]);
         Ok(true)
     }
 
     fn write_docs(&self, docs: Vec<Document>, mode: Mode) -> Result<()> {
         let c = &*self.inner;
-        // Validate everything before touching storage.
-        let mut seen = std::collections::HashSet::new();
-        for d in &docs {
-            if d.id.is_empty() || d.id.len() > 1024 {
-                return Err(Error::invalid(format!(
-                    "document id must be 1..=1024 bytes, got {}",
-                    d.id.len()
-                )));
-            }
-            if !seen.insert(d.id.as_str()) {
-                return Err(Error::invalid(format!(
-                    "document id {:?} appears twice in one write",
-                    d.id
-                )));
-            }
-            toondb_index::metric::prepare(c.desc.metric, c.desc.dim, &d.vector)?;
-            if d.text.as_ref().is_some_and(|t| t.len() >= NO_TEXT as usize) {
-                return Err(Error::invalid("document text must be shorter than 4 GiB"));
-            }
-        }
+        c.validate(&docs)?;
         if docs.is_empty() {
             return Ok(());
         }
         let _w = c.write.lock();
         self.check_live()?;
         let mut t = self.db.inner.engine.begin(Isolation::Snapshot)?;
-        let skey = c.stats_key();
-        let (mut n, mut total) = read_stats(&mut t, &skey, &c.name)?;
-        let mut next = c.state.read().next_iid;
-        let mut applied = Vec::with_capacity(docs.len());
-        for d in docs {
-            let dkey = c.doc_key(&d.id);
-            let iid = match t.get(&dkey)? {
-                Some(old) => {
-                    if mode == Mode::Insert {
-                        return Err(Error::AlreadyExists(format!(
-                            "document {:?} in collection {}",
-                            d.id, c.name
-                        )));
-                    }
-                    let old = decode_doc(&old, &c.name)?;
-                    if let Some(text) = &old.text {
-                        let (tf, len) = term_freqs(text);
-                        for term in tf.keys() {
-                            t.delete(&c.posting_key(term, old.iid))?;
-                        }
-                        n = n.saturating_sub(1);
-                        total = total.saturating_sub(u64::from(len));
-                    }
-                    old.iid
-                }
-                None => {
-                    next += 1;
-                    next - 1
-                }
-            };
-            if let Some(text) = &d.text {
-                let (tf, len) = term_freqs(text);
-                for (term, f) in &tf {
-                    let mut v = f.to_le_bytes().to_vec();
-                    v.extend_from_slice(&len.to_le_bytes());
-                    t.put(&c.posting_key(term, iid), &v)?;
-                }
-                n += 1;
-                total += u64::from(len);
-            }
-            t.put(&dkey, &encode_doc(iid, d.text.as_deref(), &d.metadata))?;
-            t.put(&c.vec_key(iid), &encode_vector(&d.id, &d.vector))?;
-            applied.push(Applied::Upsert {
-                iid,
-                vector: d.vector,
-                meta: Arc::new(DocMeta {
-                    id: d.id,
-                    metadata: d.metadata,
-                }),
-            });
-        }
-        t.put(&skey, &stats_bytes(n, total))?;
+        let applied = c.stage_docs(&mut t, docs, mode)?;
         t.commit()?;
-        {
-            let mut s = c.state.write();
-            s.next_iid = s.next_iid.max(next);
-        }
-        self.apply(applied);
+        c.apply(applied);
         Ok(())
     }
 
-    fn apply(&self, ops: Vec<Applied>) {
-        let mut s = self.inner.state.write();
-        for op in ops {
-            match op {
-                Applied::Upsert { iid, vector, meta } => {
-                    // The vector was validated before the commit, so this cannot fail; if it
-                    // somehow does, the document stays searchable by keyword and is re-indexed
-                    // on the next open.
-                    let _ = s.hnsw.insert(iid, &vector);
-                    s.meta.insert(iid, meta);
-                }
-                Applied::Delete { iid } => {
-                    s.hnsw.delete(iid);
-                    s.meta.remove(&iid);
-                }
-            }
-        }
-    }
-
-    /// The stored document with this id.
+    /// The stored (committed) document with this id.
     pub fn get(&self, id: &str) -> Result<Option<Document>> {
-        let c = &*self.inner;
         let snap = self.db.inner.engine.snapshot();
-        let Some(b) = snap.get(&c.doc_key(id))? else {
-            return Ok(None);
-        };
-        let rec = decode_doc(&b, &c.name)?;
-        let vb = snap.get(&c.vec_key(rec.iid))?.ok_or_else(|| {
-            Error::corrupt(
-                format!("collection {} doc {id}", c.name),
-                0,
-                "vector record missing",
-            )
-        })?;
-        let (_, vector) = decode_vector(&vb, c.desc.dim, &c.name)?;
-        Ok(Some(Document {
-            id: id.to_string(),
-            vector,
-            text: rec.text,
-            metadata: rec.metadata,
-        }))
+        self.inner.read_doc(id, |k| Ok(snap.get(k)?))
     }
 
     /// The `k` nearest documents to `vector`.
@@ -1213,9 +1263,120 @@ impl Collection {
         let _w = self.inner.write.lock();
         self.check_live()?;
         let fresh = load(&self.db, &self.inner.name)?;
-        let fresh = fresh.state.into_inner();
-        *self.inner.state.write() = fresh;
+        let mut fresh = fresh.state.into_inner();
+        let mut s = self.inner.state.write();
+        // Internal ids reserved by open user transactions must never be handed out again.
+        fresh.next_iid = fresh.next_iid.max(s.next_iid);
+        *s = fresh;
         Ok(())
+    }
+}
+
+// ------------------------------------------------------------------ user transactions
+
+/// In-memory index updates of a user [`Transaction`](crate::Transaction), applied only after
+/// its storage commit succeeded (and never on rollback, abort or a lost conflict).
+#[derive(Default)]
+pub(crate) struct PendingIndex {
+    ops: Vec<(Arc<CollectionInner>, Applied)>,
+}
+
+impl PendingIndex {
+    /// Runs `commit` (the storage commit) while holding the writer lock of every collection
+    /// touched, then applies the index updates in order. Holding the locks makes the order of
+    /// index applications equal to the order of storage commits across all writers of those
+    /// collections. If a touched collection was dropped meanwhile, `commit` is not run.
+    pub(crate) fn commit_with(self, commit: impl FnOnce() -> Result<()>) -> Result<()> {
+        if self.ops.is_empty() {
+            return commit();
+        }
+        let mut colls: Vec<Arc<CollectionInner>> = Vec::new();
+        for (c, _) in &self.ops {
+            if !colls.iter().any(|x| Arc::ptr_eq(x, c)) {
+                colls.push(c.clone());
+            }
+        }
+        // A global order (name, then address) so two transactions cannot deadlock.
+        colls.sort_by(|a, b| {
+            a.name
+                .cmp(&b.name)
+                .then_with(|| Arc::as_ptr(a).cmp(&Arc::as_ptr(b)))
+        });
+        let _guards: Vec<_> = colls.iter().map(|c| c.write.lock()).collect();
+        for c in &colls {
+            if c.dropped.load(std::sync::atomic::Ordering::Acquire) {
+                return Err(Error::NotFound(format!("collection {} (dropped)", c.name)));
+            }
+        }
+        commit()?;
+        for (c, op) in self.ops {
+            c.apply(vec![op]);
+        }
+        Ok(())
+    }
+}
+
+impl Collection {
+    /// Buffers an insert/upsert of `docs` in the user transaction `t`; index updates go to
+    /// `pending`. On error nothing was written for an `insert` conflict; other errors
+    /// (storage, corruption) may leave partial writes and the transaction should be dropped.
+    pub(crate) fn stage_in(
+        &self,
+        t: &mut toondb_storage::Transaction,
+        docs: Vec<Document>,
+        insert: bool,
+        pending: &mut PendingIndex,
+    ) -> Result<()> {
+        let c = &self.inner;
+        c.validate(&docs)?;
+        self.check_live()?;
+        if docs.is_empty() {
+            return Ok(());
+        }
+        if insert {
+            for d in &docs {
+                if t.get(&c.doc_key(&d.id))?.is_some() {
+                    return Err(Error::AlreadyExists(format!(
+                        "document {:?} in collection {}",
+                        d.id, c.name
+                    )));
+                }
+            }
+        }
+        let mode = if insert { Mode::Insert } else { Mode::Upsert };
+        let ops = c.stage_docs(t, docs, mode)?;
+        pending
+            .ops
+            .extend(ops.into_iter().map(|op| (c.clone(), op)));
+        Ok(())
+    }
+
+    /// Buffers a delete in the user transaction `t`; returns whether the document existed
+    /// (as seen by `t`).
+    pub(crate) fn stage_delete_in(
+        &self,
+        t: &mut toondb_storage::Transaction,
+        id: &str,
+        pending: &mut PendingIndex,
+    ) -> Result<bool> {
+        self.check_live()?;
+        match self.inner.stage_delete(t, id)? {
+            Some(op) => {
+                pending.ops.push((self.inner.clone(), op));
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// Reads a document through the user transaction `t` (its own writes included).
+    pub(crate) fn get_in(
+        &self,
+        t: &mut toondb_storage::Transaction,
+        id: &str,
+    ) -> Result<Option<Document>> {
+        self.check_live()?;
+        self.inner.read_doc(id, |k| Ok(t.get(k)?))
     }
 }
 

@@ -101,7 +101,7 @@ pub use filter::Filter;
 pub use keys::{escape_segment, join_path, split_path};
 pub use sql::{ColumnIndex, FromValue, Row, Rows, ToValue};
 pub use text::{tokenize, Bm25Params};
-pub use txn::Transaction;
+pub use txn::{Transaction, TxnCollection};
 
 pub use toondb_index::Metric;
 pub use toondb_query::Value;

@@ -9,6 +9,7 @@ use toondb_query::kv::{KvBackend, KvPairs, KvTxn};
 use toondb_query::{Session, Value};
 use toondb_storage::{Direction, Isolation};
 
+use crate::collection::{Collection, Document, PendingIndex};
 use crate::db::{bound_ref, Database, KvIter};
 use crate::error::{Error, Result};
 use crate::keys::{self, kv_key, ns_bounds, path_key, split_path};
@@ -38,6 +39,8 @@ pub struct Transaction {
     txn: Shared,
     isolation: Isolation,
     session: Option<Session>,
+    /// Collection index updates, applied after the storage commit.
+    pending: Mutex<PendingIndex>,
 }
 
 impl std::fmt::Debug for Transaction {
@@ -60,6 +63,7 @@ impl Transaction {
             txn: Arc::new(Mutex::new(Some(t))),
             isolation,
             session: None,
+            pending: Mutex::new(PendingIndex::default()),
         })
     }
 
@@ -186,8 +190,9 @@ impl Transaction {
     /// transaction won; see [`Isolation`].
     pub fn commit(mut self) -> Result<()> {
         self.session = None;
+        let pending = std::mem::take(&mut *self.pending.lock());
         let t = self.txn.lock().take().ok_or_else(finished)?;
-        Ok(t.commit()?)
+        pending.commit_with(|| Ok(t.commit()?))
     }
 
     /// Discards every buffered write.
@@ -201,6 +206,101 @@ impl Transaction {
     /// The database this transaction belongs to.
     pub fn database(&self) -> &Database {
         &self.db
+    }
+
+    /// The collection `name`, for document writes that commit atomically with everything
+    /// else in this transaction (SQL rows, keys, paths): all of them become visible at
+    /// [`Transaction::commit`], or none of them does.
+    ///
+    /// Searches ([`Collection::search`] and friends) always read the *committed* index:
+    /// documents written in this transaction become searchable only after it commits.
+    /// [`TxnCollection::get`] does see the transaction's own writes.
+    ///
+    /// ```
+    /// use toondb::{params, Database, Document, Metric};
+    /// let db = Database::open_in_memory().unwrap();
+    /// db.execute("CREATE TABLE notes(id TEXT, body TEXT)", params![]).unwrap();
+    /// let docs = db.create_collection("docs", 2, Metric::Cosine, Default::default()).unwrap();
+    /// db.transaction(|tx| {
+    ///     tx.execute("INSERT INTO notes VALUES (?, ?)", params!["n1", "hello"])?;
+    ///     tx.collection("docs")?.upsert(Document::new("n1", vec![1.0, 0.0]).with_text("hello"))?;
+    ///     Ok(())
+    /// })
+    /// .unwrap();
+    /// assert_eq!(docs.search(&[1.0, 0.0], 1).unwrap()[0].id, "n1");
+    /// ```
+    pub fn collection(&self, name: &str) -> Result<TxnCollection<'_>> {
+        if self.txn.lock().is_none() {
+            return Err(finished());
+        }
+        Ok(TxnCollection {
+            tx: self,
+            coll: self.db.collection(name)?,
+        })
+    }
+}
+
+/// A collection seen through a [`Transaction`] (see [`Transaction::collection`]). Writes are
+/// buffered in the transaction; the vector/keyword index is updated only after it commits.
+///
+/// If a write returns an error other than
+/// [`ErrorKind::AlreadyExists`](crate::ErrorKind::AlreadyExists) or invalid input, some of its
+/// records may already be buffered: roll the transaction back (returning the error from a
+/// [`Database::transaction`] closure does that).
+pub struct TxnCollection<'a> {
+    tx: &'a Transaction,
+    coll: Collection,
+}
+
+impl std::fmt::Debug for TxnCollection<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TxnCollection")
+            .field("name", &self.coll.name())
+            .finish()
+    }
+}
+
+impl TxnCollection<'_> {
+    fn stage<T>(
+        &self,
+        f: impl FnOnce(&mut toondb_storage::Transaction, &mut PendingIndex) -> Result<T>,
+    ) -> Result<T> {
+        let mut g = self.tx.txn.lock();
+        let t = g.as_mut().ok_or_else(finished)?;
+        let mut p = self.tx.pending.lock();
+        f(t, &mut p)
+    }
+
+    /// The underlying collection handle (its searches read the committed index).
+    pub fn collection(&self) -> &Collection {
+        &self.coll
+    }
+
+    /// Inserts a new document; [`Error::AlreadyExists`] if the id is taken (as seen by this
+    /// transaction), and then nothing is buffered.
+    pub fn insert(&self, doc: Document) -> Result<()> {
+        self.stage(|t, p| self.coll.stage_in(t, vec![doc], true, p))
+    }
+
+    /// Inserts or replaces a document.
+    pub fn upsert(&self, doc: Document) -> Result<()> {
+        self.stage(|t, p| self.coll.stage_in(t, vec![doc], false, p))
+    }
+
+    /// Inserts or replaces many documents.
+    pub fn upsert_many(&self, docs: impl IntoIterator<Item = Document>) -> Result<()> {
+        let docs = docs.into_iter().collect();
+        self.stage(|t, p| self.coll.stage_in(t, docs, false, p))
+    }
+
+    /// Deletes a document; returns whether it existed (as seen by this transaction).
+    pub fn delete(&self, id: &str) -> Result<bool> {
+        self.stage(|t, p| self.coll.stage_delete_in(t, id, p))
+    }
+
+    /// The document with this id as seen by this transaction (its own writes included).
+    pub fn get(&self, id: &str) -> Result<Option<Document>> {
+        self.stage(|t, _| self.coll.get_in(t, id))
     }
 }
 
