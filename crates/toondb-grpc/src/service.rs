@@ -20,7 +20,7 @@ use toondb::{Database, Direction, Isolation, SearchRequest, Section};
 
 use crate::conn::ConnInfo;
 use crate::convert::{
-    columns_of, document_from_pb, document_to_pb, filter_from_json, hit_to_pb, metric_from_pb,
+    columns_of_rows, document_from_pb, document_to_pb, filter_from_json, hit_to_pb, metric_from_pb,
     value_from_pb, value_to_pb,
 };
 use crate::pb;
@@ -494,8 +494,8 @@ impl pb::transactions_server::Transactions for ToonService {
 
 // ------------------------------------------------------------------------------------ SQL
 
-/// Column names, rows and rows affected of a SQL call.
-type SqlOutput = (Vec<String>, Vec<Vec<toondb::Value>>, u64);
+/// Column headers (name + declared or inferred type), rows and rows affected of a SQL call.
+type SqlOutput = (Vec<pb::Column>, Vec<Vec<toondb::Value>>, u64);
 
 /// Runs a query (inside the transaction if given).
 fn run_sql(
@@ -511,7 +511,7 @@ fn run_sql(
             .map_err(db_err)?,
         None => db.query(sql, params).map_err(db_err)?,
     };
-    let columns = rows.columns().to_vec();
+    let columns = columns_of_rows(&rows);
     let affected = rows.rows_affected();
     let data = rows.into_iter().map(|r| r.into_values()).collect();
     Ok((columns, data, affected))
@@ -549,7 +549,7 @@ impl pb::sql_server::Sql for ToonService {
             .blocking(move |db| run_sql(db, slot.as_deref(), &r.sql, &params))
             .await?;
         Ok(Response::new(pb::SqlResult {
-            columns: columns_of(&names, &rows),
+            columns: names,
             rows: to_pb_rows(rows),
             rows_affected: affected,
         }))
@@ -574,7 +574,7 @@ impl pb::sql_server::Sql for ToonService {
                         return;
                     }
                 };
-                let mut columns = columns_of(&names, &rows);
+                let mut columns = names;
                 let mut chunk: Vec<pb::Row> = Vec::new();
                 let mut bytes = 0usize;
                 for row in rows {

@@ -31,6 +31,32 @@ pub struct Column {
     pub name: String,
     /// Declared type for plain column references, else the type of the first non-NULL value.
     pub ty: DataType,
+    /// Declared type text, as `sqlite3_column_decltype` reports it: `Some` only when the column is
+    /// a direct reference to a table column with a non-empty declared type (also through views,
+    /// subqueries, aliases and the left side of a compound SELECT); `None` for any expression.
+    pub decl_type: Option<String>,
+    /// Type known when planning, independent of the data: the mapped declared type of a column
+    /// reference, the target of `CAST(.. AS T)`, `INTEGER` for `count(..)`, `REAL` for
+    /// `total(..)`, a non-NULL literal's type. `None` when it depends on the data, in which
+    /// case [`Column::ty`] is filled from the first non-NULL value of the result.
+    pub static_ty: Option<DataType>,
+}
+
+impl Column {
+    /// A column of plan-time type `ty` (`DataType::Null` = unknown) and declared type text.
+    pub(crate) fn planned(name: String, ty: DataType, decl_type: Option<String>) -> Column {
+        Column {
+            name,
+            ty,
+            decl_type,
+            static_ty: (ty != DataType::Null).then_some(ty),
+        }
+    }
+}
+
+/// Declared type text of a table column, `None` when empty.
+fn decl_text(s: &str) -> Option<String> {
+    (!s.trim().is_empty()).then(|| s.to_string())
 }
 
 #[derive(Debug, Clone)]
@@ -39,6 +65,7 @@ struct ScopeCol {
     name: String,
     ty: DataType,
     aff: Option<Affinity>,
+    decl: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -1079,10 +1106,7 @@ impl<'a> Planner<'a> {
             }
             let width = width.unwrap_or(0);
             let columns = (0..width)
-                .map(|i| Column {
-                    name: format!("column{}", i + 1),
-                    ty: DataType::Null,
-                })
+                .map(|i| Column::planned(format!("column{}", i + 1), DataType::Null, None))
                 .collect();
             Ok((Plan::Values { rows, width }, columns))
         })();
@@ -1140,6 +1164,7 @@ impl<'a> Planner<'a> {
                             name: c.name.clone(),
                             ty: c.ty,
                             aff: Some(c.affinity),
+                            decl: decl_text(&c.decl_type),
                         })
                         .collect();
                     return Ok(FromItem {
@@ -1491,10 +1516,7 @@ impl<'a> Planner<'a> {
                 Item::Col(i) => {
                     out_exprs.push(Expr::Col(*i));
                     let c = &frame_cols[*i];
-                    columns.push(Column {
-                        name: c.name.clone(),
-                        ty: c.ty,
-                    });
+                    columns.push(Column::planned(c.name.clone(), c.ty, c.decl.clone()));
                 }
                 Item::Ast(e, alias) => {
                     let mut slot = Some(&mut aggs);
@@ -1511,13 +1533,20 @@ impl<'a> Planner<'a> {
                         }
                         (None, e) => e.to_string(),
                     };
-                    let ty = match &b {
-                        Expr::Col(i) => frame_cols.get(*i).map_or(DataType::Null, |c| c.ty),
-                        Expr::Cast(_, t) => *t,
-                        Expr::Lit(v) => v.data_type(),
-                        _ => DataType::Null,
+                    let (ty, decl) = match &b {
+                        Expr::Col(i) => frame_cols
+                            .get(*i)
+                            .map_or((DataType::Null, None), |c| (c.ty, c.decl.clone())),
+                        Expr::Cast(_, t) => (*t, None),
+                        Expr::Lit(v) => (v.data_type(), None),
+                        Expr::Agg(k) => match aggs.get(*k).map(|a| a.func) {
+                            Some(AggFunc::CountStar | AggFunc::Count) => (DataType::Integer, None),
+                            Some(AggFunc::Total) => (DataType::Real, None),
+                            _ => (DataType::Null, None),
+                        },
+                        _ => (DataType::Null, None),
                     };
-                    columns.push(Column { name, ty });
+                    columns.push(Column::planned(name, ty, decl));
                     out_exprs.push(b);
                 }
             }
@@ -1959,6 +1988,7 @@ impl<'a> Planner<'a> {
                     name: c.name.clone(),
                     ty: c.ty,
                     aff: Some(c.affinity),
+                    decl: decl_text(&c.decl_type),
                 })
                 .collect();
         }
@@ -1987,6 +2017,7 @@ fn derived(p: Planned, alias: String) -> FromItem {
             name: c.name.clone(),
             ty: c.ty,
             aff: None,
+            decl: c.decl_type.clone(),
         })
         .collect();
     FromItem {

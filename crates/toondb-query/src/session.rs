@@ -596,10 +596,7 @@ fn exec_statement(
         Statement::Explain { statement, .. } => {
             let lines = explain(&cat, statement)?;
             Ok(QueryResult {
-                columns: vec![Column {
-                    name: "plan".into(),
-                    ty: DataType::Text,
-                }],
+                columns: vec![Column::planned("plan".into(), DataType::Text, None)],
                 rows: lines.into_iter().map(|l| vec![Value::Text(l)]).collect(),
                 rows_affected: 0,
                 last_insert_rowid: None,

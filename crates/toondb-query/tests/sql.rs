@@ -713,3 +713,86 @@ fn surplus_parameters_are_refused_not_ignored() {
         vec![vec![i(2)]]
     );
 }
+
+#[test]
+fn result_column_declared_types() {
+    use toondb_query::DataType as D;
+    let (_db, mut s) = db();
+    s.execute(
+        "CREATE TABLE a(id INTEGER PRIMARY KEY, name VARCHAR(20), score DOUBLE, flag BOOLEAN, u);
+         CREATE TABLE b(aid INT, note TEXT);
+         INSERT INTO a(name, score, flag, u) VALUES (NULL, NULL, NULL, 'text');
+         INSERT INTO b VALUES (1, 'n');
+         CREATE VIEW v AS SELECT name AS nm, score + 1 AS s1 FROM a;",
+    )
+    .unwrap();
+    let cols = |s: &mut Session, sql: &str| -> Vec<(String, Option<String>, Option<D>, D)> {
+        s.execute(sql)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            .columns
+            .into_iter()
+            .map(|c| (c.name, c.decl_type, c.static_ty, c.ty))
+            .collect()
+    };
+    let d = |t: &str| Some(t.to_string());
+    // Plain references (also `*`, aliases, qualified names): declared text and mapped type,
+    // even though the first (only) row holds NULL there.
+    assert_eq!(
+        cols(&mut s, "SELECT a.*, name AS n2 FROM a"),
+        vec![
+            ("id".into(), d("INTEGER"), Some(D::Integer), D::Integer),
+            ("name".into(), d("VARCHAR(20)"), Some(D::Text), D::Text),
+            ("score".into(), d("DOUBLE"), Some(D::Real), D::Real),
+            ("flag".into(), d("BOOLEAN"), Some(D::Boolean), D::Boolean),
+            // No declared type: nothing static; `ty` falls back to the first value.
+            ("u".into(), None, None, D::Text),
+            ("n2".into(), d("VARCHAR(20)"), Some(D::Text), D::Text),
+        ]
+    );
+    // Joins keep each side's declared types.
+    assert_eq!(
+        cols(
+            &mut s,
+            "SELECT b.note, a.score, b.aid FROM a JOIN b ON b.aid = a.id"
+        ),
+        vec![
+            ("note".into(), d("TEXT"), Some(D::Text), D::Text),
+            ("score".into(), d("DOUBLE"), Some(D::Real), D::Real),
+            ("aid".into(), d("INT"), Some(D::Integer), D::Integer),
+        ]
+    );
+    // CAST, count(*), literals: a static type but no declared type (as sqlite3_column_decltype).
+    // Other expressions: neither; `ty` comes from the data (NULL stays NULL).
+    assert_eq!(
+        cols(
+            &mut s,
+            "SELECT CAST(score AS INTEGER), count(*), 'lit', 2.5, NULL, score + 1, upper(name) FROM a"
+        ),
+        vec![
+            ("CAST(score AS INTEGER)".into(), None, Some(D::Integer), D::Integer),
+            ("count(*)".into(), None, Some(D::Integer), D::Integer),
+            ("'lit'".into(), None, Some(D::Text), D::Text),
+            ("2.5".into(), None, Some(D::Real), D::Real),
+            ("NULL".into(), None, None, D::Null),
+            ("score + 1".into(), None, None, D::Null),
+            ("upper(name)".into(), None, None, D::Null),
+        ]
+    );
+    // Through a view and a subquery: references keep the declared type, expressions do not.
+    assert_eq!(
+        cols(&mut s, "SELECT nm, s1 FROM v"),
+        vec![
+            ("nm".into(), d("VARCHAR(20)"), Some(D::Text), D::Text),
+            ("s1".into(), None, None, D::Null),
+        ]
+    );
+    assert_eq!(
+        cols(&mut s, "SELECT x.k FROM (SELECT note AS k FROM b) AS x"),
+        vec![("k".into(), d("TEXT"), Some(D::Text), D::Text)]
+    );
+    // Compound SELECT: the left side's columns.
+    assert_eq!(
+        cols(&mut s, "SELECT name FROM a UNION ALL SELECT aid FROM b"),
+        vec![("name".into(), d("VARCHAR(20)"), Some(D::Text), D::Text)]
+    );
+}

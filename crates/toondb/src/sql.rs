@@ -295,15 +295,54 @@ impl Row {
 
 /// The rows of a query, with column names. Iterate with `for row in &rows` or `rows.iter()`,
 /// index with `rows[i]`.
-#[derive(Clone, Debug, Default, PartialEq)]
+///
+/// Equality and `Debug` cover column names, rows and rows affected, not the column type
+/// metadata ([`Rows::column_types`]), which results received over gRPC do not carry.
+#[derive(Clone, Default)]
 pub struct Rows {
     columns: Arc<[String]>,
+    types: Arc<[ColumnMeta]>,
     rows: Vec<Row>,
     rows_affected: u64,
 }
 
+impl std::fmt::Debug for Rows {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rows")
+            .field("columns", &self.columns)
+            .field("rows", &self.rows)
+            .field("rows_affected", &self.rows_affected)
+            .finish()
+    }
+}
+
+impl PartialEq for Rows {
+    fn eq(&self, other: &Rows) -> bool {
+        self.columns == other.columns
+            && self.rows == other.rows
+            && self.rows_affected == other.rows_affected
+    }
+}
+
+/// What the planner knows about a result column's type.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct ColumnMeta {
+    /// Declared type text of a plain column reference.
+    decl_type: Option<String>,
+    /// Type known at plan time (declared type, CAST target, count(), literal).
+    static_ty: Option<toondb_query::DataType>,
+}
+
 impl Rows {
     pub(crate) fn from_result(r: toondb_query::QueryResult) -> Rows {
+        let types: Arc<[ColumnMeta]> = r
+            .columns
+            .iter()
+            .map(|c| ColumnMeta {
+                decl_type: c.decl_type.clone(),
+                static_ty: c.static_ty,
+            })
+            .collect();
         let columns: Arc<[String]> = r.columns.into_iter().map(|c| c.name).collect();
         let rows = r
             .rows
@@ -315,6 +354,7 @@ impl Rows {
             .collect();
         Rows {
             columns,
+            types,
             rows,
             rows_affected: r.rows_affected,
         }
@@ -322,6 +362,7 @@ impl Rows {
 
     pub(crate) fn from_parts(columns: Vec<String>, data: Vec<Vec<Value>>) -> Rows {
         let columns: Arc<[String]> = columns.into();
+        let types: Arc<[ColumnMeta]> = columns.iter().map(|_| ColumnMeta::default()).collect();
         let rows = data
             .into_iter()
             .map(|values| Row {
@@ -331,6 +372,7 @@ impl Rows {
             .collect();
         Rows {
             columns,
+            types,
             rows,
             rows_affected: 0,
         }
@@ -339,6 +381,36 @@ impl Rows {
     /// Column names.
     pub fn columns(&self) -> &[String] {
         &self.columns
+    }
+    /// Declared type text of column `i`, as SQLite's `sqlite3_column_decltype` reports it: the
+    /// type written in `CREATE TABLE` when the column is a plain reference to a table column
+    /// (also through an alias, a view or a subquery), `None` for expressions, for columns
+    /// declared without a type, for out-of-range `i`, and for results built by the remote client.
+    ///
+    /// ```
+    /// # fn main() -> toondb::Result<()> {
+    /// let db = toondb::Database::open_in_memory()?;
+    /// db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, name VARCHAR(20))", &[])?;
+    /// let rows = db.query("SELECT name AS n, id + 1, CAST(id AS TEXT) FROM t", &[])?;
+    /// assert_eq!(rows.column_decltype(0), Some("VARCHAR(20)"));
+    /// assert_eq!(rows.column_decltype(1), None); // an expression has no declared type
+    /// assert_eq!(rows.column_types(), vec![Some("TEXT"), None, Some("TEXT")]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn column_decltype(&self, i: usize) -> Option<&str> {
+        self.types.get(i).and_then(|t| t.decl_type.as_deref())
+    }
+    /// Per column, the type known without looking at the data, as a canonical SQL name
+    /// (`"INTEGER"`, `"REAL"`, `"TEXT"`, `"BLOB"` or `"BOOLEAN"`): the mapped declared type of a
+    /// plain column reference, the target of `CAST(.. AS T)`, `"INTEGER"` for `count(..)`,
+    /// `"REAL"` for `total(..)`, a non-NULL literal's type. `None` when the type depends on
+    /// the values (any other expression, an untyped column). See [`Rows::column_decltype`].
+    pub fn column_types(&self) -> Vec<Option<&'static str>> {
+        self.types
+            .iter()
+            .map(|t| t.static_ty.map(type_name))
+            .collect()
     }
     /// Number of rows.
     pub fn len(&self) -> usize {
@@ -395,4 +467,50 @@ pub(crate) fn is_context_statement(sql: &str) -> bool {
     t.len() >= 7
         && t.as_bytes()[..7].eq_ignore_ascii_case(b"context")
         && t[7..].starts_with(|c: char| c.is_whitespace())
+}
+
+/// Canonical SQL name of a planner data type.
+fn type_name(t: toondb_query::DataType) -> &'static str {
+    use toondb_query::DataType as D;
+    match t {
+        D::Integer => "INTEGER",
+        D::Real => "REAL",
+        D::Text => "TEXT",
+        D::Blob => "BLOB",
+        D::Boolean => "BOOLEAN",
+        _ => "NULL",
+    }
+}
+
+#[cfg(test)]
+mod column_type_tests {
+    use crate::{Database, Value};
+
+    #[test]
+    fn declared_types_survive_null_first_rows_and_clones() {
+        let db = Database::open_in_memory().unwrap();
+        db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, n INT, note)", &[])
+            .unwrap();
+        db.execute("INSERT INTO t (n, note) VALUES (NULL, 5), (3, 'x')", &[])
+            .unwrap();
+        let rows = db
+            .query("SELECT n, note, n * 2, CAST(n AS REAL) FROM t", &[])
+            .unwrap();
+        assert_eq!(rows[0].values()[0], Value::Null);
+        assert_eq!(rows.column_decltype(0), Some("INT"));
+        assert_eq!(rows.column_decltype(1), None); // declared without a type
+        assert_eq!(rows.column_decltype(2), None);
+        assert_eq!(rows.column_decltype(9), None);
+        let types = rows.column_types();
+        assert_eq!(types, [Some("INTEGER"), None, None, Some("REAL")]);
+        // Clones share the metadata; equality ignores it.
+        let c = rows.clone();
+        assert_eq!(c.column_types(), types);
+        assert_eq!(c, rows);
+        let names = rows.columns().to_vec();
+        let bare = super::Rows::from_parts(names, rows.to_values());
+        assert_eq!(bare.column_types(), [None, None, None, None]);
+        assert_eq!(bare, rows);
+        assert_eq!(format!("{bare:?}"), format!("{rows:?}"));
+    }
 }

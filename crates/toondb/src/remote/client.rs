@@ -113,7 +113,8 @@ pub type KvPair = (Vec<u8>, Vec<u8>);
 pub struct QueryResult {
     /// Column names.
     pub columns: Vec<String>,
-    /// Column types as reported by the server (inferred from the first non-NULL value).
+    /// Column types as reported by the server: the declared type when the planner knows it
+    /// (column reference, CAST, count()), else the type of the first non-NULL value.
     pub column_types: Vec<pb::ColumnType>,
     /// Rows.
     pub rows: Vec<Vec<Value>>,

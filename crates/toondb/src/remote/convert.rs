@@ -4,7 +4,7 @@
 use serde_json::{Map, Value as Json};
 
 use super::pb;
-use crate::{Document, Filter, Metric, SearchHit, Value};
+use crate::{Document, Filter, Metric, Rows, SearchHit, Value};
 
 /// Maximum nesting of `$and`/`$or`/`$not` accepted in a JSON filter.
 pub const MAX_FILTER_DEPTH: usize = 32;
@@ -63,6 +63,33 @@ pub fn columns_of(names: &[String], rows: &[Vec<Value>]) -> Vec<pb::Column> {
             }
         })
         .collect()
+}
+
+/// Column descriptors for a result: names, and per column its type known without the data
+/// ([`Rows::column_types`]: declared type of a column reference, CAST target, count(), ...),
+/// falling back to the type of its first non-NULL value, then `UNSPECIFIED`. `BOOLEAN` columns
+/// report `INTEGER` (their storage class).
+pub fn columns_of_rows(rows: &Rows) -> Vec<pb::Column> {
+    let data: Vec<Vec<Value>> = Vec::new();
+    let mut out = columns_of(rows.columns(), &data);
+    let known = rows.column_types();
+    for (i, c) in out.iter_mut().enumerate() {
+        let declared = match known.get(i).copied().flatten() {
+            Some("INTEGER" | "BOOLEAN") => Some(pb::ColumnType::Integer),
+            Some("REAL") => Some(pb::ColumnType::Real),
+            Some("TEXT") => Some(pb::ColumnType::Text),
+            Some("BLOB") => Some(pb::ColumnType::Blob),
+            _ => None,
+        };
+        let ty = declared.unwrap_or_else(|| {
+            rows.iter()
+                .filter_map(|r| r.values().get(i))
+                .find(|v| !matches!(v, Value::Null))
+                .map_or(pb::ColumnType::Unspecified, column_type_of)
+        });
+        c.r#type = ty as i32;
+    }
+    out
 }
 
 /// The metric of a protobuf enum value (unknown values are refused).
