@@ -529,6 +529,26 @@ fn check_no_surplus(most: usize, given: &[Value]) -> Result<()> {
     Ok(())
 }
 
+/// A column definition from its declared name and type, before its constraints are applied
+/// (shared by CREATE TABLE and ALTER TABLE ADD COLUMN).
+fn new_column_def(c: &ast::ColumnDef) -> ColumnDef {
+    let decl = c.data_type.to_string();
+    let decl = if decl.eq_ignore_ascii_case("unspecified") {
+        String::new()
+    } else {
+        decl
+    };
+    ColumnDef {
+        name: c.name.value.clone(),
+        ty: DataType::from_type_name(&decl),
+        affinity: Affinity::from_type_name(&decl),
+        decl_type: decl,
+        not_null: false,
+        default: None,
+        added_default: None,
+    }
+}
+
 fn load_catalog(cache: &mut Option<Arc<Catalog>>, txn: &mut dyn KvTxn) -> Result<Arc<Catalog>> {
     let v = catalog::version(txn)?;
     if let Some(c) = cache {
@@ -701,21 +721,7 @@ fn create_table(cat: &Catalog, txn: &mut dyn KvTxn, ct: &ast::CreateTable) -> Re
         {
             return name_err(format!("duplicate column name: {}", c.name.value));
         }
-        let decl = c.data_type.to_string();
-        let decl = if decl.eq_ignore_ascii_case("unspecified") {
-            String::new()
-        } else {
-            decl
-        };
-        let mut cd = ColumnDef {
-            name: c.name.value.clone(),
-            ty: DataType::from_type_name(&decl),
-            affinity: Affinity::from_type_name(&decl),
-            decl_type: decl,
-            not_null: false,
-            default: None,
-            added_default: None,
-        };
+        let mut cd = new_column_def(c);
         for o in &c.options {
             match &o.option {
                 ast::ColumnOption::NotNull => cd.not_null = true,
@@ -845,21 +851,7 @@ fn alter_table(cat: &Catalog, txn: &mut dyn KvTxn, at: &ast::AlterTable) -> Resu
                     }
                     return name_err(format!("duplicate column name: {}", column_def.name.value));
                 }
-                let decl = column_def.data_type.to_string();
-                let decl = if decl.eq_ignore_ascii_case("unspecified") {
-                    String::new()
-                } else {
-                    decl
-                };
-                let mut cd = ColumnDef {
-                    name: column_def.name.value.clone(),
-                    ty: DataType::from_type_name(&decl),
-                    affinity: Affinity::from_type_name(&decl),
-                    decl_type: decl,
-                    not_null: false,
-                    default: None,
-                    added_default: None,
-                };
+                let mut cd = new_column_def(column_def);
                 for o in &column_def.options {
                     match &o.option {
                         ast::ColumnOption::NotNull => cd.not_null = true,
