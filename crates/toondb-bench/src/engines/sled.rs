@@ -22,6 +22,27 @@ impl Sled {
     }
 }
 
+/// Opens `dir` again after the previous `Db` was dropped. sled releases its file lock only when
+/// its background flusher thread has let go of the file, which can be a moment after the drop,
+/// so an immediate reopen may fail to take the lock; retry that (only that) for up to 10 s.
+/// sled 0.34 reports it as an `Other` I/O error whose text starts with "could not acquire lock"
+/// (config.rs), so the text is what can be matched.
+fn open_when_unlocked(dir: &Path) -> Res<sled::Db> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match sled::open(dir) {
+            Ok(db) => return Ok(db),
+            Err(sled::Error::Io(e))
+                if e.to_string().starts_with("could not acquire lock")
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => return Err(err(e)),
+        }
+    }
+}
+
 impl KvEngine for Sled {
     fn durability(&self) -> &'static str {
         "apply_batch/transaction + Db::flush() (fsync) per commit"
@@ -59,7 +80,7 @@ impl KvEngine for Sled {
         if let Some(db) = self.db.take() {
             db.flush().map_err(err)?;
         }
-        self.db = Some(sled::open(&self.dir).map_err(err)?);
+        self.db = Some(open_when_unlocked(&self.dir)?);
         Ok(())
     }
     fn close(mut self: Box<Self>) -> Res<()> {
