@@ -811,14 +811,7 @@ impl CollectionInner {
                         )));
                     }
                     let old = decode_doc(&old, &c.name)?;
-                    if let Some(text) = &old.text {
-                        let (tf, len) = term_freqs(text);
-                        for term in tf.keys() {
-                            t.delete(&c.posting_key(term, old.iid))?;
-                        }
-                        n = n.saturating_sub(1);
-                        total = total.saturating_sub(u64::from(len));
-                    }
+                    c.unstage_postings(t, old.text.as_deref(), old.iid, &mut n, &mut total)?;
                     old.iid
                 }
                 None => c.reserve_iid(),
@@ -848,6 +841,27 @@ impl CollectionInner {
         Ok(applied)
     }
 
+    /// Buffers the deletion of the keyword postings of a stored document's `text` (if any) and
+    /// takes it out of the BM25 statistics `n` (documents) and `total` (terms).
+    fn unstage_postings(
+        &self,
+        t: &mut toondb_storage::Transaction,
+        text: Option<&str>,
+        iid: u64,
+        n: &mut u64,
+        total: &mut u64,
+    ) -> Result<()> {
+        if let Some(text) = text {
+            let (tf, len) = term_freqs(text);
+            for term in tf.keys() {
+                t.delete(&self.posting_key(term, iid))?;
+            }
+            *n = n.saturating_sub(1);
+            *total = total.saturating_sub(u64::from(len));
+        }
+        Ok(())
+    }
+
     /// Buffers the storage writes deleting `id`; `None` if it does not exist (as seen by `t`).
     fn stage_delete(
         &self,
@@ -863,14 +877,7 @@ impl CollectionInner {
         let (mut n, mut total) = read_stats(t, &skey, &c.name)?;
         t.delete(&c.doc_key(id))?;
         t.delete(&c.vec_key(old.iid))?;
-        if let Some(text) = &old.text {
-            let (tf, len) = term_freqs(text);
-            for term in tf.keys() {
-                t.delete(&c.posting_key(term, old.iid))?;
-            }
-            n = n.saturating_sub(1);
-            total = total.saturating_sub(u64::from(len));
-        }
+        c.unstage_postings(t, old.text.as_deref(), old.iid, &mut n, &mut total)?;
         t.put(&skey, &stats_bytes(n, total))?;
         Ok(Some(Applied::Delete { iid: old.iid }))
     }
