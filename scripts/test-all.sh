@@ -29,8 +29,8 @@ for crate in toondb-core toondb-sstable toondb-storage toondb-toon toondb-query 
   echo "ok: $crate has no tokio"
 done
 
-# toondb-bench's default features include `rocksdb`, which compiles RocksDB's C++ sources
-# (10+ minutes on 2 cores, needs clang/libclang). Workspace-wide commands therefore turn
+# toondb-bench's opt-in feature `rocksdb` compiles RocksDB's C++ sources (10+ minutes on 2
+# cores, needs clang/libclang). Workspace-wide commands turn
 # default features off and re-enable `default` per package, except toondb-bench, which gets
 # `peers` (redb, sled, fjall, SQLite) only. Keeping toondb-bench in the same invocation (instead
 # of `--exclude toondb-bench` plus a `-p toondb-bench` run) keeps feature unification identical
@@ -52,8 +52,8 @@ PY
 step "cargo clippy (all targets, warnings are errors; toondb-bench without RocksDB)"
 cargo clippy --workspace --all-targets --locked "${ws_features[@]}" -- -D warnings
 if [ "${TOONDB_BENCH_ROCKSDB:-0}" = 1 ]; then
-  step "cargo clippy toondb-bench with RocksDB (default features)"
-  cargo clippy -p toondb-bench --all-targets --locked -- -D warnings
+  step "cargo clippy toondb-bench with RocksDB (opt-in feature)"
+  cargo clippy -p toondb-bench --all-targets --locked --features rocksdb -- -D warnings
 fi
 
 # Test targets with `harness = false` (conformance suites with their own runners) cannot be

@@ -32,7 +32,8 @@ struct Cli {
 enum Command {
     /// Vector search: HNSW f32 / SQ8 / PQ against hnswlib on a texmex-format data set.
     Vectors(vectors::Args),
-    /// Key-value engine: ToonDB against RocksDB, redb, sled, fjall and SQLite (durable commits).
+    /// Key-value engine: ToonDB against redb, sled, fjall and SQLite (durable commits), and
+    /// RocksDB when built with `--features rocksdb`.
     Kv(kv::Args),
 }
 
