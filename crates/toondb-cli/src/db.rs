@@ -19,6 +19,14 @@ pub enum Mode {
     Existing,
 }
 
+/// The path that names an in-memory database (as in sqlite3).
+pub const MEMORY: &str = ":memory:";
+
+/// True when `path` is `:memory:`.
+pub fn is_memory(path: &Path) -> bool {
+    path.as_os_str() == MEMORY
+}
+
 /// True when `path` is a directory holding a ToonDB database (it has a `CURRENT` file).
 pub fn is_database(path: &Path) -> bool {
     path.join("CURRENT").is_file()
@@ -41,7 +49,7 @@ pub fn is_missing_or_empty(path: &Path) -> Result<bool> {
 
 /// Checks that `path` may be opened in `mode` (without opening it).
 pub fn check_path(path: &Path, mode: Mode) -> Result<()> {
-    if is_database(path) {
+    if is_memory(path) || is_database(path) {
         return Ok(());
     }
     let empty = is_missing_or_empty(path)?;
@@ -58,10 +66,77 @@ pub fn check_path(path: &Path, mode: Mode) -> Result<()> {
     }
 }
 
-/// Opens the database in `path`.
+/// Opens the database in `path`; `:memory:` is a fresh in-memory database (nothing is
+/// written to disk).
 pub fn open(path: &Path, mode: Mode) -> Result<Database> {
     check_path(path, mode)?;
+    if is_memory(path) {
+        return Ok(Database::open_in_memory()?);
+    }
     Ok(Database::open(path)?)
+}
+
+/// Opens an existing database for `-readonly` use. The library has no read-only open yet,
+/// so this opens it normally and the caller refuses writes ([`crate::exec::Runner::read_only`]);
+/// a read-only open belongs here when the library offers one.
+pub fn open_read_only(path: &Path) -> Result<Database> {
+    open(path, Mode::Existing)
+}
+
+/// SQL text that recreates the tables (schema and rows), indexes and views of `db`, or only
+/// of `table`: `.dump`. Collections are not SQL objects and are listed as comments.
+pub fn dump(db: &Database, table: Option<&str>) -> Result<String> {
+    let cat = load_catalog(db)?;
+    let mut out = String::from("BEGIN TRANSACTION;\n");
+    let mut found = false;
+    let wanted = |name: &str| table.is_none_or(|t| t.eq_ignore_ascii_case(name));
+    for t in cat.tables.values().filter(|t| wanted(&t.name)) {
+        found = true;
+        // The explicit indexes are created after the rows.
+        out.push_str(&create_table_sql(t));
+        out.push('\n');
+        let names: Vec<String> = t.columns.iter().map(|c| quote_ident(&c.name)).collect();
+        let rows = db.query(
+            &format!("SELECT {} FROM {}", names.join(", "), quote_ident(&t.name)),
+            &[],
+        )?;
+        for row in rows.iter() {
+            let vals: Vec<String> = row
+                .values()
+                .iter()
+                .map(crate::params::sql_literal)
+                .collect();
+            out.push_str(&format!(
+                "INSERT INTO {} VALUES ({});\n",
+                quote_ident(&t.name),
+                vals.join(", ")
+            ));
+        }
+        for ix in t.indexes.iter().filter(|ix| !ix.auto) {
+            out.push_str(&index_ddl(t, ix));
+            out.push('\n');
+        }
+    }
+    for v in cat.views.values().filter(|v| wanted(&v.name)) {
+        found = true;
+        out.push_str(&format!(
+            "CREATE VIEW {} AS {};\n",
+            quote_ident(&v.name),
+            v.sql
+        ));
+    }
+    if let (Some(t), false) = (table, found) {
+        return Err(Error::Usage(format!("no such table: {t}")));
+    }
+    if table.is_none() {
+        for c in db.list_collections()? {
+            out.push_str(&format!(
+                "-- collection {c} is not SQL and is not dumped (use the API to copy it)\n"
+            ));
+        }
+    }
+    out.push_str("COMMIT;\n");
+    Ok(out)
 }
 
 /// A snapshot of the SQL catalog (tables, their columns and indexes, views).
@@ -80,6 +155,16 @@ pub fn quote_ident(name: &str) -> String {
 
 /// A `CREATE TABLE` statement equivalent to `t`, followed by its explicit indexes.
 pub fn table_ddl(t: &TableDef) -> String {
+    let mut out = create_table_sql(t);
+    for ix in t.indexes.iter().filter(|ix| !ix.auto) {
+        out.push('\n');
+        out.push_str(&index_ddl(t, ix));
+    }
+    out
+}
+
+/// The `CREATE TABLE` statement of `t` (with its constraints, without explicit indexes).
+fn create_table_sql(t: &TableDef) -> String {
     let mut cols = Vec::new();
     for (i, c) in t.columns.iter().enumerate() {
         let mut s = quote_ident(&c.name);
@@ -104,16 +189,11 @@ pub fn table_ddl(t: &TableDef) -> String {
         let names: Vec<String> = ix.columns.iter().map(|&i| column_name(t, i)).collect();
         cols.push(format!("UNIQUE ({})", names.join(", ")));
     }
-    let mut out = format!(
+    format!(
         "CREATE TABLE {} (\n  {}\n);",
         quote_ident(&t.name),
         cols.join(",\n  ")
-    );
-    for ix in t.indexes.iter().filter(|ix| !ix.auto) {
-        out.push('\n');
-        out.push_str(&index_ddl(t, ix));
-    }
-    out
+    )
 }
 
 fn column_name(t: &TableDef, i: usize) -> String {
