@@ -378,7 +378,10 @@ impl RecordReader {
     pub fn line(&self) -> u64 {
         match &self.inner {
             Inner::Jsonl { line, .. } => *line,
-            Inner::Csv { reader, .. } => reader.position().line(),
+            // Where the last record started (the reader is already past it).
+            Inner::Csv { record, reader, .. } => record
+                .position()
+                .map_or_else(|| reader.position().line(), csv::Position::line),
         }
     }
 }

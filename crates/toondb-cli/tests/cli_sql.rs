@@ -118,11 +118,44 @@ fn sql_from_stdin() {
     let (dir, db) = setup();
     let o = run_in(
         dir.path(),
-        &["sql", db.to_str().unwrap(), "-", "-f", "json"],
+        &["sql", db.to_str().unwrap(), "-", "--format", "json"],
         "SELECT name FROM t WHERE id = 2;\n",
     );
     let v: serde_json::Value = serde_json::from_str(&ok(&o)).unwrap();
     assert_eq!(v, serde_json::json!([{"name": "Bob"}]));
+    // Without SQL and with a pipe on stdin, stdin is read too.
+    let o = run_in(
+        dir.path(),
+        &["sql", db.to_str().unwrap(), "--format", "json"],
+        "SELECT name FROM t WHERE id = 1;\n",
+    );
+    let v: serde_json::Value = serde_json::from_str(&ok(&o)).unwrap();
+    assert_eq!(v, serde_json::json!([{"name": "Ada"}]));
+}
+
+#[test]
+fn dash_f_reads_a_file_not_a_format() {
+    let (dir, db) = setup();
+    let script = dir.path().join("q.sql");
+    std::fs::write(&script, "SELECT name\n  FROM t\n  WHERE id = 3;\n").unwrap();
+    let o = run_in(
+        dir.path(),
+        &["sql", db.to_str().unwrap(), "-f", script.to_str().unwrap(), "-json"],
+        "",
+    );
+    let v: serde_json::Value = serde_json::from_str(&ok(&o)).unwrap();
+    assert_eq!(v, serde_json::json!([{"name": "Cy"}]));
+    // An error in the file names the file and its line.
+    std::fs::write(&script, "SELECT 1;\n\nSELECT * FROM nope;\n").unwrap();
+    let e = fails(&run_in(
+        dir.path(),
+        &["sql", db.to_str().unwrap(), "-f", script.to_str().unwrap()],
+        "",
+    ));
+    assert_eq!(
+        e,
+        format!("error: {}:3: no such table: nope", script.display())
+    );
 }
 
 #[test]
