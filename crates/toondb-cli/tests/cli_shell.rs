@@ -88,14 +88,18 @@ SELECT x FROM t;
     assert_eq!(lines.len(), 5, "{err}");
     // Each error names the input line it came from.
     assert!(
-        lines[0].starts_with("error: line 2: syntax error") && lines[0].contains("Line: 2, Column: 1"),
+        lines[0].starts_with("error: line 2: syntax error")
+            && lines[0].contains("Line: 2, Column: 1"),
         "{err}"
     );
     assert!(
         lines[1].starts_with("error: line 4: unknown command .bogus"),
         "{err}"
     );
-    assert!(lines[2].starts_with("error: line 5: unknown mode xml"), "{err}");
+    assert!(
+        lines[2].starts_with("error: line 5: unknown mode xml"),
+        "{err}"
+    );
     assert!(
         lines[3].starts_with("error: line 6: ") && lines[3].contains("missing"),
         "{err}"

@@ -140,7 +140,13 @@ fn dash_f_reads_a_file_not_a_format() {
     std::fs::write(&script, "SELECT name\n  FROM t\n  WHERE id = 3;\n").unwrap();
     let o = run_in(
         dir.path(),
-        &["sql", db.to_str().unwrap(), "-f", script.to_str().unwrap(), "-json"],
+        &[
+            "sql",
+            db.to_str().unwrap(),
+            "-f",
+            script.to_str().unwrap(),
+            "-json",
+        ],
         "",
     );
     let v: serde_json::Value = serde_json::from_str(&ok(&o)).unwrap();
