@@ -65,6 +65,7 @@ pub struct ShellArgs {
 
 const HELP: &str = "\
 Enter SQL statements terminated by `;` (they may span several lines), or a dot-command:
+  .bail on|off               stop at the first error (input that is not a terminal)
   .changes [on|off]          rows changed by the last statement and in total; `on` prints
                              them after every statement
   .collections               list vector/text collections
@@ -95,6 +96,7 @@ token-budgeted TOON context. Ctrl-C cancels the current input line.";
 
 /// Every dot-command, for completion.
 pub const DOT_COMMANDS: &[&str] = &[
+    ".bail",
     ".changes",
     ".collections",
     ".dump",
