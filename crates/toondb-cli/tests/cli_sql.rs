@@ -103,9 +103,19 @@ fn explicit_transactions() {
         serde_json::from_str::<serde_json::Value>(&out).unwrap(),
         serde_json::json!([{"n": 4}])
     );
-    // A transaction left open is rolled back and reported.
+    // A transaction left open is rolled back and reported, exactly as the piped shell
+    // does (same message, same exit status).
     let e = fails(&sql(&db, "BEGIN; DELETE FROM t", "table"));
-    assert!(e.contains("rolled back"), "{e}");
+    let msg = "error: the transaction left open at the end of the input was rolled back \
+               (1 statement since BEGIN discarded)";
+    assert_eq!(e, msg);
+    let o = run_in(
+        db.parent().unwrap(),
+        &["shell", db.to_str().unwrap()],
+        "BEGIN;\nDELETE FROM t;\n",
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(fails(&o), msg);
     let out = ok(&sql(&db, "SELECT count(*) AS n FROM t", "json"));
     assert_eq!(
         serde_json::from_str::<serde_json::Value>(&out).unwrap(),
