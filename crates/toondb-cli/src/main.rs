@@ -30,9 +30,11 @@ enum Command {
     /// Create a database, load 2,000 real passages, run SQL, hybrid search and a
     /// token-budgeted context query, and compare TOON with JSON token counts.
     Demo(cmd::demo::DemoArgs),
-    /// Interactive SQL shell (reads statements from stdin when it is not a terminal).
+    /// SQL shell in the manner of sqlite3: interactive with history and completion, or
+    /// running a FILE, `-c` commands or piped input.
     Shell(cmd::shell::ShellArgs),
-    /// Run SQL statements and print the results as a table, JSON or TOON.
+    /// Run SQL statements (argument, -f FILE or stdin) and print each result (table, box,
+    /// markdown, csv, line, JSON or TOON).
     Sql(cmd::sql::SqlArgs),
     /// Load a CSV or JSONL file into a table (created with inferred types if missing).
     Import(cmd::import::ImportArgs),
@@ -74,9 +76,7 @@ fn sqlite_style_args(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
             None
         } else {
             match s.as_str() {
-                "-cmd" | "-bail" | "-readonly" | "-header" | "-noheader" | "-echo" => {
-                    Some(format!("-{s}"))
-                }
+                "-cmd" | "-bail" | "-readonly" | "-header" | "-noheader" => Some(format!("-{s}")),
                 "-csv" | "-json" | "-toon" | "-table" | "-box" | "-markdown" | "-line" => {
                     Some(format!("--format={}", &s[1..]))
                 }

@@ -333,15 +333,15 @@ impl Shell {
             Ok(r) => {
                 let text = output::render_with(&r, self.format, self.headers);
                 self.say(&text);
+                if self.changes {
+                    let text = self.changes_line();
+                    self.say(&text);
+                }
             }
             Err(e) => self.fail(e, Some(at)),
         }
         if self.timer {
             let text = format!("time: {:.3} ms\n", t.elapsed().as_secs_f64() * 1e3);
-            self.say(&text);
-        }
-        if self.changes {
-            let text = self.changes_line();
             self.say(&text);
         }
         self.end_once();

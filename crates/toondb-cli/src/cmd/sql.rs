@@ -41,6 +41,9 @@ pub struct SqlArgs {
     /// Leave out column names in table, box, markdown and csv output (also `-noheader`).
     #[arg(long)]
     pub noheader: bool,
+    /// Print column names (the default; also `-header`).
+    #[arg(long, overrides_with = "noheader")]
+    pub header: bool,
 }
 
 /// Runs `toondb sql`.
