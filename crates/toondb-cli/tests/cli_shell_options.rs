@@ -163,6 +163,15 @@ fn file_argument_and_stdin() {
         ".mode csv\nSELECT count(*) AS n FROM t;\n",
     );
     assert_eq!(ok(&o), "n\n2\n");
+    // A missing file is an error before any database is created.
+    let fresh = dir.path().join("fresh");
+    let e = fails(&toondb(
+        dir.path(),
+        &["shell", fresh.to_str().expect("utf8"), "no-such.sql"],
+        "",
+    ));
+    assert!(e.starts_with("error: no-such.sql: "), "{e}");
+    assert!(!fresh.exists());
     // Errors in a file name the file and line.
     std::fs::write(&script, "SELECT 1;\n\n  SELECT * FROM nope;\n").expect("write");
     let o = toondb(

@@ -350,7 +350,14 @@ impl Shell {
             // Interactive: back to the prompt. Otherwise: stop reading more input.
             interrupt::clear();
             if self.interactive {
-                eprintln!("interrupted (the statement had already completed)");
+                eprintln!(
+                    "interrupted (the statement had already completed{})",
+                    if self.runner.in_transaction() {
+                        "; the transaction is still open: COMMIT or ROLLBACK it"
+                    } else {
+                        ""
+                    }
+                );
             } else {
                 self.stop = Some(Stop::Interrupted);
             }
@@ -749,12 +756,20 @@ fn history_file() -> Option<PathBuf> {
 
 /// Runs `toondb shell`.
 pub fn run(args: ShellArgs) -> Result<()> {
+    let file = args.file.clone().or_else(|| args.file_opt.clone());
+    // Read an input file before opening (or creating) the database.
+    let file_text = match file.as_ref().filter(|f| f.as_os_str() != "-") {
+        Some(f) => Some((
+            std::fs::read_to_string(f).map_err(|e| Error::io(f, e))?,
+            f.display().to_string(),
+        )),
+        None => None,
+    };
     let runner = if args.readonly {
         Runner::read_only(db::open_read_only(&args.path)?)
     } else {
         Runner::new(db::open(&args.path, Mode::Create)?)
     };
-    let file = args.file.clone().or_else(|| args.file_opt.clone());
     let interactive = args.command.is_empty() && file.is_none() && std::io::stdin().is_terminal();
     let mut sh = Shell {
         runner,
@@ -789,9 +804,8 @@ pub fn run(args: ShellArgs) -> Result<()> {
                 }
             }
             Ok(())
-        } else if let Some(f) = file.as_ref().filter(|f| f.as_os_str() != "-") {
-            let text = std::fs::read_to_string(f).map_err(|e| Error::io(f, e))?;
-            sh.run_text(&text, Some(f.display().to_string()));
+        } else if let Some((text, name)) = &file_text {
+            sh.run_text(text, Some(name.clone()));
             Ok(())
         } else if interactive {
             interactive_loop(&mut sh)

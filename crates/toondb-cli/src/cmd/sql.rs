@@ -8,6 +8,7 @@ use clap::Args;
 use crate::db::{self, Mode};
 use crate::error::{Error, Result};
 use crate::exec::{self, Runner};
+use crate::interrupt;
 use crate::output::{self, Format};
 use crate::params::Params;
 use crate::sqltext;
@@ -82,6 +83,11 @@ pub fn run(args: SqlArgs) -> Result<()> {
     let params = Params::from_args(&args.param);
     let mut run_all = || -> Result<()> {
         for s in &stmts {
+            if interrupt::interrupted() {
+                // Ctrl-C: stop before the next statement; `close` rolls back an open
+                // transaction and the message below says so.
+                return Err(Error::Interrupted(String::new()));
+            }
             let r = runner.run(&s.text, &params).map_err(|e| {
                 let at = sqltext::position(&text, s.offset);
                 exec::locate(e, file.as_deref(), at)
@@ -94,6 +100,19 @@ pub fn run(args: SqlArgs) -> Result<()> {
     };
     let result = run_all();
     let closed = runner.close();
+    if let Err(Error::Interrupted(_)) = result {
+        return Err(Error::Interrupted(match closed? {
+            Some(n) => format!(
+                "stopped before the next statement; the open transaction was rolled back \
+                 ({n} {} since BEGIN discarded); statements committed before it are kept and \
+                 the database was closed cleanly",
+                output::plural(n as u64, "statement")
+            ),
+            None => "stopped before the next statement; completed statements are kept and \
+                     the database was closed cleanly"
+                .into(),
+        }));
+    }
     result?;
     if let Some(n) = closed? {
         return Err(Error::Usage(exec::open_transaction_message(n)));
