@@ -117,13 +117,15 @@ pub fn dump(db: &Database, table: Option<&str>) -> Result<String> {
             out.push('\n');
         }
     }
-    for v in cat.views.values().filter(|v| wanted(&v.name)) {
+    let views: Vec<(&str, &str)> = cat
+        .views
+        .values()
+        .filter(|v| wanted(&v.name))
+        .map(|v| (v.name.as_str(), v.sql.as_str()))
+        .collect();
+    for (name, sql) in views_in_dependency_order(views) {
         found = true;
-        out.push_str(&format!(
-            "CREATE VIEW {} AS {};\n",
-            quote_ident(&v.name),
-            v.sql
-        ));
+        out.push_str(&format!("CREATE VIEW {} AS {sql};\n", quote_ident(name)));
     }
     if let (Some(t), false) = (table, found) {
         return Err(Error::Usage(format!("no such table: {t}")));
@@ -151,6 +153,33 @@ pub fn load_catalog(db: &Database) -> Result<Catalog> {
 /// `name` as a double-quoted SQL identifier.
 pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Views ordered so that each comes after the views its SQL names (by name, as a word);
+/// views that name each other in a cycle keep their order.
+fn views_in_dependency_order<'a>(mut rest: Vec<(&'a str, &'a str)>) -> Vec<(&'a str, &'a str)> {
+    let mentions = |sql: &str, name: &str| {
+        let lower = sql.to_lowercase();
+        let name = name.to_lowercase();
+        lower.match_indices(&name).any(|(i, _)| {
+            let word = |c: char| c.is_alphanumeric() || c == '_';
+            !lower[..i].chars().next_back().is_some_and(word)
+                && !lower[i + name.len()..].chars().next().is_some_and(word)
+        })
+    };
+    let mut out = Vec::with_capacity(rest.len());
+    while !rest.is_empty() {
+        let ready = rest
+            .iter()
+            .position(|(n, sql)| {
+                !rest
+                    .iter()
+                    .any(|(other, _)| other != n && mentions(sql, other))
+            })
+            .unwrap_or(0);
+        out.push(rest.remove(ready));
+    }
+    out
 }
 
 /// A `CREATE TABLE` statement equivalent to `t`, followed by its explicit indexes.
@@ -233,6 +262,25 @@ pub fn collections(db: &Database) -> Result<serde_json::Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn views_come_after_the_views_they_use() {
+        let order = views_in_dependency_order(vec![
+            ("a_top", "SELECT * FROM b_mid"),
+            ("b_mid", "SELECT x FROM \"c_base\" WHERE y = 'a_top'"),
+            ("c_base", "SELECT 1 AS x, 2 AS y FROM c_base_table"),
+        ]);
+        let names: Vec<&str> = order.iter().map(|(n, _)| *n).collect();
+        // `a_top` inside a string still counts as a mention; the cycle falls back to order.
+        assert_eq!(names, vec!["c_base", "a_top", "b_mid"]);
+        let order = views_in_dependency_order(vec![
+            ("a_top", "SELECT * FROM b_mid"),
+            ("b_mid", "SELECT x FROM c_base"),
+            ("c_base", "SELECT 1 AS x FROM t"),
+        ]);
+        let names: Vec<&str> = order.iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, vec!["c_base", "b_mid", "a_top"]);
+    }
 
     #[test]
     fn quoting() {

@@ -140,6 +140,7 @@ CREATE INDEX a_r ON a(r);
 INSERT INTO a VALUES (1, 'it''s
 two lines; -- not a comment', 0.1, X'00ff', 'u1'), (2, '', 1e300, NULL, NULL), (3, 'x', -2.5, x'', 'u3');
 CREATE VIEW v AS SELECT id, s FROM a WHERE id > 1;
+CREATE VIEW a_over_v AS SELECT count(*) AS n FROM v;
 CREATE TABLE \"odd \"\"name\"(\"c c\" INTEGER, n);
 INSERT INTO \"odd \"\"name\" VALUES (-9223372036854775808, 'text'), (7, 1.5);
 ";
@@ -180,6 +181,7 @@ INSERT INTO \"odd \"\"name\" VALUES (-9223372036854775808, 'text'), (7, 1.5);
     for q in [
         "SELECT * FROM a ORDER BY id",
         "SELECT * FROM v ORDER BY id",
+        "SELECT n FROM a_over_v",
         "SELECT * FROM \"odd \"\"name\" ORDER BY 1",
     ] {
         let rows = |db: &std::path::Path| ok(&common::sql(db, q, "json"));
