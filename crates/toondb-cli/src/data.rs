@@ -158,6 +158,52 @@ impl Raw {
         }
     }
 
+    /// The value for a column of declared kind `column` when the value must fit that kind
+    /// (import into an existing table without `--coerce`); `Err` holds what the value is.
+    /// NULL fits every column; columns without a type (or BLOB) take anything.
+    pub fn into_checked(self, column: Kind) -> Result<Value, String> {
+        let what = |s: &str| format!("`{}`", s.chars().take(40).collect::<String>());
+        match (column, self) {
+            (_, Raw::Null) => Ok(Value::Null),
+            (Kind::Null, raw) => Ok(raw.into_value(Kind::Null)),
+            (Kind::Integer, Raw::Int(i)) => Ok(Value::Integer(i)),
+            (Kind::Integer, Raw::Csv(s)) => {
+                s.parse::<i64>().map(Value::Integer).map_err(|_| what(&s))
+            }
+            (Kind::Real, Raw::Int(i)) => Ok(Value::real(i as f64)),
+            (Kind::Real, Raw::Real(r)) => Ok(Value::real(r)),
+            (Kind::Real, Raw::Csv(s)) => match s.parse::<f64>() {
+                Ok(r) if r.is_finite() => Ok(Value::real(r)),
+                _ => Err(what(&s)),
+            },
+            (Kind::Text, Raw::Csv(s) | Raw::Str(s) | Raw::Json(s)) => Ok(Value::Text(s)),
+            (_, Raw::Int(i)) => Err(format!("the number {i}")),
+            (_, Raw::Real(r)) => Err(format!("the number {r}")),
+            (_, Raw::Str(s)) => Err(format!("the string {}", what(&s))),
+            (_, Raw::Json(s)) => Err(format!("the JSON value {}", what(&s))),
+        }
+    }
+
+    /// The value for a column of declared kind `column` with SQLite-style type affinity
+    /// (`--coerce`): numeric-looking text becomes a number in INTEGER and REAL columns,
+    /// numbers become text in TEXT columns, and anything else is stored as it is.
+    pub fn into_coerced(self, column: Kind) -> Value {
+        match (column, self) {
+            (Kind::Text, Raw::Int(i)) => Value::Text(i.to_string()),
+            (Kind::Text, Raw::Real(r)) => Value::Text(r.to_string()),
+            (Kind::Real, Raw::Int(i)) => Value::real(i as f64),
+            (Kind::Real, Raw::Csv(s)) => match s.parse::<f64>() {
+                Ok(r) if r.is_finite() => Value::real(r),
+                _ => Value::Text(s),
+            },
+            (Kind::Integer, Raw::Csv(s)) => match s.parse::<i64>() {
+                Ok(i) => Value::Integer(i),
+                Err(_) => Raw::Csv(s).into_value(Kind::Integer),
+            },
+            (k, raw) => raw.into_value(k),
+        }
+    }
+
     fn from_json(v: serde_json::Value) -> Raw {
         match v {
             serde_json::Value::Null => Raw::Null,
@@ -320,11 +366,22 @@ impl RecordReader {
         }
     }
 
+    /// The CSV header (column names), `None` for JSONL.
+    pub fn header(&self) -> Option<&[String]> {
+        match &self.inner {
+            Inner::Csv { header, .. } => Some(header),
+            Inner::Jsonl { .. } => None,
+        }
+    }
+
     /// The 1-based line of the last record read (for error messages).
     pub fn line(&self) -> u64 {
         match &self.inner {
             Inner::Jsonl { line, .. } => *line,
-            Inner::Csv { reader, .. } => reader.position().line(),
+            // Where the last record started (the reader is already past it).
+            Inner::Csv { record, reader, .. } => record
+                .position()
+                .map_or_else(|| reader.position().line(), csv::Position::line),
         }
     }
 }
@@ -378,6 +435,10 @@ pub fn scan(
 ) -> Result<Shape, Error> {
     let mut r = RecordReader::open(path, format)?;
     let mut shape = Shape::default();
+    // A CSV header names the columns even when no data rows follow.
+    for name in r.header().unwrap_or_default() {
+        shape.columns.push((name.clone(), Kind::Null));
+    }
     while let Some(rec) = r.next_record()? {
         shape.add(&rec);
         if shape.records.is_multiple_of(4096) && interrupted() {
@@ -428,6 +489,40 @@ mod tests {
         assert_eq!(
             Raw::from_json(serde_json::json!({"a": [1]})),
             Raw::Json("{\"a\":[1]}".into())
+        );
+    }
+
+    #[test]
+    fn checked_and_coerced_values() {
+        let csv = |s: &str| Raw::Csv(s.into());
+        assert_eq!(
+            csv("007").into_checked(Kind::Integer),
+            Ok(Value::Integer(7))
+        );
+        assert_eq!(csv("abc").into_checked(Kind::Integer), Err("`abc`".into()));
+        assert_eq!(csv("2.5").into_checked(Kind::Integer), Err("`2.5`".into()));
+        assert_eq!(csv("2").into_checked(Kind::Real), Ok(Value::Real(2.0)));
+        assert_eq!(
+            csv("42").into_checked(Kind::Text),
+            Ok(Value::Text("42".into()))
+        );
+        assert_eq!(
+            Raw::Int(5).into_checked(Kind::Text),
+            Err("the number 5".into())
+        );
+        assert_eq!(Raw::Null.into_checked(Kind::Integer), Ok(Value::Null));
+        assert_eq!(
+            csv("x").into_checked(Kind::Null),
+            Ok(Value::Text("x".into()))
+        );
+        assert_eq!(
+            csv("abc").into_coerced(Kind::Integer),
+            Value::Text("abc".into())
+        );
+        assert_eq!(csv("2.5").into_coerced(Kind::Integer), Value::Real(2.5));
+        assert_eq!(
+            Raw::Int(5).into_coerced(Kind::Text),
+            Value::Text("5".into())
         );
     }
 

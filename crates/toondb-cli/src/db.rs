@@ -19,6 +19,14 @@ pub enum Mode {
     Existing,
 }
 
+/// The path that names an in-memory database (as in sqlite3).
+pub const MEMORY: &str = ":memory:";
+
+/// True when `path` is `:memory:`.
+pub fn is_memory(path: &Path) -> bool {
+    path.as_os_str() == MEMORY
+}
+
 /// True when `path` is a directory holding a ToonDB database (it has a `CURRENT` file).
 pub fn is_database(path: &Path) -> bool {
     path.join("CURRENT").is_file()
@@ -41,7 +49,7 @@ pub fn is_missing_or_empty(path: &Path) -> Result<bool> {
 
 /// Checks that `path` may be opened in `mode` (without opening it).
 pub fn check_path(path: &Path, mode: Mode) -> Result<()> {
-    if is_database(path) {
+    if is_memory(path) || is_database(path) {
         return Ok(());
     }
     let empty = is_missing_or_empty(path)?;
@@ -58,10 +66,79 @@ pub fn check_path(path: &Path, mode: Mode) -> Result<()> {
     }
 }
 
-/// Opens the database in `path`.
+/// Opens the database in `path`; `:memory:` is a fresh in-memory database (nothing is
+/// written to disk).
 pub fn open(path: &Path, mode: Mode) -> Result<Database> {
     check_path(path, mode)?;
+    if is_memory(path) {
+        return Ok(Database::open_in_memory()?);
+    }
     Ok(Database::open(path)?)
+}
+
+/// Opens an existing database for `-readonly` use. The library has no read-only open yet,
+/// so this opens it normally and the caller refuses writes ([`crate::exec::Runner::read_only`]);
+/// a read-only open belongs here when the library offers one.
+pub fn open_read_only(path: &Path) -> Result<Database> {
+    open(path, Mode::Existing)
+}
+
+/// SQL text that recreates the tables (schema and rows), indexes and views of `db`, or only
+/// of `table`: `.dump`. Collections are not SQL objects and are listed as comments.
+pub fn dump(db: &Database, table: Option<&str>) -> Result<String> {
+    let cat = load_catalog(db)?;
+    let mut out = String::from("BEGIN TRANSACTION;\n");
+    let mut found = false;
+    let wanted = |name: &str| table.is_none_or(|t| t.eq_ignore_ascii_case(name));
+    for t in cat.tables.values().filter(|t| wanted(&t.name)) {
+        found = true;
+        // The explicit indexes are created after the rows.
+        out.push_str(&create_table_sql(t));
+        out.push('\n');
+        let names: Vec<String> = t.columns.iter().map(|c| quote_ident(&c.name)).collect();
+        let rows = db.query(
+            &format!("SELECT {} FROM {}", names.join(", "), quote_ident(&t.name)),
+            &[],
+        )?;
+        for row in rows.iter() {
+            let vals: Vec<String> = row
+                .values()
+                .iter()
+                .map(crate::params::sql_literal)
+                .collect();
+            out.push_str(&format!(
+                "INSERT INTO {} VALUES ({});\n",
+                quote_ident(&t.name),
+                vals.join(", ")
+            ));
+        }
+        for ix in t.indexes.iter().filter(|ix| !ix.auto) {
+            out.push_str(&index_ddl(t, ix));
+            out.push('\n');
+        }
+    }
+    let views: Vec<(&str, &str)> = cat
+        .views
+        .values()
+        .filter(|v| wanted(&v.name))
+        .map(|v| (v.name.as_str(), v.sql.as_str()))
+        .collect();
+    for (name, sql) in views_in_dependency_order(views) {
+        found = true;
+        out.push_str(&format!("CREATE VIEW {} AS {sql};\n", quote_ident(name)));
+    }
+    if let (Some(t), false) = (table, found) {
+        return Err(Error::Usage(format!("no such table: {t}")));
+    }
+    if table.is_none() {
+        for c in db.list_collections()? {
+            out.push_str(&format!(
+                "-- collection {c} is not SQL and is not dumped (use the API to copy it)\n"
+            ));
+        }
+    }
+    out.push_str("COMMIT;\n");
+    Ok(out)
 }
 
 /// A snapshot of the SQL catalog (tables, their columns and indexes, views).
@@ -78,8 +155,45 @@ pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
+/// Views ordered so that each comes after the views its SQL names (by name, as a word);
+/// views that name each other in a cycle keep their order.
+fn views_in_dependency_order<'a>(mut rest: Vec<(&'a str, &'a str)>) -> Vec<(&'a str, &'a str)> {
+    let mentions = |sql: &str, name: &str| {
+        let lower = sql.to_lowercase();
+        let name = name.to_lowercase();
+        lower.match_indices(&name).any(|(i, _)| {
+            let word = |c: char| c.is_alphanumeric() || c == '_';
+            !lower[..i].chars().next_back().is_some_and(word)
+                && !lower[i + name.len()..].chars().next().is_some_and(word)
+        })
+    };
+    let mut out = Vec::with_capacity(rest.len());
+    while !rest.is_empty() {
+        let ready = rest
+            .iter()
+            .position(|(n, sql)| {
+                !rest
+                    .iter()
+                    .any(|(other, _)| other != n && mentions(sql, other))
+            })
+            .unwrap_or(0);
+        out.push(rest.remove(ready));
+    }
+    out
+}
+
 /// A `CREATE TABLE` statement equivalent to `t`, followed by its explicit indexes.
 pub fn table_ddl(t: &TableDef) -> String {
+    let mut out = create_table_sql(t);
+    for ix in t.indexes.iter().filter(|ix| !ix.auto) {
+        out.push('\n');
+        out.push_str(&index_ddl(t, ix));
+    }
+    out
+}
+
+/// The `CREATE TABLE` statement of `t` (with its constraints, without explicit indexes).
+fn create_table_sql(t: &TableDef) -> String {
     let mut cols = Vec::new();
     for (i, c) in t.columns.iter().enumerate() {
         let mut s = quote_ident(&c.name);
@@ -104,16 +218,11 @@ pub fn table_ddl(t: &TableDef) -> String {
         let names: Vec<String> = ix.columns.iter().map(|&i| column_name(t, i)).collect();
         cols.push(format!("UNIQUE ({})", names.join(", ")));
     }
-    let mut out = format!(
+    format!(
         "CREATE TABLE {} (\n  {}\n);",
         quote_ident(&t.name),
         cols.join(",\n  ")
-    );
-    for ix in t.indexes.iter().filter(|ix| !ix.auto) {
-        out.push('\n');
-        out.push_str(&index_ddl(t, ix));
-    }
-    out
+    )
 }
 
 fn column_name(t: &TableDef, i: usize) -> String {
@@ -153,6 +262,25 @@ pub fn collections(db: &Database) -> Result<serde_json::Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn views_come_after_the_views_they_use() {
+        let order = views_in_dependency_order(vec![
+            ("a_top", "SELECT * FROM b_mid"),
+            ("b_mid", "SELECT x FROM \"c_base\" WHERE y = 'a_top'"),
+            ("c_base", "SELECT 1 AS x, 2 AS y FROM c_base_table"),
+        ]);
+        let names: Vec<&str> = order.iter().map(|(n, _)| *n).collect();
+        // `a_top` inside a string still counts as a mention; the cycle falls back to order.
+        assert_eq!(names, vec!["c_base", "a_top", "b_mid"]);
+        let order = views_in_dependency_order(vec![
+            ("a_top", "SELECT * FROM b_mid"),
+            ("b_mid", "SELECT x FROM c_base"),
+            ("c_base", "SELECT 1 AS x FROM t"),
+        ]);
+        let names: Vec<&str> = order.iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, vec!["c_base", "b_mid", "a_top"]);
+    }
 
     #[test]
     fn quoting() {

@@ -45,6 +45,20 @@ pub enum Error {
     /// The user pressed Ctrl-C; the message says what was kept.
     #[error("interrupted: {0}")]
     Interrupted(String),
+    /// A statement that writes, refused because the database was opened with `-readonly`.
+    #[error("read-only: {0}")]
+    ReadOnly(String),
+    /// An error in a statement, with the place in the input where it happened.
+    #[error("{place}: {message}")]
+    At {
+        /// `line N` or `FILE:N`.
+        place: String,
+        /// The error, with positions inside the statement rewritten to input positions.
+        message: String,
+    },
+    /// Stdout was closed by its reader (`| head`): the command stopped quietly.
+    #[error("stdout was closed")]
+    StdoutClosed,
 }
 
 impl Error {
@@ -66,9 +80,11 @@ impl Error {
     }
 
     /// The process exit code for this error: 130 after Ctrl-C (as shells do), 1 otherwise.
+    /// (0 when stdout was closed by its reader: the command stopped quietly).
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Interrupted(_) => 130,
+            Error::StdoutClosed => 0,
             _ => 1,
         }
     }

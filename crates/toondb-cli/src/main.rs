@@ -12,6 +12,7 @@ mod error;
 mod exec;
 mod interrupt;
 mod output;
+mod params;
 mod sqltext;
 
 /// ToonDB command-line tool.
@@ -29,9 +30,11 @@ enum Command {
     /// Create a database, load 2,000 real passages, run SQL, hybrid search and a
     /// token-budgeted context query, and compare TOON with JSON token counts.
     Demo(cmd::demo::DemoArgs),
-    /// Interactive SQL shell (reads statements from stdin when it is not a terminal).
+    /// SQL shell in the manner of sqlite3: interactive with history and completion, or
+    /// running a FILE, `-c` commands or piped input.
     Shell(cmd::shell::ShellArgs),
-    /// Run SQL statements and print the results as a table, JSON or TOON.
+    /// Run SQL statements (argument, -f FILE or stdin) and print each result (table, box,
+    /// markdown, csv, line, JSON or TOON).
     Sql(cmd::sql::SqlArgs),
     /// Load a CSV or JSONL file into a table (created with inferred types if missing).
     Import(cmd::import::ImportArgs),
@@ -43,8 +46,54 @@ enum Command {
     Check(cmd::check::CheckArgs),
 }
 
+/// sqlite3-style options spelled with one dash (`-cmd`, `-bail`, `-readonly`, `-csv`, ...),
+/// accepted by `shell` and `sql` as their `--` forms.
+fn sqlite_style_args(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    const TAKES_VALUE: &[&str] = &[
+        "-c",
+        "--command",
+        "-cmd",
+        "--cmd",
+        "-p",
+        "--param",
+        "--format",
+        "--mode",
+        "-f",
+        "--file",
+    ];
+    let Some(sub) = args.get(1).and_then(|a| a.to_str()) else {
+        return args;
+    };
+    if sub != "shell" && sub != "sql" {
+        return args;
+    }
+    let mut out = Vec::with_capacity(args.len());
+    let mut value_next = false;
+    let mut rest_positional = false;
+    for a in args {
+        let s = a.to_str().unwrap_or_default().to_string();
+        let rewritten = if value_next || rest_positional {
+            None
+        } else {
+            match s.as_str() {
+                "-cmd" | "-bail" | "-readonly" | "-header" | "-noheader" => Some(format!("-{s}")),
+                "-csv" | "-json" | "-toon" | "-table" | "-box" | "-markdown" | "-line" => {
+                    Some(format!("--format={}", &s[1..]))
+                }
+                _ => None,
+            }
+        };
+        if s == "--" && !value_next {
+            rest_positional = true;
+        }
+        value_next = !value_next && !rest_positional && TAKES_VALUE.contains(&s.as_str());
+        out.push(rewritten.map_or(a, Into::into));
+    }
+    out
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(sqlite_style_args(std::env::args_os().collect()));
     if !matches!(cli.command, Command::Toon(_)) {
         // Database commands stop between batches on Ctrl-C and close the database.
         interrupt::install();
@@ -61,7 +110,15 @@ fn main() -> ExitCode {
         Command::Check(args) => db(cmd::check::run(args)),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        // Err with code 0: the reader of stdout went away (`| head`); stop quietly, as
+        // sqlite3 does.
+        Ok(()) | Err((_, 0)) => match output::stdout_error() {
+            Some(e) => {
+                eprintln!("error: stdout: {e}");
+                ExitCode::FAILURE
+            }
+            None => ExitCode::SUCCESS,
+        },
         Err((message, code)) => {
             eprintln!("error: {message}");
             ExitCode::from(code)

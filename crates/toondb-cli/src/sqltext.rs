@@ -18,7 +18,24 @@ enum State {
 ///
 /// The remainder is empty when the text ends with a complete statement or only whitespace
 /// or comments.
+#[cfg(test)]
 pub fn split(text: &str) -> (Vec<String>, String) {
+    let (stmts, rest) = split_spans(text);
+    (stmts.into_iter().map(|p| p.text).collect(), rest.text)
+}
+
+/// A statement (or the unterminated remainder) and the byte offset where it starts in the
+/// text it was split from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Piece {
+    /// The statement, trimmed, without its `;`.
+    pub text: String,
+    /// Byte offset of `text` in the input.
+    pub offset: usize,
+}
+
+/// [`split`], keeping where each statement starts (for error positions).
+pub fn split_spans(text: &str) -> (Vec<Piece>, Piece) {
     let bytes = text.as_bytes();
     let mut out = Vec::new();
     let mut state = State::Normal;
@@ -39,7 +56,7 @@ pub fn split(text: &str) -> (Vec<String>, String) {
                     i += 1;
                 }
                 b';' => {
-                    push_statement(&mut out, &text[start..i]);
+                    push_statement(&mut out, text, start, i);
                     start = i + 1;
                 }
                 _ => {}
@@ -60,17 +77,113 @@ pub fn split(text: &str) -> (Vec<String>, String) {
     }
     let rest = &text[start..];
     let rest = if is_blank(rest) {
-        String::new()
+        Piece {
+            text: String::new(),
+            offset: text.len(),
+        }
     } else {
-        rest.trim().to_string()
+        Piece {
+            text: rest.trim().to_string(),
+            offset: start + (rest.len() - rest.trim_start().len()),
+        }
     };
     (out, rest)
 }
 
-fn push_statement(out: &mut Vec<String>, s: &str) {
+fn push_statement(out: &mut Vec<Piece>, text: &str, start: usize, end: usize) {
+    let s = &text[start..end];
     if !is_blank(s) {
-        out.push(s.trim().to_string());
+        out.push(Piece {
+            text: s.trim().to_string(),
+            offset: start + (s.len() - s.trim_start().len()),
+        });
     }
+}
+
+/// 1-based line and column (in characters) of byte `offset` in `text`.
+pub fn position(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, before[line_start..].chars().count() + 1)
+}
+
+/// The input position of position `rel` (line, column) inside a text that starts at input
+/// position `base`.
+pub fn shift(base: (usize, usize), rel: (usize, usize)) -> (usize, usize) {
+    let line = base.0 + rel.0.saturating_sub(1);
+    let col = if rel.0 <= 1 {
+        base.1 + rel.1.saturating_sub(1)
+    } else {
+        rel.1
+    };
+    (line, col)
+}
+
+/// How many positional parameters a statement uses: the number of bare `?` or the highest
+/// `?N`, whichever is larger (as the SQL engine counts them). Quotes and comments are
+/// skipped.
+pub fn param_count(sql: &str) -> usize {
+    let b = sql.as_bytes();
+    let mut state = State::Normal;
+    let (mut anon, mut max) = (0usize, 0usize);
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        match state {
+            State::Normal => match c {
+                b'\'' | b'"' | b'`' => state = State::Quoted(c),
+                b'[' => state = State::Quoted(b']'),
+                b'-' if b.get(i + 1) == Some(&b'-') => state = State::LineComment,
+                b'/' if b.get(i + 1) == Some(&b'*') => {
+                    state = State::BlockComment;
+                    i += 1;
+                }
+                b'?' => {
+                    let digits = b[i + 1..].iter().take_while(|d| d.is_ascii_digit()).count();
+                    if digits == 0 {
+                        anon += 1;
+                    } else {
+                        let n = sql[i + 1..i + 1 + digits].parse().unwrap_or(usize::MAX);
+                        max = max.max(n);
+                        i += digits;
+                    }
+                }
+                _ => {}
+            },
+            State::Quoted(q) if c == q => state = State::Normal,
+            State::Quoted(_) => {}
+            State::LineComment if c == b'\n' => state = State::Normal,
+            State::LineComment => {}
+            State::BlockComment if c == b'*' && b.get(i + 1) == Some(&b'/') => {
+                state = State::Normal;
+                i += 1;
+            }
+            State::BlockComment => {}
+        }
+        i += 1;
+    }
+    anon.max(max)
+}
+
+/// The first keyword of a statement (upper-cased), after comments and opening parentheses.
+pub fn first_keyword(sql: &str) -> String {
+    let mut s = sql;
+    loop {
+        let t = s.trim_start_matches(|c: char| c.is_whitespace() || c == '(');
+        if let Some(r) = t.strip_prefix("--") {
+            s = r.split_once('\n').map_or("", |(_, r)| r);
+        } else if let Some(r) = t.strip_prefix("/*") {
+            s = r.split_once("*/").map_or("", |(_, r)| r);
+        } else {
+            s = t;
+            break;
+        }
+    }
+    s.chars()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .collect::<String>()
+        .to_ascii_uppercase()
 }
 
 /// True when `s` holds only whitespace, complete comments and a final `--` comment.
@@ -100,7 +213,24 @@ fn is_blank(s: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::split;
+    use super::*;
+
+    #[test]
+    fn spans_positions_and_parameters() {
+        let text = "select 1;\n  selec 2; select\n 3";
+        let (stmts, rest) = split_spans(text);
+        assert_eq!(stmts[1].text, "selec 2");
+        assert_eq!(position(text, stmts[1].offset), (2, 3));
+        assert_eq!(rest.text, "select\n 3");
+        assert_eq!(position(text, rest.offset), (2, 12));
+        assert_eq!(shift((2, 3), (1, 1)), (2, 3));
+        assert_eq!(shift((2, 3), (2, 4)), (3, 4));
+        assert_eq!(param_count("select ?, '?', ? -- ?\n"), 2);
+        assert_eq!(param_count("select ?3, ?1 /* ?9 */"), 3);
+        assert_eq!(param_count("select 1"), 0);
+        assert_eq!(first_keyword("  -- hi\n /* x */ (select 1)"), "SELECT");
+        assert_eq!(first_keyword("with x as (select 1) delete"), "WITH");
+    }
 
     #[test]
     fn splits_at_top_level_semicolons_only() {

@@ -150,3 +150,35 @@ fn demo_refuses_to_clobber_a_foreign_directory() {
         serde_json::json!([{"x": 1}])
     );
 }
+
+#[test]
+fn demo_refuses_a_database_it_did_not_make() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("mine");
+    ok(&common::sql(
+        &db,
+        "CREATE TABLE invoices(id INTEGER PRIMARY KEY, total REAL); INSERT INTO invoices(total) VALUES (9.5)",
+        "table",
+    ));
+    let o = run_in(
+        dir.path(),
+        &["demo", db.to_str().unwrap(), "--passages", "20"],
+        "",
+    );
+    let e = fails(&o);
+    assert_eq!(
+        e,
+        format!(
+            "error: {} is a database that `toondb demo` did not make (it has table `invoices`); \
+             refusing to write the demo tables into it. Use a new PATH",
+            db.display()
+        )
+    );
+    // Nothing was added.
+    let tables = ok(&run_in(
+        dir.path(),
+        &["shell", db.to_str().unwrap(), "-c", ".tables"],
+        "",
+    ));
+    assert_eq!(tables, "invoices\n");
+}

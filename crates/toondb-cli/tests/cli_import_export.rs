@@ -237,3 +237,133 @@ fn spreadsheet_csv_with_bom_and_crlf() {
         serde_json::json!([{"Name": "Ada", "Amount": 1.5}, {"Name": "Bob", "Amount": 2.0}])
     );
 }
+
+#[test]
+fn header_only_csv_creates_the_table_and_says_zero_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, src) = (dir.path().join("db"), dir.path().join("h.csv"));
+    std::fs::write(&src, "id,name\n").unwrap();
+    let out = ok(&import(dir.path(), &db, &src, &["--table", "h"]));
+    assert!(
+        out.starts_with(
+            "imported 0 rows into h (new table with TEXT columns: the file has a header row \
+             but no data rows) in "
+        ),
+        "{out}"
+    );
+    let schema = ok(&run_in(
+        dir.path(),
+        &["shell", db.to_str().unwrap(), "-c", ".schema h"],
+        "",
+    ));
+    assert_eq!(
+        schema,
+        "CREATE TABLE \"h\" (\n  \"id\" TEXT,\n  \"name\" TEXT\n);\n"
+    );
+    // Into an existing table it is a clear no-op; an empty file is an error.
+    let out = ok(&import(dir.path(), &db, &src, &["--table", "h"]));
+    assert!(
+        out.starts_with("imported 0 rows into h (the file has a header row but no data rows)"),
+        "{out}"
+    );
+    let empty = dir.path().join("empty.csv");
+    std::fs::write(&empty, "").unwrap();
+    let e = fails(&import(dir.path(), &db, &empty, &["--table", "h"]));
+    assert!(e.contains("missing CSV header row"), "{e}");
+}
+
+#[test]
+fn import_into_an_existing_table_checks_types() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    ok(&sql(
+        &db,
+        "CREATE TABLE p(id INTEGER, name TEXT, score REAL); INSERT INTO p VALUES (1, 'Ada', 2.5)",
+        "table",
+    ));
+    let src = dir.path().join("p.csv");
+    std::fs::write(&src, "id,name,score\n2,Bob,3\n3,Cy,x\nabc,Di,1\n").unwrap();
+    let e = fails(&import(dir.path(), &db, &src, &["--table", "p"]));
+    assert_eq!(
+        e,
+        format!(
+            "error: {}:3: column 3 (`score`): `x` does not fit p.score, declared REAL; nothing \
+             was imported (pass --coerce to store such values as SQLite would)",
+            src.display()
+        )
+    );
+    let jsonl = dir.path().join("p.jsonl");
+    std::fs::write(&jsonl, "{\"id\": 4}\n{\"id\": 5, \"name\": 7}\n").unwrap();
+    let e = fails(&import(dir.path(), &db, &jsonl, &["--table", "p"]));
+    assert!(
+        e.contains("p.jsonl:2: column 2 (`name`): the number 7 does not fit p.name, declared TEXT"),
+        "{e}"
+    );
+    // Nothing was written by either.
+    let rows = ok(&sql(
+        &db,
+        "SELECT count(*) AS n, max(id) AS m FROM p",
+        "json",
+    ));
+    assert_eq!(json(&rows), serde_json::json!([{"n": 1, "m": 1}]));
+    // --coerce stores them as SQLite would (by column affinity).
+    ok(&import(
+        dir.path(),
+        &db,
+        &src,
+        &["--table", "p", "--coerce"],
+    ));
+    ok(&import(
+        dir.path(),
+        &db,
+        &jsonl,
+        &["--table", "p", "--coerce"],
+    ));
+    let rows = ok(&sql(
+        &db,
+        "SELECT id, typeof(id) AS ti, name, score, typeof(score) AS ts FROM p ORDER BY name, id",
+        "json",
+    ));
+    assert_eq!(
+        json(&rows),
+        serde_json::json!([
+            {"id": 4, "ti": "integer", "name": null, "score": null, "ts": "null"},
+            {"id": 5, "ti": "integer", "name": "7", "score": null, "ts": "null"},
+            {"id": 1, "ti": "integer", "name": "Ada", "score": 2.5, "ts": "real"},
+            {"id": 2, "ti": "integer", "name": "Bob", "score": 3.0, "ts": "real"},
+            {"id": 3, "ti": "integer", "name": "Cy", "score": "x", "ts": "text"},
+            {"id": "abc", "ti": "text", "name": "Di", "score": 1.0, "ts": "real"}
+        ])
+    );
+}
+
+#[test]
+fn a_failed_import_leaves_no_database_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("new-db");
+    // One field larger than the storage engine's 64 MiB value limit: the file is valid, the
+    // insert fails after the database was created.
+    let src = dir.path().join("huge.csv");
+    {
+        use std::io::Write;
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&src).unwrap());
+        f.write_all(b"big\n").unwrap();
+        let chunk = vec![b'x'; 1 << 20];
+        for _ in 0..65 {
+            f.write_all(&chunk).unwrap();
+        }
+        f.write_all(b"\n").unwrap();
+    }
+    let e = fails(&import(dir.path(), &db, &src, &["--table", "t"]));
+    assert!(e.contains("huge.csv:2:"), "{e}");
+    assert!(
+        !db.exists(),
+        "the database directory the import created is removed"
+    );
+    // An empty directory given by the user stays, and stays empty.
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    fails(&import(dir.path(), &empty, &src, &["--table", "t"]));
+    assert_eq!(std::fs::read_dir(&empty).unwrap().count(), 0);
+    std::fs::remove_file(&src).unwrap();
+}

@@ -127,3 +127,53 @@ fn sigint_stops_a_piped_shell_and_keeps_completed_statements() {
         serde_json::from_str(&ok(&sql(&db, "SELECT x FROM t", "json"))).expect("json");
     assert_eq!(rows, serde_json::json!([{"x": 1}]));
 }
+
+#[test]
+fn sigint_during_a_transaction_says_it_was_rolled_back() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("db");
+    ok(&sql(&db, "CREATE TABLE t(x)", "table"));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_toondb"))
+        .args(["shell", db.to_str().expect("utf8")])
+        .env("HOME", dir.path())
+        .env("TOONDB_HISTORY", "")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin
+        .write_all(
+            b"INSERT INTO t VALUES (0);\nBEGIN;\nINSERT INTO t VALUES (1);\nINSERT INTO t VALUES (2);\n",
+        )
+        .expect("write");
+    stdin.flush().expect("flush");
+    // The shell prints one line per INSERT; wait for all three before pressing Ctrl-C.
+    let mut out = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    for _ in 0..3 {
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut out, &mut line).expect("read");
+        assert_eq!(line, "1 row affected\n");
+    }
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    std::thread::sleep(Duration::from_millis(200));
+    stdin.write_all(b"COMMIT;\n").expect("write");
+    drop(stdin);
+    let o = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8(o.stderr).expect("utf8");
+    assert_eq!(o.status.code(), Some(130), "stderr: {stderr}");
+    assert_eq!(
+        stderr,
+        "error: interrupted: stopped reading input; the open transaction was rolled back \
+         (2 statements since BEGIN discarded); statements committed before it are kept and \
+         the database was closed cleanly\n"
+    );
+    let rows: serde_json::Value =
+        serde_json::from_str(&ok(&sql(&db, "SELECT x FROM t", "json"))).expect("json");
+    assert_eq!(rows, serde_json::json!([{"x": 0}]));
+}

@@ -86,14 +86,22 @@ SELECT x FROM t;
     let err = stderr(&o);
     let lines: Vec<&str> = err.lines().collect();
     assert_eq!(lines.len(), 5, "{err}");
-    assert!(lines[0].starts_with("error: syntax error"), "{err}");
+    // Each error names the input line it came from.
     assert!(
-        lines[1].starts_with("error: unknown command .bogus"),
+        lines[0].starts_with("error: line 2: syntax error")
+            && lines[0].contains("Line: 2, Column: 1"),
         "{err}"
     );
-    assert!(lines[2].starts_with("error: unknown format xml"), "{err}");
     assert!(
-        lines[3].starts_with("error: ") && lines[3].contains("missing"),
+        lines[1].starts_with("error: line 4: unknown command .bogus"),
+        "{err}"
+    );
+    assert!(
+        lines[2].starts_with("error: line 5: unknown mode xml"),
+        "{err}"
+    );
+    assert!(
+        lines[3].starts_with("error: line 6: ") && lines[3].contains("missing"),
         "{err}"
     );
     assert_eq!(lines[4], "error: 4 commands failed");
@@ -109,10 +117,15 @@ fn transactions_and_unterminated_last_statement() {
     let o = shell(dir.path(), ".format json\nSELECT x FROM t");
     let v: serde_json::Value = serde_json::from_str(&ok(&o)).unwrap();
     assert_eq!(v, serde_json::json!([{"x": 2}]));
-    // A transaction still open at the end is rolled back, with a note.
+    // A transaction still open at the end is rolled back, said so, and the exit is non-zero
+    // (as with `toondb sql`).
     let o = shell(dir.path(), "BEGIN;\nDELETE FROM t;\n");
-    ok(&o);
-    assert!(stderr(&o).contains("rolled back"), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stderr(&o),
+        "error: the transaction left open at the end of the input was rolled back \
+         (1 statement since BEGIN discarded)\n"
+    );
     let v: serde_json::Value = serde_json::from_str(&ok(&shell(
         dir.path(),
         ".format json\nSELECT count(*) AS n FROM t;",
@@ -140,7 +153,7 @@ fn read_and_stats_commands() {
     let o = shell(dir.path(), ".read /definitely/not/here.sql\n");
     assert!(!o.status.success());
     assert!(
-        stderr(&o).starts_with("error: /definitely/not/here.sql"),
+        stderr(&o).starts_with("error: line 1: /definitely/not/here.sql"),
         "{}",
         stderr(&o)
     );

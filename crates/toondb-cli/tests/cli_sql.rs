@@ -103,9 +103,19 @@ fn explicit_transactions() {
         serde_json::from_str::<serde_json::Value>(&out).unwrap(),
         serde_json::json!([{"n": 4}])
     );
-    // A transaction left open is rolled back and reported.
+    // A transaction left open is rolled back and reported, exactly as the piped shell
+    // does (same message, same exit status).
     let e = fails(&sql(&db, "BEGIN; DELETE FROM t", "table"));
-    assert!(e.contains("rolled back"), "{e}");
+    let msg = "error: the transaction left open at the end of the input was rolled back \
+               (1 statement since BEGIN discarded)";
+    assert_eq!(e, msg);
+    let o = run_in(
+        db.parent().unwrap(),
+        &["shell", db.to_str().unwrap()],
+        "BEGIN;\nDELETE FROM t;\n",
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(fails(&o), msg);
     let out = ok(&sql(&db, "SELECT count(*) AS n FROM t", "json"));
     assert_eq!(
         serde_json::from_str::<serde_json::Value>(&out).unwrap(),
@@ -118,11 +128,50 @@ fn sql_from_stdin() {
     let (dir, db) = setup();
     let o = run_in(
         dir.path(),
-        &["sql", db.to_str().unwrap(), "-", "-f", "json"],
+        &["sql", db.to_str().unwrap(), "-", "--format", "json"],
         "SELECT name FROM t WHERE id = 2;\n",
     );
     let v: serde_json::Value = serde_json::from_str(&ok(&o)).unwrap();
     assert_eq!(v, serde_json::json!([{"name": "Bob"}]));
+    // Without SQL and with a pipe on stdin, stdin is read too.
+    let o = run_in(
+        dir.path(),
+        &["sql", db.to_str().unwrap(), "--format", "json"],
+        "SELECT name FROM t WHERE id = 1;\n",
+    );
+    let v: serde_json::Value = serde_json::from_str(&ok(&o)).unwrap();
+    assert_eq!(v, serde_json::json!([{"name": "Ada"}]));
+}
+
+#[test]
+fn dash_f_reads_a_file_not_a_format() {
+    let (dir, db) = setup();
+    let script = dir.path().join("q.sql");
+    std::fs::write(&script, "SELECT name\n  FROM t\n  WHERE id = 3;\n").unwrap();
+    let o = run_in(
+        dir.path(),
+        &[
+            "sql",
+            db.to_str().unwrap(),
+            "-f",
+            script.to_str().unwrap(),
+            "-json",
+        ],
+        "",
+    );
+    let v: serde_json::Value = serde_json::from_str(&ok(&o)).unwrap();
+    assert_eq!(v, serde_json::json!([{"name": "Cy"}]));
+    // An error in the file names the file and its line.
+    std::fs::write(&script, "SELECT 1;\n\nSELECT * FROM nope;\n").unwrap();
+    let e = fails(&run_in(
+        dir.path(),
+        &["sql", db.to_str().unwrap(), "-f", script.to_str().unwrap()],
+        "",
+    ));
+    assert_eq!(
+        e,
+        format!("error: {}:3: no such table: nope", script.display())
+    );
 }
 
 #[test]

@@ -289,11 +289,7 @@ impl Session {
     /// Executes a prepared statement with parameters.
     pub fn execute_prepared(&mut self, p: &Prepared, params: &[Value]) -> Result<QueryResult> {
         if params.len() < p.nparams {
-            return Err(Error::Param(format!(
-                "statement expects {} parameters, {} given",
-                p.nparams,
-                params.len()
-            )));
+            return Err(Error::Param(expects_params(p.nparams, params.len())));
         }
         check_no_surplus(p.nparams.max(count_params(&p.stmt.to_string()).1), params)?;
         self.run_statement(&p.stmt, params, Some(&p.plan))
@@ -518,12 +514,19 @@ fn count_params(sql: &str) -> (usize, usize) {
     (anon.max(max), anon + max)
 }
 
+/// "statement expects 1 parameter, 0 given" (singular for one).
+fn expects_params(needed: usize, given: usize) -> String {
+    let s = if needed == 1 { "" } else { "s" };
+    format!("statement expects {needed} parameter{s}, {given} given")
+}
+
 /// Refuses parameters beyond the `most` a statement can use.
 fn check_no_surplus(most: usize, given: &[Value]) -> Result<()> {
     if given.len() > most {
         return Err(Error::Param(format!(
-            "{} parameters given, but the statement uses {most}",
-            given.len()
+            "{} parameter{} given, but the statement uses {most}",
+            given.len(),
+            if given.len() == 1 { "" } else { "s" }
         )));
     }
     Ok(())
@@ -646,10 +649,7 @@ fn exec_statement(
 
 fn check_params(needed: usize, given: &[Value]) -> Result<()> {
     if given.len() < needed {
-        return Err(Error::Param(format!(
-            "statement expects {needed} parameters, {} given",
-            given.len()
-        )));
+        return Err(Error::Param(expects_params(needed, given.len())));
     }
     Ok(())
 }

@@ -9,19 +9,8 @@ use rustyline::{Context, Helper};
 
 use crate::db;
 
-const DOT_COMMANDS: &[&str] = &[
-    ".collections",
-    ".exit",
-    ".format",
-    ".help",
-    ".indexes",
-    ".quit",
-    ".read",
-    ".schema",
-    ".stats",
-    ".tables",
-    ".timer",
-];
+use super::shell::DOT_COMMANDS;
+use crate::output::FORMAT_NAMES;
 
 const KEYWORDS: &[&str] = &[
     "AND", "AS", "ASC", "BEGIN", "BETWEEN", "BUDGET", "BY", "COMMIT", "CONTEXT", "COUNT", "CREATE",
@@ -64,10 +53,10 @@ pub fn candidates(before: &str, tables: &[String]) -> (usize, Vec<String>) {
     if head.starts_with(".format ") || head.starts_with(".mode ") {
         return (
             start,
-            matching(&mut ["table", "json", "toon"].iter().map(|s| s.to_string())),
+            matching(&mut FORMAT_NAMES.iter().map(|s| s.to_string())),
         );
     }
-    if head.starts_with(".schema ") || head.starts_with(".indexes ") {
+    if head.starts_with(".schema ") || head.starts_with(".indexes ") || head.starts_with(".dump ") {
         return (start, matching(&mut tables.iter().cloned()));
     }
     if head.starts_with('.') || word.is_empty() {

@@ -16,7 +16,7 @@ use super::demo_data::{self, Passage, Query, DIM};
 use crate::db::{self, Mode};
 use crate::error::{Error, Result};
 use crate::interrupt;
-use crate::output::{self, ResultSet};
+use crate::output::{self, out, outln, ResultSet};
 
 /// Arguments of `toondb demo`.
 #[derive(Debug, Args)]
@@ -64,7 +64,7 @@ fn thousands(n: usize) -> String {
 }
 
 fn section(n: usize, title: &str) {
-    println!("\n[{n}/6] {title}");
+    outln!("\n[{n}/6] {title}");
 }
 
 fn indent(text: &str) -> String {
@@ -72,6 +72,10 @@ fn indent(text: &str) -> String {
 }
 
 fn check_interrupt() -> Result<()> {
+    if output::stdout_closed() {
+        // `toondb demo | head -3`: the reader has gone; stop quietly.
+        return Err(Error::StdoutClosed);
+    }
     if interrupt::interrupted() {
         return Err(Error::Interrupted(
             "demo stopped; the database was closed cleanly".into(),
@@ -83,12 +87,8 @@ fn check_interrupt() -> Result<()> {
 /// Runs `toondb demo`.
 pub fn run(args: DemoArgs) -> Result<()> {
     let total = Instant::now();
-    println!(
-        "ToonDB demo: an embedded database for LLM apps (SQL + vectors + BM25 + TOON context)"
-    );
-    println!(
-        "data: Python 3.11 docs passages with all-MiniLM-L6-v2 embeddings (data/demo, PSF-2.0)"
-    );
+    outln!("ToonDB demo: an embedded database for LLM apps (SQL + vectors + BM25 + TOON context)");
+    outln!("data: Python 3.11 docs passages with all-MiniLM-L6-v2 embeddings (data/demo, PSF-2.0)");
 
     // ------------------------------------------------------------------ 1. create
     section(1, "Create the database");
@@ -109,7 +109,11 @@ pub fn run(args: DemoArgs) -> Result<()> {
     };
     let t = Instant::now();
     let db = db::open(&path, Mode::Create)?;
-    println!(
+    if let Err(e) = check_demo_database(&db) {
+        let _ = db.close();
+        return Err(e);
+    }
+    outln!(
         "  path: {}{}",
         path.display(),
         if fresh_temp {
@@ -118,26 +122,24 @@ pub fn run(args: DemoArgs) -> Result<()> {
             ""
         }
     );
-    println!("  opened in {}", ms(t.elapsed()));
+    outln!("  opened in {}", ms(t.elapsed()));
 
     let r = tour(&db, &args);
     let closed = db.close();
     r?;
     closed?;
-    println!(
+    outln!(
         "\nDone in {}. The database stays at {}",
         ms(total.elapsed()),
         path.display()
     );
-    println!("  explore it:  toondb shell {}", path.display());
-    println!(
-        "  then try:    SELECT source, text FROM passages WHERE text LIKE '%asyncio%' LIMIT 3;"
-    );
-    println!(
+    outln!("  explore it:  toondb shell {}", path.display());
+    outln!("  then try:    SELECT source, text FROM passages WHERE text LIKE '%asyncio%' LIMIT 3;");
+    outln!(
         "               CONTEXT SELECT SEARCH docs 'mutable bytes' K 3 WITH METADATA BUDGET 300;"
     );
     if fresh_temp {
-        println!("  remove it:   rm -r {}", path.display());
+        outln!("  remove it:   rm -r {}", path.display());
     }
     Ok(())
 }
@@ -154,7 +156,7 @@ fn tour(db: &Database, args: &DemoArgs) -> Result<()> {
             thousands(passages.len())
         ),
     );
-    println!(
+    outln!(
         "  parsed {} passages and {} queries ({DIM}-dim vectors) in {}",
         thousands(passages.len()),
         queries.len(),
@@ -167,12 +169,12 @@ fn tour(db: &Database, args: &DemoArgs) -> Result<()> {
     section(3, "SQL");
     let sql = "SELECT section, count(*) AS passages, round(avg(words), 1) AS avg_words \
                FROM passages GROUP BY section ORDER BY passages DESC, section LIMIT 5";
-    println!("  > {sql};");
+    outln!("  > {sql};");
     let t = Instant::now();
     let rs: ResultSet = db.query(sql, &[])?.into();
     let el = t.elapsed();
-    print!("{}", indent(&output::render_table(&rs, None)));
-    println!("  ({})", ms(el));
+    out!("{}", indent(&output::render_table(&rs, None)));
+    outln!("  ({})", ms(el));
     check_interrupt()?;
 
     // ------------------------------------------------------------------ 4. search
@@ -183,7 +185,7 @@ fn tour(db: &Database, args: &DemoArgs) -> Result<()> {
         4,
         "Hybrid search: HNSW vector search + BM25 keywords, fused by reciprocal rank",
     );
-    println!("  query ({}): {:?}", q.source, q.text);
+    outln!("  query ({}): {:?}", q.source, q.text);
     let coll = db.collection(COLLECTION)?;
     let t = Instant::now();
     let hits = coll.search_with(&SearchRequest::hybrid(q.text.clone(), q.vector.clone(), 5))?;
@@ -213,14 +215,41 @@ fn tour(db: &Database, args: &DemoArgs) -> Result<()> {
             h.text.clone().map_or(Value::Null, Value::Text),
         ]);
     }
-    print!("{}", indent(&output::render_table(&rs, Some(60))));
-    println!("  ({} for one hybrid query)", ms(el));
+    out!("{}", indent(&output::render_table(&rs, Some(60))));
+    outln!("  ({} for one hybrid query)", ms(el));
     recall(db, &passages, &queries)?;
     check_interrupt()?;
 
     // ------------------------------------------------------------------ 5 + 6. context
     context(db, q, args.budget as usize)?;
     Ok(())
+}
+
+/// Refuses a database that holds anything besides an earlier demo run's `passages` table
+/// and `docs` collection: the demo must not write its tables into someone's data.
+fn check_demo_database(db: &Database) -> Result<()> {
+    let cat = db::load_catalog(db)?;
+    let foreign = cat
+        .tables
+        .values()
+        .map(|t| format!("table `{}`", t.name))
+        .filter(|t| *t != format!("table `{TABLE}`"))
+        .chain(cat.views.values().map(|v| format!("view `{}`", v.name)))
+        .chain(
+            db.list_collections()?
+                .into_iter()
+                .filter(|c| c != COLLECTION)
+                .map(|c| format!("collection `{c}`")),
+        )
+        .next();
+    match foreign {
+        Some(what) => Err(Error::Usage(format!(
+            "{} is a database that `toondb demo` did not make (it has {what}); refusing to \
+             write the demo tables into it. Use a new PATH",
+            db.path().display()
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Loads the passages into the SQL table and the collection (or reuses an earlier run's).
@@ -242,7 +271,7 @@ fn load(db: &Database, passages: &[Passage]) -> Result<()> {
             && rows.as_ref().is_ok_and(|&n| n == passages.len() as i64)
             && docs == passages.len()
         {
-            println!("  found table `{TABLE}` and collection `{COLLECTION}` from an earlier demo run: reusing them");
+            outln!("  found table `{TABLE}` and collection `{COLLECTION}` from an earlier demo run: reusing them");
             return Ok(());
         }
         return Err(Error::Usage(format!(
@@ -279,7 +308,7 @@ fn load(db: &Database, passages: &[Passage]) -> Result<()> {
         }
         Ok(())
     })?;
-    println!("  SQL table `{TABLE}` (id, section, source, words, text) + index on section: {} rows, 1 transaction, {}", passages.len(), ms(t.elapsed()));
+    outln!("  SQL table `{TABLE}` (id, section, source, words, text) + index on section: {} rows, 1 transaction, {}", passages.len(), ms(t.elapsed()));
 
     let t = Instant::now();
     let coll = db.create_collection(
@@ -294,7 +323,7 @@ fn load(db: &Database, passages: &[Passage]) -> Result<()> {
             .with_metadata(json!({"section": p.section, "source": p.source, "words": p.words}))
     });
     coll.upsert_many(docs)?;
-    println!(
+    outln!(
         "  collection `{COLLECTION}` ({DIM}-dim cosine HNSW + BM25 text index): {} documents, {}",
         coll.len(),
         ms(t.elapsed())
@@ -317,7 +346,7 @@ fn recall(db: &Database, passages: &[Passage], queries: &[Query]) -> Result<()> 
             .filter(|h| h.id.parse::<i64>().is_ok_and(|id| exact.contains(&id)))
             .count();
     }
-    println!(
+    outln!(
         "  vector recall@10 vs exact brute force over {} queries: {:.0}% ({found}/{wanted}); {} for {} searches",
         queries.len(),
         100.0 * found as f64 / wanted.max(1) as f64,
@@ -333,9 +362,9 @@ fn context(db: &Database, q: &Query, budget: usize) -> Result<()> {
         5,
         &format!("Context query: a prompt context for the question, packed into {budget} tokens"),
     );
-    println!("  sections (priority): system (100), question (90), corpus = a SQL query (20),");
-    println!("  retrieval = hybrid search top-20 with metadata (10); when the budget is tight the");
-    println!("  lowest priority gives up items first");
+    outln!("  sections (priority): system (100), question (90), corpus = a SQL query (20),");
+    outln!("  retrieval = hybrid search top-20 with metadata (10); when the budget is tight the");
+    outln!("  lowest priority gives up items first");
     let t = Instant::now();
     let ctx = db
         .context()
@@ -356,9 +385,9 @@ fn context(db: &Database, q: &Query, budget: usize) -> Result<()> {
         )
         .build()?;
     let el = t.elapsed();
-    println!("  ----- TOON context -----");
-    print!("{}", indent(&ctx.text));
-    println!("  ------------------------");
+    outln!("  ----- TOON context -----");
+    out!("{}", indent(&ctx.text));
+    outln!("  ------------------------");
     let mut rs = ResultSet {
         columns: ["section", "priority", "items", "dropped", "tokens"]
             .map(String::from)
@@ -375,8 +404,8 @@ fn context(db: &Database, q: &Query, budget: usize) -> Result<()> {
             n(s.tokens),
         ]);
     }
-    print!("{}", indent(&output::render_table(&rs, None)));
-    println!(
+    out!("{}", indent(&output::render_table(&rs, None)));
+    outln!(
         "  {} of {} budget tokens used ({}), built in {}",
         ctx.total_tokens,
         ctx.budget,
@@ -407,10 +436,10 @@ fn context(db: &Database, q: &Query, budget: usize) -> Result<()> {
         rs.rows
             .push(vec![Value::Text(name.into()), n(o), n(c), n(text.len())]);
     }
-    print!("{}", indent(&output::render_table(&rs, None)));
+    out!("{}", indent(&output::render_table(&rs, None)));
     if let [toon, compact, pretty] = counts[..] {
         let saved = |json: usize| 100.0 * (json as f64 - toon as f64) / (json.max(1)) as f64;
-        println!(
+        outln!(
             "  TOON context: {toon} tokens vs JSON {compact} tokens (compact) / {pretty} (pretty): \
              {:.0}% / {:.0}% fewer tokens for the same data",
             saved(compact),
