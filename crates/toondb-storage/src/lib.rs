@@ -51,6 +51,7 @@ mod memtable;
 mod mvcc;
 mod options;
 mod recovery;
+mod repair;
 mod sst;
 mod stats;
 mod txn;
@@ -66,9 +67,10 @@ pub use error::{Error, Result};
 pub use iter::{Direction, KvIter};
 pub use manifest::FORMAT_VERSION;
 pub use options::{Options, SyncMode};
+pub use repair::{repair, repair_with_vfs, RepairReport};
 pub use stats::{EngineStats, LevelStats};
 pub use txn::{Isolation, Transaction};
-pub use verify::{Problem, VerifyReport};
+pub use verify::{Problem, TailCutKind, VerifyReport, WalTailCut};
 
 /// Sequence numbers stay below 2^56.
 pub(crate) const MAX_SEQ: u64 = 1 << 56;

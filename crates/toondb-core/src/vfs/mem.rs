@@ -173,7 +173,7 @@ impl Shared {
                 while page < keep {
                     let lo = page.max(durable);
                     let hi = (page + PAGE_SIZE).min(keep);
-                    if splitmix64(&mut rng) % 2 == 0 {
+                    if splitmix64(&mut rng).is_multiple_of(2) {
                         n.data[lo..hi].fill(0);
                     }
                     page += PAGE_SIZE;
