@@ -125,10 +125,18 @@ impl Vfs for KillableVfs {
 
 /// A [`Vfs`] wrapper that records the directory-level operations, in order (`lock /db/LOCK`,
 /// `list /db`, `sync_dir /`, `create /db/000001.log`, ...).
-#[derive(Debug)]
 pub struct RecordingVfs {
     inner: Arc<dyn Vfs>,
     pub log: std::sync::Mutex<Vec<String>>,
+    /// Called with (operation, path) before each recorded operation.
+    #[allow(clippy::type_complexity)]
+    pub hook: std::sync::Mutex<Option<Box<dyn Fn(&str, &Path) + Send + Sync>>>,
+}
+
+impl std::fmt::Debug for RecordingVfs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecordingVfs").finish()
+    }
 }
 
 impl RecordingVfs {
@@ -136,9 +144,13 @@ impl RecordingVfs {
         Arc::new(RecordingVfs {
             inner,
             log: std::sync::Mutex::new(Vec::new()),
+            hook: std::sync::Mutex::new(None),
         })
     }
     fn note(&self, op: &str, p: &Path) {
+        if let Some(h) = self.hook.lock().unwrap().as_ref() {
+            h(op, p);
+        }
         self.log
             .lock()
             .unwrap()
