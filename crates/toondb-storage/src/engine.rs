@@ -1,5 +1,6 @@
 //! The engine: shared state, the group-commit write path, reads, snapshots and lifecycle.
 
+use crate::backup::BackupReport;
 use crate::batch::{self, Op, WriteBatch};
 use crate::error::{Error, Result};
 use crate::iter::{
@@ -1018,6 +1019,20 @@ impl Engine {
     /// Re-reads every table block and WAL record, checking checksums.
     pub fn verify(&self) -> Result<VerifyReport> {
         crate::verify::verify(&self.h.inner)
+    }
+
+    /// Writes a consistent copy of the database into `dest` (which must be missing or an
+    /// empty directory) while writers keep going; restoring is opening the copy.
+    ///
+    /// The copy holds every commit acknowledged before the call and is a prefix of the commit
+    /// order (see `docs/architecture/storage.md`, "Online backup"): under the manifest lock
+    /// the current version, its log number and the live WALs are captured and the active WAL
+    /// is flushed to the OS and its length noted; then, without blocking writers, the tables
+    /// (immutable; hard links when the file system allows) and the WALs up to that length are
+    /// copied and fsynced, and a manifest describing exactly that state is written and named by
+    /// `CURRENT`. From a read-only handle the replayed WAL contents are written as a table.
+    pub fn backup_to(&self, dest: impl AsRef<Path>) -> Result<BackupReport> {
+        crate::backup::backup(&self.h.inner, dest.as_ref())
     }
 
     /// Syncs the WAL, stops background threads and releases the directory lock. Other clones

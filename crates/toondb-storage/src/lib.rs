@@ -39,6 +39,7 @@
 //! See `docs/architecture/storage.md` for the file formats and the crash-safety argument.
 #![forbid(unsafe_code)]
 
+mod backup;
 mod batch;
 mod compaction;
 mod engine;
@@ -61,6 +62,7 @@ mod version;
 #[cfg(feature = "async")]
 mod async_api;
 
+pub use backup::BackupReport;
 pub use batch::WriteBatch;
 pub use engine::{Engine, Snapshot};
 pub use error::{Error, Result};

@@ -57,7 +57,11 @@ fn rotation_fsyncs_the_old_wal_before_creating_the_new_one() {
         }
         db.flush().unwrap();
         db.close().unwrap();
-        let created = rec.ops().iter().filter(|o| o.starts_with("create") && o.ends_with(".log")).count();
+        let created = rec
+            .ops()
+            .iter()
+            .filter(|o| o.starts_with("create") && o.ends_with(".log"))
+            .count();
         assert!(created > 3, "{sync:?}: the workload must rotate");
         let v = violations.lock().unwrap();
         assert!(v.is_empty(), "{sync:?}: {v:?}");
@@ -84,8 +88,9 @@ fn a_torn_older_wal_with_an_empty_newer_one_opens() {
     std::fs::write(&wal, &data).unwrap();
     let n: u64 = wal.file_stem().unwrap().to_str().unwrap().parse().unwrap();
     std::fs::write(dir.path().join(format!("{:06}.log", n + 100)), b"").unwrap();
-    let db = Engine::open(dir.path(), Options::default())
-        .unwrap_or_else(|e| panic!("a crash at rotation must not make the database unopenable: {e}"));
+    let db = Engine::open(dir.path(), Options::default()).unwrap_or_else(|e| {
+        panic!("a crash at rotation must not make the database unopenable: {e}")
+    });
     for i in 0..20u32 {
         assert!(db.get(format!("k{i:03}").as_bytes()).unwrap().is_some());
     }
@@ -137,8 +142,11 @@ fn failed_manifest_fsync_during_compaction_keeps_the_outputs() {
     let db = Engine::open_with_vfs(vfs.clone(), "/db", opts.clone()).unwrap();
     for round in 0..3u32 {
         for i in 0..50u32 {
-            db.put(format!("k{i:03}").as_bytes(), format!("v{round}").as_bytes())
-                .unwrap();
+            db.put(
+                format!("k{i:03}").as_bytes(),
+                format!("v{round}").as_bytes(),
+            )
+            .unwrap();
         }
         db.flush().unwrap();
     }

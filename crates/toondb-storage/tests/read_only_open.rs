@@ -76,7 +76,11 @@ fn read_only_open_of_a_crashed_database_changes_nothing() {
     ro.sync().unwrap();
     ro.close().unwrap();
 
-    assert_eq!(listing(dir.path()), before, "the read-only open wrote something");
+    assert_eq!(
+        listing(dir.path()),
+        before,
+        "the read-only open wrote something"
+    );
 }
 
 #[test]
