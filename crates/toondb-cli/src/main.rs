@@ -41,6 +41,10 @@ enum Command {
     Stats(cmd::stats::StatsArgs),
     /// Verify every checksum of every file; non-zero exit naming file and offset on damage.
     Check(cmd::check::CheckArgs),
+    /// Rebuild the manifest of a damaged database from its tables and WALs.
+    Repair(cmd::repair::RepairArgs),
+    /// Copy a database (even one open in another process) consistently, then check the copy.
+    Backup(cmd::backup::BackupArgs),
 }
 
 fn main() -> ExitCode {
@@ -59,6 +63,8 @@ fn main() -> ExitCode {
         Command::Export(args) => db(cmd::export::run(args)),
         Command::Stats(args) => db(cmd::stats::run(args)),
         Command::Check(args) => db(cmd::check::run(args)),
+        Command::Repair(args) => db(cmd::repair::run(args)),
+        Command::Backup(args) => db(cmd::backup::run(args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
