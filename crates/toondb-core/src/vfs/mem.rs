@@ -90,6 +90,10 @@ struct Shared {
     dead: AtomicBool,
     /// Mutating operations performed so far.
     ops: AtomicU64,
+    /// The operation and path at which the last armed power cut fired.
+    last_cut: Mutex<Option<(&'static str, PathBuf)>>,
+    /// Every mutating operation, when recording (see `MemVfs::record_ops`).
+    recorded: Mutex<Option<Vec<(&'static str, PathBuf)>>>,
 }
 
 fn power_is_off() -> io::Error {
@@ -121,9 +125,12 @@ impl Shared {
     /// Counts one mutating operation. `Err` if the power is off, or if an armed cut fires now
     /// (`after` says whether the operation itself happens first, as an append to the page
     /// cache does).
-    fn tick(&self, after: impl FnOnce()) -> io::Result<()> {
+    fn tick(&self, op: &'static str, path: &Path, after: impl FnOnce()) -> io::Result<()> {
         self.alive()?;
         self.ops.fetch_add(1, Ordering::AcqRel);
+        if let Some(log) = self.recorded.lock().as_mut() {
+            log.push((op, path.to_path_buf()));
+        }
         let mut cut = self.cut.lock();
         let fire = match cut.as_mut() {
             Some(c) if c.remaining == 0 => Some(c.model),
@@ -137,6 +144,7 @@ impl Shared {
             None => Ok(()),
             Some(model) => {
                 *cut = None;
+                *self.last_cut.lock() = Some((op, path.to_path_buf()));
                 after();
                 self.dead.store(true, Ordering::Release);
                 self.crash(model);
@@ -270,6 +278,8 @@ impl MemVfs {
                 cut: Mutex::new(None),
                 dead: AtomicBool::new(false),
                 ops: AtomicU64::new(0),
+                last_cut: Mutex::new(None),
+                recorded: Mutex::new(None),
             }),
         }
     }
@@ -311,6 +321,23 @@ impl MemVfs {
         self.shared.dead.store(false, Ordering::Release);
     }
 
+    /// The operation (`create`, `append`, `sync`, `sync_dir`, `rename`, `remove`, `truncate`,
+    /// `hard_link`) and path at which the last armed power cut fired.
+    pub fn last_power_cut(&self) -> Option<(&'static str, PathBuf)> {
+        self.shared.last_cut.lock().clone()
+    }
+
+    /// Starts recording every mutating operation (operation name and path), in order, so a
+    /// power-cut sweep can aim at particular steps; [`MemVfs::recorded_ops`] returns them.
+    pub fn record_ops(&self) {
+        *self.shared.recorded.lock() = Some(Vec::new());
+    }
+
+    /// The operations recorded since [`MemVfs::record_ops`] (index = power-cut position).
+    pub fn recorded_ops(&self) -> Vec<(&'static str, PathBuf)> {
+        self.shared.recorded.lock().clone().unwrap_or_default()
+    }
+
     /// Mutating operations performed so far (to size power-cut sweeps).
     pub fn mutating_ops(&self) -> u64 {
         self.shared.ops.load(Ordering::Acquire)
@@ -345,6 +372,7 @@ impl MemVfs {
 }
 
 struct MemWritable {
+    path: PathBuf,
     node: Node,
     shared: Arc<Shared>,
     epoch: u64,
@@ -356,8 +384,9 @@ impl WritableFile for MemWritable {
         self.shared.check_epoch(self.epoch)?;
         // At a power cut the bytes still reach the page cache (they may survive the crash).
         let node = self.node.clone();
-        self.shared
-            .tick(|| node.lock().data.extend_from_slice(data))?;
+        self.shared.tick("append", &self.path, || {
+            node.lock().data.extend_from_slice(data)
+        })?;
         self.node.lock().data.extend_from_slice(data);
         self.len += data.len() as u64;
         Ok(())
@@ -367,7 +396,7 @@ impl WritableFile for MemWritable {
     }
     fn sync(&mut self) -> io::Result<()> {
         self.shared.check_epoch(self.epoch)?;
-        self.shared.tick(|| ())?;
+        self.shared.tick("sync", &self.path, || ())?;
         let mut n = self.node.lock();
         n.durable_len = n.data.len();
         Ok(())
@@ -431,7 +460,7 @@ impl Drop for MemLock {
 
 impl Vfs for MemVfs {
     fn create(&self, path: &Path) -> io::Result<Box<dyn WritableFile>> {
-        self.shared.tick(|| ())?;
+        self.shared.tick("create", path, || ())?;
         let mut st = self.shared.state.lock();
         st.check_parent(path)?;
         if st.dirs.contains(path) {
@@ -443,6 +472,7 @@ impl Vfs for MemVfs {
         let node: Node = Arc::new(Mutex::new(NodeData::default()));
         st.files.insert(path.to_path_buf(), node.clone());
         Ok(Box::new(MemWritable {
+            path: path.to_path_buf(),
             node,
             shared: self.shared.clone(),
             epoch: self.epoch(),
@@ -455,6 +485,7 @@ impl Vfs for MemVfs {
         let node = self.node(path)?;
         let len = node.lock().data.len() as u64;
         Ok(Box::new(MemWritable {
+            path: path.to_path_buf(),
             node,
             shared: self.shared.clone(),
             epoch: self.epoch(),
@@ -485,7 +516,7 @@ impl Vfs for MemVfs {
     }
 
     fn remove(&self, path: &Path) -> io::Result<()> {
-        self.shared.tick(|| ())?;
+        self.shared.tick("remove", path, || ())?;
         let mut st = self.shared.state.lock();
         st.files
             .remove(path)
@@ -494,7 +525,7 @@ impl Vfs for MemVfs {
     }
 
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
-        self.shared.tick(|| ())?;
+        self.shared.tick("rename", to, || ())?;
         let mut st = self.shared.state.lock();
         st.check_parent(to)?;
         let node = st.files.remove(from).ok_or_else(|| not_found(from))?;
@@ -541,7 +572,7 @@ impl Vfs for MemVfs {
     }
 
     fn sync_dir(&self, path: &Path) -> io::Result<()> {
-        self.shared.tick(|| ())?;
+        self.shared.tick("sync_dir", path, || ())?;
         let mut st = self.shared.state.lock();
         if !st.dir_exists(path) {
             return Err(not_found(path));
@@ -562,7 +593,7 @@ impl Vfs for MemVfs {
     }
 
     fn truncate(&self, path: &Path, len: u64) -> io::Result<()> {
-        self.shared.tick(|| ())?;
+        self.shared.tick("truncate", path, || ())?;
         let node = self.node(path)?;
         let mut n = node.lock();
         let len = usize::try_from(len).unwrap_or(usize::MAX);
@@ -576,7 +607,7 @@ impl Vfs for MemVfs {
     }
 
     fn hard_link(&self, from: &Path, to: &Path) -> io::Result<()> {
-        self.shared.tick(|| ())?;
+        self.shared.tick("hard_link", to, || ())?;
         let mut st = self.shared.state.lock();
         st.check_parent(to)?;
         if st.files.contains_key(to) {
@@ -790,6 +821,7 @@ mod tests {
         assert!(vfs.create(Path::new("/db/b")).is_err());
         assert!(vfs.list_dir(Path::new("/db")).is_err());
         assert_eq!(vfs.mutating_ops(), before + 2);
+        assert_eq!(vfs.last_power_cut(), Some(("sync", PathBuf::from("/db/a"))));
         vfs.revive();
         assert_eq!(vfs.read_all(Path::new("/db/a")).unwrap(), b"one");
         assert!(w.append(b"x").is_err(), "pre-crash handles stay dead");
