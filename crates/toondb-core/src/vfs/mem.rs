@@ -132,6 +132,8 @@ impl Shared {
             log.push((op, path.to_path_buf()));
         }
         let mut cut = self.cut.lock();
+        // Another thread's cut may have fired while we waited for the lock.
+        self.alive()?;
         let fire = match cut.as_mut() {
             Some(c) if c.remaining == 0 => Some(c.model),
             Some(c) => {
@@ -387,7 +389,12 @@ impl WritableFile for MemWritable {
         self.shared.tick("append", &self.path, || {
             node.lock().data.extend_from_slice(data)
         })?;
-        self.node.lock().data.extend_from_slice(data);
+        // Checked under the node lock, which a crash takes after bumping the epoch: the
+        // append happens entirely before the crash or fails (linearizable).
+        let mut n = self.node.lock();
+        self.shared.check_epoch(self.epoch)?;
+        n.data.extend_from_slice(data);
+        drop(n);
         self.len += data.len() as u64;
         Ok(())
     }
@@ -398,6 +405,8 @@ impl WritableFile for MemWritable {
         self.shared.check_epoch(self.epoch)?;
         self.shared.tick("sync", &self.path, || ())?;
         let mut n = self.node.lock();
+        // As for append: a sync racing with a crash either completes before it or fails.
+        self.shared.check_epoch(self.epoch)?;
         n.durable_len = n.data.len();
         Ok(())
     }
@@ -462,6 +471,8 @@ impl Vfs for MemVfs {
     fn create(&self, path: &Path) -> io::Result<Box<dyn WritableFile>> {
         self.shared.tick("create", path, || ())?;
         let mut st = self.shared.state.lock();
+        // A power cut in another thread sets `dead` before it takes this lock to crash.
+        self.shared.alive()?;
         st.check_parent(path)?;
         if st.dirs.contains(path) {
             return Err(io::Error::new(
@@ -518,6 +529,8 @@ impl Vfs for MemVfs {
     fn remove(&self, path: &Path) -> io::Result<()> {
         self.shared.tick("remove", path, || ())?;
         let mut st = self.shared.state.lock();
+        // A power cut in another thread sets `dead` before it takes this lock to crash.
+        self.shared.alive()?;
         st.files
             .remove(path)
             .map(|_| ())
@@ -527,6 +540,8 @@ impl Vfs for MemVfs {
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
         self.shared.tick("rename", to, || ())?;
         let mut st = self.shared.state.lock();
+        // A power cut in another thread sets `dead` before it takes this lock to crash.
+        self.shared.alive()?;
         st.check_parent(to)?;
         let node = st.files.remove(from).ok_or_else(|| not_found(from))?;
         st.files.insert(to.to_path_buf(), node);
@@ -574,6 +589,8 @@ impl Vfs for MemVfs {
     fn sync_dir(&self, path: &Path) -> io::Result<()> {
         self.shared.tick("sync_dir", path, || ())?;
         let mut st = self.shared.state.lock();
+        // A power cut in another thread sets `dead` before it takes this lock to crash.
+        self.shared.alive()?;
         if !st.dir_exists(path) {
             return Err(not_found(path));
         }
@@ -596,6 +613,7 @@ impl Vfs for MemVfs {
         self.shared.tick("truncate", path, || ())?;
         let node = self.node(path)?;
         let mut n = node.lock();
+        self.shared.alive()?;
         let len = usize::try_from(len).unwrap_or(usize::MAX);
         if len > n.data.len() {
             n.data.resize(len, 0);
@@ -609,6 +627,8 @@ impl Vfs for MemVfs {
     fn hard_link(&self, from: &Path, to: &Path) -> io::Result<()> {
         self.shared.tick("hard_link", to, || ())?;
         let mut st = self.shared.state.lock();
+        // A power cut in another thread sets `dead` before it takes this lock to crash.
+        self.shared.alive()?;
         st.check_parent(to)?;
         if st.files.contains_key(to) {
             return Err(io::Error::new(
