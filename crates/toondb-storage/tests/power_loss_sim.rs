@@ -168,7 +168,8 @@ fn power_cut_at_every_write_and_sync_point_keeps_each_modes_promise() {
         let mut cut_points: Vec<u64> = match total_cuts {
             // The full run: evenly over every operation, each several times with other seeds.
             Some(n) => {
-                let n = n / modes.len() as u64;
+                let m = modes.len() as u64;
+                let n = n / m + u64::from((mi as u64) < n % m);
                 (0..n).map(|p| (p * ops) / n).collect()
             }
             // CI: 40 evenly spaced points, plus the first three occurrences of each kind of
