@@ -23,8 +23,11 @@ fn listing(dir: &Path) -> BTreeMap<String, (u64, std::time::SystemTime)> {
 fn build(dir: &Path) {
     let db = Database::open(dir).unwrap();
     db.put("greeting", "hello").unwrap();
-    db.execute("CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT)", params![])
-        .unwrap();
+    db.execute(
+        "CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT)",
+        params![],
+    )
+    .unwrap();
     for i in 0..20 {
         db.execute("INSERT INTO t(name) VALUES (?)", params![format!("n{i}")])
             .unwrap();
@@ -74,7 +77,10 @@ fn backup_then_restore_by_opening_the_copy_and_repair() {
     db.put("after", "backup").unwrap();
     db.close().unwrap();
     let restored = Database::open(&copy).unwrap();
-    assert_eq!(restored.get("greeting").unwrap().as_deref(), Some(&b"hello"[..]));
+    assert_eq!(
+        restored.get("greeting").unwrap().as_deref(),
+        Some(&b"hello"[..])
+    );
     assert_eq!(restored.get("after").unwrap(), None);
     assert_eq!(restored.collection("docs").unwrap().len(), 1);
     restored.close().unwrap();
