@@ -168,6 +168,20 @@ func Open(path string) (*DB, error) {
 	return &DB{h: h}, nil
 }
 
+// OpenReadOnly opens the existing database in directory path read-only: the WAL is replayed
+// in memory only and nothing in the directory is created, renamed or deleted. No lock is
+// taken, so it works while another process has the database open read-write. Writes fail
+// with ErrUnsupported.
+func OpenReadOnly(path string) (*DB, error) {
+	p := cstr(path)
+	defer free(p)
+	var h *C.ToondbDatabase
+	if err := call(func() C.int32_t { return C.toondb_open_read_only(p, &h) }); err != nil {
+		return nil, err
+	}
+	return &DB{h: h}, nil
+}
+
 // OpenInMemory opens a fresh in-memory database.
 func OpenInMemory() (*DB, error) { return Open(":memory:") }
 

@@ -395,3 +395,22 @@ func TestContext(t *testing.T) {
 		t.Fatalf("missing collection: %v", err)
 	}
 }
+
+func TestOpenReadOnlyBesideAWriter(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "db")
+	db, err := Open(dir)
+	must(t, err)
+	defer db.Close()
+	must(t, db.Put([]byte("k"), []byte("v")))
+	ro, err := OpenReadOnly(dir)
+	must(t, err)
+	defer ro.Close()
+	v, err := ro.Get([]byte("k"))
+	must(t, err)
+	if string(v) != "v" {
+		t.Fatalf("got %q", v)
+	}
+	if err := ro.Put([]byte("x"), []byte("y")); !errors.Is(err, ErrUnsupported) {
+		t.Fatalf("write on a read-only handle: want ErrUnsupported, got %v", err)
+	}
+}

@@ -52,6 +52,7 @@ export interface ContextResult { text: string; totalTokens: number; budget: numb
 export class Database {
   /** Opens (creating if needed) a database directory; ":memory:" for an in-memory one. */
   static open(path: string): Database
+  static openReadOnly(path: string): Database
   static openInMemory(): Database
   readonly closed: boolean
   close(): void

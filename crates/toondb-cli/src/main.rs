@@ -44,6 +44,10 @@ enum Command {
     Stats(cmd::stats::StatsArgs),
     /// Verify every checksum of every file; non-zero exit naming file and offset on damage.
     Check(cmd::check::CheckArgs),
+    /// Rebuild the manifest of a damaged database from its tables and WALs.
+    Repair(cmd::repair::RepairArgs),
+    /// Copy a database (even one open in another process) consistently, then check the copy.
+    Backup(cmd::backup::BackupArgs),
 }
 
 /// sqlite3-style options spelled with one dash (`-cmd`, `-bail`, `-readonly`, `-csv`, ...),
@@ -108,6 +112,8 @@ fn main() -> ExitCode {
         Command::Export(args) => db(cmd::export::run(args)),
         Command::Stats(args) => db(cmd::stats::run(args)),
         Command::Check(args) => db(cmd::check::run(args)),
+        Command::Repair(args) => db(cmd::repair::run(args)),
+        Command::Backup(args) => db(cmd::backup::run(args)),
     };
     match result {
         // Err with code 0: the reader of stdout went away (`| head`); stop quietly, as

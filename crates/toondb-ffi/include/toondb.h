@@ -148,6 +148,18 @@ void toondb_free_string(char *ptr);
 int32_t toondb_open(const char *path, ToondbDatabase **out_db);
 
 /**
+ * Opens the existing database in directory `path` read-only: the WAL is replayed in memory
+ * only, nothing in the directory is created, renamed or deleted, and no lock is taken (works
+ * while another process has the database open read-write). Writes fail with
+ * `TOONDB_ERR_UNSUPPORTED`. On success `*out_db` receives a handle to release with
+ * [`toondb_free_database`].
+ *
+ * # Safety
+ * `path` is a NUL-terminated string; `out_db` is writable.
+ */
+int32_t toondb_open_read_only(const char *path, ToondbDatabase **out_db);
+
+/**
  * Syncs and closes the database. The handle stays valid (calls then fail with
  * `TOONDB_ERR_CLOSED`) until [`toondb_free_database`]. Closing twice is a no-op.
  *

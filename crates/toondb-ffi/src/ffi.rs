@@ -253,6 +253,41 @@ pub unsafe extern "C" fn toondb_open(path: *const c_char, out_db: *mut *mut Toon
     })
 }
 
+/// Opens the existing database in directory `path` read-only: the WAL is replayed in memory
+/// only, nothing in the directory is created, renamed or deleted, and no lock is taken (works
+/// while another process has the database open read-write). Writes fail with
+/// `TOONDB_ERR_UNSUPPORTED`. On success `*out_db` receives a handle to release with
+/// [`toondb_free_database`].
+///
+/// # Safety
+/// `path` is a NUL-terminated string; `out_db` is writable.
+#[no_mangle]
+pub unsafe extern "C" fn toondb_open_read_only(
+    path: *const c_char,
+    out_db: *mut *mut ToondbDatabase,
+) -> i32 {
+    guard(|| {
+        // SAFETY: caller contract.
+        let path = unsafe { opt_str(path, "path") }?;
+        let Some(p) = path else {
+            return Err(FfiError::invalid(
+                "path: a read-only open needs a database directory",
+            ));
+        };
+        let db = Database::open_read_only(p)?;
+        let h = Box::into_raw(Box::new(ToondbDatabase {
+            db: RwLock::new(Some(db)),
+        }));
+        // SAFETY: caller contract.
+        if let Err(e) = unsafe { write(out_db, h, "out_db") } {
+            // SAFETY: `h` was just leaked above and never shared.
+            drop(unsafe { Box::from_raw(h) });
+            return Err(e);
+        }
+        Ok(())
+    })
+}
+
 /// Syncs and closes the database. The handle stays valid (calls then fail with
 /// `TOONDB_ERR_CLOSED`) until [`toondb_free_database`]. Closing twice is a no-op.
 ///

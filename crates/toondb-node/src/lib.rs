@@ -414,6 +414,20 @@ impl Database {
         }
     }
 
+    /// Opens the existing database in directory `path` read-only: the WAL is replayed in
+    /// memory only and nothing in the directory is created, renamed or deleted. No lock is
+    /// taken, so it works while another process has the database open read-write. Writes
+    /// fail with `err.code === "unsupported"`.
+    #[napi(factory)]
+    pub fn open_read_only(env: Env, path: String) -> napi::Result<Database> {
+        match toondb::Database::open_read_only(&path) {
+            Ok(db) => Ok(Database {
+                db: Arc::new(RwLock::new(Some(db))),
+            }),
+            Err(e) => Err(js_err(env, e.into())),
+        }
+    }
+
     /// A fresh in-memory database.
     #[napi(factory)]
     pub fn open_in_memory(env: Env) -> napi::Result<Database> {

@@ -50,6 +50,17 @@ test('reopen persists and a second handle is BUSY', () => {
   db2.close();
 });
 
+test('openReadOnly reads beside a writer and refuses writes', () => {
+  const dir = tmpdir();
+  const db = Database.open(dir);
+  db.put('k', 'v');
+  const ro = Database.openReadOnly(dir);
+  assert.equal(ro.get('k').toString(), 'v');
+  throwsCode(() => ro.put('x', 'y'), 'UNSUPPORTED');
+  ro.close();
+  db.close();
+});
+
 test('closed database raises CLOSED (sync and async)', async () => {
   const db = Database.openInMemory();
   const c = db.createCollection('c', 2);

@@ -73,6 +73,23 @@ impl Database {
         })
     }
 
+    /// Opens the existing database in directory `path` read-only: the WAL is replayed in
+    /// memory only and nothing in the directory is created, renamed or deleted. No lock is
+    /// taken, so it works while another process has the database open read-write. Writes
+    /// raise the unsupported-operation error.
+    #[staticmethod]
+    fn open_read_only(py: Python<'_>, path: PathArg) -> PyResult<Database> {
+        let p = path.0;
+        let p2 = p.clone();
+        let db = py
+            .allow_threads(move || toondb::Database::open_read_only(&p2))
+            .py_err()?;
+        Ok(Database {
+            db: Arc::new(RwLock::new(Some(db))),
+            path: Some(p),
+        })
+    }
+
     /// A fresh in-memory database.
     #[staticmethod]
     fn open_in_memory(py: Python<'_>) -> PyResult<Database> {

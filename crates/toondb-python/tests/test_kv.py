@@ -47,6 +47,17 @@ def test_reopen_persists(tmp_path):
         assert db2.path == str(path)
 
 
+def test_open_read_only_beside_a_writer(tmp_path):
+    path = tmp_path / "ro"
+    with toondb.Database.open(str(path)) as db:
+        db.put(b"k", b"v")
+        ro = toondb.Database.open_read_only(str(path))
+        assert ro.get(b"k") == b"v"
+        with pytest.raises(toondb.UnsupportedError):
+            ro.put(b"x", b"y")
+        ro.close()
+
+
 def test_second_handle_on_same_dir_is_busy(disk_db, tmp_path):
     with pytest.raises(toondb.BusyError):
         toondb.Database.open(tmp_path / "db")

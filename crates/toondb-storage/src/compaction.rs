@@ -6,7 +6,7 @@ use crate::files;
 use crate::iter::{InternalIter, MergeIter, TableCursor};
 use crate::manifest::{FileDesc, VersionEdit, NUM_LEVELS};
 use crate::memtable::MemTable;
-use crate::options::Options;
+use crate::options::{Options, SyncMode};
 use crate::sst::{BlockCache, SstBuilder, SstOptions, Table, ValueKind};
 use crate::version::{FileMeta, Version};
 use std::collections::HashMap;
@@ -14,10 +14,15 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::Duration;
 use toondb_core::vfs::Vfs;
 
 /// Starts the flush and compaction threads.
 pub(crate) fn spawn_background(inner: &Arc<Inner>) -> Result<Vec<JoinHandle<()>>> {
+    if inner.opts.read_only {
+        // Nothing to flush, compact or sync.
+        return Ok(Vec::new());
+    }
     let (ftx, frx) = crossbeam_channel::unbounded::<BgMsg>();
     let (ctx, crx) = crossbeam_channel::unbounded::<BgMsg>();
     *inner.flush_tx.lock() = Some(ftx);
@@ -62,6 +67,33 @@ pub(crate) fn spawn_background(inner: &Arc<Inner>) -> Result<Vec<JoinHandle<()>>
             })
             .map_err(|e| Error::io(&inner.dir, e))?,
     );
+    if inner.opts.sync == SyncMode::Normal {
+        // The fsync timer: commits only hand bytes to the OS, so without it writes followed
+        // by idle time would stay unsynced until rotation or close.
+        let si = inner.clone();
+        let interval = Duration::from_millis(inner.opts.normal_sync_interval_ms.max(1));
+        threads.push(
+            std::thread::Builder::new()
+                .name("toondb-wal-sync".into())
+                .spawn(move || loop {
+                    {
+                        let mut g = si.bg_mu.lock();
+                        if si.closed.load(Ordering::Acquire) {
+                            return;
+                        }
+                        si.bg_cv.wait_for(&mut g, interval);
+                    }
+                    if si.closed.load(Ordering::Acquire) {
+                        return;
+                    }
+                    if si.poison_reason().is_none() {
+                        // A failure poisons the engine; the next commit reports it.
+                        let _ = si.sync_if_due();
+                    }
+                })
+                .map_err(|e| Error::io(&inner.dir, e))?,
+        );
+    }
     // Recovery may have left work (e.g. many L0 files).
     inner.signal(&inner.compact_tx);
     Ok(threads)
@@ -482,17 +514,9 @@ fn install(
     {
         let mut vs = inner.vs.lock();
         if let Err(e) = vs.log_and_apply(edit, new_files) {
-            for f in new_files.values() {
-                if !vs
-                    .current
-                    .levels
-                    .iter()
-                    .flatten()
-                    .any(|g| Arc::ptr_eq(f, g))
-                {
-                    f.obsolete.store(true, Ordering::Release);
-                }
-            }
+            // The edit may be on disk even though its fsync (or a later step) failed, so the
+            // outputs may be referenced: never delete them here. The next open keeps them if
+            // the edit is durable, and removes them (provably unreferenced) if it is not.
             inner.set_poison(format!("manifest write failed: {e}"));
             return Err(e);
         }

@@ -1,5 +1,6 @@
 //! The engine: shared state, the group-commit write path, reads, snapshots and lifecycle.
 
+use crate::backup::BackupReport;
 use crate::batch::{self, Op, WriteBatch};
 use crate::error::{Error, Result};
 use crate::iter::{
@@ -192,6 +193,10 @@ pub(crate) struct Inner {
     pub flush_lock: Mutex<()>,
     pub compaction_lock: Mutex<[Vec<u8>; NUM_LEVELS]>,
     last_sync: Mutex<Instant>,
+    /// WAL bytes were written since the last fsync (SyncMode::Normal / Off).
+    wal_dirty: AtomicBool,
+    /// WAL tails recovery cut at open.
+    pub cuts: Vec<crate::verify::WalTailCut>,
 }
 
 /// Everything recovery produced, to assemble an [`Inner`].
@@ -203,13 +208,18 @@ pub(crate) struct Recovered {
     pub wal: LogWriter,
     pub last_seq: u64,
     pub cache: Arc<BlockCache>,
-    pub lock: Box<dyn FileLock>,
+    /// `None` for a read-only open (it takes no lock).
+    pub lock: Option<Box<dyn FileLock>>,
     pub stats: Counters,
+    /// The replayed memtable of a read-only open (a read-write open flushed it to L0).
+    pub mem: Option<MemTable>,
+    /// WAL tails cut during recovery.
+    pub cuts: Vec<crate::verify::WalTailCut>,
 }
 
 impl Inner {
     pub(crate) fn from_recovered(r: Recovered) -> Inner {
-        let mem = Arc::new(MemTable::new(r.wal.number));
+        let mem = Arc::new(r.mem.unwrap_or_else(|| MemTable::new(r.wal.number)));
         let sv = SuperVersion {
             mem,
             imms: Vec::new(),
@@ -236,10 +246,12 @@ impl Inner {
             compact_tx: Mutex::new(None),
             cache: r.cache,
             stats: r.stats,
-            lock: Mutex::new(Some(r.lock)),
+            lock: Mutex::new(r.lock),
             flush_lock: Mutex::new(()),
             compaction_lock: Mutex::new(Default::default()),
             last_sync: Mutex::new(Instant::now()),
+            wal_dirty: AtomicBool::new(false),
+            cuts: r.cuts,
         }
     }
 
@@ -264,6 +276,17 @@ impl Inner {
     }
 
     pub(crate) fn check_writable(&self) -> Result<()> {
+        self.check_open()?;
+        if self.opts.read_only {
+            return Err(Error::ReadOnly {
+                path: self.dir.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Open and not poisoned (reads and read-only transactions may proceed).
+    pub(crate) fn check_open(&self) -> Result<()> {
         if self.closed.load(Ordering::Acquire) {
             return Err(Error::Closed);
         }
@@ -271,6 +294,36 @@ impl Inner {
             return Err(Error::Poisoned(p));
         }
         Ok(())
+    }
+
+    /// fsyncs the WAL if bytes were written since the last fsync. A failure poisons.
+    pub(crate) fn sync_wal(&self) -> Result<()> {
+        if self.opts.read_only {
+            return Ok(());
+        }
+        let mut wal = self.wal.lock();
+        let mut last = self.last_sync.lock();
+        if !self.wal_dirty.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        if let Err(e) = wal.sync() {
+            self.set_poison(format!("WAL fsync failed: {e}"));
+            return Err(e);
+        }
+        self.wal_dirty.store(false, Ordering::Release);
+        self.stats.wal_syncs.fetch_add(1, Ordering::Relaxed);
+        *last = Instant::now();
+        Ok(())
+    }
+
+    /// The `SyncMode::Normal` timer: fsyncs when the interval has passed since the last fsync
+    /// and bytes are waiting.
+    pub(crate) fn sync_if_due(&self) -> Result<()> {
+        let interval = Duration::from_millis(self.opts.normal_sync_interval_ms);
+        if self.last_sync.lock().elapsed() < interval {
+            return Ok(());
+        }
+        self.sync_wal()
     }
 
     pub(crate) fn current_sv(&self) -> Arc<SuperVersion> {
@@ -500,14 +553,18 @@ impl Inner {
             }
             SyncMode::Normal => {
                 wal.flush()?;
+                self.wal_dirty.store(true, Ordering::Release);
                 let mut last = self.last_sync.lock();
                 if last.elapsed() >= Duration::from_millis(self.opts.normal_sync_interval_ms) {
                     wal.sync()?;
+                    self.wal_dirty.store(false, Ordering::Release);
                     self.stats.wal_syncs.fetch_add(1, Ordering::Relaxed);
                     *last = Instant::now();
                 }
             }
-            SyncMode::Off => {}
+            SyncMode::Off => {
+                self.wal_dirty.store(true, Ordering::Release);
+            }
         }
         Ok(())
     }
@@ -552,16 +609,23 @@ impl Inner {
     }
 
     /// Starts a new WAL and memtable; the old memtable joins the immutable list.
+    ///
+    /// Order: fsync the old WAL, then create the new one and sync the directory, then switch.
+    /// So whenever a newer WAL exists on disk, every older one is complete and durable, and
+    /// recovery may treat damage in an older WAL followed by records in a newer one as damage
+    /// to synced data (see `recovery::replay_wals`).
     fn rotate(&self) -> Result<()> {
         let number = self.vs.lock().new_file_number();
         let path = crate::files::wal(&self.dir, number);
         let res = (|| {
+            let mut wal = self.wal.lock();
+            wal.sync()?;
+            self.wal_dirty.store(false, Ordering::Release);
+            self.stats.wal_syncs.fetch_add(1, Ordering::Relaxed);
             let file = self.vfs.create(&path).map_err(|e| Error::io(&path, e))?;
             self.vfs
                 .sync_dir(&self.dir)
                 .map_err(|e| Error::io(&self.dir, e))?;
-            let mut wal = self.wal.lock();
-            wal.sync()?;
             *wal = LogWriter::new(file, path.clone(), number);
             Ok(())
         })();
@@ -675,7 +739,7 @@ impl Inner {
         for t in threads {
             let _ = t.join();
         }
-        let r = if self.poison_reason().is_none() {
+        let r = if self.poison_reason().is_none() && !self.opts.read_only {
             self.wal.lock().sync()
         } else {
             Ok(())
@@ -763,7 +827,31 @@ impl std::fmt::Debug for Engine {
 impl Engine {
     /// Opens (creating if needed) the database in directory `path` on the real file system.
     pub fn open(path: impl AsRef<Path>, opts: Options) -> Result<Engine> {
-        Engine::open_with_vfs(Arc::new(OsVfs::new()), path, opts)
+        Engine::open_with_vfs(Arc::new(OsVfs::with_file_mode(opts.file_mode)), path, opts)
+    }
+
+    /// Opens the database in `path` read-only (see [`Options::read_only`]): nothing in the
+    /// directory is created, renamed, truncated or deleted, and no lock is taken.
+    pub fn open_read_only(path: impl AsRef<Path>, opts: Options) -> Result<Engine> {
+        Engine::open(
+            path,
+            Options {
+                read_only: true,
+                ..opts
+            },
+        )
+    }
+
+    /// Whether this handle was opened read-only.
+    pub fn is_read_only(&self) -> bool {
+        self.h.inner.opts.read_only
+    }
+
+    /// Makes every commit acknowledged so far durable (fsyncs the WAL if anything is
+    /// unsynced), whatever the [`SyncMode`]. A no-op for a read-only handle.
+    pub fn sync(&self) -> Result<()> {
+        self.h.inner.check_open()?;
+        self.h.inner.sync_wal()
     }
 
     /// Opens a database through a custom [`Vfs`] (simulated disks in tests).
@@ -864,7 +952,8 @@ impl Engine {
 
     /// Starts a transaction.
     pub fn begin(&self, isolation: Isolation) -> Result<Transaction> {
-        self.h.inner.check_writable()?;
+        // Read-only handles may run transactions that only read; a commit with writes fails.
+        self.h.inner.check_open()?;
         Ok(Transaction::new(self.h.inner.clone(), isolation))
     }
 
@@ -930,6 +1019,20 @@ impl Engine {
     /// Re-reads every table block and WAL record, checking checksums.
     pub fn verify(&self) -> Result<VerifyReport> {
         crate::verify::verify(&self.h.inner)
+    }
+
+    /// Writes a consistent copy of the database into `dest` (which must be missing or an
+    /// empty directory) while writers keep going; restoring is opening the copy.
+    ///
+    /// The copy holds every commit acknowledged before the call and is a prefix of the commit
+    /// order (see `docs/architecture/storage.md`, "Online backup"): under the manifest lock
+    /// the current version, its log number and the live WALs are captured and the active WAL
+    /// is flushed to the OS and its length noted; then, without blocking writers, the tables
+    /// (immutable; hard links when the file system allows) and the WALs up to that length are
+    /// copied and fsynced, and a manifest describing exactly that state is written and named by
+    /// `CURRENT`. From a read-only handle the replayed WAL contents are written as a table.
+    pub fn backup_to(&self, dest: impl AsRef<Path>) -> Result<BackupReport> {
+        crate::backup::backup(&self.h.inner, dest.as_ref())
     }
 
     /// Syncs the WAL, stops background threads and releases the directory lock. Other clones

@@ -61,6 +61,30 @@ pub enum Error {
         /// The directory.
         path: PathBuf,
     },
+    /// The directory holds data files (tables, WALs, manifests) but no valid `CURRENT`, or
+    /// `CURRENT` names a manifest that does not exist. Nothing was changed; `repair` (library)
+    /// or `toondb repair PATH` rebuilds a manifest from the files found.
+    #[error(
+        "{path}: {missing}; the directory holds data files ({}); nothing was changed. \
+         Run `toondb repair {}` to rebuild the manifest from them",
+        data_files.join(", "),
+        path.display()
+    )]
+    MissingManifest {
+        /// The database directory.
+        path: PathBuf,
+        /// What is missing or invalid (e.g. `CURRENT is missing`).
+        missing: String,
+        /// Names of the data files found.
+        data_files: Vec<String>,
+    },
+    /// The database was opened read-only ([`crate::Options::read_only`]) and the operation
+    /// would write.
+    #[error("database at {path} is open read-only")]
+    ReadOnly {
+        /// The database directory.
+        path: PathBuf,
+    },
     /// The database was written by an unknown (newer) format version.
     #[error("{path}: unsupported format version {found} (this build reads {supported})")]
     UnsupportedVersion {

@@ -39,6 +39,7 @@
 //! See `docs/architecture/storage.md` for the file formats and the crash-safety argument.
 #![forbid(unsafe_code)]
 
+mod backup;
 mod batch;
 mod compaction;
 mod engine;
@@ -51,6 +52,7 @@ mod memtable;
 mod mvcc;
 mod options;
 mod recovery;
+mod repair;
 mod sst;
 mod stats;
 mod txn;
@@ -60,15 +62,17 @@ mod version;
 #[cfg(feature = "async")]
 mod async_api;
 
+pub use backup::BackupReport;
 pub use batch::WriteBatch;
 pub use engine::{Engine, Snapshot};
 pub use error::{Error, Result};
 pub use iter::{Direction, KvIter};
 pub use manifest::FORMAT_VERSION;
 pub use options::{Options, SyncMode};
+pub use repair::{repair, repair_with_vfs, RepairReport};
 pub use stats::{EngineStats, LevelStats};
 pub use txn::{Isolation, Transaction};
-pub use verify::{Problem, VerifyReport};
+pub use verify::{Problem, TailCutKind, VerifyReport, WalTailCut};
 
 /// Sequence numbers stay below 2^56.
 pub(crate) const MAX_SEQ: u64 = 1 << 56;

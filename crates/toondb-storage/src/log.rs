@@ -115,6 +115,95 @@ pub(crate) fn parse<'a>(data: &'a [u8], path: &Path, tail_may_tear: bool) -> Res
     Ok(out)
 }
 
+/// Where and how a log stops being readable (see [`parse_prefix`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Cut {
+    /// Offset of the first damaged or incomplete record.
+    pub offset: u64,
+    /// Bytes from `offset` to the end of the file.
+    pub bytes: u64,
+    /// Valid records found after the damage (they are not replayed).
+    pub valid_after: u64,
+    /// Whether the damage looks like a torn append (the record is incomplete, or holds a
+    /// zero-filled page) rather than damage to a complete record.
+    pub torn: bool,
+}
+
+/// The records of a log up to the first damaged or incomplete one (point-in-time recovery:
+/// the result is always a prefix, never a log with a hole), and where it was cut.
+pub(crate) fn parse_prefix(data: &[u8]) -> (Vec<(u64, &[u8])>, Option<Cut>) {
+    let mut records = Vec::new();
+    let mut pos = 0usize;
+    while pos < data.len() {
+        if let Some(len) = valid_at(data, pos) {
+            records.push((pos as u64, &data[pos + HEADER..pos + HEADER + len]));
+            pos += HEADER + len;
+            continue;
+        }
+        let cut = Cut {
+            offset: pos as u64,
+            bytes: (data.len() - pos) as u64,
+            valid_after: count_valid_after(data, pos),
+            torn: looks_torn(data, pos),
+        };
+        return (records, Some(cut));
+    }
+    (records, None)
+}
+
+/// Whether the damaged record at `pos` looks like an append cut short by a crash: its header
+/// or payload runs past the end of the file, or it contains a whole zero-filled 512-byte page
+/// (a page the disk never wrote back).
+fn looks_torn(data: &[u8], pos: usize) -> bool {
+    let Some(len) = u32_at(data, pos + 4) else {
+        return true;
+    };
+    let end = pos
+        .saturating_add(HEADER)
+        .saturating_add(len as usize)
+        .min(data.len());
+    if len == 0 || pos + HEADER + len as usize > data.len() {
+        return true;
+    }
+    const PAGE: usize = 512;
+    let mut page = pos.div_ceil(PAGE) * PAGE;
+    while page + PAGE <= end {
+        if data[page..page + PAGE].iter().all(|&b| b == 0) {
+            return true;
+        }
+        page += PAGE;
+    }
+    false
+}
+
+/// Valid records found after the damage at `pos`: the first valid record after it and the
+/// records chained behind that one (bounded work, like [`any_valid_after`]).
+fn count_valid_after(data: &[u8], pos: usize) -> u64 {
+    let mut budget: usize = 256 << 20;
+    let mut p = pos + 1;
+    while p + HEADER <= data.len() {
+        if let Some(len) = u32_at(data, p + 4) {
+            let len = len as usize;
+            if len > 0 && len <= data.len() - p - HEADER {
+                if budget < len {
+                    return 0;
+                }
+                budget -= len;
+                if valid_at(data, p).is_some() {
+                    let mut n = 0;
+                    while let Some(l) = valid_at(data, p) {
+                        n += 1;
+                        p += HEADER + l;
+                    }
+                    return n;
+                }
+            }
+        }
+        p += 1;
+    }
+    0
+}
+
 /// Appends framed records to a file.
 pub(crate) struct LogWriter {
     pub(crate) file: Box<dyn WritableFile>,
@@ -196,6 +285,39 @@ mod tests {
         let p = parse(&data, Path::new("w"), true).unwrap();
         assert_eq!(p.records.len(), 2);
         assert_eq!(p.torn_at, Some(22));
+    }
+
+    #[test]
+    fn prefix_parse_stops_at_the_first_damage_and_classifies_it() {
+        let data = log(&[b"one", b"two", b"three"]);
+        let (r, cut) = parse_prefix(&data);
+        assert_eq!(r.len(), 3);
+        assert_eq!(cut, None);
+        // Incomplete final record: torn.
+        let (r, cut) = parse_prefix(&data[..data.len() - 2]);
+        assert_eq!(r.len(), 2);
+        let cut = cut.unwrap();
+        assert_eq!((cut.offset, cut.valid_after, cut.torn), (22, 0, true));
+        assert_eq!(cut.bytes, 11);
+        // A complete final record with a flipped byte: damage, not a torn append.
+        let mut d = data.clone();
+        let n = d.len();
+        d[n - 1] ^= 4;
+        let cut = parse_prefix(&d).1.unwrap();
+        assert_eq!((cut.offset, cut.valid_after, cut.torn), (22, 0, false));
+        // Damage in the middle: the valid records behind it are counted, not replayed.
+        let mut d = data.clone();
+        d[13] ^= 1;
+        let (r, cut) = parse_prefix(&d);
+        assert_eq!(r.len(), 1);
+        let cut = cut.unwrap();
+        assert_eq!((cut.offset, cut.valid_after), (11, 1));
+        // A zero-filled page inside a complete record: a page lost at power loss.
+        let big = vec![7u8; 2000];
+        let mut d = log(&[b"head", &big]);
+        d[1024..1536].fill(0);
+        let cut = parse_prefix(&d).1.unwrap();
+        assert!(cut.torn);
     }
 
     proptest::proptest! {

@@ -1,17 +1,28 @@
 //! Engine configuration.
 
 /// When a commit is acknowledged relative to durability.
+///
+/// What survives, by mode (`docs/architecture/storage.md`, "Guarantees by sync mode"). In
+/// every mode a crash or power loss never leaves a database that refuses to open, never makes
+/// half a batch visible, and what survives is a prefix of the commit order (no phantom or
+/// reordered commits). [`crate::Engine::sync`] makes everything acknowledged so far durable
+/// in any mode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum SyncMode {
     /// fsync the WAL before acknowledging a commit (group commit shares one fsync between
-    /// concurrent committers). Survives power loss.
+    /// concurrent committers). Process crash and power loss: every acknowledged commit
+    /// survives.
     #[default]
     Full,
-    /// Hand the WAL bytes to the operating system before acknowledging; fsync about once per
-    /// [`Options::normal_sync_interval_ms`] and at WAL rotation. Survives a process crash.
+    /// Hand the WAL bytes to the operating system before acknowledging; a background thread
+    /// fsyncs at least every [`Options::normal_sync_interval_ms`] while there are unsynced
+    /// bytes (also at WAL rotation and close). Process crash: every acknowledged commit
+    /// survives. Power loss: commits acknowledged more than one interval before it survive;
+    /// later ones may be lost.
     Normal,
-    /// Do not flush or fsync on commit (bytes may sit in a user-space buffer). Fastest; a crash
-    /// may lose recent commits, never consistency.
+    /// Do not flush or fsync on commit (bytes may sit in a user-space buffer of up to 64 KiB
+    /// until it fills, the WAL rotates, [`crate::Engine::sync`] or close). Process crash or
+    /// power loss: commits acknowledged since the last of those may be lost.
     Off,
 }
 
@@ -48,6 +59,14 @@ pub struct Options {
     pub normal_sync_interval_ms: u64,
     /// The manifest is rewritten as a fresh snapshot when it grows beyond this many bytes.
     pub max_manifest_bytes: u64,
+    /// Open without writing anything: the WAL is replayed in memory only, no file is created,
+    /// renamed, truncated or deleted, and no lock is taken (so it works while another process
+    /// has the database open read-write; it sees the state at open time). Writes, flushes and
+    /// compactions return [`crate::Error::ReadOnly`]. The directory must hold a database.
+    pub read_only: bool,
+    /// Permission bits of files the engine creates on the real file system (Unix; the process
+    /// umask still applies). Default `0o600`: owner read/write only, like a private database.
+    pub file_mode: u32,
 }
 
 impl Default for Options {
@@ -68,6 +87,8 @@ impl Default for Options {
             bloom_bits_per_key: 10,
             normal_sync_interval_ms: 1000,
             max_manifest_bytes: 4 << 20,
+            read_only: false,
+            file_mode: toondb_core::vfs::DEFAULT_FILE_MODE,
         }
     }
 }

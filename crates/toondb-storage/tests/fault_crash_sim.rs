@@ -115,6 +115,7 @@ fn faults_then_power_loss_keep_acknowledged_batches() {
                 );
             }
         }
-        assert!(db.verify().unwrap().is_ok(), "seed {seed}");
+        let rep = db.verify().unwrap();
+        assert!(!rep.has_damage(), "seed {seed}: {rep:?}");
     }
 }

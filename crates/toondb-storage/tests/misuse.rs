@@ -71,7 +71,7 @@ fn unknown_format_version_is_refused() {
 }
 
 #[test]
-fn damaged_current_is_corruption_with_path() {
+fn damaged_current_is_a_typed_error_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     Engine::open(dir.path(), Options::default())
         .unwrap()
@@ -79,8 +79,11 @@ fn damaged_current_is_corruption_with_path() {
         .unwrap();
     std::fs::write(dir.path().join("CURRENT"), b"garbage").unwrap();
     match Engine::open(dir.path(), Options::default()) {
-        Err(Error::Corruption { path, .. }) => assert!(path.ends_with("CURRENT")),
-        other => panic!("expected Corruption, got {other:?}"),
+        Err(Error::MissingManifest { missing, path, .. }) => {
+            assert!(missing.contains("CURRENT is invalid"), "{missing}");
+            assert_eq!(path, dir.path());
+        }
+        other => panic!("expected MissingManifest, got {other:?}"),
     }
 }
 

@@ -7,7 +7,7 @@ mod common;
 use std::path::PathBuf;
 use std::sync::Arc;
 use toondb_core::vfs::{MemVfs, Vfs};
-use toondb_storage::{Engine, Error, Options, SyncMode, WriteBatch};
+use toondb_storage::{Engine, Options, SyncMode, WriteBatch};
 
 fn wal_files(dir: &std::path::Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -52,7 +52,7 @@ fn truncated_tail_is_cut_and_reported() {
 }
 
 #[test]
-fn corruption_in_the_middle_is_a_typed_error() {
+fn damage_in_the_middle_replays_the_prefix_and_keeps_the_wal_in_lost() {
     let dir = tempfile::tempdir().unwrap();
     let db = Engine::open(dir.path(), Options::default()).unwrap();
     for i in 0..10u32 {
@@ -64,19 +64,31 @@ fn corruption_in_the_middle_is_a_typed_error() {
     let mid = data.len() / 2;
     data[mid] ^= 0x10;
     std::fs::write(&wal, &data).unwrap();
-    match Engine::open(dir.path(), Options::default()) {
-        Err(Error::Corruption { path, offset, .. }) => {
-            assert_eq!(path, wal);
-            assert!(
-                offset <= mid as u64 && offset > 0,
-                "offset {offset} mid {mid}"
-            );
-        }
-        Err(e) => panic!("expected Corruption, got {e}"),
-        Ok(_) => panic!("opened a WAL with mid-log corruption"),
-    }
-    // Nothing was truncated or deleted by the failed open.
-    assert_eq!(std::fs::read(&wal).unwrap(), data);
+    // A read-only open (what `toondb check` uses) reports the cut: damage, records after it.
+    let ro = Engine::open_read_only(dir.path(), Options::default()).unwrap();
+    let rep = ro.verify().unwrap();
+    assert!(rep.has_damage(), "{rep:?}");
+    let cut = &rep.tail_cuts[0];
+    assert_eq!(cut.path, wal);
+    assert!(
+        cut.offset <= mid as u64 && cut.offset > 0,
+        "{cut:?} mid {mid}"
+    );
+    assert!(cut.valid_records_after > 0, "{cut:?}");
+    assert_eq!(cut.kind, toondb_storage::TailCutKind::Damaged);
+    ro.close().unwrap();
+    // A read-write open replays the prefix before the damage (never a log with a hole) ...
+    let db = Engine::open(dir.path(), Options::default()).unwrap();
+    let present: Vec<bool> = (0..10u32)
+        .map(|i| db.get(format!("k{i}").as_bytes()).unwrap().is_some())
+        .collect();
+    let n = present.iter().take_while(|&&p| p).count();
+    assert!(n < 10 && present[n..].iter().all(|&p| !p), "{present:?}");
+    assert!(db.stats().recovered_torn_tail_bytes > 0);
+    db.close().unwrap();
+    // ... and keeps the damaged WAL, byte for byte, in lost/.
+    let kept = dir.path().join("lost").join(wal.file_name().unwrap());
+    assert_eq!(std::fs::read(kept).unwrap(), data);
 }
 
 #[test]

@@ -74,6 +74,17 @@ impl Options {
         self.retry_backoff = backoff;
         self
     }
+    /// Opens read-only (see [`Database::open_read_only`]).
+    pub fn with_read_only(mut self, read_only: bool) -> Self {
+        self.storage.read_only = read_only;
+        self
+    }
+    /// Sets the permission bits of the files the database creates (Unix; default `0o600`,
+    /// owner read/write only; the process umask still applies).
+    pub fn with_file_mode(mut self, mode: u32) -> Self {
+        self.storage.file_mode = mode;
+        self
+    }
     /// Sets the default context-query tokenizer.
     pub fn with_tokenizer(mut self, tokenizer: toondb_toon::Tokenizer) -> Self {
         self.tokenizer = tokenizer;
@@ -120,6 +131,33 @@ impl Database {
     pub fn open_with(path: impl AsRef<Path>, options: Options) -> Result<Database> {
         let engine = Engine::open(path, options.storage.clone())?;
         Ok(Database::from_engine(engine, options))
+    }
+
+    /// Opens the existing database in `path` read-only: the WAL is replayed in memory only and
+    /// nothing in the directory is created, renamed, truncated or deleted. No lock is taken,
+    /// so this works while another process has the database open read-write (it sees the
+    /// state at open time). Writes fail with an error of kind
+    /// [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported).
+    pub fn open_read_only(path: impl AsRef<Path>) -> Result<Database> {
+        Database::open_with(path, Options::default().with_read_only(true))
+    }
+
+    /// Whether this database was opened read-only.
+    pub fn is_read_only(&self) -> bool {
+        self.inner.engine.is_read_only()
+    }
+
+    /// Writes a consistent copy of the database into `dir` (missing or empty) while other
+    /// threads keep writing; restoring is opening the copy. See
+    /// [`Engine::backup_to`](toondb_storage::Engine::backup_to).
+    pub fn backup_to(&self, dir: impl AsRef<Path>) -> Result<crate::BackupReport> {
+        Ok(self.inner.engine.backup_to(dir)?)
+    }
+
+    /// Re-reads every table block, the manifest and every WAL record and reports every
+    /// anomaly, including a WAL tail an open cuts (or would cut).
+    pub fn verify(&self) -> Result<crate::VerifyReport> {
+        Ok(self.inner.engine.verify()?)
     }
 
     /// A fresh database held in memory (lost when the last clone is dropped).

@@ -133,6 +133,8 @@ fn storage_kind(e: &toondb_storage::Error) -> ErrorKind {
         S::Locked { .. } => ErrorKind::Busy,
         S::NotADatabase { .. } => ErrorKind::InvalidArgument,
         S::UnsupportedVersion { .. } => ErrorKind::Unsupported,
+        S::MissingManifest { .. } => ErrorKind::Corruption,
+        S::ReadOnly { .. } => ErrorKind::Unsupported,
         _ => ErrorKind::Internal,
     }
 }

@@ -105,5 +105,18 @@ pub use txn::{Transaction, TxnCollection};
 
 pub use toondb_index::Metric;
 pub use toondb_query::Value;
-pub use toondb_storage::{Direction, Isolation, SyncMode};
+pub use toondb_storage::{
+    BackupReport, Direction, Isolation, RepairReport, SyncMode, TailCutKind, VerifyReport,
+    WalTailCut,
+};
+
+/// Rebuilds the manifest of the database in `path` from the tables and WALs found there (for
+/// a database whose `CURRENT` or manifest is missing or damaged); files it cannot use are
+/// moved to `lost/`. The database must not be open. See [`toondb_storage::repair`].
+pub fn repair(path: impl AsRef<std::path::Path>) -> Result<RepairReport> {
+    Ok(toondb_storage::repair(
+        path,
+        &toondb_storage::Options::default(),
+    )?)
+}
 pub use toondb_toon::Tokenizer;

@@ -1,8 +1,11 @@
-//! `toondb check PATH`: re-reads every SSTable block and WAL record, verifies every
-//! checksum, and decodes the SQL catalog. Exits non-zero naming the file and offset of
-//! each damaged spot.
+//! `toondb check PATH`: opens the database read-only (nothing in the directory is written,
+//! and it works while another process has it open), re-reads every SSTable block, the
+//! manifest and every WAL record, verifies every checksum, and decodes the SQL catalog and
+//! every collection. Reports every anomaly, including a WAL tail an open would cut (file,
+//! offset, bytes, valid records after the damage; torn write after the last sync or damage
+//! before it). Exits non-zero for anything but a clean database.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 
@@ -16,10 +19,22 @@ pub struct CheckArgs {
     pub path: PathBuf,
 }
 
+/// Whether `path` holds ToonDB data files (tables, WALs, manifests) even without `CURRENT`.
+pub(crate) fn has_data_files(path: &Path) -> bool {
+    std::fs::read_dir(path).is_ok_and(|rd| {
+        rd.filter_map(|e| e.ok()).any(|e| {
+            let n = e.file_name().to_string_lossy().into_owned();
+            n.ends_with(".sst") || n.ends_with(".log") || n.starts_with("MANIFEST-")
+        })
+    })
+}
+
 /// Runs `toondb check`.
 pub fn run(args: CheckArgs) -> Result<()> {
-    db::check_path(&args.path, Mode::Existing)?;
-    let db = match toondb::Database::open(&args.path) {
+    if !has_data_files(&args.path) {
+        db::check_path(&args.path, Mode::Existing)?;
+    }
+    let db = match toondb::Database::open_read_only(&args.path) {
         Ok(db) => db,
         // Damage in a table's footer/index or in the manifest already stops the open.
         Err(toondb::Error::Storage(toondb_storage::Error::Corruption {
@@ -34,9 +49,17 @@ pub fn run(args: CheckArgs) -> Result<()> {
                 path.display()
             )));
         }
+        Err(toondb::Error::Storage(e @ toondb_storage::Error::MissingManifest { .. })) => {
+            println!("corrupt: {e}");
+            return Err(Error::Corrupt(format!(
+                "{} cannot be opened: no valid CURRENT/manifest (run `toondb repair {}`)",
+                args.path.display(),
+                args.path.display()
+            )));
+        }
         Err(e) => return Err(e.into()),
     };
-    let report = db.engine().verify();
+    let report = db.verify();
     let catalog = db::load_catalog(&db);
     // Opening a collection decodes every one of its vector and document records.
     let collections = check_collections(&db);
@@ -67,6 +90,16 @@ pub fn run(args: CheckArgs) -> Result<()> {
             p.detail
         );
     }
+    for c in &report.tail_cuts {
+        println!(
+            "wal tail: {} at offset {}: an open cuts {} bytes ({} valid records after the damage): {}",
+            c.path.display(),
+            c.offset,
+            c.bytes,
+            c.valid_records_after,
+            c.kind.describe()
+        );
+    }
     let catalog_problem = match catalog {
         Ok(cat) => {
             println!(
@@ -93,15 +126,19 @@ pub fn run(args: CheckArgs) -> Result<()> {
             bad_collections += 1;
         }
     }
-    let n = report.problems.len() + usize::from(catalog_problem.is_some()) + bad_collections;
+    let n = report.problems.len()
+        + report.tail_cuts.len()
+        + usize::from(catalog_problem.is_some())
+        + bad_collections;
     if n == 0 {
         println!("ok: no corruption found");
         Ok(())
     } else {
-        let first = match report.problems.first() {
-            Some(p) => format!("{} at offset {}", p.path.display(), p.offset),
-            None if catalog_problem.is_some() => "the SQL catalog".to_string(),
-            None => "a collection".to_string(),
+        let first = match (report.problems.first(), report.tail_cuts.first()) {
+            (Some(p), _) => format!("{} at offset {}", p.path.display(), p.offset),
+            (None, Some(c)) => format!("WAL tail {} at offset {}", c.path.display(), c.offset),
+            (None, None) if catalog_problem.is_some() => "the SQL catalog".to_string(),
+            (None, None) => "a collection".to_string(),
         };
         Err(Error::Corrupt(format!(
             "{n} {} found in {} (first: {first})",

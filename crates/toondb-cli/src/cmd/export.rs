@@ -34,7 +34,9 @@ pub fn run(args: ExportArgs) -> Result<()> {
         .format
         .or_else(|| args.out.as_deref().and_then(FileFormat::from_path))
         .unwrap_or(FileFormat::Jsonl);
-    let db = db::open(&args.path, Mode::Existing)?;
+    db::check_path(&args.path, Mode::Existing)?;
+    // Read-only: exporting writes nothing into the database directory.
+    let db = toondb::Database::open_read_only(&args.path)?;
     let rows = db.query(&format!("SELECT * FROM {}", quote_ident(&args.table)), &[]);
     let closed = db.close();
     let rs: ResultSet = rows?.into();

@@ -20,12 +20,29 @@ pub struct StatsArgs {
     pub json: bool,
 }
 
-/// Runs `toondb stats`.
+/// Runs `toondb stats`. Opens the database read-only (nothing is written; works while
+/// another process has it open). Reports what it can: if the database cannot be opened (a
+/// damaged table footer, a missing manifest) it still lists the files; a table or collection
+/// that cannot be read gets an `error` field. Any such error makes the exit code non-zero
+/// after the report is printed.
 pub fn run(args: StatsArgs) -> Result<()> {
-    let db = db::open(&args.path, Mode::Existing)?;
-    let report = collect(&db);
-    db.close()?;
-    let report = report?;
+    db::check_path(&args.path, Mode::Existing)?;
+    let (report, errors) = match Database::open_read_only(&args.path) {
+        Ok(db) => {
+            let report = collect(&db);
+            db.close()?;
+            let report = report?;
+            let errors = report["errors"].as_array().map_or(0, Vec::len);
+            (report, errors)
+        }
+        Err(e) => {
+            let mut m = Map::new();
+            m.insert("path".into(), json!(args.path.display().to_string()));
+            m.insert("files".into(), files(&args.path)?);
+            m.insert("errors".into(), json!([format!("cannot open: {e}")]));
+            (Json::Object(m), 1)
+        }
+    };
     if args.json {
         println!(
             "{}",
@@ -34,7 +51,15 @@ pub fn run(args: StatsArgs) -> Result<()> {
     } else {
         println!("{}", output::toon(&report));
     }
-    Ok(())
+    if errors == 0 {
+        Ok(())
+    } else {
+        Err(Error::Corrupt(format!(
+            "{errors} {} while collecting statistics of {} (reported what could be read)",
+            if errors == 1 { "error" } else { "errors" },
+            args.path.display()
+        )))
+    }
 }
 
 /// Counts the files in the database directory by kind, with their total size.
@@ -101,36 +126,67 @@ pub fn collect(db: &Database) -> Result<Json> {
         "poisoned": s.poisoned,
     });
 
-    let cat = db::load_catalog(db)?;
+    let mut errors: Vec<String> = Vec::new();
     let mut tables = Vec::new();
-    for t in cat.tables.values() {
-        let n = db.query(
-            &format!("SELECT count(*) FROM {}", db::quote_ident(&t.name)),
-            &[],
-        )?;
-        let rows = n
-            .iter()
-            .next()
-            .and_then(|r| r.get::<i64>(0).ok())
-            .unwrap_or(0);
-        tables.push(json!({
-            "name": t.name,
-            "rows": rows,
-            "columns": t.columns.len(),
-            "indexes": t.indexes.len(),
-        }));
+    let mut views: Vec<String> = Vec::new();
+    match db::load_catalog(db) {
+        Ok(cat) => {
+            for t in cat.tables.values() {
+                let n = db.query(
+                    &format!("SELECT count(*) FROM {}", db::quote_ident(&t.name)),
+                    &[],
+                );
+                let mut entry = json!({
+                    "name": t.name,
+                    "rows": Json::Null,
+                    "columns": t.columns.len(),
+                    "indexes": t.indexes.len(),
+                });
+                match n {
+                    Ok(n) => {
+                        entry["rows"] = json!(n
+                            .iter()
+                            .next()
+                            .and_then(|r| r.get::<i64>(0).ok())
+                            .unwrap_or(0));
+                    }
+                    Err(e) => {
+                        errors.push(format!("table {}: {e}", t.name));
+                        entry["error"] = json!(e.to_string());
+                    }
+                }
+                tables.push(entry);
+            }
+            views = cat.views.values().map(|v| v.name.clone()).collect();
+        }
+        Err(e) => errors.push(format!("SQL catalog: {e}")),
     }
-    let views: Vec<&str> = cat.views.values().map(|v| v.name.as_str()).collect();
-    let collections = db::collections(db)?;
+    let collections = match db::collections(db) {
+        Ok(c) => c,
+        Err(e) => {
+            errors.push(format!("collections: {e}"));
+            Json::Null
+        }
+    };
+    let files = match files(db.path()) {
+        Ok(f) => f,
+        Err(e) => {
+            errors.push(format!("files: {e}"));
+            Json::Null
+        }
+    };
 
     let mut m = Map::new();
     m.insert("path".into(), json!(db.path().display().to_string()));
-    m.insert("files".into(), files(db.path())?);
+    m.insert("files".into(), files);
     m.insert("engine".into(), engine);
     m.insert("tables".into(), Json::Array(tables));
     if !views.is_empty() {
         m.insert("views".into(), json!(views));
     }
     m.insert("collections".into(), collections);
+    if !errors.is_empty() {
+        m.insert("errors".into(), json!(errors));
+    }
     Ok(Json::Object(m))
 }

@@ -411,6 +411,10 @@ impl Vfs for FaultVfs {
         self.ctl.check_fail(FaultOp::Truncate, path)?;
         self.inner.truncate(path, len)
     }
+    fn hard_link(&self, from: &Path, to: &Path) -> io::Result<()> {
+        self.ctl.check_fail(FaultOp::Open, to)?;
+        self.inner.hard_link(from, to)
+    }
     fn lock(&self, path: &Path) -> io::Result<Box<dyn FileLock>> {
         self.inner.lock(path)
     }

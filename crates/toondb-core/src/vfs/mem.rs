@@ -18,7 +18,16 @@
 //!   one, every file is cut back to its durable length, all locks are released and every
 //!   handle opened before the crash fails with an error from then on.
 //!   [`MemVfs::crash_with_torn_tail`] also keeps a random prefix of each file's unsynced bytes
-//!   (a torn write).
+//!   (a torn write). [`MemVfs::crash_with`] and [`CrashModel::LostPages`] model what real disks
+//!   do with unsynced data more closely: the file keeps a random length between its durable
+//!   length and its written length, and each 512-byte page of the unsynced part that is kept
+//!   independently holds either the new bytes or zeros (lost), so a later page can survive
+//!   while an earlier one is lost (written back out of order).
+//! * [`MemVfs::power_cut_after`] arms a power cut at the n-th mutating operation (create,
+//!   append, sync, directory sync, rename, remove, truncate, hard link): that operation and
+//!   every later one fail, and the crash happens at that instant. An `append` at the cut point
+//!   still lands in the page cache (it may or may not survive); a `sync` at the cut point does
+//!   not happen. [`MemVfs::revive`] powers the machine back on.
 //! * A file's parent directory must exist, as on a real file system. The empty path and the
 //!   root `/` always exist.
 
@@ -28,7 +37,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// One file's contents.
@@ -50,14 +59,52 @@ struct State {
     next_token: u64,
 }
 
+/// What happens to unsynced data at a simulated power loss.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CrashModel {
+    /// Every unsynced byte is lost.
+    Clean,
+    /// Each file keeps a pseudo-random prefix of its unsynced bytes (seeded).
+    TornPrefix(u64),
+    /// Each file keeps a pseudo-random length of its unsynced bytes, and each 512-byte page of
+    /// that part independently holds the new bytes or zeros (seeded): lost, kept, or kept out
+    /// of order.
+    LostPages(u64),
+}
+
+/// Size of the unit in which [`CrashModel::LostPages`] keeps or loses unsynced data.
+pub const PAGE_SIZE: usize = 512;
+
+struct PowerCut {
+    remaining: u64,
+    model: CrashModel,
+}
+
 struct Shared {
     state: Mutex<State>,
     /// Bumped by every crash; handles from an older epoch are dead.
     epoch: AtomicU64,
+    /// An armed power cut.
+    cut: Mutex<Option<PowerCut>>,
+    /// Set when an armed power cut fired; every operation fails until `revive`.
+    dead: AtomicBool,
+    /// Mutating operations performed so far.
+    ops: AtomicU64,
+    /// The operation and path at which the last armed power cut fired.
+    last_cut: Mutex<Option<(&'static str, PathBuf)>>,
+    /// Every mutating operation, when recording (see `MemVfs::record_ops`).
+    recorded: Mutex<Option<Vec<(&'static str, PathBuf)>>>,
+}
+
+fn power_is_off() -> io::Error {
+    io::Error::other("simulated power loss: the machine is off")
 }
 
 impl Shared {
     fn check_epoch(&self, epoch: u64) -> io::Result<()> {
+        if self.dead.load(Ordering::Acquire) {
+            return Err(power_is_off());
+        }
         if self.epoch.load(Ordering::Acquire) == epoch {
             Ok(())
         } else {
@@ -65,6 +112,88 @@ impl Shared {
                 "file handle is stale: the simulated machine crashed",
             ))
         }
+    }
+
+    fn alive(&self) -> io::Result<()> {
+        if self.dead.load(Ordering::Acquire) {
+            Err(power_is_off())
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Counts one mutating operation. `Err` if the power is off, or if an armed cut fires now
+    /// (`after` says whether the operation itself happens first, as an append to the page
+    /// cache does).
+    fn tick(&self, op: &'static str, path: &Path, after: impl FnOnce()) -> io::Result<()> {
+        self.alive()?;
+        self.ops.fetch_add(1, Ordering::AcqRel);
+        if let Some(log) = self.recorded.lock().as_mut() {
+            log.push((op, path.to_path_buf()));
+        }
+        let mut cut = self.cut.lock();
+        // Another thread's cut may have fired while we waited for the lock.
+        self.alive()?;
+        let fire = match cut.as_mut() {
+            Some(c) if c.remaining == 0 => Some(c.model),
+            Some(c) => {
+                c.remaining -= 1;
+                None
+            }
+            None => None,
+        };
+        match fire {
+            None => Ok(()),
+            Some(model) => {
+                *cut = None;
+                *self.last_cut.lock() = Some((op, path.to_path_buf()));
+                after();
+                self.dead.store(true, Ordering::Release);
+                self.crash(model);
+                Err(power_is_off())
+            }
+        }
+    }
+
+    fn crash(&self, model: CrashModel) {
+        let mut st = self.state.lock();
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        let mut rng = match model {
+            CrashModel::Clean => 0,
+            CrashModel::TornPrefix(s) | CrashModel::LostPages(s) => s,
+        };
+        // Visit files in a stable order so a seed always tears the same way.
+        let mut paths: Vec<&PathBuf> = st.durable_files.keys().collect();
+        paths.sort();
+        for p in paths {
+            let Some(node) = st.durable_files.get(p) else {
+                continue;
+            };
+            let mut n = node.lock();
+            let durable = n.durable_len.min(n.data.len());
+            let unsynced = n.data.len() - durable;
+            let keep = match model {
+                CrashModel::Clean => durable,
+                CrashModel::TornPrefix(_) | CrashModel::LostPages(_) => {
+                    durable + (splitmix64(&mut rng) % (unsynced as u64 + 1)) as usize
+                }
+            };
+            if matches!(model, CrashModel::LostPages(_)) {
+                let mut page = durable / PAGE_SIZE * PAGE_SIZE;
+                while page < keep {
+                    let lo = page.max(durable);
+                    let hi = (page + PAGE_SIZE).min(keep);
+                    if splitmix64(&mut rng).is_multiple_of(2) {
+                        n.data[lo..hi].fill(0);
+                    }
+                    page += PAGE_SIZE;
+                }
+            }
+            n.data.truncate(keep);
+            n.durable_len = keep;
+        }
+        st.files = st.durable_files.clone();
+        st.locks.clear();
     }
 }
 
@@ -148,44 +277,72 @@ impl MemVfs {
             shared: Arc::new(Shared {
                 state: Mutex::new(State::default()),
                 epoch: AtomicU64::new(0),
+                cut: Mutex::new(None),
+                dead: AtomicBool::new(false),
+                ops: AtomicU64::new(0),
+                last_cut: Mutex::new(None),
+                recorded: Mutex::new(None),
             }),
         }
     }
 
     /// Simulates power loss: only durable state survives (see the module docs).
     pub fn crash(&self) {
-        self.crash_inner(None);
+        self.shared.crash(CrashModel::Clean);
     }
 
     /// Like [`MemVfs::crash`], but each file also keeps a pseudo-random prefix (chosen from
     /// `rng_seed`, possibly empty, possibly all) of its unsynced bytes, as a torn write would.
     pub fn crash_with_torn_tail(&self, rng_seed: u64) {
-        self.crash_inner(Some(rng_seed));
+        self.shared.crash(CrashModel::TornPrefix(rng_seed));
     }
 
-    fn crash_inner(&self, torn_seed: Option<u64>) {
-        let mut st = self.shared.state.lock();
-        self.shared.epoch.fetch_add(1, Ordering::AcqRel);
-        let mut rng = torn_seed.unwrap_or(0);
-        // Visit files in a stable order so a seed always tears the same way.
-        let mut paths: Vec<&PathBuf> = st.durable_files.keys().collect();
-        paths.sort();
-        for p in paths {
-            let Some(node) = st.durable_files.get(p) else {
-                continue;
-            };
-            let mut n = node.lock();
-            let mut keep = n.durable_len.min(n.data.len());
-            if torn_seed.is_some() {
-                let unsynced = n.data.len() - keep;
-                let extra = (splitmix64(&mut rng) % (unsynced as u64 + 1)) as usize;
-                keep += extra;
-            }
-            n.data.truncate(keep);
-            n.durable_len = keep;
-        }
-        st.files = st.durable_files.clone();
-        st.locks.clear();
+    /// Simulates power loss with the given treatment of unsynced data.
+    pub fn crash_with(&self, model: CrashModel) {
+        self.shared.crash(model);
+    }
+
+    /// Arms a power cut: the mutating operation after `ops` more successful ones fails and
+    /// the machine crashes at that instant with `model` (see the module docs). Every later
+    /// operation fails until [`MemVfs::revive`].
+    pub fn power_cut_after(&self, ops: u64, model: CrashModel) {
+        *self.shared.cut.lock() = Some(PowerCut {
+            remaining: ops,
+            model,
+        });
+    }
+
+    /// Whether an armed power cut has fired (and the machine is still off).
+    pub fn is_powered_off(&self) -> bool {
+        self.shared.dead.load(Ordering::Acquire)
+    }
+
+    /// Turns the machine back on after a power cut (and disarms a pending one).
+    pub fn revive(&self) {
+        *self.shared.cut.lock() = None;
+        self.shared.dead.store(false, Ordering::Release);
+    }
+
+    /// The operation (`create`, `append`, `sync`, `sync_dir`, `rename`, `remove`, `truncate`,
+    /// `hard_link`) and path at which the last armed power cut fired.
+    pub fn last_power_cut(&self) -> Option<(&'static str, PathBuf)> {
+        self.shared.last_cut.lock().clone()
+    }
+
+    /// Starts recording every mutating operation (operation name and path), in order, so a
+    /// power-cut sweep can aim at particular steps; [`MemVfs::recorded_ops`] returns them.
+    pub fn record_ops(&self) {
+        *self.shared.recorded.lock() = Some(Vec::new());
+    }
+
+    /// The operations recorded since [`MemVfs::record_ops`] (index = power-cut position).
+    pub fn recorded_ops(&self) -> Vec<(&'static str, PathBuf)> {
+        self.shared.recorded.lock().clone().unwrap_or_default()
+    }
+
+    /// Mutating operations performed so far (to size power-cut sweeps).
+    pub fn mutating_ops(&self) -> u64 {
+        self.shared.ops.load(Ordering::Acquire)
     }
 
     /// Paths of all files in the current namespace, sorted (for tests and debugging).
@@ -217,6 +374,7 @@ impl MemVfs {
 }
 
 struct MemWritable {
+    path: PathBuf,
     node: Node,
     shared: Arc<Shared>,
     epoch: u64,
@@ -226,7 +384,17 @@ struct MemWritable {
 impl WritableFile for MemWritable {
     fn append(&mut self, data: &[u8]) -> io::Result<()> {
         self.shared.check_epoch(self.epoch)?;
-        self.node.lock().data.extend_from_slice(data);
+        // At a power cut the bytes still reach the page cache (they may survive the crash).
+        let node = self.node.clone();
+        self.shared.tick("append", &self.path, || {
+            node.lock().data.extend_from_slice(data)
+        })?;
+        // Checked under the node lock, which a crash takes after bumping the epoch: the
+        // append happens entirely before the crash or fails (linearizable).
+        let mut n = self.node.lock();
+        self.shared.check_epoch(self.epoch)?;
+        n.data.extend_from_slice(data);
+        drop(n);
         self.len += data.len() as u64;
         Ok(())
     }
@@ -235,7 +403,10 @@ impl WritableFile for MemWritable {
     }
     fn sync(&mut self) -> io::Result<()> {
         self.shared.check_epoch(self.epoch)?;
+        self.shared.tick("sync", &self.path, || ())?;
         let mut n = self.node.lock();
+        // As for append: a sync racing with a crash either completes before it or fails.
+        self.shared.check_epoch(self.epoch)?;
         n.durable_len = n.data.len();
         Ok(())
     }
@@ -298,7 +469,10 @@ impl Drop for MemLock {
 
 impl Vfs for MemVfs {
     fn create(&self, path: &Path) -> io::Result<Box<dyn WritableFile>> {
+        self.shared.tick("create", path, || ())?;
         let mut st = self.shared.state.lock();
+        // A power cut in another thread sets `dead` before it takes this lock to crash.
+        self.shared.alive()?;
         st.check_parent(path)?;
         if st.dirs.contains(path) {
             return Err(io::Error::new(
@@ -309,6 +483,7 @@ impl Vfs for MemVfs {
         let node: Node = Arc::new(Mutex::new(NodeData::default()));
         st.files.insert(path.to_path_buf(), node.clone());
         Ok(Box::new(MemWritable {
+            path: path.to_path_buf(),
             node,
             shared: self.shared.clone(),
             epoch: self.epoch(),
@@ -317,9 +492,11 @@ impl Vfs for MemVfs {
     }
 
     fn open_append(&self, path: &Path) -> io::Result<Box<dyn WritableFile>> {
+        self.shared.alive()?;
         let node = self.node(path)?;
         let len = node.lock().data.len() as u64;
         Ok(Box::new(MemWritable {
+            path: path.to_path_buf(),
             node,
             shared: self.shared.clone(),
             epoch: self.epoch(),
@@ -328,6 +505,7 @@ impl Vfs for MemVfs {
     }
 
     fn open_read(&self, path: &Path) -> io::Result<Arc<dyn RandomAccessFile>> {
+        self.shared.alive()?;
         let node = self.node(path)?;
         let len = node.lock().data.len() as u64;
         Ok(Arc::new(MemReadable {
@@ -339,6 +517,7 @@ impl Vfs for MemVfs {
     }
 
     fn read_all(&self, path: &Path) -> io::Result<Vec<u8>> {
+        self.shared.alive()?;
         Ok(self.node(path)?.lock().data.clone())
     }
 
@@ -348,7 +527,10 @@ impl Vfs for MemVfs {
     }
 
     fn remove(&self, path: &Path) -> io::Result<()> {
+        self.shared.tick("remove", path, || ())?;
         let mut st = self.shared.state.lock();
+        // A power cut in another thread sets `dead` before it takes this lock to crash.
+        self.shared.alive()?;
         st.files
             .remove(path)
             .map(|_| ())
@@ -356,7 +538,10 @@ impl Vfs for MemVfs {
     }
 
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        self.shared.tick("rename", to, || ())?;
         let mut st = self.shared.state.lock();
+        // A power cut in another thread sets `dead` before it takes this lock to crash.
+        self.shared.alive()?;
         st.check_parent(to)?;
         let node = st.files.remove(from).ok_or_else(|| not_found(from))?;
         st.files.insert(to.to_path_buf(), node);
@@ -364,6 +549,7 @@ impl Vfs for MemVfs {
     }
 
     fn list_dir(&self, path: &Path) -> io::Result<Vec<PathBuf>> {
+        self.shared.alive()?;
         let st = self.shared.state.lock();
         if !st.dir_exists(path) {
             return Err(not_found(path));
@@ -381,6 +567,7 @@ impl Vfs for MemVfs {
     }
 
     fn create_dir_all(&self, path: &Path) -> io::Result<()> {
+        self.shared.alive()?;
         let mut st = self.shared.state.lock();
         let mut p = Some(path);
         while let Some(d) = p {
@@ -400,7 +587,10 @@ impl Vfs for MemVfs {
     }
 
     fn sync_dir(&self, path: &Path) -> io::Result<()> {
+        self.shared.tick("sync_dir", path, || ())?;
         let mut st = self.shared.state.lock();
+        // A power cut in another thread sets `dead` before it takes this lock to crash.
+        self.shared.alive()?;
         if !st.dir_exists(path) {
             return Err(not_found(path));
         }
@@ -420,8 +610,10 @@ impl Vfs for MemVfs {
     }
 
     fn truncate(&self, path: &Path, len: u64) -> io::Result<()> {
+        self.shared.tick("truncate", path, || ())?;
         let node = self.node(path)?;
         let mut n = node.lock();
+        self.shared.alive()?;
         let len = usize::try_from(len).unwrap_or(usize::MAX);
         if len > n.data.len() {
             n.data.resize(len, 0);
@@ -432,7 +624,25 @@ impl Vfs for MemVfs {
         Ok(())
     }
 
+    fn hard_link(&self, from: &Path, to: &Path) -> io::Result<()> {
+        self.shared.tick("hard_link", to, || ())?;
+        let mut st = self.shared.state.lock();
+        // A power cut in another thread sets `dead` before it takes this lock to crash.
+        self.shared.alive()?;
+        st.check_parent(to)?;
+        if st.files.contains_key(to) {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!("{} exists", to.display()),
+            ));
+        }
+        let node = st.files.get(from).cloned().ok_or_else(|| not_found(from))?;
+        st.files.insert(to.to_path_buf(), node);
+        Ok(())
+    }
+
     fn lock(&self, path: &Path) -> io::Result<Box<dyn FileLock>> {
+        self.shared.alive()?;
         let mut st = self.shared.state.lock();
         st.check_parent(path)?;
         if st.locks.contains_key(path) {
@@ -589,6 +799,52 @@ mod tests {
             assert_eq!(vfs2.read_all(Path::new("/db/log")).unwrap(), got);
         }
         assert!(seen.len() > 3, "tears should vary with the seed: {seen:?}");
+    }
+
+    #[test]
+    fn lost_pages_keep_some_unsynced_pages_and_zero_others() {
+        let mut kinds = BTreeSet::new();
+        for seed in 0..64 {
+            let vfs = setup();
+            let mut w = write(&vfs, "/db/log", &[7u8; 100], true);
+            w.append(&[9u8; 4 * PAGE_SIZE]).unwrap();
+            vfs.sync_dir(Path::new("/db")).unwrap();
+            vfs.crash_with(CrashModel::LostPages(seed));
+            let got = vfs.read_all(Path::new("/db/log")).unwrap();
+            assert!(got.len() >= 100);
+            assert!(got[..100].iter().all(|&b| b == 7), "synced bytes survive");
+            let tail = &got[100..];
+            assert!(tail.iter().all(|&b| b == 0 || b == 9));
+            let has_zero = tail.contains(&0);
+            let zero_then_data = tail
+                .iter()
+                .position(|&b| b == 0)
+                .is_some_and(|z| tail[z..].contains(&9));
+            kinds.insert((tail.is_empty(), has_zero, zero_then_data));
+        }
+        // Lost tails, fully kept pages, and a lost page followed by a kept one all occur.
+        assert!(kinds.contains(&(false, true, true)), "{kinds:?}");
+        assert!(kinds.iter().any(|k| !k.1 && !k.0), "{kinds:?}");
+    }
+
+    #[test]
+    fn power_cut_fires_at_the_chosen_operation() {
+        let vfs = setup();
+        let mut w = write(&vfs, "/db/a", b"one", true);
+        vfs.sync_dir(Path::new("/db")).unwrap();
+        let before = vfs.mutating_ops();
+        vfs.power_cut_after(1, CrashModel::Clean);
+        w.append(b"two").unwrap();
+        // The second mutating operation (this sync) is the cut: it does not happen.
+        assert!(w.sync().is_err());
+        assert!(vfs.is_powered_off());
+        assert!(vfs.create(Path::new("/db/b")).is_err());
+        assert!(vfs.list_dir(Path::new("/db")).is_err());
+        assert_eq!(vfs.mutating_ops(), before + 2);
+        assert_eq!(vfs.last_power_cut(), Some(("sync", PathBuf::from("/db/a"))));
+        vfs.revive();
+        assert_eq!(vfs.read_all(Path::new("/db/a")).unwrap(), b"one");
+        assert!(w.append(b"x").is_err(), "pre-crash handles stay dead");
     }
 
     #[test]

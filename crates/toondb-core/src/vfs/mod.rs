@@ -16,8 +16,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use fault::{FaultAction, FaultController, FaultOp, FaultRule, FaultVfs, IoFault};
-pub use mem::MemVfs;
-pub use os::OsVfs;
+pub use mem::{CrashModel, MemVfs, PAGE_SIZE};
+pub use os::{OsVfs, DEFAULT_FILE_MODE};
 
 /// A file-system implementation.
 pub trait Vfs: Send + Sync + Debug {
@@ -55,6 +55,15 @@ pub trait Vfs: Send + Sync + Debug {
     /// Takes an exclusive advisory lock on `path` (created if missing). Fails with
     /// [`io::ErrorKind::WouldBlock`] if another holder has it. Released when the guard drops.
     fn lock(&self, path: &Path) -> io::Result<Box<dyn FileLock>>;
+    /// Makes `to` a second name of the file `from` (a hard link). File systems that cannot
+    /// return [`io::ErrorKind::Unsupported`]; callers then copy.
+    fn hard_link(&self, from: &Path, to: &Path) -> io::Result<()> {
+        let _ = (from, to);
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "hard links are not supported by this file system",
+        ))
+    }
 }
 
 /// A file open for appending.

@@ -6,14 +6,53 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// Permission bits of files ToonDB creates unless told otherwise: owner read/write only,
+/// like a private database.
+pub const DEFAULT_FILE_MODE: u32 = 0o600;
+
 /// The real file system.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct OsVfs;
+#[derive(Debug, Clone, Copy)]
+pub struct OsVfs {
+    /// Permission bits for newly created files (Unix; the process umask still applies).
+    mode: u32,
+}
+
+impl Default for OsVfs {
+    fn default() -> Self {
+        OsVfs::new()
+    }
+}
 
 impl OsVfs {
-    /// A new handle (it holds no state).
+    /// A handle creating files with [`DEFAULT_FILE_MODE`] (owner read/write only).
     pub fn new() -> Self {
-        OsVfs
+        OsVfs {
+            mode: DEFAULT_FILE_MODE,
+        }
+    }
+
+    /// A handle creating files with permission bits `mode` (e.g. `0o640`; Unix only, ignored
+    /// elsewhere; the process umask still applies).
+    pub fn with_file_mode(mode: u32) -> Self {
+        OsVfs {
+            mode: mode & 0o7777,
+        }
+    }
+
+    /// The permission bits new files get.
+    pub fn file_mode(&self) -> u32 {
+        self.mode
+    }
+
+    fn options(&self) -> OpenOptions {
+        #[allow(unused_mut)]
+        let mut o = OpenOptions::new();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            o.mode(self.mode);
+        }
+        o
     }
 }
 
@@ -74,7 +113,8 @@ impl FileLock for OsLock {}
 
 impl Vfs for OsVfs {
     fn create(&self, path: &Path) -> io::Result<Box<dyn WritableFile>> {
-        let f = OpenOptions::new()
+        let f = self
+            .options()
             .write(true)
             .create(true)
             .truncate(true)
@@ -141,8 +181,12 @@ impl Vfs for OsVfs {
         f.set_len(len)?;
         f.sync_all()
     }
+    fn hard_link(&self, from: &Path, to: &Path) -> io::Result<()> {
+        fs::hard_link(from, to)
+    }
     fn lock(&self, path: &Path) -> io::Result<Box<dyn FileLock>> {
-        let f = OpenOptions::new()
+        let f = self
+            .options()
             .read(true)
             .write(true)
             .create(true)
@@ -198,5 +242,28 @@ mod tests {
         assert_eq!(e.kind(), io::ErrorKind::WouldBlock);
         drop(g);
         vfs.lock(&lp).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn files_are_created_with_the_chosen_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let mode_of = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let p = dir.path().join("private");
+        drop(OsVfs::new().create(&p).unwrap());
+        assert_eq!(mode_of(&p), 0o600);
+        let q = dir.path().join("group");
+        drop(OsVfs::with_file_mode(0o640).create(&q).unwrap());
+        // The umask may clear bits, never add them.
+        assert_eq!(mode_of(&q) & !0o640, 0);
+        assert_eq!(mode_of(&q) & 0o600, 0o600);
+        let l = dir.path().join("LOCK");
+        drop(OsVfs::new().lock(&l).unwrap());
+        assert_eq!(mode_of(&l), 0o600);
+        OsVfs::new()
+            .hard_link(&p, &dir.path().join("link"))
+            .unwrap();
+        assert!(dir.path().join("link").exists());
     }
 }

@@ -122,3 +122,97 @@ impl Vfs for KillableVfs {
         gated(&self.gate, || self.inner.lock(path))
     }
 }
+
+/// A [`Vfs`] wrapper that records the directory-level operations, in order (`lock /db/LOCK`,
+/// `list /db`, `sync_dir /`, `create /db/000001.log`, ...).
+pub struct RecordingVfs {
+    inner: Arc<dyn Vfs>,
+    pub log: std::sync::Mutex<Vec<String>>,
+    /// Called with (operation, path) before each recorded operation.
+    #[allow(clippy::type_complexity)]
+    pub hook: std::sync::Mutex<Option<Box<dyn Fn(&str, &Path) + Send + Sync>>>,
+}
+
+impl std::fmt::Debug for RecordingVfs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecordingVfs").finish()
+    }
+}
+
+impl RecordingVfs {
+    pub fn new(inner: Arc<dyn Vfs>) -> Arc<RecordingVfs> {
+        Arc::new(RecordingVfs {
+            inner,
+            log: std::sync::Mutex::new(Vec::new()),
+            hook: std::sync::Mutex::new(None),
+        })
+    }
+    fn note(&self, op: &str, p: &Path) {
+        if let Some(h) = self.hook.lock().unwrap().as_ref() {
+            h(op, p);
+        }
+        self.log
+            .lock()
+            .unwrap()
+            .push(format!("{op} {}", p.display()));
+    }
+    pub fn ops(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+impl Vfs for RecordingVfs {
+    fn create(&self, path: &Path) -> io::Result<Box<dyn WritableFile>> {
+        self.note("create", path);
+        self.inner.create(path)
+    }
+    fn open_append(&self, path: &Path) -> io::Result<Box<dyn WritableFile>> {
+        self.inner.open_append(path)
+    }
+    fn open_read(&self, path: &Path) -> io::Result<Arc<dyn RandomAccessFile>> {
+        self.note("read", path);
+        self.inner.open_read(path)
+    }
+    fn read_all(&self, path: &Path) -> io::Result<Vec<u8>> {
+        self.note("read", path);
+        self.inner.read_all(path)
+    }
+    fn exists(&self, path: &Path) -> bool {
+        self.inner.exists(path)
+    }
+    fn remove(&self, path: &Path) -> io::Result<()> {
+        self.note("remove", path);
+        self.inner.remove(path)
+    }
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        self.note("rename", from);
+        self.inner.rename(from, to)
+    }
+    fn list_dir(&self, path: &Path) -> io::Result<Vec<PathBuf>> {
+        self.note("list", path);
+        self.inner.list_dir(path)
+    }
+    fn create_dir_all(&self, path: &Path) -> io::Result<()> {
+        self.note("mkdir", path);
+        self.inner.create_dir_all(path)
+    }
+    fn sync_dir(&self, path: &Path) -> io::Result<()> {
+        self.note("sync_dir", path);
+        self.inner.sync_dir(path)
+    }
+    fn file_size(&self, path: &Path) -> io::Result<u64> {
+        self.inner.file_size(path)
+    }
+    fn truncate(&self, path: &Path, len: u64) -> io::Result<()> {
+        self.note("truncate", path);
+        self.inner.truncate(path, len)
+    }
+    fn lock(&self, path: &Path) -> io::Result<Box<dyn FileLock>> {
+        self.note("lock", path);
+        self.inner.lock(path)
+    }
+    fn hard_link(&self, from: &Path, to: &Path) -> io::Result<()> {
+        self.note("link", to);
+        self.inner.hard_link(from, to)
+    }
+}
