@@ -25,7 +25,7 @@ pub mod session;
 pub mod storage;
 pub mod value;
 
-pub use error::{Error, Result};
+pub use error::{Error, ErrorClass, Result};
 pub use format::{to_json, to_table};
 pub use kv::{KvBackend, KvTxn, MemBackend};
 pub use planner::Column;

@@ -14,7 +14,7 @@ use crate::codec::{index_prefix, table_prefix};
 use crate::error::{name_err, unsupported, Error, Result};
 use crate::exec::{Exec, OnConflict, Row};
 use crate::expr::Expr;
-use crate::kv::{KvBackend, KvPairs, KvTxn, MemBackend};
+use crate::kv::{range_is_empty, writes_in, KvBackend, KvPairs, KvTxn, MemBackend, MergeWrites};
 use crate::plan::Plan;
 use crate::planner::{object_name, Column, Planned, Planner};
 use crate::value::{Affinity, DataType, Value};
@@ -166,13 +166,18 @@ impl KvTxn for Overlay<'_> {
         upper: Bound<&[u8]>,
         reverse: bool,
     ) -> Result<KvPairs<'_>> {
+        if range_is_empty(lower, upper) {
+            return Ok(Box::new(std::iter::empty()));
+        }
+        if !reverse {
+            let base = self.base.scan(lower, upper, false)?;
+            return Ok(Box::new(MergeWrites::new(base, &self.writes, lower, upper)));
+        }
         let mut merged: BTreeMap<Vec<u8>, Vec<u8>> = self
             .base
             .scan(lower, upper, false)?
             .collect::<Result<_>>()?;
-        let lo = lower.map(<[u8]>::to_vec);
-        let hi = upper.map(<[u8]>::to_vec);
-        for (k, w) in self.writes.range((lo, hi)) {
+        for (k, w) in writes_in(&self.writes, lower, upper) {
             match w {
                 Some(v) => {
                     merged.insert(k.clone(), v.clone());
@@ -182,11 +187,7 @@ impl KvTxn for Overlay<'_> {
                 }
             }
         }
-        if reverse {
-            Ok(Box::new(merged.into_iter().rev().map(Ok)))
-        } else {
-            Ok(Box::new(merged.into_iter().map(Ok)))
-        }
+        Ok(Box::new(merged.into_iter().rev().map(Ok)))
     }
     fn commit(self: Box<Self>) -> Result<()> {
         for (k, w) in self.writes {
