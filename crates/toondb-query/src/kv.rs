@@ -64,12 +64,16 @@ pub fn range_is_empty(lower: Bound<&[u8]>, upper: Bound<&[u8]>) -> bool {
 /// Buffered writes of a transaction or statement: `None` is a delete.
 pub type WriteBuffer = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
 
+/// Iterator over buffered writes in key order.
+pub type WritesIter<'w> =
+    Box<dyn DoubleEndedIterator<Item = (&'w Vec<u8>, &'w Option<Vec<u8>>)> + 'w>;
+
 /// The buffered writes inside the bounds (empty, never a panic, for inverted bounds).
 pub fn writes_in<'w>(
     writes: &'w WriteBuffer,
     lower: Bound<&[u8]>,
     upper: Bound<&[u8]>,
-) -> Box<dyn DoubleEndedIterator<Item = (&'w Vec<u8>, &'w Option<Vec<u8>>)> + 'w> {
+) -> WritesIter<'w> {
     if range_is_empty(lower, upper) {
         return Box::new(std::iter::empty());
     }
@@ -81,9 +85,7 @@ pub fn writes_in<'w>(
 /// Lazily merges an ascending base scan with buffered writes (writes win; `None` deletes).
 pub struct MergeWrites<'a> {
     base: std::iter::Peekable<KvPairs<'a>>,
-    writes: std::iter::Peekable<
-        Box<dyn DoubleEndedIterator<Item = (&'a Vec<u8>, &'a Option<Vec<u8>>)> + 'a>,
-    >,
+    writes: std::iter::Peekable<WritesIter<'a>>,
 }
 
 impl<'a> MergeWrites<'a> {

@@ -17,8 +17,9 @@ use crate::expr::{AggCall, AggFunc, BinOp, Expr, Func, UnOp};
 use crate::plan::{Access, JoinKind, Plan, SetOpKind, SortKey};
 use crate::value::{Affinity, DataType, Value};
 
-/// Maximum expression / subquery nesting accepted by the binder.
-pub const MAX_DEPTH: usize = 500;
+/// Maximum expression / subquery nesting accepted by the binder (the parse stage already
+/// bounds expression depth at [`crate::parse::MAX_EXPR_DEPTH`]; this is the backstop).
+pub const MAX_DEPTH: usize = 2 * crate::parse::MAX_EXPR_DEPTH;
 /// Remaining stack below which recursion switches to a fresh heap-allocated stack segment.
 pub(crate) const STACK_RED_ZONE: usize = 256 * 1024;
 /// Size of each additional stack segment.
@@ -373,8 +374,8 @@ impl<'a> Planner<'a> {
     fn enter(&mut self) -> Result<()> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err(Error::Semantic(format!(
-                "expression nesting exceeds the limit of {MAX_DEPTH}"
+            return Err(Error::TooBig(format!(
+                "Expression tree is too large (maximum depth {MAX_DEPTH})"
             )));
         }
         Ok(())
@@ -611,7 +612,7 @@ impl<'a> Planner<'a> {
                     }
                     ast::InTarget::Table { name, .. } => {
                         let q = format!("SELECT * FROM {name}");
-                        let stmt = crate::session::parse_one(&q)?;
+                        let stmt = crate::parse::parse_one(&q)?;
                         let ast::Statement::Query(q) = stmt else {
                             return unsupported("IN table");
                         };
@@ -1185,7 +1186,7 @@ impl<'a> Planner<'a> {
                         )));
                     }
                     let v = v.clone();
-                    let stmt = crate::session::parse_one(&v.sql)?;
+                    let stmt = crate::parse::parse_one(&v.sql)?;
                     let ast::Statement::Query(q) = stmt else {
                         return Err(Error::Corruption {
                             what: "view",

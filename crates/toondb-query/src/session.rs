@@ -6,8 +6,6 @@ use std::ops::Bound;
 use std::sync::Arc;
 
 use sqlparser::ast::{self, Statement};
-use sqlparser::dialect::{GenericDialect, SQLiteDialect};
-use sqlparser::parser::Parser;
 
 use crate::catalog::{self, Catalog, ColumnDef, IndexDef, TableDef, ViewDef};
 use crate::codec::{index_prefix, table_prefix};
@@ -15,52 +13,13 @@ use crate::error::{name_err, unsupported, Error, Result};
 use crate::exec::{Exec, OnConflict, Row};
 use crate::expr::Expr;
 use crate::kv::{range_is_empty, writes_in, KvBackend, KvPairs, KvTxn, MemBackend, MergeWrites};
+use crate::parse::{count_params, parse, parse_one};
 use crate::plan::Plan;
 use crate::planner::{object_name, Column, Planned, Planner};
 use crate::value::{Affinity, DataType, Value};
 
 /// Attempts for an autocommit statement that hits a write-write conflict.
 const AUTOCOMMIT_RETRIES: u32 = 64;
-
-/// Parser recursion limit (nesting of expressions / subqueries in the SQL text).
-const PARSER_RECURSION_LIMIT: usize = 64;
-
-/// Parses SQL text into statements (generic dialect, SQLite dialect as fallback).
-pub fn parse(sql: &str) -> Result<Vec<Statement>> {
-    let generic = Parser::new(&GenericDialect {})
-        .with_recursion_limit(PARSER_RECURSION_LIMIT)
-        .try_with_sql(sql)
-        .and_then(|mut p| p.parse_statements());
-    match generic {
-        Ok(s) => Ok(s),
-        Err(e) => {
-            let sqlite = Parser::new(&SQLiteDialect {})
-                .with_recursion_limit(PARSER_RECURSION_LIMIT)
-                .try_with_sql(sql)
-                .and_then(|mut p| p.parse_statements());
-            sqlite.map_err(|_| {
-                let mut message = e.to_string();
-                if !message.contains("Line:") {
-                    let line = sql.lines().count().max(1);
-                    let col = sql.lines().last().map_or(0, |l| l.chars().count()) + 1;
-                    message.push_str(&format!(" at end of input (Line: {line}, Column: {col})"));
-                }
-                Error::Syntax { message }
-            })
-        }
-    }
-}
-
-/// Parses exactly one statement.
-pub fn parse_one(sql: &str) -> Result<Statement> {
-    let mut v = parse(sql)?;
-    if v.len() != 1 {
-        return Err(Error::Syntax {
-            message: format!("expected exactly one statement, found {}", v.len()),
-        });
-    }
-    Ok(v.remove(0))
-}
 
 /// The result of a statement: result columns and rows (empty for non-queries).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
@@ -231,6 +190,10 @@ impl Session {
 
     /// Like [`Session::execute`] with positional parameters for `?`, `?N` and `$N`.
     pub fn execute_with(&mut self, sql: &str, params: &[Value]) -> Result<QueryResult> {
+        crate::parse::with_sql_stack(|| self.execute_with_inner(sql, params))
+    }
+
+    fn execute_with_inner(&mut self, sql: &str, params: &[Value]) -> Result<QueryResult> {
         if let Some(r) = self.special(sql)? {
             return Ok(r);
         }
@@ -269,6 +232,10 @@ impl Session {
     /// assert_eq!(r.rows, vec![vec![Value::Integer(2)]]);
     /// ```
     pub fn prepare(&mut self, sql: &str) -> Result<Prepared> {
+        crate::parse::with_sql_stack(|| self.prepare_inner(sql))
+    }
+
+    fn prepare_inner(&mut self, sql: &str) -> Result<Prepared> {
         let stmt = parse_one(sql)?;
         // Count parameters by binding once against the current catalog.
         let nparams = match &stmt {
@@ -296,8 +263,10 @@ impl Session {
                 params.len()
             )));
         }
-        check_no_surplus(p.nparams.max(count_params(&p.stmt.to_string()).1), params)?;
-        self.run_statement(&p.stmt, params, Some(&p.plan))
+        crate::parse::with_sql_stack(|| {
+            check_no_surplus(p.nparams.max(count_params(&p.stmt.to_string()).1), params)?;
+            self.run_statement(&p.stmt, params, Some(&p.plan))
+        })
     }
 
     /// Runs a query and returns an iterator over its rows (rows are computed eagerly).
@@ -495,28 +464,6 @@ impl Iterator for RowIter {
     fn next(&mut self) -> Option<Self::Item> {
         self.rows.next()
     }
-}
-
-/// Parameters a statement uses, from the tokenizer: `(at least, at most)`. The anonymous `?`
-/// count and the highest `?N` / `$N` give the lower bound (their maximum) and the upper bound
-/// (their sum); the two agree unless a statement mixes both styles.
-fn count_params(sql: &str) -> (usize, usize) {
-    use sqlparser::tokenizer::{Token, Tokenizer};
-    let Ok(tokens) = Tokenizer::new(&GenericDialect {}, sql).tokenize() else {
-        return (0, usize::MAX);
-    };
-    let mut anon = 0;
-    let mut max = 0;
-    for t in tokens {
-        if let Token::Placeholder(p) = t {
-            if p == "?" {
-                anon += 1;
-            } else if let Ok(n) = p.trim_start_matches(['?', '$']).parse::<usize>() {
-                max = max.max(n);
-            }
-        }
-    }
-    (anon.max(max), anon + max)
 }
 
 /// Refuses parameters beyond the `most` a statement can use.
@@ -1038,13 +985,7 @@ fn default_value(t: &TableDef, i: usize) -> Result<Value> {
     match &t.columns[i].default {
         None => Ok(Value::Null),
         Some(sql) => {
-            let e = Parser::new(&GenericDialect {})
-                .with_recursion_limit(PARSER_RECURSION_LIMIT)
-                .try_with_sql(sql)
-                .and_then(|mut p| p.parse_expr())
-                .map_err(|e| Error::Syntax {
-                    message: e.to_string(),
-                })?;
+            let e = crate::parse::parse_expr(sql)?;
             let cat = Catalog::default();
             let mut p = Planner::new(&cat);
             let b = p.bind_in_table(None, &e)?;

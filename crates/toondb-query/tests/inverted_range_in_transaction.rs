@@ -1,6 +1,7 @@
 //! A correlated subquery whose rowid range is empty (lower bound above the upper bound) must
 //! scan nothing inside an explicit transaction, where the statement's buffered writes are
 //! merged with the scan (that merge used to panic in `BTreeMap::range`).
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
 use toondb_query::{Database, Value};
 

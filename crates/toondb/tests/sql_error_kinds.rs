@@ -1,5 +1,6 @@
 //! Every SQL error reaches callers with the right [`toondb::ErrorKind`] (the edges map this
 //! kind to gRPC codes and SDK exception classes).
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
 use toondb::{params, Database, ErrorKind};
 

@@ -1,5 +1,6 @@
 //! `Transaction::execute` merges a statement's buffered writes into scans; an empty (inverted)
 //! key range must scan nothing instead of panicking in `BTreeMap::range`.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
 use toondb::{params, Database};
 
