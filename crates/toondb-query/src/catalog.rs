@@ -93,6 +93,8 @@ pub struct Catalog {
     pub views: BTreeMap<String, Arc<ViewDef>>,
     /// Version counter at load time.
     pub version: u64,
+    /// User-defined functions of the database (not stored; attached when loaded).
+    pub functions: crate::func::Functions,
 }
 
 const K_TABLE: u8 = b'T';

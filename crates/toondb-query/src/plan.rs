@@ -205,6 +205,11 @@ fn fmt_expr(e: &Expr) -> String {
             "{f:?}({})",
             args.iter().map(fmt_expr).collect::<Vec<_>>().join(", ")
         ),
+        Expr::Udf(f, args) => format!(
+            "{}({})",
+            f.name(),
+            args.iter().map(fmt_expr).collect::<Vec<_>>().join(", ")
+        ),
         Expr::InSub { .. } => "IN (subquery)".into(),
         Expr::Exists { .. } => "EXISTS (subquery)".into(),
         Expr::Scalar { .. } => "(subquery)".into(),

@@ -882,6 +882,26 @@ impl<'a> Planner<'a> {
             return Ok(Expr::Agg(idx));
         }
         let Some((func, min, max)) = Func::lookup(&name) else {
+            if let Some(udf) = self.catalog.functions.get(&name) {
+                if distinct {
+                    return unsupported(format!("DISTINCT in scalar function {name}"));
+                }
+                if let crate::func::Arity::Exact(n) = udf.arity() {
+                    if args.len() != n {
+                        return Err(Error::Semantic(format!(
+                            "wrong number of arguments to function {name}()"
+                        )));
+                    }
+                }
+                let mut bound = Vec::new();
+                for a in &args {
+                    match a {
+                        FunctionArgExpr::Expr(x) => bound.push(self.bind(x, aggs)?),
+                        _ => return unsupported(format!("wildcard argument to {name}")),
+                    }
+                }
+                return Ok(Expr::Udf(udf, bound));
+            }
             return name_err(format!("no such function: {name}"));
         };
         if distinct {

@@ -9,9 +9,11 @@ use sqlparser::ast::{self, Statement};
 
 use crate::catalog::{self, Catalog, ColumnDef, IndexDef, TableDef, ViewDef};
 use crate::codec::{index_prefix, table_prefix};
+use crate::ctl::{Ctl, InterruptHandle, StatementLimits};
 use crate::error::{name_err, unsupported, Error, Result};
 use crate::exec::{Exec, OnConflict, Row};
 use crate::expr::Expr;
+use crate::func::{Arity, Functions};
 use crate::kv::{range_is_empty, writes_in, KvBackend, KvPairs, KvTxn, MemBackend, MergeWrites};
 use crate::parse::{count_params, parse, parse_one};
 use crate::plan::Plan;
@@ -38,24 +40,100 @@ pub struct QueryResult {
 #[derive(Clone)]
 pub struct Database {
     backend: Arc<dyn KvBackend>,
+    functions: Functions,
+    interrupt: InterruptHandle,
+    limits: StatementLimits,
+    spill_dir: Option<Arc<std::path::PathBuf>>,
+}
+
+/// The spill directory of an engine: its directory when it is a real one (not in-memory).
+fn engine_spill_dir(engine: &toondb_storage::Engine) -> Option<Arc<std::path::PathBuf>> {
+    let p = engine.path();
+    p.is_dir().then(|| Arc::new(p.to_path_buf()))
 }
 
 impl Database {
     /// A database over any backend.
     pub fn with_backend(backend: Arc<dyn KvBackend>) -> Self {
-        Database { backend }
+        Database {
+            backend,
+            functions: Functions::default(),
+            interrupt: InterruptHandle::new(),
+            limits: StatementLimits::default(),
+            spill_dir: None,
+        }
     }
 
     /// A database over a toondb-storage engine.
     pub fn from_engine(engine: toondb_storage::Engine) -> Self {
-        Self::with_backend(Arc::new(crate::storage::StorageBackend::new(engine)))
+        let spill = engine_spill_dir(&engine);
+        let mut db = Self::with_backend(Arc::new(crate::storage::StorageBackend::new(engine)));
+        db.spill_dir = spill;
+        db
     }
 
     /// A database whose keys all live under `prefix` in the engine's key space.
     pub fn from_engine_with_prefix(engine: toondb_storage::Engine, prefix: &[u8]) -> Self {
-        Self::with_backend(Arc::new(
+        let spill = engine_spill_dir(&engine);
+        let mut db = Self::with_backend(Arc::new(
             crate::storage::StorageBackend::new(engine).with_prefix(prefix),
-        ))
+        ));
+        db.spill_dir = spill;
+        db
+    }
+
+    /// Same database with these limits for the sessions created afterwards.
+    pub fn with_limits(mut self, limits: StatementLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Same database, sharing the function registry and interrupt handle of `other` (used
+    /// to run SQL over another backend, e.g. one transaction, with the same functions).
+    pub fn sharing_with(mut self, other: &Database) -> Self {
+        self.functions = other.functions.clone();
+        self.interrupt = other.interrupt.clone();
+        self.limits = other.limits;
+        self.spill_dir = other.spill_dir.clone();
+        self
+    }
+
+    /// Where sorts spill when they outgrow the memory budget (no directory: they fail with
+    /// [`Error::ResourceExhausted`] instead).
+    pub fn with_spill_dir(mut self, dir: Option<std::path::PathBuf>) -> Self {
+        self.spill_dir = dir.map(Arc::new);
+        self
+    }
+
+    /// The limits new sessions start with.
+    pub fn limits(&self) -> StatementLimits {
+        self.limits
+    }
+
+    /// A handle that interrupts the statements running on this database (all sessions),
+    /// from any thread, like rusqlite's `get_interrupt_handle`.
+    pub fn interrupt_handle(&self) -> InterruptHandle {
+        self.interrupt.clone()
+    }
+
+    /// Registers a user scalar function for every session of this database. `arity` is the
+    /// accepted argument count; `deterministic` lets the planner fold calls on constants.
+    pub fn register_scalar_function<F>(
+        &self,
+        name: &str,
+        arity: Arity,
+        deterministic: bool,
+        f: F,
+    ) -> Result<()>
+    where
+        F: Fn(&[Value]) -> Result<Value> + Send + Sync + 'static,
+    {
+        self.functions.register(name, arity, deterministic, f)
+    }
+
+    /// The function registry.
+    pub fn functions(&self) -> &Functions {
+        &self.functions
     }
 
     /// A fresh in-memory database on toondb-storage's in-memory engine.
@@ -76,6 +154,10 @@ impl Database {
             backend: self.backend.clone(),
             txn: None,
             catalog: None,
+            functions: self.functions.clone(),
+            interrupt: self.interrupt.clone(),
+            limits: self.limits,
+            spill_dir: self.spill_dir.clone(),
         }
     }
 }
@@ -165,6 +247,10 @@ pub struct Session {
     backend: Arc<dyn KvBackend>,
     txn: Option<Box<dyn KvTxn>>,
     catalog: Option<Arc<Catalog>>,
+    functions: Functions,
+    interrupt: InterruptHandle,
+    limits: StatementLimits,
+    spill_dir: Option<Arc<std::path::PathBuf>>,
 }
 
 enum TxnCtl {
@@ -178,6 +264,30 @@ fn is_write(stmt: &Statement) -> bool {
 }
 
 impl Session {
+    /// Sets the timeout applied to each following statement (`None`: no timeout).
+    pub fn set_timeout(&mut self, timeout: Option<std::time::Duration>) {
+        self.limits.timeout = timeout;
+    }
+
+    /// Sets the memory budget of each following statement, in bytes.
+    pub fn set_memory_budget(&mut self, bytes: u64) {
+        self.limits.memory_budget = bytes;
+    }
+
+    /// The limits applied to this session's statements.
+    pub fn limits(&self) -> StatementLimits {
+        self.limits
+    }
+
+    /// The interrupt handle this session's statements obey.
+    pub fn interrupt_handle(&self) -> InterruptHandle {
+        self.interrupt.clone()
+    }
+
+    fn start_ctl(&self) -> Ctl {
+        Ctl::start(&self.interrupt, &self.limits, self.spill_dir.clone())
+    }
+
     /// True while a BEGIN ... COMMIT/ROLLBACK transaction is open.
     pub fn in_transaction(&self) -> bool {
         self.txn.is_some()
@@ -309,10 +419,10 @@ impl Session {
 
     fn current_catalog(&mut self) -> Result<Arc<Catalog>> {
         match self.txn.as_deref_mut() {
-            Some(t) => load_catalog(&mut self.catalog, t),
+            Some(t) => load_catalog(&mut self.catalog, t, &self.functions),
             None => {
                 let mut t = self.backend.begin()?;
-                let r = load_catalog(&mut self.catalog, t.as_mut());
+                let r = load_catalog(&mut self.catalog, t.as_mut(), &self.functions);
                 t.rollback();
                 r
             }
@@ -371,13 +481,22 @@ impl Session {
                 },
             };
         }
+        let ctl = self.start_ctl();
         match self.txn.as_deref_mut() {
             Some(base) => {
                 let mut ov = Box::new(Overlay {
                     base,
                     writes: BTreeMap::new(),
                 });
-                let r = exec_statement(&mut self.catalog, ov.as_mut(), stmt, params, cache);
+                let r = exec_statement(
+                    &mut self.catalog,
+                    &self.functions,
+                    ov.as_mut(),
+                    stmt,
+                    params,
+                    cache,
+                    &ctl,
+                );
                 match r {
                     Ok(res) => {
                         ov.commit()?;
@@ -417,7 +536,16 @@ impl Session {
         cache: Option<&PlanCache>,
     ) -> Result<QueryResult> {
         let mut t = self.backend.begin()?;
-        match exec_statement(&mut self.catalog, t.as_mut(), stmt, params, cache) {
+        let ctl = self.start_ctl();
+        match exec_statement(
+            &mut self.catalog,
+            &self.functions,
+            t.as_mut(),
+            stmt,
+            params,
+            cache,
+            &ctl,
+        ) {
             Ok(res) => {
                 if is_write(stmt) {
                     if let Err(e) = t.commit() {
@@ -497,14 +625,20 @@ fn new_column_def(c: &ast::ColumnDef) -> ColumnDef {
     }
 }
 
-fn load_catalog(cache: &mut Option<Arc<Catalog>>, txn: &mut dyn KvTxn) -> Result<Arc<Catalog>> {
+fn load_catalog(
+    cache: &mut Option<Arc<Catalog>>,
+    txn: &mut dyn KvTxn,
+    functions: &Functions,
+) -> Result<Arc<Catalog>> {
     let v = catalog::version(txn)?;
     if let Some(c) = cache {
         if c.version == v {
             return Ok(c.clone());
         }
     }
-    let c = Arc::new(catalog::load(txn)?);
+    let mut c = catalog::load(txn)?;
+    c.functions = functions.clone();
+    let c = Arc::new(c);
     *cache = Some(c.clone());
     Ok(c)
 }
@@ -521,12 +655,14 @@ fn fill_types(columns: &mut [Column], rows: &[Row]) {
 
 fn exec_statement(
     catalog_cache: &mut Option<Arc<Catalog>>,
+    functions: &Functions,
     txn: &mut dyn KvTxn,
     stmt: &Statement,
     params: &[Value],
     cache: Option<&PlanCache>,
+    ctl: &Ctl,
 ) -> Result<QueryResult> {
-    let cat = load_catalog(catalog_cache, txn)?;
+    let cat = load_catalog(catalog_cache, txn, functions)?;
     match stmt {
         Statement::Query(q) => {
             let cached = cache.and_then(|c| {
@@ -550,7 +686,7 @@ fn exec_statement(
                     p
                 }
             };
-            let mut ex = Exec::new(txn, params);
+            let mut ex = Exec::with_ctl(txn, params, ctl.clone());
             let rows = ex.run(&p.plan)?;
             let mut columns = p.columns.clone();
             fill_types(&mut columns, &rows);
@@ -570,11 +706,11 @@ fn exec_statement(
                 last_insert_rowid: None,
             })
         }
-        Statement::Insert(ins) => insert(&cat, txn, ins, params),
-        Statement::Update(u) => update(&cat, txn, u, params),
-        Statement::Delete(d) => delete(&cat, txn, d, params),
+        Statement::Insert(ins) => insert(&cat, txn, ins, params, ctl),
+        Statement::Update(u) => update(&cat, txn, u, params, ctl),
+        Statement::Delete(d) => delete(&cat, txn, d, params, ctl),
         Statement::CreateTable(ct) => create_table(&cat, txn, ct),
-        Statement::CreateIndex(ci) => create_index(&cat, txn, ci),
+        Statement::CreateIndex(ci) => create_index(&cat, txn, ci, ctl),
         Statement::CreateView(cv) => create_view(&cat, txn, cv),
         Statement::Drop {
             object_type,
@@ -837,7 +973,12 @@ fn alter_table(cat: &Catalog, txn: &mut dyn KvTxn, at: &ast::AlterTable) -> Resu
     Ok(QueryResult::default())
 }
 
-fn create_index(cat: &Catalog, txn: &mut dyn KvTxn, ci: &ast::CreateIndex) -> Result<QueryResult> {
+fn create_index(
+    cat: &Catalog,
+    txn: &mut dyn KvTxn,
+    ci: &ast::CreateIndex,
+    ctl: &Ctl,
+) -> Result<QueryResult> {
     let Some(iname) = ci.name.as_ref().map(object_name) else {
         return Err(Error::Syntax {
             message: "CREATE INDEX requires an index name".into(),
@@ -876,7 +1017,7 @@ fn create_index(cat: &Catalog, txn: &mut dyn KvTxn, ci: &ast::CreateIndex) -> Re
         auto: false,
     };
     t2.next_index_id += 1;
-    let mut ex = Exec::new(txn, &[]);
+    let mut ex = Exec::with_ctl(txn, &[], ctl.clone());
     ex.build_index(&t2, &idx)?;
     t2.indexes.push(idx);
     catalog::put_table(txn, &t2)?;
@@ -999,6 +1140,7 @@ fn insert(
     txn: &mut dyn KvTxn,
     ins: &ast::Insert,
     params: &[Value],
+    ctl: &Ctl,
 ) -> Result<QueryResult> {
     let ast::TableObject::TableName(tn) = &ins.table else {
         return unsupported("INSERT INTO TABLE FUNCTION");
@@ -1024,7 +1166,7 @@ fn insert(
     };
     let Some(source) = &ins.source else {
         // INSERT ... DEFAULT VALUES
-        let mut ex = Exec::new(txn, params);
+        let mut ex = Exec::with_ctl(txn, params, ctl.clone());
         let row: Result<Row> = (0..t.columns.len()).map(|i| default_value(&t, i)).collect();
         let n = u64::from(ex.write_row(&t, row?, None, mode)?);
         return Ok(QueryResult {
@@ -1063,10 +1205,11 @@ fn insert(
             }
         })
         .collect::<Result<_>>()?;
-    let mut ex = Exec::new(txn, params);
+    let mut ex = Exec::with_ctl(txn, params, ctl.clone());
     let rows = ex.run(&planned.plan)?;
     let mut n = 0u64;
     for src in rows {
+        ex.ctl().tick()?;
         let mut row = defaults.clone();
         for (v, &ti) in src.into_iter().zip(&targets) {
             row[ti] = v;
@@ -1108,6 +1251,7 @@ fn update(
     txn: &mut dyn KvTxn,
     u: &ast::Update,
     params: &[Value],
+    ctl: &Ctl,
 ) -> Result<QueryResult> {
     if !u.table.joins.is_empty() || u.from.is_some() || u.returning.is_some() || u.limit.is_some() {
         return unsupported("UPDATE with joins / FROM / RETURNING / LIMIT");
@@ -1130,10 +1274,11 @@ fn update(
         sets.push((ci, e));
     }
     check_params(p.nparams, params)?;
-    let mut ex = Exec::new(txn, params);
+    let mut ex = Exec::with_ctl(txn, params, ctl.clone());
     let rows = ex.scan_rows(&t, &access, pred.as_ref())?;
     let mut n = 0;
     for (rowid, old) in rows {
+        ex.ctl().tick()?;
         let mut new = old.clone();
         for (ci, e) in &sets {
             new[*ci] = ex.eval(e, &old)?;
@@ -1163,16 +1308,18 @@ fn delete(
     txn: &mut dyn KvTxn,
     d: &ast::Delete,
     params: &[Value],
+    ctl: &Ctl,
 ) -> Result<QueryResult> {
     if d.returning.is_some() || d.limit.is_some() {
         return unsupported("DELETE ... RETURNING / LIMIT");
     }
     let rel = delete_relation(d)?;
     let (t, pred, access) = dml_target(cat, rel, d.selection.as_ref())?;
-    let mut ex = Exec::new(txn, params);
+    let mut ex = Exec::with_ctl(txn, params, ctl.clone());
     let rows = ex.scan_rows(&t, &access, pred.as_ref())?;
     let n = rows.len() as u64;
     for (rowid, row) in rows {
+        ex.ctl().tick()?;
         ex.delete_row(&t, rowid, &row)?;
     }
     Ok(QueryResult {

@@ -155,8 +155,11 @@ impl Transaction {
 
     fn session(&mut self) -> &mut Session {
         let txn = self.txn.clone();
+        let shared = &self.db.inner.sql;
         self.session.get_or_insert_with(|| {
-            toondb_query::Database::with_backend(Arc::new(TxBackend { txn })).session()
+            toondb_query::Database::with_backend(Arc::new(TxBackend { txn }))
+                .sharing_with(shared)
+                .session()
         })
     }
 
