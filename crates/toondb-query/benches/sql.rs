@@ -103,7 +103,8 @@ const JOIN3: &str = "SELECT count(*), sum(a.x) FROM a JOIN b ON a.b_id = b.id JO
 const GROUP: &str = "SELECT grp, count(*), sum(k), avg(k) FROM t GROUP BY grp";
 const TOPK: &str = "SELECT id, k FROM t ORDER BY k DESC LIMIT 10";
 const COUNT_DISTINCT: &str = "SELECT count(DISTINCT k) FROM t";
-const IN_SUB: &str = "SELECT count(*), sum(x) FROM a WHERE b_id IN (SELECT id FROM b WHERE c_id < 20)";
+const IN_SUB: &str =
+    "SELECT count(*), sum(x) FROM a WHERE b_id IN (SELECT id FROM b WHERE c_id < 20)";
 const LEFT_JOIN: &str =
     "SELECT count(*), count(b.id) FROM a LEFT JOIN b ON a.b_id = b.id AND b.c_id < 50";
 const FULL_SCAN_FILTER: &str = "SELECT count(*) FROM t WHERE v LIKE '%7%'";
@@ -253,8 +254,8 @@ fn memory_mode() {
     let _ = std::fs::remove_dir_all(&dir);
     let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
     {
-        let engine = toondb_storage::Engine::open(&dir, toondb_storage::Options::default())
-            .expect("open");
+        let engine =
+            toondb_storage::Engine::open(&dir, toondb_storage::Options::default()).expect("open");
         let db = Database::from_engine(engine);
         let mut s = db.session();
         let n = 1_000_000;
@@ -262,7 +263,10 @@ fn memory_mode() {
             s.execute(q).expect("schema");
         }
         s.execute("BEGIN").expect("begin");
-        for q in load_statements(n).iter().filter(|q| q.starts_with("INSERT INTO t ")) {
+        for q in load_statements(n)
+            .iter()
+            .filter(|q| q.starts_with("INSERT INTO t "))
+        {
             s.execute(q).expect("load");
         }
         s.execute("COMMIT").expect("commit");

@@ -910,6 +910,7 @@ fn alter_table(cat: &Catalog, txn: &mut dyn KvTxn, at: &ast::AlterTable) -> Resu
                     ));
                 }
                 catalog::delete_table(txn, &t2.name)?;
+                rename_in_views(cat, txn, &t2.name, &new)?;
                 t2.name = new;
             }
             ast::AlterTableOperation::RenameColumn {
@@ -971,6 +972,68 @@ fn alter_table(cat: &Catalog, txn: &mut dyn KvTxn, at: &ast::AlterTable) -> Resu
     }
     catalog::put_table(txn, &t2)?;
     Ok(QueryResult::default())
+}
+
+/// Makes views follow a renamed table: every reference to `old` in a view's query becomes
+/// `new AS old` (an existing alias is kept), so column references qualified with the old
+/// name keep resolving. Views whose query defines a CTE named `old` are left alone.
+fn rename_in_views(cat: &Catalog, txn: &mut dyn KvTxn, old: &str, new: &str) -> Result<()> {
+    use sqlparser::ast::{Ident, TableAlias, TableFactor, VisitMut, VisitorMut};
+    use std::ops::ControlFlow;
+    struct Renamer<'a> {
+        old: &'a str,
+        new: &'a str,
+        changed: bool,
+    }
+    impl VisitorMut for Renamer<'_> {
+        type Break = ();
+        fn pre_visit_query(&mut self, q: &mut ast::Query) -> ControlFlow<()> {
+            let shadowed = q.with.as_ref().is_some_and(|w| {
+                w.cte_tables
+                    .iter()
+                    .any(|c| c.alias.name.value.eq_ignore_ascii_case(self.old))
+            });
+            if shadowed {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        }
+        fn pre_visit_table_factor(&mut self, tf: &mut TableFactor) -> ControlFlow<()> {
+            if let TableFactor::Table { name, alias, .. } = tf {
+                if object_name(name).eq_ignore_ascii_case(self.old) {
+                    *name = ast::ObjectName::from(vec![Ident::new(self.new)]);
+                    if alias.is_none() {
+                        *alias = Some(TableAlias {
+                            explicit: true,
+                            name: Ident::new(self.old),
+                            columns: Vec::new(),
+                            at: None,
+                        });
+                    }
+                    self.changed = true;
+                }
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    for v in cat.views.values() {
+        let Ok(Statement::Query(mut q)) = parse_one(&v.sql) else {
+            continue;
+        };
+        let mut r = Renamer {
+            old,
+            new,
+            changed: false,
+        };
+        if q.visit(&mut r).is_break() || !r.changed {
+            continue;
+        }
+        let mut v2 = (**v).clone();
+        v2.sql = q.to_string();
+        catalog::put_view(txn, &v2)?;
+    }
+    Ok(())
 }
 
 fn create_index(
