@@ -44,7 +44,9 @@ pub struct Runner {
 
 impl Runner {
     /// A runner on `db` with no open transaction.
+    /// Ctrl-C interrupts the statement this runner is executing (see [`crate::interrupt`]).
     pub fn new(db: Database) -> Runner {
+        crate::interrupt::watch(db.interrupt_handle());
         Runner { db, tx: None }
     }
 
@@ -83,10 +85,20 @@ impl Runner {
             },
             None => {
                 let rows = match &mut self.tx {
-                    Some(tx) => tx.query(sql, &[])?,
-                    None => self.db.query(sql, &[])?,
+                    Some(tx) => tx.query(sql, &[]),
+                    None => self.db.query(sql, &[]),
                 };
-                Ok(rows.into())
+                match rows {
+                    Ok(rows) => Ok(rows.into()),
+                    Err(e) if e.kind() == toondb::ErrorKind::Interrupted => {
+                        Err(Error::Interrupted(if self.tx.is_some() {
+                            "the statement was cancelled and applied nothing; the transaction is still open".into()
+                        } else {
+                            "the statement was cancelled and applied nothing".into()
+                        }))
+                    }
+                    Err(e) => Err(e.into()),
+                }
             }
         }
     }

@@ -40,6 +40,48 @@ impl InterruptHandle {
     }
 }
 
+/// Cancels the statements of one caller (a gRPC request, a Python call) without touching
+/// other callers' statements on the same database. Statements pick up the token of the
+/// thread they start on (see [`with_cancel_token`]).
+#[derive(Clone, Debug, Default)]
+pub struct CancelToken {
+    cancelled: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl CancelToken {
+    /// A token that is not cancelled.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Cancels the statements running under this token (and any started later under it).
+    pub fn cancel(&self) {
+        self.cancelled.store(true, Ordering::SeqCst);
+    }
+    /// Whether [`CancelToken::cancel`] was called.
+    pub fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::SeqCst)
+    }
+}
+
+thread_local! {
+    static CURRENT_TOKEN: std::cell::RefCell<Option<CancelToken>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` so that every SQL statement started by it on this thread obeys `token`.
+pub fn with_cancel_token<T>(token: &CancelToken, f: impl FnOnce() -> T) -> T {
+    struct Restore(Option<CancelToken>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let prev = self.0.take();
+            CURRENT_TOKEN.with(|c| *c.borrow_mut() = prev);
+        }
+    }
+    let prev = CURRENT_TOKEN.with(|c| c.borrow_mut().replace(token.clone()));
+    let _restore = Restore(prev);
+    f()
+}
+
 /// Limits applied to every statement of a session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StatementLimits {
@@ -69,6 +111,7 @@ pub struct Ctl {
     used: u64,
     ticks: u32,
     spill_dir: Option<Arc<std::path::PathBuf>>,
+    token: Option<CancelToken>,
 }
 
 impl Default for Ctl {
@@ -87,6 +130,7 @@ impl Ctl {
             used: 0,
             ticks: 0,
             spill_dir: None,
+            token: None,
         }
     }
 
@@ -103,6 +147,7 @@ impl Ctl {
             used: 0,
             ticks: 0,
             spill_dir,
+            token: CURRENT_TOKEN.with(|c| c.borrow().clone()),
         }
     }
 
@@ -123,6 +168,9 @@ impl Ctl {
             if h.current() != *started {
                 return Err(Error::Interrupted("statement interrupted".into()));
             }
+        }
+        if self.token.as_ref().is_some_and(CancelToken::is_cancelled) {
+            return Err(Error::Interrupted("statement cancelled".into()));
         }
         if let Some(d) = self.deadline {
             if Instant::now() >= d {

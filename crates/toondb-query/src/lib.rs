@@ -29,7 +29,9 @@ pub mod spill;
 pub mod storage;
 pub mod value;
 
-pub use ctl::{InterruptHandle, StatementLimits, DEFAULT_MEMORY_BUDGET};
+pub use ctl::{
+    with_cancel_token, CancelToken, InterruptHandle, StatementLimits, DEFAULT_MEMORY_BUDGET,
+};
 pub use error::{Error, ErrorClass, Result};
 pub use format::{to_json, to_table};
 pub use func::{Arity, Functions, ScalarFunction};

@@ -113,3 +113,22 @@ fn interrupted_transaction_can_be_rolled_back() {
     let r = s.execute("SELECT count(*) FROM t").unwrap();
     assert_eq!(r.rows, vec![vec![Value::Integer(2000)]]);
 }
+
+#[test]
+fn cancel_token_stops_only_its_own_statements() {
+    let (db, mut s) = setup(2000);
+    let token = toondb_query::CancelToken::new();
+    let t2 = token.clone();
+    db.register_scalar_function("cancel_mine", Arity::Exact(1), false, move |a| {
+        t2.cancel();
+        Ok(a[0].clone())
+    })
+    .unwrap();
+    let r = toondb_query::with_cancel_token(&token, || {
+        s.execute("SELECT count(*) FROM t a, t b WHERE cancel_mine(a.x) >= 0")
+    });
+    assert_interrupted(r);
+    // Outside the token (and in other sessions) statements run normally.
+    let r = s.execute("SELECT count(*) FROM t WHERE cancel_mine(x) >= 0");
+    assert_eq!(r.unwrap().rows, vec![vec![Value::Integer(2000)]]);
+}

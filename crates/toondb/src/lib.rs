@@ -104,6 +104,8 @@ pub use text::{tokenize, Bm25Params};
 pub use txn::{Transaction, TxnCollection};
 
 pub use toondb_index::Metric;
-pub use toondb_query::{Arity, InterruptHandle, StatementLimits, Value};
+pub use toondb_query::{
+    with_cancel_token, Arity, CancelToken, InterruptHandle, StatementLimits, Value,
+};
 pub use toondb_storage::{Direction, Isolation, SyncMode};
 pub use toondb_toon::Tokenizer;

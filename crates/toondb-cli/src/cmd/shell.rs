@@ -114,8 +114,14 @@ impl Shell {
 
     fn statement(&mut self, sql: &str) {
         let t = Instant::now();
+        let mut cancelled = false;
         match self.runner.run(sql) {
             Ok(r) => self.say(&output::render(&r, self.format)),
+            Err(Error::Interrupted(m)) if self.interactive => {
+                // Ctrl-C cancelled the statement: back to the prompt.
+                cancelled = true;
+                eprintln!("interrupted: {m}");
+            }
             Err(e) => self.error(&e),
         }
         if self.timer {
@@ -125,11 +131,13 @@ impl Shell {
             ));
         }
         if interrupt::interrupted() {
-            // Ctrl-C while a statement ran (statements are not cancellable; it completed).
+            // Ctrl-C while a statement ran: it was cancelled (or had just completed).
             // Interactive: back to the prompt. Piped: stop reading more input.
             interrupt::clear();
             if self.interactive {
-                eprintln!("interrupted (the statement had already completed)");
+                if !cancelled {
+                    eprintln!("interrupted (the statement had already completed)");
+                }
             } else {
                 self.stop = true;
             }
