@@ -26,6 +26,7 @@ pub mod plan;
 pub mod planner;
 pub mod session;
 pub mod spill;
+pub mod stats;
 pub mod storage;
 pub mod value;
 

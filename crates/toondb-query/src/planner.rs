@@ -2095,49 +2095,9 @@ fn rewrite_post_agg(e: &mut Expr, groups: &[Expr], from_width: usize, ng: usize)
     }
 }
 
-/// Rough row-count estimate used to pick hash-join build sides.
+/// Estimated output rows of a plan (see [`Plan::estimated_rows`]).
 pub fn estimate(p: &Plan) -> f64 {
-    match p {
-        Plan::Empty { .. } => 0.0,
-        Plan::Values { rows, .. } => rows.len() as f64,
-        Plan::Scan { access, filter, .. } => {
-            let base = match access {
-                Access::Full => 1000.0,
-                Access::RowidIn(k) => k.len() as f64,
-                Access::RowidRange { .. } => 250.0,
-                Access::Index { index, eq, lo, hi } => {
-                    let full = eq.first().is_some_and(|t| t.len() == index.columns.len());
-                    if index.unique && full {
-                        eq.len() as f64
-                    } else if lo.is_some() || hi.is_some() {
-                        100.0
-                    } else {
-                        10.0 * eq.len() as f64
-                    }
-                }
-            };
-            if filter.is_some() && matches!(access, Access::Full) {
-                base * 0.3
-            } else {
-                base
-            }
-        }
-        Plan::Filter { input, .. } => estimate(input) * 0.3,
-        Plan::Project { input, .. } | Plan::Sort { input, .. } | Plan::Distinct { input, .. } => {
-            estimate(input)
-        }
-        Plan::Limit { input, .. } => estimate(input).min(100.0),
-        Plan::NestedLoop { left, right, .. } => estimate(left) * estimate(right),
-        Plan::HashJoin { left, right, .. } => estimate(left).max(estimate(right)),
-        Plan::Aggregate { input, groups, .. } => {
-            if groups.is_empty() {
-                1.0
-            } else {
-                estimate(input) * 0.1
-            }
-        }
-        Plan::SetOp { left, right, .. } => estimate(left) + estimate(right),
-    }
+    p.estimated_rows()
 }
 
 // ---------------------------------------------------------------- access path selection

@@ -414,7 +414,70 @@ impl Session {
             }
             return Ok(Some(QueryResult::default()));
         }
+        let mut words = t.split_whitespace();
+        if words
+            .next()
+            .is_some_and(|w| w.eq_ignore_ascii_case("analyze"))
+        {
+            let name = words.next().map(|n| {
+                n.trim_matches(|c| c == '"' || c == '`' || c == '[' || c == ']')
+                    .to_string()
+            });
+            if words.next().is_some() {
+                return Err(Error::Syntax {
+                    message: format!("unexpected text after ANALYZE: {t}"),
+                });
+            }
+            self.analyze(name.as_deref())?;
+            return Ok(Some(QueryResult::default()));
+        }
         Ok(None)
+    }
+
+    /// ANALYZE [table]: stores row counts and distinct estimates in the catalog.
+    fn analyze(&mut self, name: Option<&str>) -> Result<()> {
+        let ctl = self.start_ctl();
+        let run = |cat: &Catalog, txn: &mut dyn KvTxn| -> Result<()> {
+            let tables: Vec<Arc<TableDef>> = match name {
+                None => cat.tables.values().cloned().collect(),
+                Some(n) => match cat.table(n) {
+                    Some(t) => vec![t.clone()],
+                    None => return name_err(format!("no such table: {n}")),
+                },
+            };
+            for t in tables {
+                let stats = {
+                    let mut ex = Exec::with_ctl(txn, &[], ctl.clone());
+                    crate::stats::collect(&mut ex, &t)?
+                };
+                let mut t2 = (*t).clone();
+                t2.stats = Some(stats);
+                catalog::put_table(txn, &t2)?;
+            }
+            Ok(())
+        };
+        match self.txn.as_deref_mut() {
+            Some(t) => {
+                let cat = load_catalog(&mut self.catalog, t, &self.functions)?;
+                let mut ov = Box::new(Overlay {
+                    base: t,
+                    writes: BTreeMap::new(),
+                });
+                run(&cat, ov.as_mut())?;
+                ov.commit()
+            }
+            None => {
+                let mut t = self.backend.begin()?;
+                let cat = load_catalog(&mut self.catalog, t.as_mut(), &self.functions)?;
+                match run(&cat, t.as_mut()) {
+                    Ok(()) => t.commit(),
+                    Err(e) => {
+                        t.rollback();
+                        Err(e)
+                    }
+                }
+            }
+        }
     }
 
     fn current_catalog(&mut self) -> Result<Arc<Catalog>> {
@@ -866,6 +929,7 @@ fn create_table(cat: &Catalog, txn: &mut dyn KvTxn, ct: &ast::CreateTable) -> Re
     }
     let id = catalog::next_table_id(txn)?;
     let mut t = TableDef {
+        stats: None,
         id,
         name: name.clone(),
         columns,
