@@ -12,11 +12,25 @@ INSERT INTO t1 VALUES (1, 'one', 1.5, x'00ff'), (2, 'two', NULL, NULL), (3, NULL
 INSERT INTO t2 VALUES (1, 'a', 10), (NULL, 'b', 'txt'), (3, NULL, 2.5);
 CREATE VIEW v1 AS SELECT a, b FROM t1 WHERE a > 1;";
 
+/// Inputs starting with `#` and a count byte are expanded: the rest is repeated `count * 256`
+/// times, so short inputs reach the long-statement paths (operator chains of tens of thousands
+/// of terms, deep nesting) that a 4 KiB input cannot.
+fn expand(data: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    match data {
+        [b'#', n, rest @ ..] if !rest.is_empty() && rest.len() <= 64 => {
+            let times = usize::from(*n).max(1) * 256;
+            std::borrow::Cow::Owned(rest.repeat(times))
+        }
+        _ => std::borrow::Cow::Borrowed(data),
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
-    if data.len() > 4096 {
+    if data.len() > 256 * 1024 {
         return;
     }
-    let sql = String::from_utf8_lossy(data);
+    let data = expand(data);
+    let sql = String::from_utf8_lossy(&data);
     let db = Database::open_mem();
     let mut s = db.session();
     if s.execute(SETUP).is_err() {

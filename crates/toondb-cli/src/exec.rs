@@ -58,7 +58,9 @@ pub struct Runner {
 
 impl Runner {
     /// A runner on `db` with no open transaction.
+    /// Ctrl-C interrupts the statement this runner is executing (see [`crate::interrupt`]).
     pub fn new(db: Database) -> Runner {
+        crate::interrupt::watch(db.interrupt_handle());
         Runner {
             db,
             tx: None,
@@ -157,16 +159,29 @@ impl Runner {
         params: &[Value],
         context: bool,
     ) -> Result<ResultSet> {
-        let rows = match &mut self.tx {
-            Some(tx) => tx.query(sql, params)?,
+        let in_tx = self.tx.is_some();
+        let result = match &mut self.tx {
+            Some(tx) => tx.query(sql, params),
             // CONTEXT statements only read; they run on the database itself.
             None if self.readonly && !context => {
                 let mut tx = self.db.begin()?;
                 let r = tx.query(sql, params);
                 tx.rollback();
-                r?
+                r
             }
-            None => self.db.query(sql, params)?,
+            None => self.db.query(sql, params),
+        };
+        let rows = match result {
+            Ok(rows) => rows,
+            Err(e) if e.kind() == toondb::ErrorKind::Interrupted => {
+                return Err(Error::Interrupted(if in_tx {
+                    "the statement was cancelled and applied nothing; the transaction is still open"
+                        .into()
+                } else {
+                    "the statement was cancelled and applied nothing".into()
+                }));
+            }
+            Err(e) => return Err(e.into()),
         };
         if self.readonly && rows.rows_affected() > 0 {
             return Err(Error::ReadOnly(format!(

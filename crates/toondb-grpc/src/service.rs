@@ -175,9 +175,13 @@ impl ToonService {
     {
         let permit = self.permit().await?;
         let db = self.state.db.clone();
+        // A deadline or a client cancel drops this future: the guard then cancels the SQL
+        // statement running on the worker (it fails with "interrupted" and applies nothing).
+        let token = toondb::CancelToken::new();
+        let _cancel_on_drop = CancelOnDrop(token.clone());
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            f(&db)
+            toondb::with_cancel_token(&token, || f(&db))
         })
         .await
         .map_err(|e| Status::internal(format!("database worker failed: {e}")))?
@@ -208,14 +212,36 @@ impl ToonService {
         let db = self.state.db.clone();
         let stall = self.state.stream_stall_timeout;
         let handle = tokio::runtime::Handle::current();
+        // The client going away (cancel, deadline) drops the receiving stream: a watcher then
+        // cancels the SQL statement the producer is running.
+        let token = toondb::CancelToken::new();
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
+        let watch_tx = tx.clone();
+        let watch_token = token.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                () = watch_tx.closed() => watch_token.cancel(),
+                _ = done_rx => {}
+            }
+        });
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
+            let _done = done_tx;
             let mut send = |item: Result<T, Status>| -> bool {
                 handle.block_on(tx.send_timeout(item, stall)).is_ok()
             };
-            produce(&db, &mut send);
+            toondb::with_cancel_token(&token, || produce(&db, &mut send));
         });
         Ok(ReceiverStream::new(rx))
+    }
+}
+
+/// Cancels a token when dropped (the request future was dropped: deadline or client cancel).
+struct CancelOnDrop(toondb::CancelToken);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel();
     }
 }
 

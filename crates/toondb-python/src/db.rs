@@ -202,7 +202,7 @@ impl Database {
     ) -> PyResult<u64> {
         let ps = crate::convert::params(params)?;
         let db = handle(&self.db)?;
-        py.allow_threads(move || db.execute(&sql, &ps)).py_err()
+        interruptible(py, move || db.execute(&sql, &ps))
     }
 
     /// Runs a query; rows are tuples, or dicts with `as_dict=True`. `CONTEXT SELECT ...`
@@ -217,7 +217,7 @@ impl Database {
     ) -> PyResult<PyObject> {
         let ps = crate::convert::params(params)?;
         let db = handle(&self.db)?;
-        let rows = py.allow_threads(move || db.query(&sql, &ps)).py_err()?;
+        let rows = interruptible(py, move || db.query(&sql, &ps))?;
         rows_to_py(py, &rows, as_dict)
     }
 
@@ -320,6 +320,46 @@ impl<'py> FromPyObject<'py> for PathArg {
     }
 }
 
+/// Runs a SQL call without the GIL on a scoped worker thread while this thread keeps
+/// checking for Python signals: on KeyboardInterrupt (or any signal handler raising) the
+/// running statement is cancelled (it applies nothing) and the exception propagates.
+fn interruptible<T: Send>(
+    py: Python<'_>,
+    f: impl FnOnce() -> toondb::Result<T> + Send,
+) -> PyResult<T> {
+    use std::sync::mpsc::{channel, RecvTimeoutError};
+    let token = toondb::CancelToken::new();
+    std::thread::scope(|scope| {
+        let (tx, rx) = channel();
+        let worker_token = token.clone();
+        scope.spawn(move || {
+            let _ = tx.send(toondb::with_cancel_token(&worker_token, f));
+        });
+        // A Receiver is not Sync; the lock makes it shareable with the GIL-free closure.
+        let rx = Mutex::new(rx);
+        loop {
+            let got =
+                py.allow_threads(|| rx.lock().recv_timeout(std::time::Duration::from_millis(50)));
+            match got {
+                Ok(r) => return r.py_err(),
+                Err(RecvTimeoutError::Timeout) => {
+                    if let Err(e) = py.check_signals() {
+                        token.cancel();
+                        // The statement stops at its next check; wait so nothing outlives us.
+                        let _ = py.allow_threads(|| rx.lock().recv());
+                        return Err(e);
+                    }
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err(crate::errors::InternalError::new_err(
+                        "SQL worker thread ended without a result",
+                    ))
+                }
+            }
+        }
+    })
+}
+
 /// A transaction. Reads see a snapshot plus its own writes.
 #[pyclass(module = "toondb", frozen)]
 pub(crate) struct Transaction {
@@ -328,6 +368,27 @@ pub(crate) struct Transaction {
 }
 
 impl Transaction {
+    /// Like `with`, for SQL: Ctrl-C (KeyboardInterrupt) cancels the running statement.
+    fn with_sql<T: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&mut toondb::Transaction) -> toondb::Result<T> + Send,
+    ) -> PyResult<T> {
+        if self.db.read().is_none() {
+            return Err(closed());
+        }
+        let tx = &self.tx;
+        interruptible(py, move || {
+            let mut g = tx.lock();
+            match g.as_mut() {
+                Some(t) => f(t),
+                None => Err(toondb::Error::InvalidArgument(
+                    "transaction already finished".into(),
+                )),
+            }
+        })
+    }
+
     fn with<T: Send>(
         &self,
         py: Python<'_>,
@@ -402,7 +463,7 @@ impl Transaction {
         params: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<u64> {
         let ps = crate::convert::params(params)?;
-        self.with(py, move |t| t.execute(&sql, &ps))
+        self.with_sql(py, move |t| t.execute(&sql, &ps))
     }
 
     #[pyo3(signature = (sql, params=None, *, as_dict=false))]
@@ -414,7 +475,7 @@ impl Transaction {
         as_dict: bool,
     ) -> PyResult<PyObject> {
         let ps = crate::convert::params(params)?;
-        let rows = self.with(py, move |t| t.query(&sql, &ps))?;
+        let rows = self.with_sql(py, move |t| t.query(&sql, &ps))?;
         rows_to_py(py, &rows, as_dict)
     }
 

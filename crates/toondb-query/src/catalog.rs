@@ -62,6 +62,19 @@ pub struct TableDef {
     pub indexes: Vec<IndexDef>,
     /// Next index id to assign.
     pub next_index_id: u32,
+    /// Statistics from the last ANALYZE (absent until then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stats: Option<TableStats>,
+}
+
+/// Table statistics collected by ANALYZE, used by the optimizer's row estimates (join order,
+/// hash-join build side, index selectivity) and shown by EXPLAIN.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TableStats {
+    /// Number of rows.
+    pub rows: u64,
+    /// Estimated distinct non-NULL values per column (declaration order).
+    pub distinct: Vec<u64>,
 }
 
 impl TableDef {
@@ -93,6 +106,8 @@ pub struct Catalog {
     pub views: BTreeMap<String, Arc<ViewDef>>,
     /// Version counter at load time.
     pub version: u64,
+    /// User-defined functions of the database (not stored; attached when loaded).
+    pub functions: crate::func::Functions,
 }
 
 const K_TABLE: u8 = b'T';
@@ -269,6 +284,7 @@ mod tests {
         t.put(&key(K_TABLE, "x"), b"{not json").unwrap();
         assert!(matches!(load(t.as_mut()), Err(Error::Corruption { .. })));
         let bad = TableDef {
+            stats: None,
             id: 1,
             name: "x".into(),
             columns: vec![],

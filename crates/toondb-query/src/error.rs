@@ -42,18 +42,105 @@ pub enum Error {
         /// Decoder message.
         detail: String,
     },
-    /// A write-write or serialization conflict reported by the storage engine at commit.
+    /// A write-write or serialization conflict reported by a key-value backend that is not
+    /// toondb-storage (storage conflicts arrive as [`Error::Storage`]).
     #[error("transaction conflict: {0}")]
     Conflict(String),
-    /// Any other storage engine error.
+    /// An error from the storage engine, kept intact as the source.
     #[error("storage: {0}")]
-    Storage(String),
+    Storage(#[source] toondb_storage::Error),
+    /// The statement was stopped by an interrupt handle or its timeout. Nothing it wrote is
+    /// applied; an enclosing transaction stays usable.
+    #[error("interrupted: {0}")]
+    Interrupted(String),
+    /// An operator needed more memory than the statement's budget allows.
+    #[error("resource exhausted: {operator} needs more than the statement memory budget of {budget} bytes")]
+    ResourceExhausted {
+        /// The operator that ran out (`"sort"`, `"hash join"`, `"hash aggregate"`, ...).
+        operator: &'static str,
+        /// The budget in bytes.
+        budget: u64,
+    },
+    /// The statement exceeds a size limit (expression depth, nesting, length).
+    #[error("{0}")]
+    TooBig(String),
+    /// A failure that is not the caller's fault (a poisoned lock, a worker thread that died).
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Whose fault an [`Error`] is, for the edges (gRPC status, SDK exception classes). Every
+/// variant of [`Error`] maps to one class explicitly in [`Error::class`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// Bad SQL text, wrong parameters, runtime type errors, transaction-control misuse.
+    InvalidArgument,
+    /// A named object does not exist.
+    NotFound,
+    /// A named object already exists.
+    AlreadyExists,
+    /// Valid SQL that ToonDB does not support.
+    Unsupported,
+    /// A constraint was violated.
+    Constraint,
+    /// Stored data is damaged.
+    Corruption,
+    /// A concurrent transaction won; retrying may succeed.
+    Conflict,
+    /// The statement was interrupted or timed out.
+    Interrupted,
+    /// The statement exceeded its memory budget or a size limit.
+    ResourceExhausted,
+    /// The storage engine failed (classified further by the storage error itself).
+    Storage,
+    /// A bug or unexpected failure.
+    Internal,
 }
 
 impl Error {
     /// True when the statement failed because of a concurrent transaction and may be retried.
     pub fn is_conflict(&self) -> bool {
-        matches!(self, Error::Conflict(_))
+        match self {
+            Error::Conflict(_) => true,
+            Error::Storage(e) => e.is_conflict(),
+            _ => false,
+        }
+    }
+
+    /// The class of this error (one explicit arm per variant).
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            Error::Syntax { .. } => ErrorClass::InvalidArgument,
+            Error::Name(m) => {
+                // Name errors are produced by this crate with one of these fixed prefixes.
+                if m.contains("already exists") || m.starts_with("there is already") {
+                    ErrorClass::AlreadyExists
+                } else if m.starts_with("no such") {
+                    ErrorClass::NotFound
+                } else {
+                    ErrorClass::InvalidArgument
+                }
+            }
+            Error::Unsupported(_) => ErrorClass::Unsupported,
+            Error::Constraint(_) => ErrorClass::Constraint,
+            Error::Semantic(_) => ErrorClass::InvalidArgument,
+            Error::Runtime(_) => ErrorClass::InvalidArgument,
+            Error::Param(_) => ErrorClass::InvalidArgument,
+            Error::Transaction(_) => ErrorClass::InvalidArgument,
+            Error::Corruption { .. } => ErrorClass::Corruption,
+            Error::Conflict(_) => ErrorClass::Conflict,
+            Error::Storage(_) => ErrorClass::Storage,
+            Error::Interrupted(_) => ErrorClass::Interrupted,
+            Error::ResourceExhausted { .. } => ErrorClass::ResourceExhausted,
+            Error::TooBig(_) => ErrorClass::InvalidArgument,
+            Error::Internal(_) => ErrorClass::Internal,
+        }
+    }
+}
+
+impl From<toondb_storage::Error> for Error {
+    fn from(e: toondb_storage::Error) -> Self {
+        Error::Storage(e)
     }
 }
 

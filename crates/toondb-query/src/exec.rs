@@ -1,5 +1,11 @@
-//! The executor: evaluates bound expressions and runs plans over a [`KvTxn`].
-//! Operators materialise their output (simple and predictable for an embedded engine).
+//! Execute stage: evaluates bound expressions and runs plans over a [`KvTxn`].
+//!
+//! Operators are push-based: each one streams the rows of its input into a sink closure and
+//! returns [`Flow::Stop`] when its consumer wants no more, so LIMIT, EXISTS and scalar
+//! subqueries stop their inputs early. Only operators that must keep rows (sort, hash join
+//! build side, nested-loop inner side, aggregation groups, DISTINCT, compound selects) do,
+//! and they account for them in the statement's memory budget ([`Ctl`]). Every loop ticks
+//! the statement control, so an interrupt or timeout stops the statement promptly.
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -10,6 +16,7 @@ use crate::codec::{
     decode_row, decode_rowid_suffix, encode_key, encode_key_value, encode_row, index_key,
     index_prefix, prefix_successor, row_key, table_rows_prefix,
 };
+use crate::ctl::{row_bytes, Ctl};
 use crate::error::{rt, Error, Result};
 use crate::expr::{
     and3, arith, bool_val, call_func, cast, cmp_op, compare, like_match, or3, unary, with_aff,
@@ -21,6 +28,82 @@ use crate::value::{Affinity, Value};
 
 /// A row of values.
 pub type Row = Vec<Value>;
+
+/// Whether a consumer wants more rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Keep producing.
+    More,
+    /// Stop: the consumer has what it needs.
+    Stop,
+}
+
+/// A consumer of key-value pairs pushed by a range scan.
+type PairSink<'s, 't> = dyn FnMut(&mut Exec<'t>, Vec<u8>, Vec<u8>) -> Result<Flow> + 's;
+
+/// A consumer of rows pushed by an operator.
+pub type RowSink<'s, 't> = dyn FnMut(&mut Exec<'t>, Row) -> Result<Flow> + 's;
+
+struct HashJoinSpec<'p> {
+    left: &'p Plan,
+    right: &'p Plan,
+    kind: JoinKind,
+    left_keys: &'p [Expr],
+    right_keys: &'p [Expr],
+    residual: Option<&'p Expr>,
+    build_left: bool,
+    right_width: usize,
+}
+
+fn bound_ref(b: &Bound<Vec<u8>>) -> Bound<&[u8]> {
+    match b {
+        Bound::Included(k) => Bound::Included(k.as_slice()),
+        Bound::Excluded(k) => Bound::Excluded(k.as_slice()),
+        Bound::Unbounded => Bound::Unbounded,
+    }
+}
+
+fn emit_all<'t>(
+    x: &mut Exec<'t>,
+    rows: impl IntoIterator<Item = Row>,
+    sink: &mut RowSink<'_, 't>,
+) -> Result<Flow> {
+    for r in rows {
+        x.ctl.tick()?;
+        if sink(x, r)? == Flow::Stop {
+            return Ok(Flow::Stop);
+        }
+    }
+    Ok(Flow::More)
+}
+
+fn set_op(op: SetOpKind, all: bool, l: Vec<Row>, r: Vec<Row>) -> Vec<Row> {
+    if all {
+        let mut l = l;
+        l.extend(r);
+        return l;
+    }
+    let mut lset: BTreeMap<Vec<u8>, Row> = BTreeMap::new();
+    for row in l {
+        lset.entry(encode_key(&row)).or_insert(row);
+    }
+    match op {
+        SetOpKind::Union => {
+            for row in r {
+                lset.entry(encode_key(&row)).or_insert(row);
+            }
+            lset.into_values().collect()
+        }
+        SetOpKind::Intersect | SetOpKind::Except => {
+            let keep = op == SetOpKind::Intersect;
+            let rkeys: HashSet<Vec<u8>> = r.iter().map(|x| encode_key(x)).collect();
+            lset.into_iter()
+                .filter(|(k, _)| rkeys.contains(k) == keep)
+                .map(|(_, v)| v)
+                .collect()
+        }
+    }
+}
 
 enum Cached {
     Scalar(Value),
@@ -48,6 +131,7 @@ pub struct Exec<'t> {
     next_rowid: HashMap<u32, i64>,
     /// Rowid of the last row inserted through [`Exec::write_row`].
     pub last_rowid: Option<i64>,
+    ctl: Ctl,
 }
 
 /// Evaluates an expression without data access (constant folding, defaults).
@@ -59,11 +143,13 @@ pub fn eval_const(e: &Expr) -> Result<Value> {
         cache: HashMap::new(),
         next_rowid: HashMap::new(),
         last_rowid: None,
+        ctl: Ctl::unlimited(),
     };
     x.eval(e, &[])
 }
 
-fn sort_cmp(a: &[Value], b: &[Value], keys: &[SortKey]) -> Ordering {
+/// Compares two sort-key tuples under ORDER BY `keys`.
+pub(crate) fn sort_cmp(a: &[Value], b: &[Value], keys: &[SortKey]) -> Ordering {
     for (i, k) in keys.iter().enumerate() {
         let (x, y) = (&a[i], &b[i]);
         let o = match (x.is_null(), y.is_null()) {
@@ -128,19 +214,24 @@ impl AggState {
         }
     }
 
-    fn step(&mut self, f: AggFunc, args: &[Value]) {
+    /// Adds one input; returns the bytes of state it added (DISTINCT sets, group_concat).
+    fn step(&mut self, f: AggFunc, args: &[Value]) -> usize {
         if f == AggFunc::CountStar {
             self.count += 1;
-            return;
+            return 0;
         }
         let v = match args.first() {
             Some(v) if !v.is_null() => v,
-            _ => return,
+            _ => return 0,
         };
+        let mut grew = 0;
         if let Some(seen) = &mut self.seen {
-            if !seen.insert(encode_key(std::slice::from_ref(v))) {
-                return;
+            let k = encode_key(std::slice::from_ref(v));
+            let n = k.len() + 48;
+            if !seen.insert(k) {
+                return 0;
             }
+            grew += n;
         }
         self.count += 1;
         match f {
@@ -174,6 +265,7 @@ impl AggState {
                     Some(s) => s.to_text_lossy(),
                     None => ",".to_string(),
                 };
+                let before = self.text.as_ref().map_or(0, String::len);
                 match &mut self.text {
                     None => self.text = Some(v.to_text_lossy()),
                     Some(t) => {
@@ -181,9 +273,11 @@ impl AggState {
                         t.push_str(&v.to_text_lossy());
                     }
                 }
+                grew += self.text.as_ref().map_or(0, String::len) - before;
             }
             AggFunc::Count | AggFunc::CountStar => {}
         }
+        grew
     }
 
     fn finish(&self, f: AggFunc) -> Result<Value> {
@@ -221,6 +315,11 @@ fn in_sorted(set: &[Value], v: &Value) -> bool {
 impl<'t> Exec<'t> {
     /// New context over a transaction with bound parameters.
     pub fn new(txn: &'t mut dyn KvTxn, params: &'t [Value]) -> Self {
+        Self::with_ctl(txn, params, Ctl::unlimited())
+    }
+
+    /// New context with the statement's control state (interrupt, timeout, budget).
+    pub fn with_ctl(txn: &'t mut dyn KvTxn, params: &'t [Value], ctl: Ctl) -> Self {
         Exec {
             txn: Some(txn),
             params,
@@ -228,6 +327,7 @@ impl<'t> Exec<'t> {
             cache: HashMap::new(),
             next_rowid: HashMap::new(),
             last_rowid: None,
+            ctl,
         }
     }
 
@@ -394,7 +494,7 @@ impl<'t> Exec<'t> {
                 let found = match self.cache.get(id) {
                     Some(Cached::Exists(b)) if !correlated => *b,
                     _ => {
-                        let b = !self.run_sub(plan, row)?.is_empty();
+                        let b = self.sub_first(plan, row)?.is_some();
                         if !correlated {
                             self.cache.insert(*id, Cached::Exists(b));
                         }
@@ -410,10 +510,8 @@ impl<'t> Exec<'t> {
             } => match self.cache.get(id) {
                 Some(Cached::Scalar(v)) if !correlated => v.clone(),
                 _ => {
-                    let rows = self.run_sub(plan, row)?;
-                    let v = rows
-                        .into_iter()
-                        .next()
+                    let v = self
+                        .sub_first(plan, row)?
                         .and_then(|r| r.into_iter().next())
                         .unwrap_or(Value::Null);
                     if !correlated {
@@ -515,6 +613,13 @@ impl<'t> Exec<'t> {
                 }
                 call_func(*f, &vals)?
             }
+            Expr::Udf(f, args) => {
+                let mut vals = Vec::with_capacity(args.len());
+                for a in args {
+                    vals.push(self.eval(a, row)?);
+                }
+                f.call(&vals)?
+            }
             Expr::Agg(_) => return rt("misuse of aggregate function"),
         })
     }
@@ -524,69 +629,112 @@ impl<'t> Exec<'t> {
     }
 
     fn run_sub(&mut self, plan: &Plan, row: &[Value]) -> Result<Vec<Row>> {
+        self.with_outer(row, |x| x.run(plan))
+    }
+
+    /// The first row of a subquery (the rest is never computed).
+    fn sub_first(&mut self, plan: &Plan, row: &[Value]) -> Result<Option<Row>> {
+        self.with_outer(row, |x| {
+            let mut first = None;
+            x.stream(plan, &mut |_, r| {
+                first = Some(r);
+                Ok(Flow::Stop)
+            })?;
+            Ok(first)
+        })
+    }
+
+    fn with_outer<T>(
+        &mut self,
+        row: &[Value],
+        f: impl FnOnce(&mut Self) -> Result<T>,
+    ) -> Result<T> {
         if self.outer.len() > crate::planner::MAX_DEPTH {
-            return rt("subquery nesting too deep");
+            return Err(Error::TooBig("subquery nesting too deep".into()));
         }
         self.outer.push(row.to_vec());
-        let r = self.run(plan);
+        let r = f(self);
         self.outer.pop();
         r
     }
 
     // ------------------------------------------------------------ plans
 
-    /// Runs a plan to completion.
-    pub fn run(&mut self, p: &Plan) -> Result<Vec<Row>> {
-        use crate::planner::{STACK_GROW, STACK_RED_ZONE};
-        stacker::maybe_grow(STACK_RED_ZONE, STACK_GROW, || self.run_inner(p))
+    /// The statement's control state (interrupt, timeout, memory budget).
+    pub fn ctl(&mut self) -> &mut Ctl {
+        &mut self.ctl
     }
 
-    fn run_inner(&mut self, p: &Plan) -> Result<Vec<Row>> {
+    /// Runs a plan to completion and returns its rows.
+    pub fn run(&mut self, p: &Plan) -> Result<Vec<Row>> {
+        let mut out = Vec::new();
+        self.stream(p, &mut |_, r| {
+            out.push(r);
+            Ok(Flow::More)
+        })?;
+        Ok(out)
+    }
+
+    /// Runs a plan whose rows an operator keeps, charging them to the memory budget.
+    /// Returns the rows and the bytes charged (release them when the rows are dropped).
+    fn collect_charged(&mut self, p: &Plan, operator: &'static str) -> Result<(Vec<Row>, usize)> {
+        let mut out = Vec::new();
+        let mut bytes = 0usize;
+        self.stream(p, &mut |x, r| {
+            let b = row_bytes(&r);
+            x.ctl.charge(b, operator)?;
+            bytes += b;
+            out.push(r);
+            Ok(Flow::More)
+        })
+        .inspect_err(|_| self.ctl.release(bytes))?;
+        Ok((out, bytes))
+    }
+
+    /// Runs a plan, pushing each row into `sink` as soon as it is produced. Operators pull
+    /// nothing they do not need: LIMIT stops its input, EXISTS and scalar subqueries stop
+    /// after one row, aggregates keep only their state.
+    pub fn stream(&mut self, p: &Plan, sink: &mut RowSink<'_, 't>) -> Result<Flow> {
+        use crate::planner::{STACK_GROW, STACK_RED_ZONE};
+        stacker::maybe_grow(STACK_RED_ZONE, STACK_GROW, || self.stream_inner(p, sink))
+    }
+
+    fn stream_inner(&mut self, p: &Plan, sink: &mut RowSink<'_, 't>) -> Result<Flow> {
         match p {
-            Plan::Empty { .. } => Ok(Vec::new()),
+            Plan::Empty { .. } => Ok(Flow::More),
             Plan::Values { rows, .. } => {
-                let mut out = Vec::with_capacity(rows.len());
                 for r in rows {
+                    self.ctl.tick()?;
                     let mut vals = Vec::with_capacity(r.len());
                     for e in r {
                         vals.push(self.eval(e, &[])?);
                     }
-                    out.push(vals);
+                    if sink(self, vals)? == Flow::Stop {
+                        return Ok(Flow::Stop);
+                    }
                 }
-                Ok(out)
+                Ok(Flow::More)
             }
             Plan::Scan {
                 table,
                 access,
                 filter,
                 ..
-            } => Ok(self
-                .scan_rows(table, access, filter.as_ref())?
-                .into_iter()
-                .map(|(_, r)| r)
-                .collect()),
-            Plan::Filter { input, pred } => {
-                let rows = self.run(input)?;
-                let mut out = Vec::with_capacity(rows.len());
-                for r in rows {
-                    if self.truth(pred, &r)? {
-                        out.push(r);
-                    }
+            } => self.scan_stream(table, access, filter.as_ref(), &mut |x, _, r| sink(x, r)),
+            Plan::Filter { input, pred } => self.stream(input, &mut |x, r| {
+                if x.truth(pred, &r)? {
+                    sink(x, r)
+                } else {
+                    Ok(Flow::More)
                 }
-                Ok(out)
-            }
-            Plan::Project { input, exprs } => {
-                let rows = self.run(input)?;
-                let mut out = Vec::with_capacity(rows.len());
-                for r in rows {
-                    let mut o = Vec::with_capacity(exprs.len());
-                    for e in exprs {
-                        o.push(self.eval(e, &r)?);
-                    }
-                    out.push(o);
+            }),
+            Plan::Project { input, exprs } => self.stream(input, &mut |x, r| {
+                let mut o = Vec::with_capacity(exprs.len());
+                for e in exprs {
+                    o.push(x.eval(e, &r)?);
                 }
-                Ok(out)
-            }
+                sink(x, o)
+            }),
             Plan::NestedLoop {
                 left,
                 right,
@@ -594,30 +742,34 @@ impl<'t> Exec<'t> {
                 on,
                 right_width,
             } => {
-                let lrows = self.run(left)?;
-                let rrows = self.run(right)?;
-                let mut out = Vec::new();
-                for l in lrows {
+                let (rrows, bytes) = self.collect_charged(right, "nested loop join")?;
+                let r = self.stream(left, &mut |x, l| {
                     let mut matched = false;
                     for r in &rrows {
-                        let mut row = l.clone();
+                        x.ctl.tick()?;
+                        let mut row = Vec::with_capacity(l.len() + r.len());
+                        row.extend(l.iter().cloned());
                         row.extend(r.iter().cloned());
                         let ok = match on {
-                            Some(c) => self.truth(c, &row)?,
+                            Some(c) => x.truth(c, &row)?,
                             None => true,
                         };
                         if ok {
                             matched = true;
-                            out.push(row);
+                            if sink(x, row)? == Flow::Stop {
+                                return Ok(Flow::Stop);
+                            }
                         }
                     }
                     if !matched && *kind == JoinKind::Left {
                         let mut row = l;
                         row.extend(std::iter::repeat_n(Value::Null, *right_width));
-                        out.push(row);
+                        return sink(x, row);
                     }
-                }
-                Ok(out)
+                    Ok(Flow::More)
+                });
+                self.ctl.release(bytes);
+                r
             }
             Plan::HashJoin {
                 left,
@@ -629,34 +781,25 @@ impl<'t> Exec<'t> {
                 build_left,
                 right_width,
             } => self.hash_join(
-                left,
-                right,
-                *kind,
-                left_keys,
-                right_keys,
-                residual.as_ref(),
-                *build_left,
-                *right_width,
+                HashJoinSpec {
+                    left,
+                    right,
+                    kind: *kind,
+                    left_keys,
+                    right_keys,
+                    residual: residual.as_ref(),
+                    build_left: *build_left,
+                    right_width: *right_width,
+                },
+                sink,
             ),
             Plan::Aggregate {
                 input,
                 groups,
                 aggs,
                 input_width,
-            } => self.aggregate(input, groups, aggs, *input_width),
-            Plan::Sort { input, keys } => {
-                let rows = self.run(input)?;
-                let mut keyed: Vec<(Row, Row)> = Vec::with_capacity(rows.len());
-                for r in rows {
-                    let mut k = Vec::with_capacity(keys.len());
-                    for key in keys {
-                        k.push(self.eval(&key.expr, &r)?);
-                    }
-                    keyed.push((k, r));
-                }
-                keyed.sort_by(|a, b| sort_cmp(&a.0, &b.0, keys));
-                Ok(keyed.into_iter().map(|(_, r)| r).collect())
-            }
+            } => self.aggregate(input, groups, aggs, *input_width, sink),
+            Plan::Sort { input, keys } => self.sort_emit(input, keys, None, 0, sink),
             Plan::Limit {
                 input,
                 limit,
@@ -670,28 +813,55 @@ impl<'t> Exec<'t> {
                     Some(e) => self.int_arg(e, "OFFSET")?.max(0),
                     None => 0,
                 };
-                let rows = self.run(input)?;
-                let it = rows
-                    .into_iter()
-                    .skip(usize::try_from(off).unwrap_or(usize::MAX));
-                Ok(if lim < 0 {
-                    it.collect()
+                if lim == 0 {
+                    return Ok(Flow::More);
+                }
+                let off = usize::try_from(off).unwrap_or(usize::MAX);
+                let take = usize::try_from(lim).ok();
+                if let (Plan::Sort { input: sin, keys }, Some(t)) = (input.as_ref(), take) {
+                    // ORDER BY ... LIMIT k: a bounded top-k buffer instead of a full sort.
+                    return self.sort_emit(sin, keys, Some(t.saturating_add(off)), off, sink);
+                }
+                let mut skipped = 0usize;
+                let mut taken = 0usize;
+                let mut parent_stopped = false;
+                self.stream(input, &mut |x, r| {
+                    if skipped < off {
+                        skipped += 1;
+                        return Ok(Flow::More);
+                    }
+                    taken += 1;
+                    if sink(x, r)? == Flow::Stop {
+                        parent_stopped = true;
+                        return Ok(Flow::Stop);
+                    }
+                    if take.is_some_and(|t| taken >= t) {
+                        return Ok(Flow::Stop);
+                    }
+                    Ok(Flow::More)
+                })?;
+                Ok(if parent_stopped {
+                    Flow::Stop
                 } else {
-                    it.take(usize::try_from(lim).unwrap_or(usize::MAX))
-                        .collect()
+                    Flow::More
                 })
             }
             Plan::Distinct { input, width } => {
-                let rows = self.run(input)?;
                 let mut seen = HashSet::new();
-                let mut out = Vec::new();
-                for r in rows {
+                let mut bytes = 0usize;
+                let r = self.stream(input, &mut |x, r| {
                     let k = encode_key(&r[..(*width).min(r.len())]);
-                    if seen.insert(k) {
-                        out.push(r);
+                    if seen.contains(&k) {
+                        return Ok(Flow::More);
                     }
-                }
-                Ok(out)
+                    let b = k.len() + 32;
+                    x.ctl.charge(b, "distinct")?;
+                    bytes += b;
+                    seen.insert(k);
+                    sink(x, r)
+                });
+                self.ctl.release(bytes);
+                r
             }
             Plan::SetOp {
                 op,
@@ -699,41 +869,106 @@ impl<'t> Exec<'t> {
                 left,
                 right,
             } => {
-                let l = self.run(left)?;
-                let r = self.run(right)?;
-                if *all {
-                    let mut l = l;
-                    l.extend(r);
-                    return Ok(l);
-                }
-                let mut lset: BTreeMap<Vec<u8>, Row> = BTreeMap::new();
-                for row in l {
-                    lset.entry(encode_key(&row)).or_insert(row);
-                }
-                match op {
-                    SetOpKind::Union => {
-                        for row in r {
-                            lset.entry(encode_key(&row)).or_insert(row);
-                        }
-                        Ok(lset.into_values().collect())
+                let (l, lb) = self.collect_charged(left, "compound select")?;
+                let (r, rb) = match self.collect_charged(right, "compound select") {
+                    Ok(x) => x,
+                    Err(e) => {
+                        self.ctl.release(lb);
+                        return Err(e);
                     }
-                    SetOpKind::Intersect => {
-                        let rkeys: HashSet<Vec<u8>> = r.iter().map(|x| encode_key(x)).collect();
-                        Ok(lset
-                            .into_iter()
-                            .filter(|(k, _)| rkeys.contains(k))
-                            .map(|(_, v)| v)
-                            .collect())
+                };
+                self.ctl.release(lb + rb);
+                let rows = set_op(*op, *all, l, r);
+                emit_all(self, rows, sink)
+            }
+        }
+    }
+
+    /// Emits the rows of `input` ordered by `keys` (ties keep input order), skipping the
+    /// first `skip`. With `limit`, only the first `limit` rows are kept, in a buffer of at most
+    /// twice that size (top-k). Without, a sort that outgrows the memory budget spills sorted
+    /// runs to the database directory and merges them.
+    fn sort_emit(
+        &mut self,
+        input: &Plan,
+        keys: &[SortKey],
+        limit: Option<usize>,
+        skip: usize,
+        sink: &mut RowSink<'_, 't>,
+    ) -> Result<Flow> {
+        type Entry = (Row, u64, Row);
+        let mut buf: Vec<Entry> = Vec::new();
+        let mut seq = 0u64;
+        let mut bytes = 0usize;
+        let mut spill: Option<crate::spill::SortSpill> = None;
+        let cmp = |a: &Entry, b: &Entry| sort_cmp(&a.0, &b.0, keys).then(a.1.cmp(&b.1));
+        let entry_bytes = |k: &Row, r: &Row| row_bytes(k) + row_bytes(r) + 8;
+        let res = self.stream(input, &mut |x, r| {
+            let mut k = Vec::with_capacity(keys.len());
+            for key in keys {
+                k.push(x.eval(&key.expr, &r)?);
+            }
+            let b = entry_bytes(&k, &r);
+            if limit.is_none() && x.ctl.would_exceed(b) && x.ctl.spill_dir().is_some() {
+                // External sort: write the buffer as a sorted run and start a new one.
+                buf.sort_by(cmp);
+                if spill.is_none() {
+                    spill = Some(crate::spill::SortSpill::new(x.ctl.spill_dir())?);
+                }
+                if let Some(s) = spill.as_mut() {
+                    s.write_run(std::mem::take(&mut buf))?;
+                }
+                x.ctl.release(bytes);
+                bytes = 0;
+            }
+            x.ctl.charge(b, "sort")?;
+            bytes += b;
+            buf.push((k, seq, r));
+            seq += 1;
+            if let Some(n) = limit {
+                if buf.len() >= n.saturating_mul(2).max(1024) {
+                    buf.select_nth_unstable_by(n, cmp);
+                    buf.truncate(n);
+                    let kept: usize = buf.iter().map(|(k, _, r)| entry_bytes(k, r)).sum();
+                    x.ctl.release(bytes);
+                    bytes = 0;
+                    x.ctl.charge(kept, "sort")?;
+                    bytes = kept;
+                }
+            }
+            Ok(Flow::More)
+        });
+        if let Err(e) = res {
+            self.ctl.release(bytes);
+            return Err(e);
+        }
+        buf.sort_by(cmp);
+        if let Some(n) = limit {
+            buf.truncate(n);
+        }
+        match spill {
+            None => {
+                let r = emit_all(self, buf.into_iter().skip(skip).map(|(_, _, r)| r), sink);
+                self.ctl.release(bytes);
+                r
+            }
+            Some(mut s) => {
+                let r = s.write_run(buf);
+                self.ctl.release(bytes);
+                r?;
+                let mut m = s.into_merger(keys)?;
+                let mut skipped = 0usize;
+                while let Some(r) = m.next_row()? {
+                    self.ctl.tick()?;
+                    if skipped < skip {
+                        skipped += 1;
+                        continue;
                     }
-                    SetOpKind::Except => {
-                        let rkeys: HashSet<Vec<u8>> = r.iter().map(|x| encode_key(x)).collect();
-                        Ok(lset
-                            .into_iter()
-                            .filter(|(k, _)| !rkeys.contains(k))
-                            .map(|(_, v)| v)
-                            .collect())
+                    if sink(self, r)? == Flow::Stop {
+                        return Ok(Flow::Stop);
                     }
                 }
+                Ok(Flow::More)
             }
         }
     }
@@ -750,88 +985,75 @@ impl<'t> Exec<'t> {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn hash_join(
-        &mut self,
-        left: &Plan,
-        right: &Plan,
-        kind: JoinKind,
-        left_keys: &[Expr],
-        right_keys: &[Expr],
-        residual: Option<&Expr>,
-        build_left: bool,
-        right_width: usize,
-    ) -> Result<Vec<Row>> {
-        let lrows = self.run(left)?;
-        let rrows = self.run(right)?;
-        let key_of = |x: &mut Self, keys: &[Expr], r: &[Value]| -> Result<Option<Vec<u8>>> {
-            let mut vals = Vec::with_capacity(keys.len());
-            for k in keys {
-                let v = x.eval(k, r)?;
-                if v.is_null() {
-                    return Ok(None);
-                }
-                vals.push(v);
+    fn join_key(&mut self, keys: &[Expr], r: &[Value]) -> Result<Option<Vec<u8>>> {
+        let mut vals = Vec::with_capacity(keys.len());
+        for k in keys {
+            let v = self.eval(k, r)?;
+            if v.is_null() {
+                return Ok(None);
             }
-            Ok(Some(encode_key(&vals)))
+            vals.push(v);
+        }
+        Ok(Some(encode_key(&vals)))
+    }
+
+    fn hash_join(&mut self, j: HashJoinSpec<'_>, sink: &mut RowSink<'_, 't>) -> Result<Flow> {
+        let (build, build_keys, probe, probe_keys) = if j.build_left {
+            (j.left, j.left_keys, j.right, j.right_keys)
+        } else {
+            (j.right, j.right_keys, j.left, j.left_keys)
         };
-        let mut out = Vec::new();
-        if build_left {
-            let mut table: HashMap<Vec<u8>, Vec<usize>> = HashMap::new();
-            for (i, l) in lrows.iter().enumerate() {
-                if let Some(k) = key_of(self, left_keys, l)? {
-                    table.entry(k).or_default().push(i);
+        let (brows, mut bytes) = self.collect_charged(build, "hash join")?;
+        let mut table: HashMap<Vec<u8>, Vec<usize>> = HashMap::new();
+        for (i, b) in brows.iter().enumerate() {
+            self.ctl.tick()?;
+            if let Some(k) = self.join_key(build_keys, b)? {
+                let n = k.len() + 48;
+                if let Err(e) = self.ctl.charge(n, "hash join") {
+                    self.ctl.release(bytes);
+                    return Err(e);
                 }
+                bytes += n;
+                table.entry(k).or_default().push(i);
             }
-            for r in &rrows {
-                let Some(k) = key_of(self, right_keys, r)? else {
-                    continue;
-                };
-                if let Some(ls) = table.get(&k) {
-                    for &li in ls {
-                        let mut row = lrows[li].clone();
-                        row.extend(r.iter().cloned());
+        }
+        let residual = j.residual;
+        let r = self.stream(probe, &mut |x, p| {
+            let mut matched = false;
+            if let Some(k) = x.join_key(probe_keys, &p)? {
+                if let Some(hits) = table.get(&k) {
+                    for &bi in hits {
+                        x.ctl.tick()?;
+                        let b = &brows[bi];
+                        let mut row = Vec::with_capacity(b.len() + p.len());
+                        if j.build_left {
+                            row.extend(b.iter().cloned());
+                            row.extend(p.iter().cloned());
+                        } else {
+                            row.extend(p.iter().cloned());
+                            row.extend(b.iter().cloned());
+                        }
                         if match residual {
-                            Some(c) => self.truth(c, &row)?,
+                            Some(c) => x.truth(c, &row)?,
                             None => true,
                         } {
-                            out.push(row);
-                        }
-                    }
-                }
-            }
-        } else {
-            let mut table: HashMap<Vec<u8>, Vec<usize>> = HashMap::new();
-            for (i, r) in rrows.iter().enumerate() {
-                if let Some(k) = key_of(self, right_keys, r)? {
-                    table.entry(k).or_default().push(i);
-                }
-            }
-            for l in lrows {
-                let mut matched = false;
-                if let Some(k) = key_of(self, left_keys, &l)? {
-                    if let Some(rs) = table.get(&k) {
-                        for &ri in rs {
-                            let mut row = l.clone();
-                            row.extend(rrows[ri].iter().cloned());
-                            if match residual {
-                                Some(c) => self.truth(c, &row)?,
-                                None => true,
-                            } {
-                                matched = true;
-                                out.push(row);
+                            matched = true;
+                            if sink(x, row)? == Flow::Stop {
+                                return Ok(Flow::Stop);
                             }
                         }
                     }
                 }
-                if !matched && kind == JoinKind::Left {
-                    let mut row = l;
-                    row.extend(std::iter::repeat_n(Value::Null, right_width));
-                    out.push(row);
-                }
             }
-        }
-        Ok(out)
+            if !matched && !j.build_left && j.kind == JoinKind::Left {
+                let mut row = p;
+                row.extend(std::iter::repeat_n(Value::Null, j.right_width));
+                return sink(x, row);
+            }
+            Ok(Flow::More)
+        });
+        self.ctl.release(bytes);
+        r
     }
 
     fn aggregate(
@@ -840,8 +1062,8 @@ impl<'t> Exec<'t> {
         groups: &[Expr],
         aggs: &[AggCall],
         input_width: usize,
-    ) -> Result<Vec<Row>> {
-        let rows = self.run(input)?;
+        sink: &mut RowSink<'_, 't>,
+    ) -> Result<Flow> {
         struct Group {
             last: Row,
             keys: Row,
@@ -853,30 +1075,45 @@ impl<'t> Exec<'t> {
                 .collect::<Vec<_>>()
         };
         let mut map: BTreeMap<Vec<u8>, Group> = BTreeMap::new();
-        for r in rows {
+        let mut bytes = 0usize;
+        let mut argv: Vec<Vec<Value>> = vec![Vec::new(); aggs.len()];
+        let res = self.stream(input, &mut |x, r| {
             let mut keys = Vec::with_capacity(groups.len());
             for g in groups {
-                keys.push(self.eval(g, &r)?);
+                keys.push(x.eval(g, &r)?);
             }
             let k = encode_key(&keys);
-            let mut argv: Vec<Vec<Value>> = Vec::with_capacity(aggs.len());
-            for a in aggs {
-                let mut v = Vec::with_capacity(a.args.len());
-                for x in &a.args {
-                    v.push(self.eval(x, &r)?);
+            for (a, v) in aggs.iter().zip(argv.iter_mut()) {
+                v.clear();
+                for e in &a.args {
+                    v.push(x.eval(e, &r)?);
                 }
-                argv.push(v);
             }
-            let g = map.entry(k).or_insert_with(|| Group {
-                last: Vec::new(),
-                keys,
-                states: fresh(),
-            });
+            let g = match map.get_mut(&k) {
+                Some(g) => g,
+                None => {
+                    let b = k.len() + row_bytes(&keys) + row_bytes(&r) + 64 * (aggs.len() + 1);
+                    x.ctl.charge(b, "hash aggregate")?;
+                    bytes += b;
+                    map.entry(k).or_insert(Group {
+                        last: Vec::new(),
+                        keys,
+                        states: fresh(),
+                    })
+                }
+            };
             for ((a, st), args) in aggs.iter().zip(g.states.iter_mut()).zip(&argv) {
-                st.step(a.func, args);
+                let grew = st.step(a.func, args);
+                if grew > 0 {
+                    x.ctl.charge(grew, "hash aggregate")?;
+                    bytes += grew;
+                }
             }
             g.last = r;
-        }
+            Ok(Flow::More)
+        });
+        self.ctl.release(bytes);
+        res?;
         if map.is_empty() && groups.is_empty() {
             map.insert(
                 Vec::new(),
@@ -887,17 +1124,19 @@ impl<'t> Exec<'t> {
                 },
             );
         }
-        let mut out = Vec::with_capacity(map.len());
         for (_, g) in map {
+            self.ctl.tick()?;
             let mut row = g.last;
             row.resize(input_width, Value::Null);
             row.extend(g.keys);
             for (a, st) in aggs.iter().zip(&g.states) {
                 row.push(st.finish(a.func)?);
             }
-            out.push(row);
+            if sink(self, row)? == Flow::Stop {
+                return Ok(Flow::Stop);
+            }
         }
-        Ok(out)
+        Ok(Flow::More)
     }
 
     // ------------------------------------------------------------ storage access
@@ -960,23 +1199,47 @@ impl<'t> Exec<'t> {
         })
     }
 
+    /// Calls `f` for every pair in the key range, reading it in chunks (so `f` may use the
+    /// transaction between chunks: subqueries, index lookups, writes to other keys).
+    fn range_stream(
+        &mut self,
+        lo: Bound<Vec<u8>>,
+        hi: Bound<Vec<u8>>,
+        f: &mut PairSink<'_, 't>,
+    ) -> Result<Flow> {
+        let mut lo = lo;
+        let mut n = 128usize;
+        loop {
+            let chunk = self.txn()?.scan_chunk(bound_ref(&lo), bound_ref(&hi), n)?;
+            let done = chunk.len() < n;
+            let Some(last) = chunk.last().map(|(k, _)| k.clone()) else {
+                return Ok(Flow::More);
+            };
+            for (k, v) in chunk {
+                self.ctl.tick()?;
+                if f(self, k, v)? == Flow::Stop {
+                    return Ok(Flow::Stop);
+                }
+            }
+            if done {
+                return Ok(Flow::More);
+            }
+            lo = Bound::Excluded(last);
+            n = (n * 4).min(8192);
+        }
+    }
+
     fn scan_range(
         &mut self,
         lo: Bound<Vec<u8>>,
         hi: Bound<Vec<u8>>,
     ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        let txn = self.txn()?;
-        let lo_ref = match &lo {
-            Bound::Included(k) => Bound::Included(k.as_slice()),
-            Bound::Excluded(k) => Bound::Excluded(k.as_slice()),
-            Bound::Unbounded => Bound::Unbounded,
-        };
-        let hi_ref = match &hi {
-            Bound::Included(k) => Bound::Included(k.as_slice()),
-            Bound::Excluded(k) => Bound::Excluded(k.as_slice()),
-            Bound::Unbounded => Bound::Unbounded,
-        };
-        txn.scan(lo_ref, hi_ref, false)?.collect()
+        let mut out = Vec::new();
+        self.range_stream(lo, hi, &mut |_, k, v| {
+            out.push((k, v));
+            Ok(Flow::More)
+        })?;
+        Ok(out)
     }
 
     /// Rows of `t` reached through `access`, filtered, with their rowids.
@@ -986,7 +1249,30 @@ impl<'t> Exec<'t> {
         access: &Access,
         filter: Option<&Expr>,
     ) -> Result<Vec<(i64, Row)>> {
-        let mut candidates: Vec<(i64, Row)> = Vec::new();
+        let mut out = Vec::new();
+        self.scan_stream(t, access, filter, &mut |_, id, r| {
+            out.push((id, r));
+            Ok(Flow::More)
+        })?;
+        Ok(out)
+    }
+
+    /// Streams the rows of `t` reached through `access` that pass `filter`, with rowids.
+    pub fn scan_stream(
+        &mut self,
+        t: &TableDef,
+        access: &Access,
+        filter: Option<&Expr>,
+        sink: &mut dyn FnMut(&mut Self, i64, Row) -> Result<Flow>,
+    ) -> Result<Flow> {
+        let mut emit = |x: &mut Self, id: i64, row: Row| -> Result<Flow> {
+            if let Some(f) = filter {
+                if !x.truth(f, &row)? {
+                    return Ok(Flow::More);
+                }
+            }
+            sink(x, id, row)
+        };
         match access {
             Access::Full => {
                 let prefix = table_rows_prefix(t.id);
@@ -994,11 +1280,11 @@ impl<'t> Exec<'t> {
                     Some(s) => Bound::Excluded(s),
                     None => Bound::Unbounded,
                 };
-                for (k, v) in self.scan_range(Bound::Included(prefix), hi)? {
+                self.range_stream(Bound::Included(prefix), hi, &mut |x, k, v| {
                     let id = decode_rowid_suffix(&k)?;
-                    let row = self.read_row(t, &k, &v)?;
-                    candidates.push((id, row));
-                }
+                    let row = x.read_row(t, &k, &v)?;
+                    emit(x, id, row)
+                })
             }
             Access::RowidIn(keys) => {
                 let mut ids = Vec::new();
@@ -1011,12 +1297,16 @@ impl<'t> Exec<'t> {
                 ids.sort_unstable();
                 ids.dedup();
                 for id in ids {
+                    self.ctl.tick()?;
                     let key = row_key(t.id, id);
                     if let Some(v) = self.txn()?.get(&key)? {
                         let row = self.read_row(t, &key, &v)?;
-                        candidates.push((id, row));
+                        if emit(self, id, row)? == Flow::Stop {
+                            return Ok(Flow::Stop);
+                        }
                     }
                 }
+                Ok(Flow::More)
             }
             Access::RowidRange { lo, hi } => {
                 let prefix = table_rows_prefix(t.id);
@@ -1024,16 +1314,15 @@ impl<'t> Exec<'t> {
                     self.bound_key(&prefix, lo, true)?,
                     self.bound_key(&prefix, hi, false)?,
                 ) else {
-                    return Ok(Vec::new());
+                    return Ok(Flow::More);
                 };
-                for (k, v) in self.scan_range(l, h)? {
+                self.range_stream(l, h, &mut |x, k, v| {
                     let id = decode_rowid_suffix(&k)?;
-                    let row = self.read_row(t, &k, &v)?;
-                    candidates.push((id, row));
-                }
+                    let row = x.read_row(t, &k, &v)?;
+                    emit(x, id, row)
+                })
             }
             Access::Index { index, eq, lo, hi } => {
-                let mut ids: Vec<i64> = Vec::new();
                 let mut seen = HashSet::new();
                 'tuples: for tuple in eq {
                     let mut prefix = index_prefix(t.id, index.id);
@@ -1061,41 +1350,30 @@ impl<'t> Exec<'t> {
                             _ => continue,
                         }
                     };
-                    for (_, v) in self.scan_range(l, h)? {
+                    let several = eq.len() > 1;
+                    let flow = self.range_stream(l, h, &mut |x, _, v| {
                         let id = decode_rowid_suffix(&v)?;
-                        if seen.insert(id) {
-                            ids.push(id);
+                        if several && !seen.insert(id) {
+                            return Ok(Flow::More);
                         }
-                    }
-                }
-                for id in ids {
-                    let key = row_key(t.id, id);
-                    match self.txn()?.get(&key)? {
-                        Some(v) => {
-                            let row = self.read_row(t, &key, &v)?;
-                            candidates.push((id, row));
-                        }
-                        None => {
-                            return Err(Error::Corruption {
+                        let key = row_key(t.id, id);
+                        match x.txn()?.get(&key)? {
+                            Some(v) => {
+                                let row = x.read_row(t, &key, &v)?;
+                                emit(x, id, row)
+                            }
+                            None => Err(Error::Corruption {
                                 what: "index",
                                 key,
                                 detail: format!("index {} points to a missing row", index.name),
-                            })
+                            }),
                         }
+                    })?;
+                    if flow == Flow::Stop {
+                        return Ok(Flow::Stop);
                     }
                 }
-            }
-        }
-        match filter {
-            None => Ok(candidates),
-            Some(f) => {
-                let mut out = Vec::with_capacity(candidates.len());
-                for (id, r) in candidates {
-                    if self.truth(f, &r)? {
-                        out.push((id, r));
-                    }
-                }
-                Ok(out)
+                Ok(Flow::More)
             }
         }
     }

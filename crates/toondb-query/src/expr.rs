@@ -332,6 +332,8 @@ pub enum Expr {
     Cast(Box<Expr>, DataType),
     /// Scalar function call.
     Func(Func, Vec<Expr>),
+    /// A user-defined scalar function call.
+    Udf(std::sync::Arc<crate::func::ScalarFunction>, Vec<Expr>),
     /// Aggregate placeholder (only during binding).
     Agg(usize),
     /// Applies a comparison affinity to the value (used for index probe keys).
@@ -385,7 +387,7 @@ impl Expr {
                 }
                 v
             }
-            Expr::Func(_, args) => args.iter().collect(),
+            Expr::Func(_, args) | Expr::Udf(_, args) => args.iter().collect(),
         }
     }
 
@@ -430,7 +432,7 @@ impl Expr {
                 }
                 v
             }
-            Expr::Func(_, args) => args.iter_mut().collect(),
+            Expr::Func(_, args) | Expr::Udf(_, args) => args.iter_mut().collect(),
         }
     }
 
@@ -458,6 +460,7 @@ impl Expr {
             Expr::Col(_) | Expr::Agg(_) => false,
             Expr::InSub { .. } | Expr::Exists { .. } | Expr::Scalar { .. } => false,
             Expr::Func(Func::Random, _) => false,
+            Expr::Udf(f, _) if !f.is_deterministic() => false,
             _ => self.children().iter().all(|c| c.is_row_independent()),
         }
     }
@@ -469,6 +472,7 @@ impl Expr {
             Expr::Col(_) | Expr::Outer { .. } | Expr::Param(_) | Expr::Agg(_) => false,
             Expr::InSub { .. } | Expr::Exists { .. } | Expr::Scalar { .. } => false,
             Expr::Func(Func::Random, _) => false,
+            Expr::Udf(f, _) if !f.is_deterministic() => false,
             _ => self.children().iter().all(|c| c.is_constant()),
         }
     }

@@ -25,7 +25,18 @@ pub trait KvTxn: Send {
         upper: Bound<&[u8]>,
         reverse: bool,
     ) -> Result<KvPairs<'_>>;
-    /// Makes the writes durable and visible. Conflicts surface as [`Error::Conflict`].
+    /// Up to `limit` pairs of an ascending scan (the executor reads tables in chunks, so a
+    /// backend whose `scan` must buffer can override this to buffer only a chunk).
+    fn scan_chunk(
+        &mut self,
+        lower: Bound<&[u8]>,
+        upper: Bound<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        self.scan(lower, upper, false)?.take(limit).collect()
+    }
+    /// Makes the writes durable and visible. Conflicts surface as errors for which
+    /// [`Error::is_conflict`] is true.
     fn commit(self: Box<Self>) -> Result<()>;
     /// Discards the writes.
     fn rollback(self: Box<Self>);
@@ -35,6 +46,91 @@ pub trait KvTxn: Send {
 pub trait KvBackend: Send + Sync {
     /// Starts a new transaction.
     fn begin(&self) -> Result<Box<dyn KvTxn>>;
+}
+
+/// True when no key can lie between the bounds: the lower bound is above the upper one, or
+/// they are equal and one is exclusive. `BTreeMap::range` panics on the first case (and on
+/// equal exclusive bounds), so every buffered-write merge checks this first.
+pub fn range_is_empty(lower: Bound<&[u8]>, upper: Bound<&[u8]>) -> bool {
+    match (lower, upper) {
+        (Bound::Unbounded, _) | (_, Bound::Unbounded) => false,
+        (Bound::Included(l), Bound::Included(u)) => l > u,
+        (Bound::Included(l), Bound::Excluded(u))
+        | (Bound::Excluded(l), Bound::Included(u))
+        | (Bound::Excluded(l), Bound::Excluded(u)) => l >= u,
+    }
+}
+
+/// Buffered writes of a transaction or statement: `None` is a delete.
+pub type WriteBuffer = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
+
+/// Iterator over buffered writes in key order.
+pub type WritesIter<'w> =
+    Box<dyn DoubleEndedIterator<Item = (&'w Vec<u8>, &'w Option<Vec<u8>>)> + 'w>;
+
+/// The buffered writes inside the bounds (empty, never a panic, for inverted bounds).
+pub fn writes_in<'w>(
+    writes: &'w WriteBuffer,
+    lower: Bound<&[u8]>,
+    upper: Bound<&[u8]>,
+) -> WritesIter<'w> {
+    if range_is_empty(lower, upper) {
+        return Box::new(std::iter::empty());
+    }
+    let lo = lower.map(<[u8]>::to_vec);
+    let hi = upper.map(<[u8]>::to_vec);
+    Box::new(writes.range((lo, hi)))
+}
+
+/// Lazily merges an ascending base scan with buffered writes (writes win; `None` deletes).
+pub struct MergeWrites<'a> {
+    base: std::iter::Peekable<KvPairs<'a>>,
+    writes: std::iter::Peekable<WritesIter<'a>>,
+}
+
+impl<'a> MergeWrites<'a> {
+    /// Merges `base` (ascending) with the writes inside the same bounds.
+    pub fn new(
+        base: KvPairs<'a>,
+        writes: &'a WriteBuffer,
+        lower: Bound<&[u8]>,
+        upper: Bound<&[u8]>,
+    ) -> Self {
+        MergeWrites {
+            base: base.peekable(),
+            writes: writes_in(writes, lower, upper).peekable(),
+        }
+    }
+}
+
+impl Iterator for MergeWrites<'_> {
+    type Item = Result<(Vec<u8>, Vec<u8>)>;
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let take_write = match (self.base.peek(), self.writes.peek()) {
+                (None, None) => return None,
+                (Some(Err(_)), _) => return self.base.next(),
+                (None, Some(_)) => true,
+                (Some(_), None) => false,
+                (Some(Ok((bk, _))), Some((wk, _))) => match bk.as_slice().cmp(wk.as_slice()) {
+                    std::cmp::Ordering::Less => false,
+                    std::cmp::Ordering::Equal => {
+                        self.base.next();
+                        true
+                    }
+                    std::cmp::Ordering::Greater => true,
+                },
+            };
+            if take_write {
+                let (k, w) = self.writes.next()?;
+                match w {
+                    Some(v) => return Some(Ok((k.clone(), v.clone()))),
+                    None => continue,
+                }
+            }
+            return self.base.next();
+        }
+    }
 }
 
 // ---------------------------------------------------------------- in-memory backend
@@ -59,7 +155,7 @@ struct MemTxn {
 }
 
 fn poisoned() -> Error {
-    Error::Storage("in-memory store mutex poisoned".into())
+    Error::Internal("in-memory store mutex poisoned".into())
 }
 
 impl KvBackend for MemBackend {
@@ -92,6 +188,9 @@ impl KvTxn for MemTxn {
         upper: Bound<&[u8]>,
         reverse: bool,
     ) -> Result<KvPairs<'_>> {
+        if range_is_empty(lower, upper) {
+            return Ok(Box::new(std::iter::empty()));
+        }
         let lo = lower.map(|b| b.to_vec());
         let hi = upper.map(|b| b.to_vec());
         let mut merged: BTreeMap<Vec<u8>, Vec<u8>> = {
@@ -155,5 +254,51 @@ mod tests {
         t2.put(b"z", b"9").unwrap();
         t2.rollback();
         assert_eq!(other.get(b"z").unwrap(), None);
+    }
+
+    #[test]
+    fn inverted_bounds_scan_nothing() {
+        let b = MemBackend::new();
+        let mut t = b.begin().unwrap();
+        t.put(b"a", b"1").unwrap();
+        let n = t
+            .scan(Bound::Included(b"z"), Bound::Excluded(b"b"), false)
+            .unwrap()
+            .count();
+        assert_eq!(n, 0);
+        let n = t
+            .scan(Bound::Excluded(b"a"), Bound::Excluded(b"a"), false)
+            .unwrap()
+            .count();
+        assert_eq!(n, 0);
+    }
+
+    #[test]
+    fn merge_writes_overrides_and_deletes() {
+        let base: Vec<Result<(Vec<u8>, Vec<u8>)>> = vec![
+            Ok((b"a".to_vec(), b"1".to_vec())),
+            Ok((b"b".to_vec(), b"2".to_vec())),
+            Ok((b"d".to_vec(), b"4".to_vec())),
+        ];
+        let mut w = WriteBuffer::new();
+        w.insert(b"b".to_vec(), None);
+        w.insert(b"c".to_vec(), Some(b"3".to_vec()));
+        w.insert(b"d".to_vec(), Some(b"5".to_vec()));
+        w.insert(b"e".to_vec(), Some(b"6".to_vec()));
+        let got: Vec<_> = MergeWrites::new(
+            Box::new(base.into_iter()),
+            &w,
+            Bound::Unbounded,
+            Bound::Unbounded,
+        )
+        .map(|r| r.unwrap())
+        .collect();
+        let want: Vec<(Vec<u8>, Vec<u8>)> = vec![
+            (b"a".to_vec(), b"1".to_vec()),
+            (b"c".to_vec(), b"3".to_vec()),
+            (b"d".to_vec(), b"5".to_vec()),
+            (b"e".to_vec(), b"6".to_vec()),
+        ];
+        assert_eq!(got, want);
     }
 }

@@ -14,21 +14,31 @@
 
 pub mod catalog;
 pub mod codec;
+pub mod ctl;
 pub mod error;
 pub mod exec;
 pub mod expr;
 pub mod format;
+pub mod func;
 pub mod kv;
+pub mod parse;
 pub mod plan;
 pub mod planner;
 pub mod session;
+pub mod spill;
+pub mod stats;
 pub mod storage;
 pub mod value;
 
-pub use error::{Error, Result};
+pub use ctl::{
+    with_cancel_token, CancelToken, InterruptHandle, StatementLimits, DEFAULT_MEMORY_BUDGET,
+};
+pub use error::{Error, ErrorClass, Result};
 pub use format::{to_json, to_table};
+pub use func::{Arity, Functions, ScalarFunction};
 pub use kv::{KvBackend, KvTxn, MemBackend};
+pub use parse::{parse, with_sql_stack, MAX_EXPR_DEPTH};
 pub use planner::Column;
-pub use session::{parse, Database, Prepared, QueryResult, RowIter, Session};
+pub use session::{Database, Prepared, QueryResult, RowIter, Session};
 pub use storage::StorageBackend;
 pub use value::{Affinity, DataType, Value};

@@ -205,6 +205,11 @@ fn fmt_expr(e: &Expr) -> String {
             "{f:?}({})",
             args.iter().map(fmt_expr).collect::<Vec<_>>().join(", ")
         ),
+        Expr::Udf(f, args) => format!(
+            "{}({})",
+            f.name(),
+            args.iter().map(fmt_expr).collect::<Vec<_>>().join(", ")
+        ),
         Expr::InSub { .. } => "IN (subquery)".into(),
         Expr::Exists { .. } => "EXISTS (subquery)".into(),
         Expr::Scalar { .. } => "(subquery)".into(),
@@ -260,6 +265,11 @@ fn fmt_bound(b: &Option<(Expr, bool)>, lower: bool) -> String {
 }
 
 impl Plan {
+    /// Estimated number of output rows (uses ANALYZE statistics where the catalog has them).
+    pub fn estimated_rows(&self) -> f64 {
+        estimate(self)
+    }
+
     /// Number of columns produced.
     pub fn width(&self) -> usize {
         match self {
@@ -488,9 +498,72 @@ impl Plan {
                 vec![left, right]
             }
         };
+        let _ = write!(line, " (rows={:.0})", self.estimated_rows().max(0.0).ceil());
         out.push(format!("{pad}{line}"));
         for c in children {
             c.explain_into(depth + 1, out);
         }
+    }
+}
+
+fn estimate(p: &Plan) -> f64 {
+    match p {
+        Plan::Empty { .. } => 0.0,
+        Plan::Values { rows, .. } => rows.len() as f64,
+        Plan::Scan {
+            table,
+            access,
+            filter,
+            ..
+        } => {
+            // Row counts and distinct values from ANALYZE when present, else guesses.
+            let stats = table.stats.as_ref();
+            let rows = stats.map_or(1000.0, |s| s.rows as f64);
+            let base = match access {
+                Access::Full => rows,
+                Access::RowidIn(k) => k.len() as f64,
+                Access::RowidRange { .. } => stats.map_or(250.0, |_| rows * 0.25),
+                Access::Index { index, eq, lo, hi } => {
+                    let width = eq.first().map_or(0, Vec::len);
+                    let full = width == index.columns.len();
+                    if index.unique && full {
+                        eq.len() as f64
+                    } else if let Some(s) = stats {
+                        let mut per = rows;
+                        for c in index.columns.iter().take(width) {
+                            per /= s.distinct.get(*c).copied().unwrap_or(1).max(1) as f64;
+                        }
+                        if lo.is_some() || hi.is_some() {
+                            per *= 0.25;
+                        }
+                        (per * eq.len().max(1) as f64).max(1.0)
+                    } else if lo.is_some() || hi.is_some() {
+                        100.0
+                    } else {
+                        10.0 * eq.len() as f64
+                    }
+                }
+            };
+            if filter.is_some() && matches!(access, Access::Full) {
+                base * 0.3
+            } else {
+                base
+            }
+        }
+        Plan::Filter { input, .. } => estimate(input) * 0.3,
+        Plan::Project { input, .. } | Plan::Sort { input, .. } | Plan::Distinct { input, .. } => {
+            estimate(input)
+        }
+        Plan::Limit { input, .. } => estimate(input).min(100.0),
+        Plan::NestedLoop { left, right, .. } => estimate(left) * estimate(right),
+        Plan::HashJoin { left, right, .. } => estimate(left).max(estimate(right)),
+        Plan::Aggregate { input, groups, .. } => {
+            if groups.is_empty() {
+                1.0
+            } else {
+                estimate(input) * 0.1
+            }
+        }
+        Plan::SetOp { left, right, .. } => estimate(left) + estimate(right),
     }
 }

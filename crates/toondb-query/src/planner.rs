@@ -17,8 +17,9 @@ use crate::expr::{AggCall, AggFunc, BinOp, Expr, Func, UnOp};
 use crate::plan::{Access, JoinKind, Plan, SetOpKind, SortKey};
 use crate::value::{Affinity, DataType, Value};
 
-/// Maximum expression / subquery nesting accepted by the binder.
-pub const MAX_DEPTH: usize = 500;
+/// Maximum expression / subquery nesting accepted by the binder (the parse stage already
+/// bounds expression depth at [`crate::parse::MAX_EXPR_DEPTH`]; this is the backstop).
+pub const MAX_DEPTH: usize = 2 * crate::parse::MAX_EXPR_DEPTH;
 /// Remaining stack below which recursion switches to a fresh heap-allocated stack segment.
 pub(crate) const STACK_RED_ZONE: usize = 256 * 1024;
 /// Size of each additional stack segment.
@@ -373,8 +374,8 @@ impl<'a> Planner<'a> {
     fn enter(&mut self) -> Result<()> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err(Error::Semantic(format!(
-                "expression nesting exceeds the limit of {MAX_DEPTH}"
+            return Err(Error::TooBig(format!(
+                "Expression tree is too large (maximum depth {MAX_DEPTH})"
             )));
         }
         Ok(())
@@ -611,7 +612,7 @@ impl<'a> Planner<'a> {
                     }
                     ast::InTarget::Table { name, .. } => {
                         let q = format!("SELECT * FROM {name}");
-                        let stmt = crate::session::parse_one(&q)?;
+                        let stmt = crate::parse::parse_one(&q)?;
                         let ast::Statement::Query(q) = stmt else {
                             return unsupported("IN table");
                         };
@@ -881,6 +882,26 @@ impl<'a> Planner<'a> {
             return Ok(Expr::Agg(idx));
         }
         let Some((func, min, max)) = Func::lookup(&name) else {
+            if let Some(udf) = self.catalog.functions.get(&name) {
+                if distinct {
+                    return unsupported(format!("DISTINCT in scalar function {name}"));
+                }
+                if let crate::func::Arity::Exact(n) = udf.arity() {
+                    if args.len() != n {
+                        return Err(Error::Semantic(format!(
+                            "wrong number of arguments to function {name}()"
+                        )));
+                    }
+                }
+                let mut bound = Vec::new();
+                for a in &args {
+                    match a {
+                        FunctionArgExpr::Expr(x) => bound.push(self.bind(x, aggs)?),
+                        _ => return unsupported(format!("wildcard argument to {name}")),
+                    }
+                }
+                return Ok(Expr::Udf(udf, bound));
+            }
             return name_err(format!("no such function: {name}"));
         };
         if distinct {
@@ -1185,7 +1206,7 @@ impl<'a> Planner<'a> {
                         )));
                     }
                     let v = v.clone();
-                    let stmt = crate::session::parse_one(&v.sql)?;
+                    let stmt = crate::parse::parse_one(&v.sql)?;
                     let ast::Statement::Query(q) = stmt else {
                         return Err(Error::Corruption {
                             what: "view",
@@ -2074,49 +2095,9 @@ fn rewrite_post_agg(e: &mut Expr, groups: &[Expr], from_width: usize, ng: usize)
     }
 }
 
-/// Rough row-count estimate used to pick hash-join build sides.
+/// Estimated output rows of a plan (see [`Plan::estimated_rows`]).
 pub fn estimate(p: &Plan) -> f64 {
-    match p {
-        Plan::Empty { .. } => 0.0,
-        Plan::Values { rows, .. } => rows.len() as f64,
-        Plan::Scan { access, filter, .. } => {
-            let base = match access {
-                Access::Full => 1000.0,
-                Access::RowidIn(k) => k.len() as f64,
-                Access::RowidRange { .. } => 250.0,
-                Access::Index { index, eq, lo, hi } => {
-                    let full = eq.first().is_some_and(|t| t.len() == index.columns.len());
-                    if index.unique && full {
-                        eq.len() as f64
-                    } else if lo.is_some() || hi.is_some() {
-                        100.0
-                    } else {
-                        10.0 * eq.len() as f64
-                    }
-                }
-            };
-            if filter.is_some() && matches!(access, Access::Full) {
-                base * 0.3
-            } else {
-                base
-            }
-        }
-        Plan::Filter { input, .. } => estimate(input) * 0.3,
-        Plan::Project { input, .. } | Plan::Sort { input, .. } | Plan::Distinct { input, .. } => {
-            estimate(input)
-        }
-        Plan::Limit { input, .. } => estimate(input).min(100.0),
-        Plan::NestedLoop { left, right, .. } => estimate(left) * estimate(right),
-        Plan::HashJoin { left, right, .. } => estimate(left).max(estimate(right)),
-        Plan::Aggregate { input, groups, .. } => {
-            if groups.is_empty() {
-                1.0
-            } else {
-                estimate(input) * 0.1
-            }
-        }
-        Plan::SetOp { left, right, .. } => estimate(left) + estimate(right),
-    }
+    p.estimated_rows()
 }
 
 // ---------------------------------------------------------------- access path selection

@@ -6,61 +6,22 @@ use std::ops::Bound;
 use std::sync::Arc;
 
 use sqlparser::ast::{self, Statement};
-use sqlparser::dialect::{GenericDialect, SQLiteDialect};
-use sqlparser::parser::Parser;
 
 use crate::catalog::{self, Catalog, ColumnDef, IndexDef, TableDef, ViewDef};
 use crate::codec::{index_prefix, table_prefix};
+use crate::ctl::{Ctl, InterruptHandle, StatementLimits};
 use crate::error::{name_err, unsupported, Error, Result};
 use crate::exec::{Exec, OnConflict, Row};
 use crate::expr::Expr;
-use crate::kv::{KvBackend, KvPairs, KvTxn, MemBackend};
+use crate::func::{Arity, Functions};
+use crate::kv::{range_is_empty, writes_in, KvBackend, KvPairs, KvTxn, MemBackend, MergeWrites};
+use crate::parse::{count_params, parse, parse_one};
 use crate::plan::Plan;
 use crate::planner::{object_name, Column, Planned, Planner};
 use crate::value::{Affinity, DataType, Value};
 
 /// Attempts for an autocommit statement that hits a write-write conflict.
 const AUTOCOMMIT_RETRIES: u32 = 64;
-
-/// Parser recursion limit (nesting of expressions / subqueries in the SQL text).
-const PARSER_RECURSION_LIMIT: usize = 64;
-
-/// Parses SQL text into statements (generic dialect, SQLite dialect as fallback).
-pub fn parse(sql: &str) -> Result<Vec<Statement>> {
-    let generic = Parser::new(&GenericDialect {})
-        .with_recursion_limit(PARSER_RECURSION_LIMIT)
-        .try_with_sql(sql)
-        .and_then(|mut p| p.parse_statements());
-    match generic {
-        Ok(s) => Ok(s),
-        Err(e) => {
-            let sqlite = Parser::new(&SQLiteDialect {})
-                .with_recursion_limit(PARSER_RECURSION_LIMIT)
-                .try_with_sql(sql)
-                .and_then(|mut p| p.parse_statements());
-            sqlite.map_err(|_| {
-                let mut message = e.to_string();
-                if !message.contains("Line:") {
-                    let line = sql.lines().count().max(1);
-                    let col = sql.lines().last().map_or(0, |l| l.chars().count()) + 1;
-                    message.push_str(&format!(" at end of input (Line: {line}, Column: {col})"));
-                }
-                Error::Syntax { message }
-            })
-        }
-    }
-}
-
-/// Parses exactly one statement.
-pub fn parse_one(sql: &str) -> Result<Statement> {
-    let mut v = parse(sql)?;
-    if v.len() != 1 {
-        return Err(Error::Syntax {
-            message: format!("expected exactly one statement, found {}", v.len()),
-        });
-    }
-    Ok(v.remove(0))
-}
 
 /// The result of a statement: result columns and rows (empty for non-queries).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
@@ -79,24 +40,100 @@ pub struct QueryResult {
 #[derive(Clone)]
 pub struct Database {
     backend: Arc<dyn KvBackend>,
+    functions: Functions,
+    interrupt: InterruptHandle,
+    limits: StatementLimits,
+    spill_dir: Option<Arc<std::path::PathBuf>>,
+}
+
+/// The spill directory of an engine: its directory when it is a real one (not in-memory).
+fn engine_spill_dir(engine: &toondb_storage::Engine) -> Option<Arc<std::path::PathBuf>> {
+    let p = engine.path();
+    p.is_dir().then(|| Arc::new(p.to_path_buf()))
 }
 
 impl Database {
     /// A database over any backend.
     pub fn with_backend(backend: Arc<dyn KvBackend>) -> Self {
-        Database { backend }
+        Database {
+            backend,
+            functions: Functions::default(),
+            interrupt: InterruptHandle::new(),
+            limits: StatementLimits::default(),
+            spill_dir: None,
+        }
     }
 
     /// A database over a toondb-storage engine.
     pub fn from_engine(engine: toondb_storage::Engine) -> Self {
-        Self::with_backend(Arc::new(crate::storage::StorageBackend::new(engine)))
+        let spill = engine_spill_dir(&engine);
+        let mut db = Self::with_backend(Arc::new(crate::storage::StorageBackend::new(engine)));
+        db.spill_dir = spill;
+        db
     }
 
     /// A database whose keys all live under `prefix` in the engine's key space.
     pub fn from_engine_with_prefix(engine: toondb_storage::Engine, prefix: &[u8]) -> Self {
-        Self::with_backend(Arc::new(
+        let spill = engine_spill_dir(&engine);
+        let mut db = Self::with_backend(Arc::new(
             crate::storage::StorageBackend::new(engine).with_prefix(prefix),
-        ))
+        ));
+        db.spill_dir = spill;
+        db
+    }
+
+    /// Same database with these limits for the sessions created afterwards.
+    pub fn with_limits(mut self, limits: StatementLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Same database, sharing the function registry and interrupt handle of `other` (used
+    /// to run SQL over another backend, e.g. one transaction, with the same functions).
+    pub fn sharing_with(mut self, other: &Database) -> Self {
+        self.functions = other.functions.clone();
+        self.interrupt = other.interrupt.clone();
+        self.limits = other.limits;
+        self.spill_dir = other.spill_dir.clone();
+        self
+    }
+
+    /// Where sorts spill when they outgrow the memory budget (no directory: they fail with
+    /// [`Error::ResourceExhausted`] instead).
+    pub fn with_spill_dir(mut self, dir: Option<std::path::PathBuf>) -> Self {
+        self.spill_dir = dir.map(Arc::new);
+        self
+    }
+
+    /// The limits new sessions start with.
+    pub fn limits(&self) -> StatementLimits {
+        self.limits
+    }
+
+    /// A handle that interrupts the statements running on this database (all sessions),
+    /// from any thread, like rusqlite's `get_interrupt_handle`.
+    pub fn interrupt_handle(&self) -> InterruptHandle {
+        self.interrupt.clone()
+    }
+
+    /// Registers a user scalar function for every session of this database. `arity` is the
+    /// accepted argument count; `deterministic` lets the planner fold calls on constants.
+    pub fn register_scalar_function<F>(
+        &self,
+        name: &str,
+        arity: Arity,
+        deterministic: bool,
+        f: F,
+    ) -> Result<()>
+    where
+        F: Fn(&[Value]) -> Result<Value> + Send + Sync + 'static,
+    {
+        self.functions.register(name, arity, deterministic, f)
+    }
+
+    /// The function registry.
+    pub fn functions(&self) -> &Functions {
+        &self.functions
     }
 
     /// A fresh in-memory database on toondb-storage's in-memory engine.
@@ -117,6 +154,10 @@ impl Database {
             backend: self.backend.clone(),
             txn: None,
             catalog: None,
+            functions: self.functions.clone(),
+            interrupt: self.interrupt.clone(),
+            limits: self.limits,
+            spill_dir: self.spill_dir.clone(),
         }
     }
 }
@@ -166,13 +207,18 @@ impl KvTxn for Overlay<'_> {
         upper: Bound<&[u8]>,
         reverse: bool,
     ) -> Result<KvPairs<'_>> {
+        if range_is_empty(lower, upper) {
+            return Ok(Box::new(std::iter::empty()));
+        }
+        if !reverse {
+            let base = self.base.scan(lower, upper, false)?;
+            return Ok(Box::new(MergeWrites::new(base, &self.writes, lower, upper)));
+        }
         let mut merged: BTreeMap<Vec<u8>, Vec<u8>> = self
             .base
             .scan(lower, upper, false)?
             .collect::<Result<_>>()?;
-        let lo = lower.map(<[u8]>::to_vec);
-        let hi = upper.map(<[u8]>::to_vec);
-        for (k, w) in self.writes.range((lo, hi)) {
+        for (k, w) in writes_in(&self.writes, lower, upper) {
             match w {
                 Some(v) => {
                     merged.insert(k.clone(), v.clone());
@@ -182,11 +228,7 @@ impl KvTxn for Overlay<'_> {
                 }
             }
         }
-        if reverse {
-            Ok(Box::new(merged.into_iter().rev().map(Ok)))
-        } else {
-            Ok(Box::new(merged.into_iter().map(Ok)))
-        }
+        Ok(Box::new(merged.into_iter().rev().map(Ok)))
     }
     fn commit(self: Box<Self>) -> Result<()> {
         for (k, w) in self.writes {
@@ -205,6 +247,10 @@ pub struct Session {
     backend: Arc<dyn KvBackend>,
     txn: Option<Box<dyn KvTxn>>,
     catalog: Option<Arc<Catalog>>,
+    functions: Functions,
+    interrupt: InterruptHandle,
+    limits: StatementLimits,
+    spill_dir: Option<Arc<std::path::PathBuf>>,
 }
 
 enum TxnCtl {
@@ -218,6 +264,30 @@ fn is_write(stmt: &Statement) -> bool {
 }
 
 impl Session {
+    /// Sets the timeout applied to each following statement (`None`: no timeout).
+    pub fn set_timeout(&mut self, timeout: Option<std::time::Duration>) {
+        self.limits.timeout = timeout;
+    }
+
+    /// Sets the memory budget of each following statement, in bytes.
+    pub fn set_memory_budget(&mut self, bytes: u64) {
+        self.limits.memory_budget = bytes;
+    }
+
+    /// The limits applied to this session's statements.
+    pub fn limits(&self) -> StatementLimits {
+        self.limits
+    }
+
+    /// The interrupt handle this session's statements obey.
+    pub fn interrupt_handle(&self) -> InterruptHandle {
+        self.interrupt.clone()
+    }
+
+    fn start_ctl(&self) -> Ctl {
+        Ctl::start(&self.interrupt, &self.limits, self.spill_dir.clone())
+    }
+
     /// True while a BEGIN ... COMMIT/ROLLBACK transaction is open.
     pub fn in_transaction(&self) -> bool {
         self.txn.is_some()
@@ -230,6 +300,10 @@ impl Session {
 
     /// Like [`Session::execute`] with positional parameters for `?`, `?N` and `$N`.
     pub fn execute_with(&mut self, sql: &str, params: &[Value]) -> Result<QueryResult> {
+        crate::parse::with_sql_stack(|| self.execute_with_inner(sql, params))
+    }
+
+    fn execute_with_inner(&mut self, sql: &str, params: &[Value]) -> Result<QueryResult> {
         if let Some(r) = self.special(sql)? {
             return Ok(r);
         }
@@ -268,6 +342,10 @@ impl Session {
     /// assert_eq!(r.rows, vec![vec![Value::Integer(2)]]);
     /// ```
     pub fn prepare(&mut self, sql: &str) -> Result<Prepared> {
+        crate::parse::with_sql_stack(|| self.prepare_inner(sql))
+    }
+
+    fn prepare_inner(&mut self, sql: &str) -> Result<Prepared> {
         let stmt = parse_one(sql)?;
         // Count parameters by binding once against the current catalog.
         let nparams = match &stmt {
@@ -291,8 +369,10 @@ impl Session {
         if params.len() < p.nparams {
             return Err(Error::Param(expects_params(p.nparams, params.len())));
         }
-        check_no_surplus(p.nparams.max(count_params(&p.stmt.to_string()).1), params)?;
-        self.run_statement(&p.stmt, params, Some(&p.plan))
+        crate::parse::with_sql_stack(|| {
+            check_no_surplus(p.nparams.max(count_params(&p.stmt.to_string()).1), params)?;
+            self.run_statement(&p.stmt, params, Some(&p.plan))
+        })
     }
 
     /// Runs a query and returns an iterator over its rows (rows are computed eagerly).
@@ -330,15 +410,78 @@ impl Session {
             }
             return Ok(Some(QueryResult::default()));
         }
+        let mut words = t.split_whitespace();
+        if words
+            .next()
+            .is_some_and(|w| w.eq_ignore_ascii_case("analyze"))
+        {
+            let name = words.next().map(|n| {
+                n.trim_matches(|c| c == '"' || c == '`' || c == '[' || c == ']')
+                    .to_string()
+            });
+            if words.next().is_some() {
+                return Err(Error::Syntax {
+                    message: format!("unexpected text after ANALYZE: {t}"),
+                });
+            }
+            self.analyze(name.as_deref())?;
+            return Ok(Some(QueryResult::default()));
+        }
         Ok(None)
+    }
+
+    /// ANALYZE [table]: stores row counts and distinct estimates in the catalog.
+    fn analyze(&mut self, name: Option<&str>) -> Result<()> {
+        let ctl = self.start_ctl();
+        let run = |cat: &Catalog, txn: &mut dyn KvTxn| -> Result<()> {
+            let tables: Vec<Arc<TableDef>> = match name {
+                None => cat.tables.values().cloned().collect(),
+                Some(n) => match cat.table(n) {
+                    Some(t) => vec![t.clone()],
+                    None => return name_err(format!("no such table: {n}")),
+                },
+            };
+            for t in tables {
+                let stats = {
+                    let mut ex = Exec::with_ctl(txn, &[], ctl.clone());
+                    crate::stats::collect(&mut ex, &t)?
+                };
+                let mut t2 = (*t).clone();
+                t2.stats = Some(stats);
+                catalog::put_table(txn, &t2)?;
+            }
+            Ok(())
+        };
+        match self.txn.as_deref_mut() {
+            Some(t) => {
+                let cat = load_catalog(&mut self.catalog, t, &self.functions)?;
+                let mut ov = Box::new(Overlay {
+                    base: t,
+                    writes: BTreeMap::new(),
+                });
+                run(&cat, ov.as_mut())?;
+                ov.commit()
+            }
+            None => {
+                let mut t = self.backend.begin()?;
+                let cat = load_catalog(&mut self.catalog, t.as_mut(), &self.functions)?;
+                match run(&cat, t.as_mut()) {
+                    Ok(()) => t.commit(),
+                    Err(e) => {
+                        t.rollback();
+                        Err(e)
+                    }
+                }
+            }
+        }
     }
 
     fn current_catalog(&mut self) -> Result<Arc<Catalog>> {
         match self.txn.as_deref_mut() {
-            Some(t) => load_catalog(&mut self.catalog, t),
+            Some(t) => load_catalog(&mut self.catalog, t, &self.functions),
             None => {
                 let mut t = self.backend.begin()?;
-                let r = load_catalog(&mut self.catalog, t.as_mut());
+                let r = load_catalog(&mut self.catalog, t.as_mut(), &self.functions);
                 t.rollback();
                 r
             }
@@ -397,13 +540,22 @@ impl Session {
                 },
             };
         }
+        let ctl = self.start_ctl();
         match self.txn.as_deref_mut() {
             Some(base) => {
                 let mut ov = Box::new(Overlay {
                     base,
                     writes: BTreeMap::new(),
                 });
-                let r = exec_statement(&mut self.catalog, ov.as_mut(), stmt, params, cache);
+                let r = exec_statement(
+                    &mut self.catalog,
+                    &self.functions,
+                    ov.as_mut(),
+                    stmt,
+                    params,
+                    cache,
+                    &ctl,
+                );
                 match r {
                     Ok(res) => {
                         ov.commit()?;
@@ -443,7 +595,16 @@ impl Session {
         cache: Option<&PlanCache>,
     ) -> Result<QueryResult> {
         let mut t = self.backend.begin()?;
-        match exec_statement(&mut self.catalog, t.as_mut(), stmt, params, cache) {
+        let ctl = self.start_ctl();
+        match exec_statement(
+            &mut self.catalog,
+            &self.functions,
+            t.as_mut(),
+            stmt,
+            params,
+            cache,
+            &ctl,
+        ) {
             Ok(res) => {
                 if is_write(stmt) {
                     if let Err(e) = t.commit() {
@@ -492,28 +653,6 @@ impl Iterator for RowIter {
     }
 }
 
-/// Parameters a statement uses, from the tokenizer: `(at least, at most)`. The anonymous `?`
-/// count and the highest `?N` / `$N` give the lower bound (their maximum) and the upper bound
-/// (their sum); the two agree unless a statement mixes both styles.
-fn count_params(sql: &str) -> (usize, usize) {
-    use sqlparser::tokenizer::{Token, Tokenizer};
-    let Ok(tokens) = Tokenizer::new(&GenericDialect {}, sql).tokenize() else {
-        return (0, usize::MAX);
-    };
-    let mut anon = 0;
-    let mut max = 0;
-    for t in tokens {
-        if let Token::Placeholder(p) = t {
-            if p == "?" {
-                anon += 1;
-            } else if let Ok(n) = p.trim_start_matches(['?', '$']).parse::<usize>() {
-                max = max.max(n);
-            }
-        }
-    }
-    (anon.max(max), anon + max)
-}
-
 /// "statement expects 1 parameter, 0 given" (singular for one).
 fn expects_params(needed: usize, given: usize) -> String {
     let s = if needed == 1 { "" } else { "s" };
@@ -552,14 +691,20 @@ fn new_column_def(c: &ast::ColumnDef) -> ColumnDef {
     }
 }
 
-fn load_catalog(cache: &mut Option<Arc<Catalog>>, txn: &mut dyn KvTxn) -> Result<Arc<Catalog>> {
+fn load_catalog(
+    cache: &mut Option<Arc<Catalog>>,
+    txn: &mut dyn KvTxn,
+    functions: &Functions,
+) -> Result<Arc<Catalog>> {
     let v = catalog::version(txn)?;
     if let Some(c) = cache {
         if c.version == v {
             return Ok(c.clone());
         }
     }
-    let c = Arc::new(catalog::load(txn)?);
+    let mut c = catalog::load(txn)?;
+    c.functions = functions.clone();
+    let c = Arc::new(c);
     *cache = Some(c.clone());
     Ok(c)
 }
@@ -576,12 +721,14 @@ fn fill_types(columns: &mut [Column], rows: &[Row]) {
 
 fn exec_statement(
     catalog_cache: &mut Option<Arc<Catalog>>,
+    functions: &Functions,
     txn: &mut dyn KvTxn,
     stmt: &Statement,
     params: &[Value],
     cache: Option<&PlanCache>,
+    ctl: &Ctl,
 ) -> Result<QueryResult> {
-    let cat = load_catalog(catalog_cache, txn)?;
+    let cat = load_catalog(catalog_cache, txn, functions)?;
     match stmt {
         Statement::Query(q) => {
             let cached = cache.and_then(|c| {
@@ -605,7 +752,7 @@ fn exec_statement(
                     p
                 }
             };
-            let mut ex = Exec::new(txn, params);
+            let mut ex = Exec::with_ctl(txn, params, ctl.clone());
             let rows = ex.run(&p.plan)?;
             let mut columns = p.columns.clone();
             fill_types(&mut columns, &rows);
@@ -625,11 +772,11 @@ fn exec_statement(
                 last_insert_rowid: None,
             })
         }
-        Statement::Insert(ins) => insert(&cat, txn, ins, params),
-        Statement::Update(u) => update(&cat, txn, u, params),
-        Statement::Delete(d) => delete(&cat, txn, d, params),
+        Statement::Insert(ins) => insert(&cat, txn, ins, params, ctl),
+        Statement::Update(u) => update(&cat, txn, u, params, ctl),
+        Statement::Delete(d) => delete(&cat, txn, d, params, ctl),
         Statement::CreateTable(ct) => create_table(&cat, txn, ct),
-        Statement::CreateIndex(ci) => create_index(&cat, txn, ci),
+        Statement::CreateIndex(ci) => create_index(&cat, txn, ci, ctl),
         Statement::CreateView(cv) => create_view(&cat, txn, cv),
         Statement::Drop {
             object_type,
@@ -782,6 +929,7 @@ fn create_table(cat: &Catalog, txn: &mut dyn KvTxn, ct: &ast::CreateTable) -> Re
     }
     let id = catalog::next_table_id(txn)?;
     let mut t = TableDef {
+        stats: None,
         id,
         name: name.clone(),
         columns,
@@ -826,6 +974,7 @@ fn alter_table(cat: &Catalog, txn: &mut dyn KvTxn, at: &ast::AlterTable) -> Resu
                     ));
                 }
                 catalog::delete_table(txn, &t2.name)?;
+                rename_in_views(cat, txn, &t2.name, &new)?;
                 t2.name = new;
             }
             ast::AlterTableOperation::RenameColumn {
@@ -889,7 +1038,74 @@ fn alter_table(cat: &Catalog, txn: &mut dyn KvTxn, at: &ast::AlterTable) -> Resu
     Ok(QueryResult::default())
 }
 
-fn create_index(cat: &Catalog, txn: &mut dyn KvTxn, ci: &ast::CreateIndex) -> Result<QueryResult> {
+/// Makes views follow a renamed table: every reference to `old` in a view's query becomes
+/// `new AS old` (an existing alias is kept), so column references qualified with the old
+/// name keep resolving. Views whose query defines a CTE named `old` are left alone.
+fn rename_in_views(cat: &Catalog, txn: &mut dyn KvTxn, old: &str, new: &str) -> Result<()> {
+    use sqlparser::ast::{Ident, TableAlias, TableFactor, VisitMut, VisitorMut};
+    use std::ops::ControlFlow;
+    struct Renamer<'a> {
+        old: &'a str,
+        new: &'a str,
+        changed: bool,
+    }
+    impl VisitorMut for Renamer<'_> {
+        type Break = ();
+        fn pre_visit_query(&mut self, q: &mut ast::Query) -> ControlFlow<()> {
+            let shadowed = q.with.as_ref().is_some_and(|w| {
+                w.cte_tables
+                    .iter()
+                    .any(|c| c.alias.name.value.eq_ignore_ascii_case(self.old))
+            });
+            if shadowed {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        }
+        fn pre_visit_table_factor(&mut self, tf: &mut TableFactor) -> ControlFlow<()> {
+            if let TableFactor::Table { name, alias, .. } = tf {
+                if object_name(name).eq_ignore_ascii_case(self.old) {
+                    *name = ast::ObjectName::from(vec![Ident::new(self.new)]);
+                    if alias.is_none() {
+                        *alias = Some(TableAlias {
+                            explicit: true,
+                            name: Ident::new(self.old),
+                            columns: Vec::new(),
+                            at: None,
+                        });
+                    }
+                    self.changed = true;
+                }
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    for v in cat.views.values() {
+        let Ok(Statement::Query(mut q)) = parse_one(&v.sql) else {
+            continue;
+        };
+        let mut r = Renamer {
+            old,
+            new,
+            changed: false,
+        };
+        if q.visit(&mut r).is_break() || !r.changed {
+            continue;
+        }
+        let mut v2 = (**v).clone();
+        v2.sql = q.to_string();
+        catalog::put_view(txn, &v2)?;
+    }
+    Ok(())
+}
+
+fn create_index(
+    cat: &Catalog,
+    txn: &mut dyn KvTxn,
+    ci: &ast::CreateIndex,
+    ctl: &Ctl,
+) -> Result<QueryResult> {
     let Some(iname) = ci.name.as_ref().map(object_name) else {
         return Err(Error::Syntax {
             message: "CREATE INDEX requires an index name".into(),
@@ -928,7 +1144,7 @@ fn create_index(cat: &Catalog, txn: &mut dyn KvTxn, ci: &ast::CreateIndex) -> Re
         auto: false,
     };
     t2.next_index_id += 1;
-    let mut ex = Exec::new(txn, &[]);
+    let mut ex = Exec::with_ctl(txn, &[], ctl.clone());
     ex.build_index(&t2, &idx)?;
     t2.indexes.push(idx);
     catalog::put_table(txn, &t2)?;
@@ -1037,13 +1253,7 @@ fn default_value(t: &TableDef, i: usize) -> Result<Value> {
     match &t.columns[i].default {
         None => Ok(Value::Null),
         Some(sql) => {
-            let e = Parser::new(&GenericDialect {})
-                .with_recursion_limit(PARSER_RECURSION_LIMIT)
-                .try_with_sql(sql)
-                .and_then(|mut p| p.parse_expr())
-                .map_err(|e| Error::Syntax {
-                    message: e.to_string(),
-                })?;
+            let e = crate::parse::parse_expr(sql)?;
             let cat = Catalog::default();
             let mut p = Planner::new(&cat);
             let b = p.bind_in_table(None, &e)?;
@@ -1057,6 +1267,7 @@ fn insert(
     txn: &mut dyn KvTxn,
     ins: &ast::Insert,
     params: &[Value],
+    ctl: &Ctl,
 ) -> Result<QueryResult> {
     let ast::TableObject::TableName(tn) = &ins.table else {
         return unsupported("INSERT INTO TABLE FUNCTION");
@@ -1082,7 +1293,7 @@ fn insert(
     };
     let Some(source) = &ins.source else {
         // INSERT ... DEFAULT VALUES
-        let mut ex = Exec::new(txn, params);
+        let mut ex = Exec::with_ctl(txn, params, ctl.clone());
         let row: Result<Row> = (0..t.columns.len()).map(|i| default_value(&t, i)).collect();
         let n = u64::from(ex.write_row(&t, row?, None, mode)?);
         return Ok(QueryResult {
@@ -1121,10 +1332,11 @@ fn insert(
             }
         })
         .collect::<Result<_>>()?;
-    let mut ex = Exec::new(txn, params);
+    let mut ex = Exec::with_ctl(txn, params, ctl.clone());
     let rows = ex.run(&planned.plan)?;
     let mut n = 0u64;
     for src in rows {
+        ex.ctl().tick()?;
         let mut row = defaults.clone();
         for (v, &ti) in src.into_iter().zip(&targets) {
             row[ti] = v;
@@ -1166,6 +1378,7 @@ fn update(
     txn: &mut dyn KvTxn,
     u: &ast::Update,
     params: &[Value],
+    ctl: &Ctl,
 ) -> Result<QueryResult> {
     if !u.table.joins.is_empty() || u.from.is_some() || u.returning.is_some() || u.limit.is_some() {
         return unsupported("UPDATE with joins / FROM / RETURNING / LIMIT");
@@ -1188,10 +1401,11 @@ fn update(
         sets.push((ci, e));
     }
     check_params(p.nparams, params)?;
-    let mut ex = Exec::new(txn, params);
+    let mut ex = Exec::with_ctl(txn, params, ctl.clone());
     let rows = ex.scan_rows(&t, &access, pred.as_ref())?;
     let mut n = 0;
     for (rowid, old) in rows {
+        ex.ctl().tick()?;
         let mut new = old.clone();
         for (ci, e) in &sets {
             new[*ci] = ex.eval(e, &old)?;
@@ -1221,16 +1435,18 @@ fn delete(
     txn: &mut dyn KvTxn,
     d: &ast::Delete,
     params: &[Value],
+    ctl: &Ctl,
 ) -> Result<QueryResult> {
     if d.returning.is_some() || d.limit.is_some() {
         return unsupported("DELETE ... RETURNING / LIMIT");
     }
     let rel = delete_relation(d)?;
     let (t, pred, access) = dml_target(cat, rel, d.selection.as_ref())?;
-    let mut ex = Exec::new(txn, params);
+    let mut ex = Exec::with_ctl(txn, params, ctl.clone());
     let rows = ex.scan_rows(&t, &access, pred.as_ref())?;
     let n = rows.len() as u64;
     for (rowid, row) in rows {
+        ex.ctl().tick()?;
         ex.delete_row(&t, rowid, &row)?;
     }
     Ok(QueryResult {

@@ -50,11 +50,7 @@ impl StorageBackend {
 }
 
 pub(crate) fn storage_err(e: toondb_storage::Error) -> Error {
-    if e.is_conflict() {
-        Error::Conflict(e.to_string())
-    } else {
-        Error::Storage(e.to_string())
-    }
+    Error::Storage(e)
 }
 
 struct StorageTxn {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::{Mutex, RwLock};
-use toondb_query::{Session, Value};
+use toondb_query::{Arity, InterruptHandle, Session, Value};
 use toondb_storage::{Direction, Engine, Isolation, WriteBatch};
 
 use crate::collection::{Collection, CollectionInner, CollectionOptions};
@@ -34,6 +34,13 @@ pub struct Options {
     pub retry_backoff: Duration,
     /// Default tokenizer for context queries. Default o200k.
     pub tokenizer: toondb_toon::Tokenizer,
+    /// Wall-clock limit of one SQL statement; past it the statement fails with
+    /// [`ErrorKind::Interrupted`](crate::ErrorKind::Interrupted). Default: none.
+    pub statement_timeout: Option<Duration>,
+    /// Memory one SQL statement's operators (sort, hash join, aggregation, DISTINCT) may
+    /// hold. Past it a sort spills to `<db>/sql-tmp/`; the others fail with
+    /// [`ErrorKind::ResourceExhausted`](crate::ErrorKind::ResourceExhausted). Default 256 MiB.
+    pub statement_memory_budget: u64,
 }
 
 impl Default for Options {
@@ -44,6 +51,8 @@ impl Default for Options {
             max_txn_attempts: 10,
             retry_backoff: Duration::from_millis(1),
             tokenizer: toondb_toon::Tokenizer::O200k,
+            statement_timeout: None,
+            statement_memory_budget: toondb_query::DEFAULT_MEMORY_BUDGET,
         }
     }
 }
@@ -83,6 +92,16 @@ impl Options {
     /// owner read/write only; the process umask still applies).
     pub fn with_file_mode(mut self, mode: u32) -> Self {
         self.storage.file_mode = mode;
+        self
+    }
+    /// Sets the per-statement SQL timeout (`None`: no timeout).
+    pub fn with_statement_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.statement_timeout = timeout;
+        self
+    }
+    /// Sets the per-statement SQL memory budget in bytes.
+    pub fn with_statement_memory_budget(mut self, bytes: u64) -> Self {
+        self.statement_memory_budget = bytes;
         self
     }
     /// Sets the default context-query tokenizer.
@@ -173,7 +192,12 @@ impl Database {
 
     /// Wraps an already open storage engine.
     pub fn from_engine(engine: Engine, options: Options) -> Database {
-        let sql = toondb_query::Database::from_engine(engine.clone());
+        let sql = toondb_query::Database::from_engine(engine.clone()).with_limits(
+            toondb_query::StatementLimits {
+                timeout: options.statement_timeout,
+                memory_budget: options.statement_memory_budget,
+            },
+        );
         Database {
             inner: Arc::new(Inner {
                 engine,
@@ -184,6 +208,52 @@ impl Database {
                 coll_lock: Mutex::new(()),
             }),
         }
+    }
+
+    /// A handle that stops the SQL statements running on this database from any thread
+    /// (like rusqlite's `get_interrupt_handle`): they fail with an error of kind
+    /// [`ErrorKind::Interrupted`](crate::ErrorKind::Interrupted) and apply nothing; an
+    /// enclosing [`Transaction`] stays usable. Statements started later are not affected.
+    ///
+    /// ```
+    /// use toondb::Database;
+    /// let db = Database::open_in_memory().unwrap();
+    /// let handle = db.interrupt_handle();
+    /// std::thread::spawn(move || handle.interrupt()).join().unwrap();
+    /// ```
+    pub fn interrupt_handle(&self) -> InterruptHandle {
+        self.inner.sql.interrupt_handle()
+    }
+
+    /// Registers a user scalar SQL function, usable by every statement on this database
+    /// (including inside transactions). `arity` is the argument count
+    /// ([`Arity::Variadic`] for any); `deterministic` functions may be folded at plan time
+    /// when their arguments are constants. Built-in names cannot be replaced.
+    ///
+    /// ```
+    /// use toondb::{params, Arity, Database, Value};
+    /// let db = Database::open_in_memory().unwrap();
+    /// db.register_scalar_function("shout", Arity::Exact(1), true, |args| {
+    ///     Ok(Value::Text(format!("{}!", args[0].to_text_lossy().to_uppercase())))
+    /// })
+    /// .unwrap();
+    /// let r = db.query_row("SELECT shout('hi')", params![]).unwrap();
+    /// assert_eq!(r.get::<String>(0).unwrap(), "HI!");
+    /// ```
+    pub fn register_scalar_function<F>(
+        &self,
+        name: &str,
+        arity: Arity,
+        deterministic: bool,
+        f: F,
+    ) -> Result<()>
+    where
+        F: Fn(&[Value]) -> toondb_query::Result<Value> + Send + Sync + 'static,
+    {
+        Ok(self
+            .inner
+            .sql
+            .register_scalar_function(name, arity, deterministic, f)?)
     }
 
     /// The underlying storage engine (statistics, flush, compaction, verification).

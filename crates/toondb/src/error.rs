@@ -93,6 +93,10 @@ pub enum ErrorKind {
     Busy,
     /// An operating-system I/O error.
     Io,
+    /// The operation was interrupted (interrupt handle, timeout, Ctrl-C, client cancel).
+    Interrupted,
+    /// The operation needed more of a resource (statement memory budget) than allowed.
+    ResourceExhausted,
     /// A bug or an unexpected failure.
     Internal,
 }
@@ -111,6 +115,8 @@ impl ErrorKind {
             ErrorKind::Closed => "closed",
             ErrorKind::Busy => "busy",
             ErrorKind::Io => "io",
+            ErrorKind::Interrupted => "interrupted",
+            ErrorKind::ResourceExhausted => "resource_exhausted",
             ErrorKind::Internal => "internal",
         }
     }
@@ -140,41 +146,22 @@ fn storage_kind(e: &toondb_storage::Error) -> ErrorKind {
 }
 
 fn sql_kind(e: &toondb_query::Error) -> ErrorKind {
-    use toondb_query::Error as Q;
-    match e {
-        Q::Syntax { .. } | Q::Param(_) | Q::Runtime(_) | Q::Transaction(_) => {
-            ErrorKind::InvalidArgument
-        }
-        Q::Name(m) => {
-            let m = m.to_ascii_lowercase();
-            if m.contains("already exists") {
-                ErrorKind::AlreadyExists
-            } else if m.contains("no such") {
-                ErrorKind::NotFound
-            } else {
-                ErrorKind::InvalidArgument
-            }
-        }
-        Q::Unsupported(_) => ErrorKind::Unsupported,
-        Q::Constraint(_) => ErrorKind::Constraint,
-        Q::Corruption { .. } => ErrorKind::Corruption,
-        Q::Conflict(_) => ErrorKind::Conflict,
-        Q::Storage(m) => {
-            // The SQL layer flattens storage errors to text; recover the class from it.
-            let m = m.to_ascii_lowercase();
-            if m.contains("closed") || m.contains("poisoned") {
-                ErrorKind::Closed
-            } else if m.contains("corruption") {
-                ErrorKind::Corruption
-            } else if m.contains("i/o error") {
-                ErrorKind::Io
-            } else if m.contains("invalid argument") {
-                ErrorKind::InvalidArgument
-            } else {
-                ErrorKind::Internal
-            }
-        }
-        _ => ErrorKind::Internal,
+    use toondb_query::ErrorClass as C;
+    match e.class() {
+        C::InvalidArgument => ErrorKind::InvalidArgument,
+        C::NotFound => ErrorKind::NotFound,
+        C::AlreadyExists => ErrorKind::AlreadyExists,
+        C::Unsupported => ErrorKind::Unsupported,
+        C::Constraint => ErrorKind::Constraint,
+        C::Corruption => ErrorKind::Corruption,
+        C::Conflict => ErrorKind::Conflict,
+        C::Interrupted => ErrorKind::Interrupted,
+        C::ResourceExhausted => ErrorKind::ResourceExhausted,
+        C::Storage => match e {
+            toondb_query::Error::Storage(s) => storage_kind(s),
+            _ => ErrorKind::Internal,
+        },
+        C::Internal => ErrorKind::Internal,
     }
 }
 
@@ -248,5 +235,10 @@ mod tests {
         let e: Error = toondb_storage::Error::Closed.into();
         assert_eq!(e.kind(), ErrorKind::Closed);
         assert_eq!(ErrorKind::NotFound.to_string(), "not_found");
+        // A storage error inside a SQL error keeps its class.
+        let e: Error = toondb_query::Error::Storage(toondb_storage::Error::Closed).into();
+        assert_eq!(e.kind(), ErrorKind::Closed);
+        let e: Error = toondb_query::Error::Interrupted("interrupted".into()).into();
+        assert_eq!(e.kind(), ErrorKind::Interrupted);
     }
 }

@@ -104,7 +104,9 @@ pub use text::{tokenize, Bm25Params};
 pub use txn::{Transaction, TxnCollection};
 
 pub use toondb_index::Metric;
-pub use toondb_query::Value;
+pub use toondb_query::{
+    with_cancel_token, Arity, CancelToken, InterruptHandle, StatementLimits, Value,
+};
 pub use toondb_storage::{
     BackupReport, Direction, Isolation, RepairReport, SyncMode, TailCutKind, VerifyReport,
     WalTailCut,

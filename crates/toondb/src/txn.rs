@@ -5,7 +5,7 @@ use std::ops::Bound;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use toondb_query::kv::{KvBackend, KvPairs, KvTxn};
+use toondb_query::kv::{range_is_empty, writes_in, KvBackend, KvPairs, KvTxn};
 use toondb_query::{Session, Value};
 use toondb_storage::{Direction, Isolation};
 
@@ -155,8 +155,11 @@ impl Transaction {
 
     fn session(&mut self) -> &mut Session {
         let txn = self.txn.clone();
+        let shared = &self.db.inner.sql;
         self.session.get_or_insert_with(|| {
-            toondb_query::Database::with_backend(Arc::new(TxBackend { txn })).session()
+            toondb_query::Database::with_backend(Arc::new(TxBackend { txn }))
+                .sharing_with(shared)
+                .session()
         })
     }
 
@@ -319,11 +322,7 @@ struct TxStatement {
 }
 
 fn qerr(e: toondb_storage::Error) -> toondb_query::Error {
-    if e.is_conflict() {
-        toondb_query::Error::Conflict(e.to_string())
-    } else {
-        toondb_query::Error::Storage(e.to_string())
-    }
+    toondb_query::Error::Storage(e)
 }
 
 fn qfinished() -> toondb_query::Error {
@@ -361,6 +360,9 @@ impl KvTxn for TxStatement {
         upper: Bound<&[u8]>,
         reverse: bool,
     ) -> toondb_query::Result<KvPairs<'_>> {
+        if range_is_empty(lower, upper) {
+            return Ok(Box::new(std::iter::empty()));
+        }
         let mut merged: BTreeMap<Vec<u8>, Vec<u8>> = {
             let mut g = self.txn.lock();
             let t = g.as_mut().ok_or_else(qfinished)?;
@@ -369,9 +371,7 @@ impl KvTxn for TxStatement {
                 .collect::<toondb_storage::Result<_>>()
                 .map_err(qerr)?
         };
-        let lo = lower.map(<[u8]>::to_vec);
-        let hi = upper.map(<[u8]>::to_vec);
-        for (k, w) in self.writes.range((lo, hi)) {
+        for (k, w) in writes_in(&self.writes, lower, upper) {
             match w {
                 Some(v) => {
                     merged.insert(k.clone(), v.clone());
@@ -385,6 +385,57 @@ impl KvTxn for TxStatement {
             Ok(Box::new(merged.into_iter().rev().map(Ok)))
         } else {
             Ok(Box::new(merged.into_iter().map(Ok)))
+        }
+    }
+    fn scan_chunk(
+        &mut self,
+        lower: Bound<&[u8]>,
+        upper: Bound<&[u8]>,
+        limit: usize,
+    ) -> toondb_query::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        // Reads at most `limit` keys from storage per round, so a chunked table scan costs
+        // O(rows) in total instead of re-reading the rest of the range for every chunk.
+        let limit = limit.max(1);
+        let mut lo: Bound<Vec<u8>> = lower.map(<[u8]>::to_vec);
+        loop {
+            let lo_ref = crate::db::bound_ref(&lo);
+            if range_is_empty(lo_ref, upper) {
+                return Ok(Vec::new());
+            }
+            let base: Vec<(Vec<u8>, Vec<u8>)> = {
+                let mut g = self.txn.lock();
+                let t = g.as_mut().ok_or_else(qfinished)?;
+                t.scan(lo_ref, upper, Direction::Forward)
+                    .map_err(qerr)?
+                    .take(limit)
+                    .collect::<toondb_storage::Result<_>>()
+                    .map_err(qerr)?
+            };
+            let exhausted = base.len() < limit;
+            let last = base.last().map(|(k, _)| k.clone());
+            let end: Bound<&[u8]> = match (exhausted, &last) {
+                (false, Some(k)) => Bound::Included(k.as_slice()),
+                _ => upper,
+            };
+            let next_lo = last.clone().map(Bound::Excluded);
+            let mut out: Vec<(Vec<u8>, Vec<u8>)> = toondb_query::kv::MergeWrites::new(
+                Box::new(base.into_iter().map(Ok)),
+                &self.writes,
+                lo_ref,
+                end,
+            )
+            .collect::<toondb_query::Result<_>>()?;
+            if out.len() > limit {
+                out.truncate(limit);
+            }
+            if !out.is_empty() || exhausted {
+                return Ok(out);
+            }
+            // Every base key of this round was deleted by the statement: read on.
+            match next_lo {
+                Some(b) => lo = b,
+                None => return Ok(out),
+            }
         }
     }
     fn commit(self: Box<Self>) -> toondb_query::Result<()> {

@@ -329,6 +329,7 @@ impl Shell {
 
     fn statement(&mut self, sql: &str, at: (usize, usize)) {
         let t = Instant::now();
+        let mut cancelled = false;
         match self.runner.run(sql, &self.params) {
             Ok(r) => {
                 let text = output::render_with(&r, self.format, self.headers);
@@ -338,6 +339,11 @@ impl Shell {
                     self.say(&text);
                 }
             }
+            Err(Error::Interrupted(m)) if self.interactive => {
+                // Ctrl-C cancelled the statement: back to the prompt.
+                cancelled = true;
+                eprintln!("interrupted: {m}");
+            }
             Err(e) => self.fail(e, Some(at)),
         }
         if self.timer {
@@ -346,18 +352,20 @@ impl Shell {
         }
         self.end_once();
         if interrupt::interrupted() {
-            // Ctrl-C while a statement ran (statements are not cancellable; it completed).
+            // Ctrl-C while a statement ran: it was cancelled (or had just completed).
             // Interactive: back to the prompt. Otherwise: stop reading more input.
             interrupt::clear();
             if self.interactive {
-                eprintln!(
-                    "interrupted (the statement had already completed{})",
-                    if self.runner.in_transaction() {
-                        "; the transaction is still open: COMMIT or ROLLBACK it"
-                    } else {
-                        ""
-                    }
-                );
+                if !cancelled {
+                    eprintln!(
+                        "interrupted (the statement had already completed{})",
+                        if self.runner.in_transaction() {
+                            "; the transaction is still open: COMMIT or ROLLBACK it"
+                        } else {
+                            ""
+                        }
+                    );
+                }
             } else {
                 self.stop = Some(Stop::Interrupted);
             }

@@ -23,7 +23,9 @@ pub const KIND_METADATA: &str = "toondb-error-kind";
 /// | `Corruption` | `DATA_LOSS` |
 /// | `Closed` | `FAILED_PRECONDITION` |
 /// | `Busy` | `UNAVAILABLE` |
-/// | `Io`, `Internal`, others | `INTERNAL` |
+/// | `Interrupted` | `CANCELLED` |
+/// | `ResourceExhausted` | `RESOURCE_EXHAUSTED` |
+/// | `Io`, `Internal` | `INTERNAL` |
 pub fn code_for(kind: ErrorKind) -> Code {
     match kind {
         ErrorKind::Conflict => Code::Aborted,
@@ -35,7 +37,9 @@ pub fn code_for(kind: ErrorKind) -> Code {
         ErrorKind::Corruption => Code::DataLoss,
         ErrorKind::Closed => Code::FailedPrecondition,
         ErrorKind::Busy => Code::Unavailable,
-        _ => Code::Internal,
+        ErrorKind::Interrupted => Code::Cancelled,
+        ErrorKind::ResourceExhausted => Code::ResourceExhausted,
+        ErrorKind::Io | ErrorKind::Internal => Code::Internal,
     }
 }
 
@@ -69,6 +73,8 @@ pub fn kind_of(s: &Status) -> Option<ErrorKind> {
             "closed" => ErrorKind::Closed,
             "busy" => ErrorKind::Busy,
             "io" => ErrorKind::Io,
+            "interrupted" => ErrorKind::Interrupted,
+            "resource_exhausted" => ErrorKind::ResourceExhausted,
             "internal" => ErrorKind::Internal,
             _ => return None,
         };
@@ -82,6 +88,8 @@ pub fn kind_of(s: &Status) -> Option<ErrorKind> {
         Code::Unimplemented => Some(ErrorKind::Unsupported),
         Code::DataLoss => Some(ErrorKind::Corruption),
         Code::FailedPrecondition => Some(ErrorKind::Closed),
+        Code::Cancelled | Code::DeadlineExceeded => Some(ErrorKind::Interrupted),
+        Code::ResourceExhausted => Some(ErrorKind::ResourceExhausted),
         _ => None,
     }
 }
