@@ -352,7 +352,7 @@ fn sync_parent(vfs: &dyn Vfs, dir: &Path) -> Result<()> {
     vfs.sync_dir(&parent).map_err(|e| Error::io(&parent, e))
 }
 
-fn take_lock(vfs: &dyn Vfs, dir: &Path) -> Result<Box<dyn toondb_core::vfs::FileLock>> {
+pub(crate) fn take_lock(vfs: &dyn Vfs, dir: &Path) -> Result<Box<dyn toondb_core::vfs::FileLock>> {
     let lock_path = dir.join(files::LOCK);
     vfs.lock(&lock_path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::WouldBlock {
