@@ -352,7 +352,7 @@ fn sync_parent(vfs: &dyn Vfs, dir: &Path) -> Result<()> {
     vfs.sync_dir(&parent).map_err(|e| Error::io(&parent, e))
 }
 
-fn take_lock(vfs: &dyn Vfs, dir: &Path) -> Result<Box<dyn toondb_core::vfs::FileLock>> {
+pub(crate) fn take_lock(vfs: &dyn Vfs, dir: &Path) -> Result<Box<dyn toondb_core::vfs::FileLock>> {
     let lock_path = dir.join(files::LOCK);
     vfs.lock(&lock_path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::WouldBlock {
@@ -448,7 +448,9 @@ fn recover_read_only(vfs: Arc<dyn Vfs>, dir: &Path, opts: Options) -> Result<Rec
 fn vanished(e: &Error) -> bool {
     match e {
         Error::Io { source, .. } => source.kind() == std::io::ErrorKind::NotFound,
-        Error::MissingManifest { missing, .. } => missing.ends_with("is missing"),
+        // Replaced by a manifest switch between reading CURRENT and the manifest (CURRENT
+        // itself is replaced atomically, so it never goes missing under a writer).
+        Error::MissingManifest { missing, .. } => missing.contains("named by CURRENT"),
         _ => false,
     }
 }

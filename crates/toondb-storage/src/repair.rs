@@ -71,16 +71,7 @@ struct TableInfo {
 ///    the previous state intact.
 pub fn repair_with_vfs(vfs: Arc<dyn Vfs>, dir: &Path, opts: &Options) -> Result<RepairReport> {
     let dir = dir.to_path_buf();
-    let lock_path = dir.join(files::LOCK);
-    let _lock = vfs.lock(&lock_path).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::WouldBlock {
-            Error::Locked {
-                path: lock_path.clone(),
-            }
-        } else {
-            Error::io(&lock_path, e)
-        }
-    })?;
+    let _lock = recovery::take_lock(vfs.as_ref(), &dir)?;
     let names = vfs.list_dir(&dir).map_err(|e| Error::io(&dir, e))?;
     if recovery::data_files(&names).is_empty() {
         return Err(Error::NotADatabase { path: dir });
