@@ -76,11 +76,17 @@ pub fn open(path: &Path, mode: Mode) -> Result<Database> {
     Ok(Database::open(path)?)
 }
 
-/// Opens an existing database for `-readonly` use. The library has no read-only open yet,
-/// so this opens it normally and the caller refuses writes ([`crate::exec::Runner::read_only`]);
-/// a read-only open belongs here when the library offers one.
+/// Opens an existing database for `-readonly` use: a read-only open of the library
+/// ([`Database::open_read_only`]: the WAL is replayed in memory, nothing in the directory is
+/// created, renamed or deleted, and it works while another process has the database open),
+/// and the caller additionally refuses writing statements up front with a clear message
+/// ([`crate::exec::Runner::read_only`]). `:memory:` has nothing to protect and opens as usual.
 pub fn open_read_only(path: &Path) -> Result<Database> {
-    open(path, Mode::Existing)
+    check_path(path, Mode::Existing)?;
+    if is_memory(path) {
+        return Ok(Database::open_in_memory()?);
+    }
+    Ok(Database::open_read_only(path)?)
 }
 
 /// SQL text that recreates the tables (schema and rows), indexes and views of `db`, or only

@@ -2,6 +2,7 @@
 //! read-write in another process) into `DEST` (missing or empty), then `check` on the copy.
 //! Restoring is opening the copy.
 
+use crate::output::outln;
 use std::path::PathBuf;
 
 use clap::Args;
@@ -26,7 +27,7 @@ pub fn run(args: BackupArgs) -> Result<()> {
     let r = db.backup_to(&args.dest);
     db.close()?;
     let r = r?;
-    println!(
+    outln!(
         "backup of {} written to {}: {} tables ({} hard-linked), {} WAL files, {} bytes copied",
         args.path.display(),
         args.dest.display(),
@@ -40,9 +41,10 @@ pub fn run(args: BackupArgs) -> Result<()> {
     copy.close()?;
     let v = v?;
     if v.is_ok() {
-        println!(
+        outln!(
             "verified: {} tables, {} WAL records; ok",
-            v.tables_checked, v.wal_records
+            v.tables_checked,
+            v.wal_records
         );
         Ok(())
     } else {

@@ -5,6 +5,7 @@
 //! offset, bytes, valid records after the damage; torn write after the last sync or damage
 //! before it). Exits non-zero for anything but a clean database.
 
+use crate::output::outln;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
@@ -42,7 +43,7 @@ pub fn run(args: CheckArgs) -> Result<()> {
             offset,
             detail,
         })) => {
-            println!("corrupt: {} at offset {offset}: {detail}", path.display());
+            outln!("corrupt: {} at offset {offset}: {detail}", path.display());
             return Err(Error::Corrupt(format!(
                 "{} cannot be opened: corruption in {} at offset {offset}",
                 args.path.display(),
@@ -50,7 +51,7 @@ pub fn run(args: CheckArgs) -> Result<()> {
             )));
         }
         Err(toondb::Error::Storage(e @ toondb_storage::Error::MissingManifest { .. })) => {
-            println!("corrupt: {e}");
+            outln!("corrupt: {e}");
             return Err(Error::Corrupt(format!(
                 "{} cannot be opened: no valid CURRENT/manifest (run `toondb repair {}`)",
                 args.path.display(),
@@ -66,7 +67,7 @@ pub fn run(args: CheckArgs) -> Result<()> {
     db.close()?;
     let report = report?;
     let collections = collections?;
-    println!(
+    outln!(
         "checked {} SSTable {} and {} WAL {} ({} records)",
         report.tables_checked,
         if report.tables_checked == 1 {
@@ -83,7 +84,7 @@ pub fn run(args: CheckArgs) -> Result<()> {
         report.wal_records
     );
     for p in &report.problems {
-        println!(
+        outln!(
             "corrupt: {} at offset {}: {}",
             p.path.display(),
             p.offset,
@@ -91,7 +92,7 @@ pub fn run(args: CheckArgs) -> Result<()> {
         );
     }
     for c in &report.tail_cuts {
-        println!(
+        outln!(
             "wal tail: {} at offset {}: an open cuts {} bytes ({} valid records after the damage): {}",
             c.path.display(),
             c.offset,
@@ -102,7 +103,7 @@ pub fn run(args: CheckArgs) -> Result<()> {
     }
     let catalog_problem = match catalog {
         Ok(cat) => {
-            println!(
+            outln!(
                 "SQL catalog: {} tables, {} views",
                 cat.tables.len(),
                 cat.views.len()
@@ -110,7 +111,7 @@ pub fn run(args: CheckArgs) -> Result<()> {
             None
         }
         Err(e) => {
-            println!("corrupt: SQL catalog: {e}");
+            outln!("corrupt: SQL catalog: {e}");
             Some(e)
         }
     };
@@ -118,11 +119,11 @@ pub fn run(args: CheckArgs) -> Result<()> {
         .iter()
         .map(|(_, r)| r.as_ref().map_or(0, |n| *n))
         .sum();
-    println!("collections: {} ({docs} documents)", collections.len());
+    outln!("collections: {} ({docs} documents)", collections.len());
     let mut bad_collections = 0;
     for (name, r) in &collections {
         if let Err(e) = r {
-            println!("corrupt: collection {name}: {e}");
+            outln!("corrupt: collection {name}: {e}");
             bad_collections += 1;
         }
     }
@@ -131,7 +132,7 @@ pub fn run(args: CheckArgs) -> Result<()> {
         + usize::from(catalog_problem.is_some())
         + bad_collections;
     if n == 0 {
-        println!("ok: no corruption found");
+        outln!("ok: no corruption found");
         Ok(())
     } else {
         let first = match (report.problems.first(), report.tail_cuts.first()) {

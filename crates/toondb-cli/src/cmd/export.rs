@@ -59,7 +59,12 @@ pub fn run(args: ExportArgs) -> Result<()> {
                 let _ = std::fs::remove_file(&tmp);
                 return Err(Error::io(path, e));
             }
-            eprintln!("exported {} rows to {}", rs.rows.len(), path.display());
+            let n = rs.rows.len() as u64;
+            eprintln!(
+                "exported {n} {} to {}",
+                crate::output::plural(n, "row"),
+                path.display()
+            );
             Ok(())
         }
     }

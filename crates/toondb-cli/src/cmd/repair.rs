@@ -2,6 +2,7 @@
 //! missing or damaged (or whose older WAL is damaged) from the tables and WALs it finds, and
 //! reports what it kept and what it could not use (moved to `PATH/lost/`, never deleted).
 
+use crate::output::outln;
 use std::path::PathBuf;
 
 use clap::Args;
@@ -25,20 +26,20 @@ pub fn run(args: RepairArgs) -> Result<()> {
     }
     let r = toondb::repair(&args.path)?;
     match &r.manifest_used {
-        Some(m) => println!("kept the table list of {}", m.display()),
-        None => println!("no usable manifest: kept every intact table at level 0"),
-    }
-    println!("tables kept: {}", r.tables_kept.len());
+        Some(m) => outln!("kept the table list of {}", m.display()),
+        None => outln!("no usable manifest: kept every intact table at level 0"),
+    };
+    outln!("tables kept: {}", r.tables_kept.len());
     for t in &r.tables_kept {
-        println!("  {}", t.display());
+        outln!("  {}", t.display());
     }
-    println!(
+    outln!(
         "WAL records kept: {} (from {} WAL files)",
         r.wal_records,
         r.wals_replayed.len()
     );
     for c in &r.wal_cuts {
-        println!(
+        outln!(
             "wal tail: {} at offset {}: {} bytes not readable ({} valid records after the damage): {}",
             c.path.display(),
             c.offset,
@@ -48,10 +49,10 @@ pub fn run(args: RepairArgs) -> Result<()> {
         );
     }
     for (p, why) in &r.not_used {
-        println!("not used: {}: {why}", p.display());
+        outln!("not used: {}: {why}", p.display());
     }
-    println!("new manifest: {}", r.new_manifest.display());
-    println!(
+    outln!("new manifest: {}", r.new_manifest.display());
+    outln!(
         "ok: repaired; run `toondb check {}` to verify it",
         args.path.display()
     );

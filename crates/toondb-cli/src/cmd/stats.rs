@@ -1,5 +1,6 @@
 //! `toondb stats PATH`: files, storage-engine counters, SQL tables and collections.
 
+use crate::output::outln;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
@@ -44,12 +45,12 @@ pub fn run(args: StatsArgs) -> Result<()> {
         }
     };
     if args.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&report).unwrap_or_default()
         );
     } else {
-        println!("{}", output::toon(&report));
+        outln!("{}", output::toon(&report));
     }
     if errors == 0 {
         Ok(())
