@@ -472,3 +472,71 @@ fn graph_survives_reopen() {
     assert_eq!(g.neighbors("a", &Walk::default()).unwrap()[0].id, "b");
     assert_eq!(g.nodes(Some("x"), AsOf::now(), 10).unwrap().len(), 2);
 }
+
+#[test]
+fn context_graph_section_packs_the_neighbourhood_nearest_first_under_the_budget() {
+    let db = db();
+    let g = chain(&db);
+    g.update_node("b", None, json!({"note": "second"}), Valid::now())
+        .unwrap();
+    let rows = db
+        .query("CONTEXT SELECT SYSTEM 'Use the memory.', GRAPH g FROM 'a' DEPTH 2 TYPES ('next') AS memory BUDGET 500", params![])
+        .unwrap();
+    let text: String = rows[0].get("context").unwrap();
+    assert!(
+        text.starts_with("system: Use the memory.\nmemory[3]"),
+        "{text}"
+    );
+    assert!(text.contains("second"), "{text}");
+    assert!(!text.contains("\"e\""), "{text}");
+
+    // Under a tight budget the farthest nodes go first.
+    let full = db
+        .context()
+        .budget(10_000)
+        .section(toondb::Section::graph(
+            "g",
+            "a",
+            Walk::default().max_depth(3),
+        ))
+        .build()
+        .unwrap();
+    assert_eq!(full.sections[0].items_included, 5);
+    let tight = db
+        .context()
+        .budget(full.total_tokens - 1)
+        .section(toondb::Section::graph(
+            "g",
+            "a",
+            Walk::default().max_depth(3),
+        ))
+        .build()
+        .unwrap();
+    assert!(tight.total_tokens < full.total_tokens);
+    assert!(tight.sections[0].items_included < 5);
+    assert!(
+        tight.text.contains("id: a") || tight.text.contains("a,"),
+        "{}",
+        tight.text
+    );
+    assert!(!tight.text.contains(",d,"), "{}", tight.text);
+
+    // As of a valid time before anything existed: empty section.
+    let rows = db
+        .query(
+            "CONTEXT SELECT GRAPH g FROM 'a' AS OF VALID 5 DIRECTION BOTH ORDER DFS BUDGET 100",
+            params![],
+        )
+        .unwrap();
+    assert_eq!(rows[0].get::<String>("context").unwrap(), "");
+
+    for bad in [
+        "CONTEXT SELECT GRAPH g 'a'",
+        "CONTEXT SELECT GRAPH g FROM 'a' DEPTH 1000",
+        "CONTEXT SELECT GRAPH g FROM 'a' DIRECTION sideways",
+        "CONTEXT SELECT GRAPH g FROM 'a' AS OF NEVER 3",
+    ] {
+        let e = db.query(bad, params![]).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{bad}: {e}");
+    }
+}
