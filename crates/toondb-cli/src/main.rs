@@ -41,11 +41,13 @@ enum Command {
     Stats(cmd::stats::StatsArgs),
     /// Verify every checksum of every file; non-zero exit naming file and offset on damage.
     Check(cmd::check::CheckArgs),
+    /// Serve the database to agents over the Model Context Protocol (stdio); see docs/mcp.md.
+    Mcp(cmd::mcp::McpArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if !matches!(cli.command, Command::Toon(_)) {
+    if !matches!(cli.command, Command::Toon(_) | Command::Mcp(_)) {
         // Database commands stop between batches on Ctrl-C and close the database.
         interrupt::install();
     }
@@ -59,6 +61,7 @@ fn main() -> ExitCode {
         Command::Export(args) => db(cmd::export::run(args)),
         Command::Stats(args) => db(cmd::stats::run(args)),
         Command::Check(args) => db(cmd::check::run(args)),
+        Command::Mcp(args) => db(cmd::mcp::run(args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
