@@ -540,3 +540,79 @@ fn context_graph_section_packs_the_neighbourhood_nearest_first_under_the_budget(
         assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{bad}: {e}");
     }
 }
+
+#[test]
+fn json_command_interface_matches_the_typed_api_and_refuses_bad_arguments() {
+    let db = db();
+    let g = chain(&db);
+    let n = g.call_json("get_node", &json!({"id": "a"})).unwrap();
+    assert_eq!(n["label"], "n");
+    assert!(n["tx_to"].is_null());
+    let t = g
+        .call_json(
+            "traverse",
+            &json!({"start": "a", "depth": 3, "edge_types": ["next"]}),
+        )
+        .unwrap();
+    let ids: Vec<&str> = t
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["a", "b", "c", "d"]);
+    let p = g
+        .call_json(
+            "shortest_path",
+            &json!({"start": "a", "target": "d", "depth": 5}),
+        )
+        .unwrap();
+    assert_eq!(p["nodes"], json!(["a", "b", "c", "d"]));
+    let sg = g
+        .call_json("subgraph", &json!({"start": "a", "depth": 1}))
+        .unwrap();
+    assert_eq!(sg["edges"].as_array().unwrap().len(), 2);
+    g.call_json(
+        "update_edge",
+        &json!({"src": "a", "type": "next", "dst": "b", "props": {"w": 7}}),
+    )
+    .unwrap();
+    let nb = g
+        .call_json(
+            "neighbors",
+            &json!({"node": "a", "filter": {"w": {"$gte": 7}}}),
+        )
+        .unwrap();
+    assert_eq!(nb.as_array().unwrap().len(), 2);
+    assert_eq!(
+        g.call_json("delete_node", &json!({"id": "f"})).unwrap()["deleted"],
+        true
+    );
+    assert!(g
+        .call_json("get_node", &json!({"id": "f"}))
+        .unwrap()
+        .is_null());
+    assert_eq!(
+        g.call_json("nodes", &json!({"label": "n"}))
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        5
+    );
+
+    for (op, args) in [
+        ("get_node", json!({})),
+        ("get_node", json!({"id": 5})),
+        ("get_node", json!({"id": "a", "extra": 1})),
+        ("traverse", json!({"start": "a", "depth": -1})),
+        ("traverse", json!({"start": "a", "depth": 100000})),
+        ("traverse", json!({"start": "a", "order": "sideways"})),
+        ("add_node", json!({"id": "z", "label": "l", "props": [1]})),
+        ("frobnicate", json!({})),
+        ("neighbors", json!([1, 2])),
+    ] {
+        let e = g.call_json(op, &args).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{op} {args}: {e}");
+    }
+}

@@ -51,6 +51,7 @@
 //! assert!(g.get_node("bob", AsOf::tx(before)).unwrap().is_none());
 //! ```
 
+pub mod json;
 mod store;
 
 use std::collections::{HashMap, HashSet, VecDeque};
