@@ -616,3 +616,96 @@ fn json_command_interface_matches_the_typed_api_and_refuses_bad_arguments() {
         assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{op} {args}: {e}");
     }
 }
+
+#[test]
+fn shortest_path_length_equals_bfs_depth_on_random_graphs() {
+    let db = db();
+    let g = db.graph("r").unwrap();
+    let mut seed = 0x9E37_79B9_7F4A_7C15_u64;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let n = 60u64;
+    db.transaction(|tx| {
+        let t = tx.graph("r")?;
+        for i in 0..n {
+            t.add_node(&format!("v{i}"), "v", json!({}), Valid::now())?;
+        }
+        Ok(())
+    })
+    .unwrap();
+    let mut edges = Vec::new();
+    for _ in 0..110 {
+        let (a, b) = (next() % n, next() % n);
+        if a != b {
+            edges.push((a, b, if next() % 3 == 0 { "x" } else { "y" }));
+        }
+    }
+    db.transaction(|tx| {
+        let t = tx.graph("r")?;
+        for (a, b, ty) in &edges {
+            match t.add_edge(
+                &format!("v{a}"),
+                ty,
+                &format!("v{b}"),
+                json!({}),
+                Valid::now(),
+            ) {
+                Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+                r => {
+                    r?;
+                }
+            }
+        }
+        Ok(())
+    })
+    .unwrap();
+    for dir in [EdgeDirection::Out, EdgeDirection::In, EdgeDirection::Both] {
+        for types in [vec![], vec!["y"]] {
+            let w = Walk::default()
+                .direction(dir)
+                .edge_types(types.clone())
+                .max_depth(12)
+                .max_nodes(10_000);
+            for s in 0..8 {
+                let start = format!("v{s}");
+                let depth: std::collections::HashMap<String, usize> = g
+                    .traverse(&start, &w)
+                    .unwrap()
+                    .into_iter()
+                    .map(|v| (v.id, v.depth))
+                    .collect();
+                for t in 0..n {
+                    let target = format!("v{t}");
+                    let p = g.shortest_path(&start, &target, &w).unwrap();
+                    match (depth.get(&target), p) {
+                        (Some(d), Some(p)) => {
+                            assert_eq!(p.edges.len(), *d, "{dir:?} {types:?} {start}->{target}");
+                            assert_eq!(p.nodes.first(), Some(&start));
+                            assert_eq!(p.nodes.last(), Some(&target));
+                            // Consecutive nodes are joined by the listed edges.
+                            for (i, e) in p.edges.iter().enumerate() {
+                                let (x, y) = (&p.nodes[i], &p.nodes[i + 1]);
+                                let ok = match dir {
+                                    EdgeDirection::Out => &e.src == x && &e.dst == y,
+                                    EdgeDirection::In => &e.dst == x && &e.src == y,
+                                    EdgeDirection::Both => {
+                                        (&e.src == x && &e.dst == y) || (&e.dst == x && &e.src == y)
+                                    }
+                                };
+                                assert!(ok, "{dir:?} {x}->{y} via {e:?}");
+                            }
+                        }
+                        (None, None) => {}
+                        (d, p) => {
+                            panic!("{dir:?} {types:?} {start}->{target}: bfs {d:?}, path {p:?}")
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1168,7 +1168,11 @@ impl TxnGraph<'_> {
 
     /// A shortest path (fewest hops) from `from` to `to` following `w`'s direction, edge
     /// types and filter, at most `w.max_depth` hops and `w.max_nodes` visited nodes; `None`
-    /// if there is none within those limits.
+    /// if there is none within those limits. Bidirectional breadth-first search: the smaller
+    /// frontier is expanded one whole level at a time (forward along `w.direction` from
+    /// `from`, backward along the reverse direction from `to`, through the in-adjacency
+    /// index), so a path of `d` hops visits about two balls of radius `d/2`, not one of
+    /// radius `d`.
     pub fn shortest_path(&self, from: &str, to: &str, w: &Walk) -> Result<Option<GraphPath>> {
         check_name("node id", from)?;
         check_name("node id", to)?;
@@ -1184,31 +1188,65 @@ impl TxnGraph<'_> {
                     edges: Vec::new(),
                 }));
             }
-            let mut parent: HashMap<String, (String, Edge)> = HashMap::new();
-            let mut seen: HashSet<String> = HashSet::from([from.to_string()]);
-            let mut frontier = vec![from.to_string()];
+            let back = Walk {
+                direction: match w.direction {
+                    EdgeDirection::Out => EdgeDirection::In,
+                    EdgeDirection::In => EdgeDirection::Out,
+                    EdgeDirection::Both => EdgeDirection::Both,
+                },
+                ..w.clone()
+            };
+            // node -> (depth, link toward the side's root).
+            let mut fwd: HashMap<String, (usize, Option<(String, Edge)>)> =
+                HashMap::from([(from.to_string(), (0, None))]);
+            let mut bwd: HashMap<String, (usize, Option<(String, Edge)>)> =
+                HashMap::from([(to.to_string(), (0, None))]);
+            let (mut ff, mut fb) = (vec![from.to_string()], vec![to.to_string()]);
+            let (mut df, mut db) = (0usize, 0usize);
             let mut adj = Vec::new();
-            for _ in 0..w.max_depth {
+            while df + db < w.max_depth && !ff.is_empty() && !fb.is_empty() {
+                let forward = ff.len() <= fb.len();
+                let (frontier, mine, other, walk) = if forward {
+                    (&mut ff, &mut fwd, &bwd, w)
+                } else {
+                    (&mut fb, &mut bwd, &fwd, &back)
+                };
+                let depth = if forward { df } else { db };
+                // Best meeting found in this level: (total hops, node).
+                let mut best: Option<(usize, String)> = None;
                 let mut next = Vec::new();
-                for id in &frontier {
-                    self.adjacent(t, id, w, at, &mut adj)?;
+                for id in frontier.iter() {
+                    self.adjacent(t, id, walk, at, &mut adj)?;
                     for a in &adj {
-                        if seen.len() >= w.max_nodes {
+                        if mine.contains_key(&a.other) {
+                            continue;
+                        }
+                        if mine.len() + other.len() >= w.max_nodes {
                             return Ok(None);
                         }
-                        if seen.insert(a.other.clone()) {
-                            parent.insert(a.other.clone(), (id.clone(), a.edge(id)?));
-                            if a.other == to {
-                                return Ok(Some(build_path(&parent, from, to)));
+                        mine.insert(
+                            a.other.clone(),
+                            (depth + 1, Some((id.clone(), a.edge(id)?))),
+                        );
+                        if let Some((od, _)) = other.get(&a.other) {
+                            let total = depth + 1 + od;
+                            if total <= w.max_depth && best.as_ref().is_none_or(|(b, _)| total < *b)
+                            {
+                                best = Some((total, a.other.clone()));
                             }
-                            next.push(a.other.clone());
                         }
+                        next.push(a.other.clone());
                     }
                 }
-                if next.is_empty() {
-                    break;
+                if let Some((_, meet)) = best {
+                    return Ok(Some(join_path(&fwd, &bwd, &meet)));
                 }
-                frontier = next;
+                *frontier = next;
+                if forward {
+                    df += 1;
+                } else {
+                    db += 1;
+                }
             }
             Ok(None)
         })
@@ -1247,18 +1285,29 @@ impl TxnGraph<'_> {
     }
 }
 
-fn build_path(parent: &HashMap<String, (String, Edge)>, from: &str, to: &str) -> GraphPath {
-    let mut nodes = vec![to.to_string()];
+/// The path through `meet`: its forward chain back to the start, then its backward chain on
+/// to the target.
+fn join_path(
+    fwd: &HashMap<String, (usize, Option<(String, Edge)>)>,
+    bwd: &HashMap<String, (usize, Option<(String, Edge)>)>,
+    meet: &str,
+) -> GraphPath {
+    let mut nodes = vec![meet.to_string()];
     let mut edges = Vec::new();
-    let mut cur = to;
-    while cur != from {
-        let Some((p, e)) = parent.get(cur) else { break };
+    let mut cur = meet.to_string();
+    while let Some((_, Some((p, e)))) = fwd.get(&cur) {
         edges.push(e.clone());
         nodes.push(p.clone());
-        cur = p;
+        cur = p.clone();
     }
     nodes.reverse();
     edges.reverse();
+    let mut cur = meet.to_string();
+    while let Some((_, Some((n, e)))) = bwd.get(&cur) {
+        edges.push(e.clone());
+        nodes.push(n.clone());
+        cur = n.clone();
+    }
     GraphPath { nodes, edges }
 }
 
