@@ -66,6 +66,8 @@ use crate::txn::Transaction;
 use store::{Header, OPEN, TAG_IN, TAG_NODE, TAG_OUT};
 
 type St = toondb_storage::Transaction;
+/// Nodes reached by one side of a bidirectional search: depth and the link toward its root.
+type Reached = HashMap<String, (usize, Option<(String, Edge)>)>;
 /// A stored version: key, decoded header, encoded value.
 type Version = (Vec<u8>, Header, Vec<u8>);
 
@@ -1197,10 +1199,8 @@ impl TxnGraph<'_> {
                 ..w.clone()
             };
             // node -> (depth, link toward the side's root).
-            let mut fwd: HashMap<String, (usize, Option<(String, Edge)>)> =
-                HashMap::from([(from.to_string(), (0, None))]);
-            let mut bwd: HashMap<String, (usize, Option<(String, Edge)>)> =
-                HashMap::from([(to.to_string(), (0, None))]);
+            let mut fwd: Reached = HashMap::from([(from.to_string(), (0, None))]);
+            let mut bwd: Reached = HashMap::from([(to.to_string(), (0, None))]);
             let (mut ff, mut fb) = (vec![from.to_string()], vec![to.to_string()]);
             let (mut df, mut db) = (0usize, 0usize);
             let mut adj = Vec::new();
@@ -1287,11 +1287,7 @@ impl TxnGraph<'_> {
 
 /// The path through `meet`: its forward chain back to the start, then its backward chain on
 /// to the target.
-fn join_path(
-    fwd: &HashMap<String, (usize, Option<(String, Edge)>)>,
-    bwd: &HashMap<String, (usize, Option<(String, Edge)>)>,
-    meet: &str,
-) -> GraphPath {
+fn join_path(fwd: &Reached, bwd: &Reached, meet: &str) -> GraphPath {
     let mut nodes = vec![meet.to_string()];
     let mut edges = Vec::new();
     let mut cur = meet.to_string();
