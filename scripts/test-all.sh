@@ -129,6 +129,11 @@ if [ -x crates/toondb-grpc/tests/python/run.sh ] || [ -f crates/toondb-grpc/test
   bash crates/toondb-grpc/tests/python/run.sh
 fi
 
+if [ -f crates/toondb-mcp/tests/python/run.sh ]; then
+  step "MCP: official Python SDK (mcp) drives toondb mcp over stdio"
+  bash crates/toondb-mcp/tests/python/run.sh
+fi
+
 if [ -f scripts/sdk-tests.sh ]; then
   step "SDKs: Python (pyo3), Go (cgo over the C ABI), Node.js (napi-rs)"
   bash scripts/sdk-tests.sh

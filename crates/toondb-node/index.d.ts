@@ -80,9 +80,32 @@ export class Database {
   contextAsync(spec: ContextSpec): Promise<ContextResult>
   contextQuery(statement: string): ContextResult
   contextQueryAsync(statement: string): Promise<ContextResult>
+  graphCall(namespace: string, op: string, argsJson?: string): string
+  graphCallAsync(namespace: string, op: string, argsJson?: string): Promise<string>
+  graph(namespace: string): Graph
+}
+
+export class Graph {
+  readonly namespace: string
+  addNode(id: string, label: string, props?: Record<string, unknown>, opts?: Record<string, unknown>): any
+  updateNode(id: string, props?: Record<string, unknown>, opts?: Record<string, unknown>): any
+  deleteNode(id: string, opts?: Record<string, unknown>): { deleted: boolean }
+  addEdge(src: string, type: string, dst: string, props?: Record<string, unknown>, opts?: Record<string, unknown>): any
+  updateEdge(src: string, type: string, dst: string, props?: Record<string, unknown>, opts?: Record<string, unknown>): any
+  deleteEdge(src: string, type: string, dst: string, opts?: Record<string, unknown>): { deleted: boolean }
+  getNode(id: string, opts?: Record<string, unknown>): any | null
+  getEdge(src: string, type: string, dst: string, opts?: Record<string, unknown>): any | null
+  nodeHistory(id: string): any[]
+  nodes(opts?: Record<string, unknown>): any[]
+  neighbors(node: string, opts?: Record<string, unknown>): Array<{ id: string; edge: any }>
+  traverse(start: string, opts?: Record<string, unknown>): Array<{ id: string; depth: number; via: any }>
+  shortestPath(start: string, target: string, opts?: Record<string, unknown>): { nodes: string[]; edges: any[] } | null
+  subgraph(start: string, opts?: Record<string, unknown>): { nodes: any[]; edges: any[]; truncated: boolean }
 }
 
 export class Transaction {
+  graphCall(namespace: string, op: string, argsJson?: string): string
+  graph(namespace: string): Graph
   readonly active: boolean
   put(key: Bytes, value: Bytes): void
   get(key: Bytes): Buffer | null

@@ -94,4 +94,46 @@ Database.prototype.transactionSync = function transactionSync(fn) {
   }
 };
 
-module.exports = { Database, Transaction, Collection, open: (p) => Database.open(p) };
+/**
+ * A graph namespace (docs/architecture/graph.md): nodes with a label and properties, directed
+ * typed edges, bi-temporal versions. Options use the graph JSON interface's names
+ * (validFrom/valid_from both accepted): valid_from, valid_to, as_of_valid, as_of_tx,
+ * direction, edge_types, filter, depth, max_nodes, limit, order. On a Database, writes
+ * auto-commit; on a Transaction they commit with it.
+ */
+class Graph {
+  constructor(owner, namespace) {
+    this.owner = owner;
+    this.namespace = namespace;
+  }
+  call(op, args) {
+    const snake = {};
+    for (const [k, v] of Object.entries(args || {})) {
+      if (v !== undefined) snake[k.replace(/[A-Z]/g, (c) => '_' + c.toLowerCase())] = v;
+    }
+    return JSON.parse(this.owner.graphCall(this.namespace, op, JSON.stringify(snake)));
+  }
+  addNode(id, label, props, opts) { return this.call('add_node', { ...opts, id, label, props }); }
+  updateNode(id, props, opts) { return this.call('update_node', { ...opts, id, props }); }
+  deleteNode(id, opts) { return this.call('delete_node', { ...opts, id }); }
+  addEdge(src, type, dst, props, opts) { return this.call('add_edge', { ...opts, src, type, dst, props }); }
+  updateEdge(src, type, dst, props, opts) { return this.call('update_edge', { ...opts, src, type, dst, props }); }
+  deleteEdge(src, type, dst, opts) { return this.call('delete_edge', { ...opts, src, type, dst }); }
+  getNode(id, opts) { return this.call('get_node', { ...opts, id }); }
+  getEdge(src, type, dst, opts) { return this.call('get_edge', { ...opts, src, type, dst }); }
+  nodeHistory(id) { return this.call('node_history', { id }); }
+  nodes(opts) { return this.call('nodes', { ...opts }); }
+  neighbors(node, opts) { return this.call('neighbors', { ...opts, node }); }
+  traverse(start, opts) { return this.call('traverse', { ...opts, start }); }
+  shortestPath(start, target, opts) { return this.call('shortest_path', { ...opts, start, target }); }
+  subgraph(start, opts) { return this.call('subgraph', { ...opts, start }); }
+}
+
+Database.prototype.graph = function graph(namespace) {
+  return new Graph(this, namespace);
+};
+Transaction.prototype.graph = function graph(namespace) {
+  return new Graph(this, namespace);
+};
+
+module.exports = { Database, Transaction, Collection, Graph, open: (p) => Database.open(p) };

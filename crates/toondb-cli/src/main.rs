@@ -48,6 +48,8 @@ enum Command {
     Repair(cmd::repair::RepairArgs),
     /// Copy a database (even one open in another process) consistently, then check the copy.
     Backup(cmd::backup::BackupArgs),
+    /// Serve the database to agents over the Model Context Protocol (stdio); see docs/mcp.md.
+    Mcp(cmd::mcp::McpArgs),
 }
 
 /// sqlite3-style options spelled with one dash (`-cmd`, `-bail`, `-readonly`, `-csv`, ...),
@@ -98,7 +100,7 @@ fn sqlite_style_args(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse_from(sqlite_style_args(std::env::args_os().collect()));
-    if !matches!(cli.command, Command::Toon(_)) {
+    if !matches!(cli.command, Command::Toon(_) | Command::Mcp(_)) {
         // Database commands stop between batches on Ctrl-C and close the database.
         interrupt::install();
     }
@@ -114,6 +116,7 @@ fn main() -> ExitCode {
         Command::Check(args) => db(cmd::check::run(args)),
         Command::Repair(args) => db(cmd::repair::run(args)),
         Command::Backup(args) => db(cmd::backup::run(args)),
+        Command::Mcp(args) => db(cmd::mcp::run(args)),
     };
     match result {
         // Err with code 0: the reader of stdout went away (`| head`); stop quietly, as

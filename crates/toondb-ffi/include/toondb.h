@@ -455,6 +455,33 @@ int32_t toondb_context(const ToondbDatabase *db, const char *spec_json, char **o
  */
 int32_t toondb_context_query(const ToondbDatabase *db, const char *statement, char **out_json);
 
+/**
+ * Runs one operation of the graph's JSON command interface (`toondb::graph::json`) in
+ * namespace `ns`, auto-committed. `args_json` is a JSON object (NULL = none); on success
+ * `*out_json` receives the result as JSON (free with [`toondb_free_string`]).
+ *
+ * # Safety
+ * `db` live; `ns`, `op` NUL-terminated; `args_json` NUL-terminated or NULL; `out_json`
+ * writable.
+ */
+int32_t toondb_graph_call(const ToondbDatabase *db,
+                          const char *ns,
+                          const char *op,
+                          const char *args_json,
+                          char **out_json);
+
+/**
+ * [`toondb_graph_call`] inside a transaction (the write commits with it).
+ *
+ * # Safety
+ * As [`toondb_graph_call`], with a live `txn`.
+ */
+int32_t toondb_txn_graph_call(ToondbTxn *txn,
+                              const char *ns,
+                              const char *op,
+                              const char *args_json,
+                              char **out_json);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

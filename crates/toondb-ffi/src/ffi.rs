@@ -1023,6 +1023,76 @@ pub unsafe extern "C" fn toondb_context_query(
     })
 }
 
+/// Runs one operation of the graph's JSON command interface (`toondb::graph::json`) in
+/// namespace `ns`, auto-committed. `args_json` is a JSON object (NULL = none); on success
+/// `*out_json` receives the result as JSON (free with [`toondb_free_string`]).
+///
+/// # Safety
+/// `db` live; `ns`, `op` NUL-terminated; `args_json` NUL-terminated or NULL; `out_json`
+/// writable.
+#[no_mangle]
+pub unsafe extern "C" fn toondb_graph_call(
+    db: *const ToondbDatabase,
+    ns: *const c_char,
+    op: *const c_char,
+    args_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> i32 {
+    guard(|| {
+        // SAFETY: caller contract.
+        let (d, ns, op, args) = unsafe {
+            (
+                db_of(db)?,
+                req_str(ns, "namespace")?,
+                req_str(op, "op")?,
+                opt_str(args_json, "args")?,
+            )
+        };
+        let args = graph_args(args)?;
+        let r = d.graph(ns)?.call_json(op, &args)?;
+        // SAFETY: caller contract.
+        unsafe { give_string(r.to_string(), out_json) }
+    })
+}
+
+/// [`toondb_graph_call`] inside a transaction (the write commits with it).
+///
+/// # Safety
+/// As [`toondb_graph_call`], with a live `txn`.
+#[no_mangle]
+pub unsafe extern "C" fn toondb_txn_graph_call(
+    txn: *mut ToondbTxn,
+    ns: *const c_char,
+    op: *const c_char,
+    args_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> i32 {
+    guard(|| {
+        // SAFETY: caller contract.
+        let (t, ns, op, args) = unsafe {
+            (
+                txn_mut(txn)?,
+                req_str(ns, "namespace")?,
+                req_str(op, "op")?,
+                opt_str(args_json, "args")?,
+            )
+        };
+        let args = graph_args(args)?;
+        let r = t.tx.graph(ns)?.call_json(op, &args)?;
+        // SAFETY: caller contract.
+        unsafe { give_string(r.to_string(), out_json) }
+    })
+}
+
+fn graph_args(args: Option<&str>) -> toondb::Result<serde_json::Value> {
+    match args.map(str::trim) {
+        None | Some("") => Ok(serde_json::Value::Null),
+        Some(t) => serde_json::from_str(t).map_err(|e| {
+            toondb::Error::InvalidArgument(format!("graph arguments are not JSON: {e}"))
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -238,6 +238,9 @@ where
     health
         .set_serving::<pb::context_queries_server::ContextQueriesServer<ToonService>>()
         .await;
+    health
+        .set_serving::<pb::graph_server::GraphServer<ToonService>>()
+        .await;
 
     // Reaper for idle transactions.
     let reaper = {
@@ -325,6 +328,7 @@ where
         .add_service(limited!(
             pb::context_queries_server::ContextQueriesServer<ToonService>
         ))
+        .add_service(limited!(pb::graph_server::GraphServer<ToonService>))
         .serve_with_incoming_shutdown(incoming, shutdown);
     let grace = cfg.shutdown_grace;
     let result = tokio::select! {

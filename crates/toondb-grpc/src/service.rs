@@ -7,6 +7,7 @@
 //! pool (`spawn_blocking`: everything else, including transactions, SQL, search and the
 //! streaming producers, which may run long and must not hold up point operations).
 
+mod graph;
 mod pool;
 
 use std::ops::Bound;

@@ -69,6 +69,15 @@ fn invalid(msg: impl Into<String>) -> Fail {
     }
 }
 
+/// Parses the JSON text of graph arguments (absent or empty = no arguments).
+fn graph_args(args: Option<String>) -> Result<Json, Fail> {
+    match args.as_deref().map(str::trim) {
+        None | Some("") => Ok(Json::Null),
+        Some(t) => serde_json::from_str(t)
+            .map_err(|e| invalid(format!("graph arguments are not JSON: {e}"))),
+    }
+}
+
 fn closed() -> Fail {
     Fail {
         code: "CLOSED",
@@ -107,6 +116,7 @@ pub enum Out {
     Hits(Vec<toondb::SearchHit>),
     Doc(Option<toondb::Document>),
     Context(toondb::ContextResult),
+    Json(Json),
 }
 
 type Work = Box<dyn FnOnce() -> Result<Out, Fail> + Send>;
@@ -194,6 +204,7 @@ fn to_js(env: Env, out: Out) -> napi::Result<JsUnknown> {
         Out::Bool(b) => env.get_boolean(b)?.into_unknown(),
         Out::Size(n) => env.create_double(n as f64)?.into_unknown(),
         Out::Strings(s) => env.to_js_value(&s)?,
+        Out::Json(j) => env.create_string(&j.to_string())?.into_unknown(),
         Out::Pairs(ps) => {
             let mut arr = env.create_array_with_length(ps.len())?;
             for (i, (k, v)) in ps.into_iter().enumerate() {
@@ -385,6 +396,13 @@ impl Database {
                 &db,
                 &spec.to_string(),
             )?))
+        }))
+    }
+    fn prep_graph(&self, ns: String, op: String, args: Option<String>) -> Result<Work, Fail> {
+        let db = handle(&self.db)?;
+        let args = graph_args(args)?;
+        Ok(Box::new(move || {
+            Ok(Out::Json(db.graph(&ns)?.call_json(&op, &args)?))
         }))
     }
     fn prep_context_query(&self, stmt: String) -> Result<Work, Fail> {
@@ -598,6 +616,29 @@ impl Database {
     pub fn context_query_async(&self, statement: String) -> AsyncTask<Job> {
         task(self.prep_context_query(statement))
     }
+    /// Runs one operation of the graph's JSON command interface in namespace `namespace`
+    /// (auto-commit): arguments and result are JSON text. The `graph(namespace)` wrapper in
+    /// index.js is the friendlier API.
+    #[napi(ts_return_type = "string")]
+    pub fn graph_call(
+        &self,
+        env: Env,
+        namespace: String,
+        op: String,
+        args_json: Option<String>,
+    ) -> napi::Result<JsUnknown> {
+        run_sync(env, self.prep_graph(namespace, op, args_json))
+    }
+    /// `graphCall` on the libuv pool.
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn graph_call_async(
+        &self,
+        namespace: String,
+        op: String,
+        args: Option<String>,
+    ) -> AsyncTask<Job> {
+        task(self.prep_graph(namespace, op, args))
+    }
 }
 
 // ------------------------------------------------------------------ Transaction
@@ -642,6 +683,20 @@ impl Transaction {
     pub fn put(&self, env: Env, key: BytesArg, value: BytesArg) -> napi::Result<JsUnknown> {
         let (k, v) = (bytes(key), bytes(value));
         self.with(env, move |t| t.put(k, v).map(|()| Out::Unit))
+    }
+    /// Runs one graph operation inside the transaction (see `Database.graphCall`).
+    #[napi(ts_return_type = "string")]
+    pub fn graph_call(
+        &self,
+        env: Env,
+        namespace: String,
+        op: String,
+        args_json: Option<String>,
+    ) -> napi::Result<JsUnknown> {
+        let args = graph_args(args_json).map_err(|f| js_err(env, f))?;
+        self.with(env, move |t| {
+            t.graph(&namespace)?.call_json(&op, &args).map(Out::Json)
+        })
     }
     /// Reads `key` as the transaction sees it.
     #[napi(ts_return_type = "Buffer | null")]

@@ -187,6 +187,15 @@ impl Database {
         })
     }
 
+    /// The graph namespace `namespace` (auto-commit writes; see `toondb.Graph`).
+    fn graph(&self, namespace: String) -> PyResult<crate::graph::Graph> {
+        handle(&self.db)?;
+        if namespace.is_empty() {
+            return Err(invalid("graph namespace must not be empty"));
+        }
+        Ok(crate::graph::Graph::of_db(self.db.clone(), namespace))
+    }
+
     /// Same as `begin()`; reads well as `with db.transaction() as tx:`.
     fn transaction(&self, py: Python<'_>) -> PyResult<Transaction> {
         self.begin(py)
@@ -389,7 +398,7 @@ impl Transaction {
         })
     }
 
-    fn with<T: Send>(
+    pub(crate) fn with<T: Send>(
         &self,
         py: Python<'_>,
         f: impl FnOnce(&mut toondb::Transaction) -> toondb::Result<T> + Send,
@@ -409,6 +418,14 @@ impl Transaction {
 
 #[pymethods]
 impl Transaction {
+    /// The graph namespace `namespace` inside this transaction (writes commit with it).
+    fn graph(slf: Py<Self>, namespace: String) -> PyResult<crate::graph::Graph> {
+        if namespace.is_empty() {
+            return Err(invalid("graph namespace must not be empty"));
+        }
+        Ok(crate::graph::Graph::of_txn(slf, namespace))
+    }
+
     /// Whether the transaction is still open.
     #[getter]
     fn active(&self) -> bool {

@@ -10,6 +10,7 @@ mod ctx;
 mod db;
 mod errors;
 mod filter;
+mod graph;
 
 use pyo3::prelude::*;
 
@@ -24,6 +25,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<coll::SearchHit>()?;
     m.add_class::<ctx::ContextBuilder>()?;
     m.add_class::<ctx::ContextResult>()?;
+    m.add_class::<graph::Graph>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

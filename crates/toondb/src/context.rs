@@ -91,6 +91,15 @@ pub enum Source {
     },
     /// Specific keys (missing ones are skipped).
     KvKeys(Vec<Vec<u8>>),
+    /// The neighbourhood of a graph node (one item per node reached, nearest first).
+    Graph {
+        /// Graph namespace.
+        namespace: String,
+        /// The start node.
+        start: String,
+        /// Direction, edge types, depth, node limit and time of the walk.
+        walk: Box<crate::graph::Walk>,
+    },
 }
 
 /// One named part of a context.
@@ -181,6 +190,22 @@ impl Section {
             10,
             Keep::First,
             Source::KvKeys(keys.into_iter().map(|k| k.as_ref().to_vec()).collect()),
+        )
+    }
+    /// The neighbourhood of node `start` in graph namespace `namespace` (walked per `walk`,
+    /// breadth-first so the nearest nodes survive truncation), section named `graph`. Each
+    /// item is one node: `id`, `label`, `depth`, the `edge` type and the node it was reached
+    /// `from` (null for the start), and its `props`.
+    pub fn graph(namespace: &str, start: &str, walk: crate::graph::Walk) -> Section {
+        Section::with(
+            "graph",
+            10,
+            Keep::First,
+            Source::Graph {
+                namespace: namespace.to_string(),
+                start: start.to_string(),
+                walk: Box::new(walk),
+            },
         )
     }
     /// Renames the section.
@@ -524,6 +549,11 @@ impl ContextBuilder {
                 }
                 (items, false)
             }
+            Source::Graph {
+                namespace,
+                start,
+                walk,
+            } => (graph_items(db, namespace, start, walk)?, false),
         })
     }
 
@@ -640,6 +670,48 @@ impl ContextBuilder {
             tokenizer: tok,
         })
     }
+}
+
+fn graph_items(
+    db: &Database,
+    namespace: &str,
+    start: &str,
+    walk: &crate::graph::Walk,
+) -> Result<Vec<Item>> {
+    let tx = db.begin()?;
+    let r = (|| {
+        let g = tx.graph(namespace)?;
+        let mut items = Vec::new();
+        for v in g.traverse(start, walk)? {
+            let Some(node) = g.get_node(&v.id, walk.as_of)? else {
+                continue;
+            };
+            let mut o = TMap::new();
+            o.insert("id".into(), TValue::String(v.id.clone()));
+            o.insert("label".into(), TValue::String(node.label));
+            o.insert("depth".into(), TValue::from(v.depth as i64));
+            let (edge, from) = match &v.via {
+                Some(e) => {
+                    let from = if e.dst == v.id { &e.src } else { &e.dst };
+                    (
+                        TValue::String(e.edge_type.clone()),
+                        TValue::String(from.clone()),
+                    )
+                }
+                None => (TValue::Null, TValue::Null),
+            };
+            o.insert("edge".into(), edge);
+            o.insert("from".into(), from);
+            o.insert("props".into(), TValue::from(Json::Object(node.props)));
+            items.push(Item {
+                value: TValue::Object(o),
+                dedup: vec![format!("g:{namespace}/{}", v.id)],
+            });
+        }
+        Ok(items)
+    })();
+    tx.rollback();
+    r
 }
 
 fn kv_item(k: &[u8], v: &[u8]) -> Item {

@@ -18,7 +18,11 @@
 //!           | "SQL" string
 //!           | "(" sql ")"
 //!           | "KV" "PREFIX" string [ "LIMIT" integer ]
-//!           | "KV" "KEYS" "(" string { "," string } ")" ;
+//!           | "KV" "KEYS" "(" string { "," string } ")"
+//!           | "GRAPH" name "FROM" string { graph_opt } ;
+//! graph_opt = "DEPTH" integer | "NODES" integer | "DIRECTION" ( "OUT" | "IN" | "BOTH" )
+//!           | "TYPES" "(" string { "," string } ")" | "ORDER" ( "BFS" | "DFS" )
+//!           | "AS" "OF" ( "VALID" | "TX" ) integer ;
 //! message   = ( name | string ) string ;                 (* role, content *)
 //! vector    = "[" number { "," number } "]" ;
 //! modifier  = "AS" name | "PRIORITY" integer | "MAX" "TOKENS" integer
@@ -35,7 +39,10 @@
 //!
 //! Keywords are case-insensitive. A `SEARCH` with a string only is a BM25 search, with a
 //! vector only a vector search, with both a hybrid search. Default section names: `system`,
-//! `text`, `history`, `retrieval`, `rows`, `kv`; a second section of the same kind needs `AS`.
+//! `text`, `history`, `retrieval`, `rows`, `kv`, `graph`; a second section of the same kind
+//! needs `AS`. `GRAPH ns FROM 'id'` packs the neighbourhood of node `id` in graph namespace
+//! `ns` (default depth 2, out-edges, at most 1000 nodes; `AS OF VALID t` / `AS OF TX t` in
+//! microseconds since the epoch), nearest nodes first.
 //!
 //! ```
 //! use toondb::{context_sql, Database};
@@ -65,6 +72,7 @@ use crate::context::{ContextBuilder, Keep, Message, Section, Source};
 use crate::db::Database;
 use crate::error::{Error, Result};
 use crate::filter::Filter;
+use crate::graph::{EdgeDirection, Order, Walk, MAX_DEPTH};
 
 /// Longest accepted statement (bytes).
 pub const MAX_STATEMENT_BYTES: usize = 1 << 20;
@@ -543,11 +551,18 @@ impl<'a> Parser<'a> {
                     return self.err_at(at, format!("expected PREFIX or KEYS after KV, found {}", t.show()));
                 }
             }
+            "GRAPH" => {
+                let ns = self.name()?;
+                self.expect_kw("FROM")?;
+                let start = self.string()?;
+                let walk = self.graph_options()?;
+                Section::graph(&ns, &start, walk)
+            }
             _ => {
                 return self.err_at(
                     at,
                     format!(
-                        "expected a section (SYSTEM, TEXT, HISTORY, SEARCH, SQL, ( query ), KV), found {}",
+                        "expected a section (SYSTEM, TEXT, HISTORY, SEARCH, SQL, ( query ), KV, GRAPH), found {}",
                         t.show()
                     ),
                 )
@@ -586,6 +601,98 @@ impl<'a> Parser<'a> {
             }
         }
         Ok(s)
+    }
+
+    fn graph_options(&mut self) -> Result<Walk> {
+        let mut w = Walk::default();
+        loop {
+            if self.eat_kw("DEPTH")? {
+                let (_, at, _) = self.lex()?;
+                w.max_depth = self.integer()?;
+                if w.max_depth > MAX_DEPTH {
+                    return self.err_at(at, format!("DEPTH is at most {MAX_DEPTH}"));
+                }
+            } else if self.eat_kw("NODES")? {
+                let (_, at, _) = self.lex()?;
+                w.max_nodes = self.integer()?;
+                if w.max_nodes == 0 {
+                    return self.err_at(at, "NODES must be at least 1");
+                }
+            } else if self.eat_kw("DIRECTION")? {
+                let (t, at) = self.next()?;
+                w.direction = match t {
+                    Tok::Word(d) => match d.parse::<EdgeDirection>() {
+                        Ok(d) => d,
+                        Err(_) => return self.err_at(at, "expected OUT, IN or BOTH"),
+                    },
+                    other => {
+                        return self.err_at(
+                            at,
+                            format!("expected OUT, IN or BOTH, found {}", other.show()),
+                        )
+                    }
+                };
+            } else if self.eat_kw("TYPES")? {
+                self.expect_punct("(")?;
+                let mut types = vec![self.string()?];
+                while self.eat_punct(",")? {
+                    types.push(self.string()?);
+                }
+                self.expect_punct(")")?;
+                w.edge_types = types;
+            } else if self.eat_kw("ORDER")? {
+                if self.eat_kw("BFS")? {
+                    w.order = Order::Bfs;
+                } else if self.eat_kw("DFS")? {
+                    w.order = Order::Dfs;
+                } else {
+                    let (t, at) = self.next()?;
+                    return self.err_at(at, format!("expected BFS or DFS, found {}", t.show()));
+                }
+            } else if self.peek_kw("AS")? {
+                let save = self.pos;
+                self.next()?;
+                if !self.eat_kw("OF")? {
+                    // `AS name`: the section modifier.
+                    self.pos = save;
+                    break;
+                }
+                let valid = if self.eat_kw("VALID")? {
+                    true
+                } else if self.eat_kw("TX")? {
+                    false
+                } else {
+                    let (t, at) = self.next()?;
+                    return self.err_at(at, format!("expected VALID or TX, found {}", t.show()));
+                };
+                let (t, at) = self.next()?;
+                let v = match t {
+                    Tok::Num(n) => match n.parse::<i64>() {
+                        Ok(v) => v,
+                        Err(_) => {
+                            return self.err_at(
+                                at,
+                                format!("expected a time in microseconds, found `{n}`"),
+                            )
+                        }
+                    },
+                    other => {
+                        return self.err_at(
+                            at,
+                            format!("expected a time in microseconds, found {}", other.show()),
+                        )
+                    }
+                };
+                if valid {
+                    w.as_of.valid = Some(v);
+                } else {
+                    w.as_of.tx = Some(v);
+                }
+            } else {
+                break;
+            }
+        }
+        Ok(w)
     }
 
     fn filter(&mut self) -> Result<Filter> {

@@ -6,6 +6,7 @@
 //! 0x11 <path>          path API: each segment escaped (0x00 -> 0x00 0xFF) and ended by 0x00 0x01
 //! 0x12 <name>          collection descriptor (JSON)
 //! 0x13 <name> 0x00 ..  collection data (see `collection.rs`)
+//! 0x14 <ns> ..          graph nodes and edges (see `graph/store.rs`)
 //! ```
 //!
 //! Path segments are encoded so that (a) the encoding of a path is a byte prefix of the
@@ -20,6 +21,7 @@ pub(crate) const KV: u8 = 0x10;
 pub(crate) const PATH: u8 = 0x11;
 pub(crate) const COLL_META: u8 = 0x12;
 pub(crate) const COLL_DATA: u8 = 0x13;
+pub(crate) const GRAPH: u8 = 0x14;
 
 /// Separator terminating one encoded path segment.
 const SEG_END: [u8; 2] = [0x00, 0x01];
@@ -142,7 +144,7 @@ pub(crate) fn path_key(segs: &[String]) -> Vec<u8> {
     k
 }
 
-fn encode_segment(out: &mut Vec<u8>, seg: &[u8]) {
+pub(crate) fn encode_segment(out: &mut Vec<u8>, seg: &[u8]) {
     for &b in seg {
         out.push(b);
         if b == 0 {

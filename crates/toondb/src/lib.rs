@@ -83,6 +83,7 @@ pub mod context_sql;
 mod db;
 mod error;
 mod filter;
+pub mod graph;
 mod keys;
 mod sql;
 mod text;
@@ -98,6 +99,7 @@ pub use context::{ContextBuilder, ContextResult, Keep, Message, Section, Section
 pub use db::{Database, KvIter, KvPair, Options};
 pub use error::{Error, ErrorKind, Result};
 pub use filter::Filter;
+pub use graph::{Graph, TxnGraph};
 pub use keys::{escape_segment, join_path, split_path};
 pub use sql::{ColumnIndex, FromValue, Row, Rows, ToValue};
 pub use text::{tokenize, Bm25Params};

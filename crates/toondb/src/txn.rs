@@ -41,6 +41,8 @@ pub struct Transaction {
     session: Option<Session>,
     /// Collection index updates, applied after the storage commit.
     pending: Mutex<PendingIndex>,
+    /// Transaction time of this transaction's graph writes (taken at the first one).
+    graph_time: std::sync::OnceLock<i64>,
 }
 
 impl std::fmt::Debug for Transaction {
@@ -64,6 +66,7 @@ impl Transaction {
             isolation,
             session: None,
             pending: Mutex::new(PendingIndex::default()),
+            graph_time: std::sync::OnceLock::new(),
         })
     }
 
@@ -74,6 +77,21 @@ impl Transaction {
         let mut g = self.txn.lock();
         let t = g.as_mut().ok_or_else(finished)?;
         Ok(f(t)?)
+    }
+
+    /// Runs `f` on the underlying storage transaction (graph operations).
+    pub(crate) fn storage_op<T>(
+        &self,
+        f: impl FnOnce(&mut toondb_storage::Transaction) -> Result<T>,
+    ) -> Result<T> {
+        let mut g = self.txn.lock();
+        let t = g.as_mut().ok_or_else(finished)?;
+        f(t)
+    }
+
+    /// The transaction time stamped on this transaction's graph writes.
+    pub(crate) fn graph_time(&self) -> i64 {
+        *self.graph_time.get_or_init(crate::graph::tick)
     }
 
     /// The isolation level.

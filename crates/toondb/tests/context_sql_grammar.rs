@@ -113,7 +113,7 @@ fn syntax_errors_carry_positions() {
         (
             1,
             16,
-            "expected a section (SYSTEM, TEXT, HISTORY, SEARCH, SQL, ( query ), KV), found `FOO`"
+            "expected a section (SYSTEM, TEXT, HISTORY, SEARCH, SQL, ( query ), KV, GRAPH), found `FOO`"
                 .into()
         )
     );
@@ -171,7 +171,7 @@ fn syntax_errors_carry_positions() {
         20,
         "columns count characters"
     );
-    assert_eq!(syntax("CONTEXT").2, "expected a section (SYSTEM, TEXT, HISTORY, SEARCH, SQL, ( query ), KV), found end of input");
+    assert_eq!(syntax("CONTEXT").2, "expected a section (SYSTEM, TEXT, HISTORY, SEARCH, SQL, ( query ), KV, GRAPH), found end of input");
     // Never panics on arbitrary prefixes of a valid statement.
     let good = "CONTEXT SELECT SYSTEM 'x', HISTORY (user 'a'), SEARCH kb 'q' VECTOR [1, 2] K 2 WHERE a IN (1, 'b') AS s, (SELECT ')') BUDGET 10";
     for (i, _) in good.char_indices() {

@@ -7,6 +7,7 @@ pub mod demo;
 mod demo_data;
 pub mod export;
 pub mod import;
+pub mod mcp;
 pub mod repair;
 pub mod shell;
 pub mod sql;

@@ -41,6 +41,7 @@ use super::error::{Error, Result};
 use super::pb;
 use super::pb::collections_client::CollectionsClient;
 use super::pb::context_queries_client::ContextQueriesClient;
+use super::pb::graph_client::GraphClient;
 use super::pb::kv_client::KvClient;
 use super::pb::sql_client::SqlClient;
 use super::pb::transactions_client::TransactionsClient;
@@ -185,6 +186,7 @@ struct Stubs {
     sql: SqlClient<Svc>,
     coll: CollectionsClient<Svc>,
     ctx: ContextQueriesClient<Svc>,
+    graph: GraphClient<Svc>,
 }
 
 fn bad(msg: impl Into<String>) -> Error {
@@ -294,7 +296,10 @@ impl Client {
                 coll: CollectionsClient::new(svc.clone())
                     .max_decoding_message_size(n)
                     .max_encoding_message_size(n),
-                ctx: ContextQueriesClient::new(svc)
+                ctx: ContextQueriesClient::new(svc.clone())
+                    .max_decoding_message_size(n)
+                    .max_encoding_message_size(n),
+                graph: GraphClient::new(svc)
                     .max_decoding_message_size(n)
                     .max_encoding_message_size(n),
             }),
@@ -316,6 +321,10 @@ impl Client {
     /// The generated context-query stub.
     pub fn context_stub(&self) -> ContextQueriesClient<Svc> {
         self.stubs.ctx.clone()
+    }
+    /// The generated graph stub.
+    pub fn graph_stub(&self) -> GraphClient<Svc> {
+        self.stubs.graph.clone()
     }
     /// The generated transactions stub.
     pub fn transactions_stub(&self) -> TransactionsClient<Svc> {
@@ -626,6 +635,34 @@ impl Client {
     pub async fn context(&self, spec: pb::ContextSpec) -> Result<RemoteContext> {
         self.context_query(pb::context_query_request::Query::Spec(spec))
             .await
+    }
+
+    // -------------------------------------------------------------------- graph
+
+    /// Runs one operation of the graph's JSON command interface
+    /// ([`crate::graph::json`]) in namespace `namespace`, auto-committed; `txn` joins a
+    /// transaction (a [`RemoteTransaction::id`]).
+    pub async fn graph_call(
+        &self,
+        namespace: &str,
+        op: &str,
+        args: &serde_json::Value,
+        txn: Option<u64>,
+    ) -> Result<serde_json::Value> {
+        let r = self
+            .stubs
+            .graph
+            .clone()
+            .call(pb::GraphCallRequest {
+                namespace: namespace.to_string(),
+                op: op.to_string(),
+                args_json: args.to_string(),
+                txn: txn.map(|id| pb::TxnHandle { id }),
+            })
+            .await?
+            .into_inner();
+        serde_json::from_str(&r.result_json)
+            .map_err(|e| bad(format!("graph result is not JSON: {e}")))
     }
 
     async fn context_query(&self, q: pb::context_query_request::Query) -> Result<RemoteContext> {

@@ -1,0 +1,48 @@
+//! `toondb.v1.Graph`: the graph's JSON command interface over gRPC.
+
+use tonic::{Request, Response, Status};
+
+use super::{conn_of, db_err, finished_txn, ToonService};
+use crate::pb;
+
+/// Largest `args_json` accepted (bytes); the message size limit applies as well.
+const MAX_ARGS_BYTES: usize = 16 << 20;
+
+#[tonic::async_trait]
+impl pb::graph_server::Graph for ToonService {
+    async fn call(
+        &self,
+        req: Request<pb::GraphCallRequest>,
+    ) -> Result<Response<pb::GraphCallResponse>, Status> {
+        let conn = conn_of(&req);
+        let r = req.into_inner();
+        if r.args_json.len() > MAX_ARGS_BYTES {
+            return Err(Status::invalid_argument(format!(
+                "args_json is {} bytes; the limit is {MAX_ARGS_BYTES}",
+                r.args_json.len()
+            )));
+        }
+        let args: serde_json::Value = if r.args_json.trim().is_empty() {
+            serde_json::Value::Object(Default::default())
+        } else {
+            serde_json::from_str(&r.args_json)
+                .map_err(|e| Status::invalid_argument(format!("args_json is not JSON: {e}")))?
+        };
+        let slot = self.slot(conn, r.txn)?;
+        let result = self
+            .blocking(move |db| match slot {
+                Some(s) => s
+                    .with(|t| t.graph(&r.namespace)?.call_json(&r.op, &args))
+                    .ok_or_else(finished_txn)?
+                    .map_err(db_err),
+                None => db
+                    .graph(&r.namespace)
+                    .and_then(|g| g.call_json(&r.op, &args))
+                    .map_err(db_err),
+            })
+            .await?;
+        Ok(Response::new(pb::GraphCallResponse {
+            result_json: result.to_string(),
+        }))
+    }
+}
