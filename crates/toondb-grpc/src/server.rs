@@ -131,22 +131,49 @@ impl Listener {
         Ok(Listener::Tcp(l))
     }
 
-    /// Binds a Unix socket at `path`. A stale socket file (nobody accepting) is replaced; a
-    /// live one is refused.
+    /// Binds a Unix socket at `path` with mode 0600 (owner only); see [`Listener::unix_with_mode`].
     pub async fn unix(path: impl Into<PathBuf>) -> Result<Listener> {
+        Listener::unix_with_mode(path, 0o600).await
+    }
+
+    /// Binds a Unix socket at `path` and gives it permission bits `mode` (e.g. `0o660`).
+    /// Something at `path` that is not a socket is refused (never deleted); a socket that
+    /// accepts connections is refused (a server is running); a stale socket is replaced.
+    pub async fn unix_with_mode(path: impl Into<PathBuf>, mode: u32) -> Result<Listener> {
+        use std::os::unix::fs::{FileTypeExt, PermissionsExt};
         let path = path.into();
-        if path.exists() {
-            if tokio::net::UnixStream::connect(&path).await.is_ok() {
+        if mode & !0o777 != 0 {
+            return Err(Error::Config(format!(
+                "socket mode {mode:o} has bits other than permission bits"
+            )));
+        }
+        match std::fs::symlink_metadata(&path) {
+            Ok(meta) if !meta.file_type().is_socket() => {
                 return Err(Error::Config(format!(
-                    "{} is in use by a running server",
+                    "{} exists and is not a socket; refusing to replace it",
                     path.display()
                 )));
             }
-            std::fs::remove_file(&path)
-                .map_err(|e| Error::io(format!("remove stale socket {}", path.display()), e))?;
+            Ok(_) => {
+                if tokio::net::UnixStream::connect(&path).await.is_ok() {
+                    return Err(Error::Config(format!(
+                        "{} is in use by a running server",
+                        path.display()
+                    )));
+                }
+                std::fs::remove_file(&path)
+                    .map_err(|e| Error::io(format!("remove stale socket {}", path.display()), e))?;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io(format!("inspect {}", path.display()), e)),
         }
         let l = UnixListener::bind(&path)
             .map_err(|e| Error::io(format!("bind {}", path.display()), e))?;
+        // Before the first accept: nobody is served through looser permissions.
+        if let Err(e) = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)) {
+            let _ = std::fs::remove_file(&path);
+            return Err(Error::io(format!("chmod {}", path.display()), e));
+        }
         Ok(Listener::Unix(l, path))
     }
 

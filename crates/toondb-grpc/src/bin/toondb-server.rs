@@ -29,9 +29,12 @@ struct Args {
     /// only --unix is given.
     #[arg(long)]
     listen: Option<SocketAddr>,
-    /// Unix socket path to listen on.
+    /// Unix socket path to listen on (an existing non-socket file there is refused).
     #[arg(long)]
     unix: Option<PathBuf>,
+    /// Permission bits of the Unix socket, in octal.
+    #[arg(long, default_value = "600", value_parser = parse_mode)]
+    unix_mode: u32,
     /// Bearer token required on every call (also read from TOONDB_TOKEN).
     #[arg(long, env = "TOONDB_TOKEN", hide_env_values = true)]
     token: Option<String>,
@@ -132,7 +135,11 @@ fn run(args: Args) -> Result<(), String> {
             listeners.push(Listener::tcp(addr).await.map_err(|e| e.to_string())?);
         }
         if let Some(p) = &args.unix {
-            listeners.push(Listener::unix(p.clone()).await.map_err(|e| e.to_string())?);
+            listeners.push(
+                Listener::unix_with_mode(p.clone(), args.unix_mode)
+                    .await
+                    .map_err(|e| e.to_string())?,
+            );
         }
         for l in &listeners {
             println!("listening on {}", l.display_addr());
@@ -145,6 +152,15 @@ fn run(args: Args) -> Result<(), String> {
         eprintln!("toondb-server: shut down cleanly");
         Ok(())
     })
+}
+
+fn parse_mode(s: &str) -> Result<u32, String> {
+    match u32::from_str_radix(s.trim_start_matches("0o"), 8) {
+        Ok(m) if m <= 0o777 => Ok(m),
+        _ => Err(format!(
+            "expected octal permission bits such as 600 or 660, got {s:?}"
+        )),
+    }
 }
 
 async fn shutdown_signal() {
