@@ -53,6 +53,8 @@ pub struct ServerConfig {
     /// After the shutdown signal, how long in-flight calls may take to finish before the
     /// remaining connections are dropped and the database is closed anyway. Default 10 s.
     pub shutdown_grace: Duration,
+    /// How often the engine is checked for poisoning (health turns NOT_SERVING). Default 1 s.
+    pub health_check_interval: Duration,
 }
 
 impl Default for ServerConfig {
@@ -71,6 +73,7 @@ impl Default for ServerConfig {
             stream_stall_timeout: Duration::from_secs(30),
             keepalive_interval: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(10),
+            health_check_interval: Duration::from_secs(1),
         }
     }
 }
@@ -211,6 +214,24 @@ pub fn check_bind_policy(
     Ok(())
 }
 
+/// Sets the health status of the whole server (`""`) and of every `toondb.v1` service.
+async fn set_health(
+    health: &tonic_health::server::HealthReporter,
+    status: tonic_health::ServingStatus,
+) {
+    use tonic::server::NamedService;
+    for name in [
+        "",
+        <pb::kv_server::KvServer<ToonService> as NamedService>::NAME,
+        <pb::transactions_server::TransactionsServer<ToonService> as NamedService>::NAME,
+        <pb::sql_server::SqlServer<ToonService> as NamedService>::NAME,
+        <pb::collections_server::CollectionsServer<ToonService> as NamedService>::NAME,
+        <pb::context_queries_server::ContextQueriesServer<ToonService> as NamedService>::NAME,
+    ] {
+        health.set_service_status(name, status).await;
+    }
+}
+
 /// Serves `db` on `listeners` until `shutdown` resolves, then drains in-flight calls, rolls
 /// back open transactions and closes the database.
 pub async fn serve<F>(
@@ -250,21 +271,30 @@ where
     let n = cfg.max_message_bytes;
 
     let (health, health_svc) = tonic_health::server::health_reporter();
-    health
-        .set_serving::<pb::kv_server::KvServer<ToonService>>()
-        .await;
-    health
-        .set_serving::<pb::transactions_server::TransactionsServer<ToonService>>()
-        .await;
-    health
-        .set_serving::<pb::sql_server::SqlServer<ToonService>>()
-        .await;
-    health
-        .set_serving::<pb::collections_server::CollectionsServer<ToonService>>()
-        .await;
-    health
-        .set_serving::<pb::context_queries_server::ContextQueriesServer<ToonService>>()
-        .await;
+    set_health(&health, tonic_health::ServingStatus::Serving).await;
+    // A poisoned engine (a failed WAL write, ENOSPC in compaction...) refuses writes until it
+    // is reopened: health says so, so that load balancers and orchestrators react.
+    let poison_watch = {
+        let health = health.clone();
+        let db = db.clone();
+        let every = cfg.health_check_interval;
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tick.tick().await;
+                let db = db.clone();
+                let poisoned = tokio::task::spawn_blocking(move || db.engine().stats().poisoned)
+                    .await
+                    .ok()
+                    .flatten();
+                if let Some(why) = poisoned {
+                    eprintln!("toondb-server: database poisoned ({why}); health is NOT_SERVING");
+                    set_health(&health, tonic_health::ServingStatus::NotServing).await;
+                    return;
+                }
+            }
+        })
+    };
 
     // Reaper for idle transactions.
     let reaper = {
@@ -330,8 +360,10 @@ where
     let signalled = Arc::new(tokio::sync::Notify::new());
     let shutdown = {
         let signalled = signalled.clone();
+        let health = health.clone();
         async move {
             shutdown.await;
+            set_health(&health, tonic_health::ServingStatus::NotServing).await;
             signalled.notify_one();
         }
     };
@@ -369,6 +401,7 @@ where
     // Every connection is drained: stop admitting calls, let the point-operation pool finish
     // what it holds, roll back what is left, close.
     reaper.abort();
+    poison_watch.abort();
     svc.close_gate();
     let txns2 = txns.clone();
     let closed = tokio::task::spawn_blocking(move || {

@@ -71,7 +71,28 @@ fn conn_of<T>(req: &Request<T>) -> u64 {
 }
 
 fn db_err(e: toondb::Error) -> Status {
-    to_status(&e)
+    client_status(&e)
+}
+
+/// The status a client sees for a database error: the kind (code and `toondb-error-kind`
+/// metadata) always; the message only for kinds about the caller's own input. I/O, internal,
+/// corruption and closed/poisoned errors can name files of the server or carry panic text:
+/// their full text goes to the server's log and the client gets a fixed message.
+pub fn client_status(e: &toondb::Error) -> Status {
+    use toondb::ErrorKind as K;
+    let full = to_status(e);
+    let generic = match e.kind() {
+        K::Io => "the server could not complete the operation (I/O error)",
+        K::Internal => "internal server error",
+        K::Corruption => "stored data is damaged",
+        K::Closed => "the database is closed or failed; it must be reopened",
+        K::Busy => "the database is busy",
+        _ => return full,
+    };
+    eprintln!("toondb-server: {} error: {e}", e.kind().as_str());
+    let mut s = Status::new(full.code(), generic);
+    *s.metadata_mut() = full.metadata().clone();
+    s
 }
 
 fn finished_txn() -> Status {
@@ -180,7 +201,10 @@ impl ToonService {
             f(&db)
         })
         .await
-        .map_err(|e| Status::internal(format!("database worker failed: {e}")))?
+        .map_err(|e| {
+            eprintln!("toondb-server: database worker failed: {e}");
+            Status::internal("internal server error")
+        })?
     }
 
     fn slot(&self, conn: u64, txn: Option<pb::TxnHandle>) -> Result<Option<Arc<TxnSlot>>, Status> {
