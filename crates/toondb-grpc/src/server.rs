@@ -45,6 +45,10 @@ pub struct ServerConfig {
     pub txn_idle_timeout: Duration,
     /// Open transactions, at most. Default 10 000.
     pub max_open_txns: usize,
+    /// Open transactions one connection may hold, at most. Default 256.
+    pub max_txns_per_connection: usize,
+    /// A transaction older than this is rolled back, used or not. Default 10 min.
+    pub txn_max_lifetime: Duration,
     /// A streaming call whose client reads nothing for this long is ended. Default 30 s.
     pub stream_stall_timeout: Duration,
     /// HTTP/2 keep-alive ping interval (detects dead peers so their transactions are rolled
@@ -70,6 +74,8 @@ impl Default for ServerConfig {
             request_timeout: Duration::from_secs(30),
             txn_idle_timeout: Duration::from_secs(60),
             max_open_txns: 10_000,
+            max_txns_per_connection: 256,
+            txn_max_lifetime: Duration::from_secs(600),
             stream_stall_timeout: Duration::from_secs(30),
             keepalive_interval: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(10),
@@ -243,7 +249,10 @@ pub async fn serve<F>(
 where
     F: Future<Output = ()> + Send,
 {
-    let txns = Arc::new(TxnRegistry::new(cfg.txn_idle_timeout, cfg.max_open_txns));
+    let txns = Arc::new(
+        TxnRegistry::new(cfg.txn_idle_timeout, cfg.max_open_txns)
+            .with_limits(cfg.max_txns_per_connection, cfg.txn_max_lifetime),
+    );
     serve_with_txns(db, listeners, cfg, txns, shutdown).await
 }
 
@@ -299,7 +308,8 @@ where
     // Reaper for idle transactions.
     let reaper = {
         let txns = txns.clone();
-        let every = (txns.idle_ttl() / 4).clamp(Duration::from_millis(20), Duration::from_secs(5));
+        let every = (txns.idle_ttl().min(txns.max_lifetime()) / 4)
+            .clamp(Duration::from_millis(20), Duration::from_secs(5));
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

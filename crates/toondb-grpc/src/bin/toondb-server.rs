@@ -63,6 +63,12 @@ struct Args {
     /// Idle seconds after which an open transaction is rolled back.
     #[arg(long, default_value_t = 60)]
     txn_idle_secs: u64,
+    /// Open transactions one connection may hold.
+    #[arg(long, default_value_t = 256)]
+    max_txns_per_conn: usize,
+    /// Seconds after which a transaction is rolled back even if it is in use.
+    #[arg(long, default_value_t = 600)]
+    txn_max_lifetime_secs: u64,
     /// Seconds in-flight calls get to finish after SIGTERM/Ctrl-C.
     #[arg(long, default_value_t = 10)]
     shutdown_grace_secs: u64,
@@ -110,6 +116,8 @@ fn run(args: Args) -> Result<(), String> {
         .with_request_timeout(Duration::from_secs(args.timeout_secs.max(1)))
         .with_txn_idle_timeout(Duration::from_secs(args.txn_idle_secs.max(1)))
         .with_shutdown_grace(Duration::from_secs(args.shutdown_grace_secs));
+    cfg.max_txns_per_connection = args.max_txns_per_conn.max(1);
+    cfg.txn_max_lifetime = Duration::from_secs(args.txn_max_lifetime_secs.max(1));
     if args.db_threads > 0 {
         cfg = cfg.with_db_threads(args.db_threads);
     }
