@@ -492,8 +492,14 @@ impl pb::transactions_server::Transactions for ToonService {
             .into_inner()
             .txn
             .ok_or_else(|| Status::invalid_argument("missing txn"))?;
-        let t = self.state.txns.remove(conn, h.id).map_err(txn_status)?;
-        self.blocking(move |_| t.commit().map_err(db_err)).await?;
+        // Taking the transaction waits for a statement still running on it: never on a
+        // runtime worker.
+        let txns = self.state.txns.clone();
+        self.blocking(move |_| {
+            let t = txns.remove(conn, h.id).map_err(txn_status)?;
+            t.commit().map_err(db_err)
+        })
+        .await?;
         Ok(Response::new(pb::CommitResponse {}))
     }
 
@@ -506,8 +512,9 @@ impl pb::transactions_server::Transactions for ToonService {
             .into_inner()
             .txn
             .ok_or_else(|| Status::invalid_argument("missing txn"))?;
-        let t = self.state.txns.remove(conn, h.id).map_err(txn_status)?;
+        let txns = self.state.txns.clone();
         self.blocking(move |_| {
+            let t = txns.remove(conn, h.id).map_err(txn_status)?;
             t.rollback();
             Ok(())
         })
