@@ -51,6 +51,9 @@ pub struct ServerConfig {
     pub txn_max_lifetime: Duration,
     /// A streaming call whose client reads nothing for this long is ended. Default 30 s.
     pub stream_stall_timeout: Duration,
+    /// Longest a streaming call may last in total, however fast the client reads. Default
+    /// 10 min.
+    pub stream_max_duration: Duration,
     /// HTTP/2 keep-alive ping interval (detects dead peers so their transactions are rolled
     /// back). Default 30 s.
     pub keepalive_interval: Duration,
@@ -77,6 +80,7 @@ impl Default for ServerConfig {
             max_txns_per_connection: 256,
             txn_max_lifetime: Duration::from_secs(600),
             stream_stall_timeout: Duration::from_secs(30),
+            stream_max_duration: Duration::from_secs(600),
             keepalive_interval: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(10),
             health_check_interval: Duration::from_secs(1),
@@ -275,7 +279,8 @@ where
         cfg.db_threads,
         cfg.stream_stall_timeout,
     )
-    .map_err(|e| Error::io("starting database threads", e))?;
+    .map_err(|e| Error::io("starting database threads", e))?
+    .with_stream_max_duration(cfg.stream_max_duration);
     let auth = BearerAuth::new(cfg.token.as_deref());
     let n = cfg.max_message_bytes;
 

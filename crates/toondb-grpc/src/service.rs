@@ -45,6 +45,8 @@ pub struct State {
     pool: DbPool,
     /// How long a streaming producer waits for a slow client before giving up.
     stream_stall_timeout: Duration,
+    /// Longest a streaming call may last in total (then it ends with DEADLINE_EXCEEDED).
+    stream_max_duration: Duration,
 }
 
 impl std::fmt::Debug for State {
@@ -118,8 +120,19 @@ impl ToonService {
                 permits: Arc::new(Semaphore::new(max_in_flight.max(1))),
                 pool,
                 stream_stall_timeout,
+                stream_max_duration: Duration::MAX,
             }),
         })
+    }
+
+    /// Limits the total duration of a streaming call: a stream still producing after `d`
+    /// ends with DEADLINE_EXCEEDED, releasing its permit and the table files it reads. Call
+    /// before cloning the service (it is ignored afterwards).
+    pub fn with_stream_max_duration(mut self, d: Duration) -> ToonService {
+        if let Some(st) = Arc::get_mut(&mut self.state) {
+            st.stream_max_duration = d;
+        }
+        self
     }
 
     /// Stops admitting new database calls (they fail with UNAVAILABLE); calls already running
@@ -231,11 +244,30 @@ impl ToonService {
         let (tx, rx) = mpsc::channel(4);
         let db = self.state.db.clone();
         let stall = self.state.stream_stall_timeout;
+        let max = self.state.stream_max_duration;
         let handle = tokio::runtime::Handle::current();
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
+            let start = std::time::Instant::now();
             let mut send = |item: Result<T, Status>| -> bool {
-                handle.block_on(tx.send_timeout(item, stall)).is_ok()
+                let over = || {
+                    Err(Status::deadline_exceeded(
+                        "stream exceeded its maximum duration",
+                    ))
+                };
+                let left = max.saturating_sub(start.elapsed());
+                if left.is_zero() {
+                    let _ = handle.block_on(tx.send_timeout(over(), stall));
+                    return false;
+                }
+                match handle.block_on(tx.send_timeout(item, stall.min(left))) {
+                    Ok(()) => true,
+                    Err(mpsc::error::SendTimeoutError::Timeout(_)) if start.elapsed() >= max => {
+                        let _ = handle.block_on(tx.send_timeout(over(), stall));
+                        false
+                    }
+                    Err(_) => false,
+                }
             };
             produce(&db, &mut send);
         });

@@ -69,6 +69,9 @@ struct Args {
     /// Seconds after which a transaction is rolled back even if it is in use.
     #[arg(long, default_value_t = 600)]
     txn_max_lifetime_secs: u64,
+    /// Seconds a streaming call (Scan, Query, Search) may last in total.
+    #[arg(long, default_value_t = 600)]
+    stream_max_secs: u64,
     /// Seconds in-flight calls get to finish after SIGTERM/Ctrl-C.
     #[arg(long, default_value_t = 10)]
     shutdown_grace_secs: u64,
@@ -117,6 +120,7 @@ fn run(args: Args) -> Result<(), String> {
         .with_txn_idle_timeout(Duration::from_secs(args.txn_idle_secs.max(1)))
         .with_shutdown_grace(Duration::from_secs(args.shutdown_grace_secs));
     cfg.max_txns_per_connection = args.max_txns_per_conn.max(1);
+    cfg.stream_max_duration = Duration::from_secs(args.stream_max_secs.max(1));
     cfg.txn_max_lifetime = Duration::from_secs(args.txn_max_lifetime_secs.max(1));
     if args.db_threads > 0 {
         cfg = cfg.with_db_threads(args.db_threads);
