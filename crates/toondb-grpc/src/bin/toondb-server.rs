@@ -81,6 +81,12 @@ struct Args {
 }
 
 fn run(args: Args) -> Result<(), String> {
+    if std::env::args_os().any(|a| a == "--token" || a.to_string_lossy().starts_with("--token=")) {
+        eprintln!(
+            "toondb-server: warning: --token on the command line is visible to every user \
+             (ps, /proc); use --token-file or the TOONDB_TOKEN environment variable"
+        );
+    }
     let token = match (&args.token, &args.token_file) {
         (Some(t), _) => Some(t.clone()),
         (None, Some(f)) => Some(
