@@ -54,6 +54,9 @@ pub struct ServerConfig {
     /// Longest a streaming call may last in total, however fast the client reads. Default
     /// 10 min.
     pub stream_max_duration: Duration,
+    /// Streaming database calls one connection may run at once (its share of
+    /// `max_in_flight`); more fail with RESOURCE_EXHAUSTED. Default 16.
+    pub max_db_streams_per_connection: usize,
     /// HTTP/2 keep-alive ping interval (detects dead peers so their transactions are rolled
     /// back). Default 30 s.
     pub keepalive_interval: Duration,
@@ -81,6 +84,7 @@ impl Default for ServerConfig {
             txn_max_lifetime: Duration::from_secs(600),
             stream_stall_timeout: Duration::from_secs(30),
             stream_max_duration: Duration::from_secs(600),
+            max_db_streams_per_connection: 16,
             keepalive_interval: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(10),
             health_check_interval: Duration::from_secs(1),
@@ -280,7 +284,8 @@ where
         cfg.stream_stall_timeout,
     )
     .map_err(|e| Error::io("starting database threads", e))?
-    .with_stream_max_duration(cfg.stream_max_duration);
+    .with_stream_max_duration(cfg.stream_max_duration)
+    .with_max_streams_per_connection(cfg.max_db_streams_per_connection);
     let auth = BearerAuth::new(cfg.token.as_deref());
     let n = cfg.max_message_bytes;
 

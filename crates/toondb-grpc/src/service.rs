@@ -47,6 +47,10 @@ pub struct State {
     stream_stall_timeout: Duration,
     /// Longest a streaming call may last in total (then it ends with DEADLINE_EXCEEDED).
     stream_max_duration: Duration,
+    /// Streaming calls one connection may run at once (its share of the permits).
+    max_streams_per_conn: usize,
+    /// Streaming calls running, per connection.
+    streams: Arc<parking_lot::Mutex<std::collections::HashMap<u64, usize>>>,
 }
 
 impl std::fmt::Debug for State {
@@ -121,6 +125,8 @@ impl ToonService {
                 pool,
                 stream_stall_timeout,
                 stream_max_duration: Duration::MAX,
+                max_streams_per_conn: usize::MAX,
+                streams: Arc::default(),
             }),
         })
     }
@@ -131,6 +137,15 @@ impl ToonService {
     pub fn with_stream_max_duration(mut self, d: Duration) -> ToonService {
         if let Some(st) = Arc::get_mut(&mut self.state) {
             st.stream_max_duration = d;
+        }
+        self
+    }
+
+    /// Limits the streaming calls one connection may run at once (at least 1), so that one
+    /// client cannot take every permit. Call before cloning the service.
+    pub fn with_max_streams_per_connection(mut self, n: usize) -> ToonService {
+        if let Some(st) = Arc::get_mut(&mut self.state) {
+            st.max_streams_per_conn = n.max(1);
         }
         self
     }
@@ -235,11 +250,16 @@ impl ToonService {
     /// Runs a producer on the blocking pool that pushes stream items into a channel; the
     /// returned stream ends when the producer returns. The producer's `send` returns false when
     /// the client has gone (or stalled longer than the stall timeout): it must then stop.
-    async fn stream<T, F>(&self, produce: F) -> Result<ReceiverStream<Result<T, Status>>, Status>
+    async fn stream<T, F>(
+        &self,
+        conn: u64,
+        produce: F,
+    ) -> Result<ReceiverStream<Result<T, Status>>, Status>
     where
         T: Send + 'static,
         F: FnOnce(&Database, &mut dyn FnMut(Result<T, Status>) -> bool) + Send + 'static,
     {
+        let share = StreamShare::take(&self.state.streams, conn, self.state.max_streams_per_conn)?;
         let permit = self.permit().await?;
         let (tx, rx) = mpsc::channel(4);
         let db = self.state.db.clone();
@@ -248,6 +268,7 @@ impl ToonService {
         let handle = tokio::runtime::Handle::current();
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
+            let _share = share;
             let start = std::time::Instant::now();
             let mut send = |item: Result<T, Status>| -> bool {
                 let over = || {
@@ -272,6 +293,45 @@ impl ToonService {
             produce(&db, &mut send);
         });
         Ok(ReceiverStream::new(rx))
+    }
+}
+
+/// One running stream counted against its connection's share; released on drop.
+struct StreamShare {
+    map: Arc<parking_lot::Mutex<std::collections::HashMap<u64, usize>>>,
+    conn: u64,
+}
+
+impl StreamShare {
+    fn take(
+        map: &Arc<parking_lot::Mutex<std::collections::HashMap<u64, usize>>>,
+        conn: u64,
+        limit: usize,
+    ) -> Result<StreamShare, Status> {
+        let mut m = map.lock();
+        let n = m.entry(conn).or_insert(0);
+        if *n >= limit {
+            return Err(Status::resource_exhausted(format!(
+                "too many streaming calls on this connection (limit {limit})"
+            )));
+        }
+        *n += 1;
+        Ok(StreamShare {
+            map: map.clone(),
+            conn,
+        })
+    }
+}
+
+impl Drop for StreamShare {
+    fn drop(&mut self) {
+        let mut m = self.map.lock();
+        if let Some(n) = m.get_mut(&self.conn) {
+            *n -= 1;
+            if *n == 0 {
+                m.remove(&self.conn);
+            }
+        }
     }
 }
 
@@ -424,7 +484,7 @@ impl pb::kv_server::Kv for ToonService {
         };
         let limit = if r.limit == 0 { u64::MAX } else { r.limit };
         let stream = self
-            .stream(move |db, send| {
+            .stream(conn, move |db, send| {
                 let it = match &slot {
                     Some(s) => s
                         .with(|t| t.range(as_ref_bound(&lower), as_ref_bound(&upper), dir))
@@ -629,7 +689,7 @@ impl pb::sql_server::Sql for ToonService {
         let slot = self.slot(conn, r.txn)?;
         let params: Vec<toondb::Value> = r.params.into_iter().map(value_from_pb).collect();
         let stream = self
-            .stream(move |db, send| {
+            .stream(conn, move |db, send| {
                 let (names, rows, _) = match run_sql(db, slot.as_deref(), &r.sql, &params) {
                     Ok(x) => x,
                     Err(s) => {

@@ -43,3 +43,34 @@ async fn slow_reader_gets_deadline_exceeded_after_the_stream_maximum() {
     assert!(got < 1000);
     srv.stop().await.0.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_connection_gets_only_its_share_of_stream_permits() {
+    let mut cfg = ServerConfig::default();
+    cfg.max_db_streams_per_connection = 1;
+    let srv = TestServer::start(cfg).await;
+    let a = srv.client().await;
+    for i in 0..400u32 {
+        a.put(format!("k{i:05}"), vec![b'v'; 65536]).await.unwrap();
+    }
+    // An unread stream of 26 MB (more than the HTTP/2 windows hold) keeps its producer (and its share) busy.
+    let _held = a
+        .scan_stream(toondb_grpc::pb::ScanRequest::default())
+        .await
+        .unwrap();
+    let e = a
+        .scan_stream(toondb_grpc::pb::ScanRequest::default())
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("too many streaming calls"), "{e}");
+    // Another connection still gets its own.
+    let b = srv.client().await;
+    let mut s = b
+        .scan_stream(toondb_grpc::pb::ScanRequest::default())
+        .await
+        .unwrap();
+    assert!(s.message().await.unwrap().is_some());
+    drop(_held);
+    drop(s);
+    srv.stop().await.0.unwrap();
+}

@@ -72,6 +72,9 @@ struct Args {
     /// Seconds a streaming call (Scan, Query, Search) may last in total.
     #[arg(long, default_value_t = 600)]
     stream_max_secs: u64,
+    /// Streaming calls one connection may run at once (its share of --max-in-flight).
+    #[arg(long, default_value_t = 16)]
+    max_streams_per_conn: usize,
     /// Seconds in-flight calls get to finish after SIGTERM/Ctrl-C.
     #[arg(long, default_value_t = 10)]
     shutdown_grace_secs: u64,
@@ -126,6 +129,7 @@ fn run(args: Args) -> Result<(), String> {
         .with_txn_idle_timeout(Duration::from_secs(args.txn_idle_secs.max(1)))
         .with_shutdown_grace(Duration::from_secs(args.shutdown_grace_secs));
     cfg.max_txns_per_connection = args.max_txns_per_conn.max(1);
+    cfg.max_db_streams_per_connection = args.max_streams_per_conn.max(1);
     cfg.stream_max_duration = Duration::from_secs(args.stream_max_secs.max(1));
     cfg.txn_max_lifetime = Duration::from_secs(args.txn_max_lifetime_secs.max(1));
     if args.db_threads > 0 {
