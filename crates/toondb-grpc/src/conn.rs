@@ -35,6 +35,15 @@ pub struct Conn {
     inner: Inner,
     info: ConnInfo,
     on_close: Option<OnClose>,
+    /// `:authority` filter of Unix-socket connections (see [`crate::h2fix`]).
+    fix: Option<Box<Fix>>,
+}
+
+#[derive(Default)]
+struct Fix {
+    filter: crate::h2fix::AuthorityFix,
+    out: Vec<u8>,
+    pos: usize,
 }
 
 impl std::fmt::Debug for Conn {
@@ -56,6 +65,7 @@ impl Conn {
                 peer,
             },
             on_close,
+            fix: None,
         }
     }
 
@@ -68,6 +78,7 @@ impl Conn {
                 peer: None,
             },
             on_close,
+            fix: Some(Box::default()),
         }
     }
 
@@ -98,9 +109,33 @@ impl AsyncRead for Conn {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        match &mut self.get_mut().inner {
-            Inner::Tcp(s) => Pin::new(s).poll_read(cx, buf),
-            Inner::Unix(s) => Pin::new(s).poll_read(cx, buf),
+        let this = self.get_mut();
+        match (&mut this.inner, &mut this.fix) {
+            (Inner::Tcp(s), _) => Pin::new(s).poll_read(cx, buf),
+            (Inner::Unix(s), None) => Pin::new(s).poll_read(cx, buf),
+            (Inner::Unix(s), Some(fix)) => loop {
+                if fix.pos < fix.out.len() {
+                    let n = buf.remaining().min(fix.out.len() - fix.pos);
+                    buf.put_slice(&fix.out[fix.pos..fix.pos + n]);
+                    fix.pos += n;
+                    if fix.pos == fix.out.len() {
+                        fix.out.clear();
+                        fix.pos = 0;
+                    }
+                    return Poll::Ready(Ok(()));
+                }
+                let mut tmp = [0u8; 16 * 1024];
+                let mut rb = ReadBuf::new(&mut tmp);
+                match Pin::new(&mut *s).poll_read(cx, &mut rb) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                    Poll::Ready(Ok(())) => {}
+                }
+                if rb.filled().is_empty() {
+                    return Poll::Ready(Ok(()));
+                }
+                fix.filter.feed(rb.filled(), &mut fix.out)?;
+            },
         }
     }
 }

@@ -49,6 +49,7 @@ pub mod client;
 pub mod conn;
 pub mod convert;
 pub mod error;
+mod h2fix;
 pub mod server;
 pub mod service;
 pub mod status;

@@ -45,14 +45,26 @@ pub struct ServerConfig {
     pub txn_idle_timeout: Duration,
     /// Open transactions, at most. Default 10 000.
     pub max_open_txns: usize,
+    /// Open transactions one connection may hold, at most. Default 256.
+    pub max_txns_per_connection: usize,
+    /// A transaction older than this is rolled back, used or not. Default 10 min.
+    pub txn_max_lifetime: Duration,
     /// A streaming call whose client reads nothing for this long is ended. Default 30 s.
     pub stream_stall_timeout: Duration,
+    /// Longest a streaming call may last in total, however fast the client reads. Default
+    /// 10 min.
+    pub stream_max_duration: Duration,
+    /// Streaming database calls one connection may run at once (its share of
+    /// `max_in_flight`); more fail with RESOURCE_EXHAUSTED. Default 16.
+    pub max_db_streams_per_connection: usize,
     /// HTTP/2 keep-alive ping interval (detects dead peers so their transactions are rolled
     /// back). Default 30 s.
     pub keepalive_interval: Duration,
     /// After the shutdown signal, how long in-flight calls may take to finish before the
     /// remaining connections are dropped and the database is closed anyway. Default 10 s.
     pub shutdown_grace: Duration,
+    /// How often the engine is checked for poisoning (health turns NOT_SERVING). Default 1 s.
+    pub health_check_interval: Duration,
 }
 
 impl Default for ServerConfig {
@@ -68,9 +80,14 @@ impl Default for ServerConfig {
             request_timeout: Duration::from_secs(30),
             txn_idle_timeout: Duration::from_secs(60),
             max_open_txns: 10_000,
+            max_txns_per_connection: 256,
+            txn_max_lifetime: Duration::from_secs(600),
             stream_stall_timeout: Duration::from_secs(30),
+            stream_max_duration: Duration::from_secs(600),
+            max_db_streams_per_connection: 16,
             keepalive_interval: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(10),
+            health_check_interval: Duration::from_secs(1),
         }
     }
 }
@@ -131,22 +148,49 @@ impl Listener {
         Ok(Listener::Tcp(l))
     }
 
-    /// Binds a Unix socket at `path`. A stale socket file (nobody accepting) is replaced; a
-    /// live one is refused.
+    /// Binds a Unix socket at `path` with mode 0600 (owner only); see [`Listener::unix_with_mode`].
     pub async fn unix(path: impl Into<PathBuf>) -> Result<Listener> {
+        Listener::unix_with_mode(path, 0o600).await
+    }
+
+    /// Binds a Unix socket at `path` and gives it permission bits `mode` (e.g. `0o660`).
+    /// Something at `path` that is not a socket is refused (never deleted); a socket that
+    /// accepts connections is refused (a server is running); a stale socket is replaced.
+    pub async fn unix_with_mode(path: impl Into<PathBuf>, mode: u32) -> Result<Listener> {
+        use std::os::unix::fs::{FileTypeExt, PermissionsExt};
         let path = path.into();
-        if path.exists() {
-            if tokio::net::UnixStream::connect(&path).await.is_ok() {
+        if mode & !0o777 != 0 {
+            return Err(Error::Config(format!(
+                "socket mode {mode:o} has bits other than permission bits"
+            )));
+        }
+        match std::fs::symlink_metadata(&path) {
+            Ok(meta) if !meta.file_type().is_socket() => {
                 return Err(Error::Config(format!(
-                    "{} is in use by a running server",
+                    "{} exists and is not a socket; refusing to replace it",
                     path.display()
                 )));
             }
-            std::fs::remove_file(&path)
-                .map_err(|e| Error::io(format!("remove stale socket {}", path.display()), e))?;
+            Ok(_) => {
+                if tokio::net::UnixStream::connect(&path).await.is_ok() {
+                    return Err(Error::Config(format!(
+                        "{} is in use by a running server",
+                        path.display()
+                    )));
+                }
+                std::fs::remove_file(&path)
+                    .map_err(|e| Error::io(format!("remove stale socket {}", path.display()), e))?;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io(format!("inspect {}", path.display()), e)),
         }
         let l = UnixListener::bind(&path)
             .map_err(|e| Error::io(format!("bind {}", path.display()), e))?;
+        // Before the first accept: nobody is served through looser permissions.
+        if let Err(e) = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)) {
+            let _ = std::fs::remove_file(&path);
+            return Err(Error::io(format!("chmod {}", path.display()), e));
+        }
         Ok(Listener::Unix(l, path))
     }
 
@@ -184,6 +228,25 @@ pub fn check_bind_policy(
     Ok(())
 }
 
+/// Sets the health status of the whole server (`""`) and of every `toondb.v1` service.
+async fn set_health(
+    health: &tonic_health::server::HealthReporter,
+    status: tonic_health::ServingStatus,
+) {
+    use tonic::server::NamedService;
+    for name in [
+        "",
+        <pb::kv_server::KvServer<ToonService> as NamedService>::NAME,
+        <pb::transactions_server::TransactionsServer<ToonService> as NamedService>::NAME,
+        <pb::sql_server::SqlServer<ToonService> as NamedService>::NAME,
+        <pb::collections_server::CollectionsServer<ToonService> as NamedService>::NAME,
+        <pb::context_queries_server::ContextQueriesServer<ToonService> as NamedService>::NAME,
+        <pb::graph_server::GraphServer<ToonService> as NamedService>::NAME,
+    ] {
+        health.set_service_status(name, status).await;
+    }
+}
+
 /// Serves `db` on `listeners` until `shutdown` resolves, then drains in-flight calls, rolls
 /// back open transactions and closes the database.
 pub async fn serve<F>(
@@ -195,7 +258,10 @@ pub async fn serve<F>(
 where
     F: Future<Output = ()> + Send,
 {
-    let txns = Arc::new(TxnRegistry::new(cfg.txn_idle_timeout, cfg.max_open_txns));
+    let txns = Arc::new(
+        TxnRegistry::new(cfg.txn_idle_timeout, cfg.max_open_txns)
+            .with_limits(cfg.max_txns_per_connection, cfg.txn_max_lifetime),
+    );
     serve_with_txns(db, listeners, cfg, txns, shutdown).await
 }
 
@@ -218,34 +284,43 @@ where
         cfg.db_threads,
         cfg.stream_stall_timeout,
     )
-    .map_err(|e| Error::io("starting database threads", e))?;
+    .map_err(|e| Error::io("starting database threads", e))?
+    .with_stream_max_duration(cfg.stream_max_duration)
+    .with_max_streams_per_connection(cfg.max_db_streams_per_connection);
     let auth = BearerAuth::new(cfg.token.as_deref());
     let n = cfg.max_message_bytes;
 
     let (health, health_svc) = tonic_health::server::health_reporter();
-    health
-        .set_serving::<pb::kv_server::KvServer<ToonService>>()
-        .await;
-    health
-        .set_serving::<pb::transactions_server::TransactionsServer<ToonService>>()
-        .await;
-    health
-        .set_serving::<pb::sql_server::SqlServer<ToonService>>()
-        .await;
-    health
-        .set_serving::<pb::collections_server::CollectionsServer<ToonService>>()
-        .await;
-    health
-        .set_serving::<pb::context_queries_server::ContextQueriesServer<ToonService>>()
-        .await;
-    health
-        .set_serving::<pb::graph_server::GraphServer<ToonService>>()
-        .await;
+    set_health(&health, tonic_health::ServingStatus::Serving).await;
+    // A poisoned engine (a failed WAL write, ENOSPC in compaction...) refuses writes until it
+    // is reopened: health says so, so that load balancers and orchestrators react.
+    let poison_watch = {
+        let health = health.clone();
+        let db = db.clone();
+        let every = cfg.health_check_interval;
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tick.tick().await;
+                let db = db.clone();
+                let poisoned = tokio::task::spawn_blocking(move || db.engine().stats().poisoned)
+                    .await
+                    .ok()
+                    .flatten();
+                if let Some(why) = poisoned {
+                    eprintln!("toondb-server: database poisoned ({why}); health is NOT_SERVING");
+                    set_health(&health, tonic_health::ServingStatus::NotServing).await;
+                    return;
+                }
+            }
+        })
+    };
 
     // Reaper for idle transactions.
     let reaper = {
         let txns = txns.clone();
-        let every = (txns.idle_ttl() / 4).clamp(Duration::from_millis(20), Duration::from_secs(5));
+        let every = (txns.idle_ttl().min(txns.max_lifetime()) / 4)
+            .clamp(Duration::from_millis(20), Duration::from_secs(5));
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -306,8 +381,10 @@ where
     let signalled = Arc::new(tokio::sync::Notify::new());
     let shutdown = {
         let signalled = signalled.clone();
+        let health = health.clone();
         async move {
             shutdown.await;
+            set_health(&health, tonic_health::ServingStatus::NotServing).await;
             signalled.notify_one();
         }
     };
@@ -346,6 +423,7 @@ where
     // Every connection is drained: stop admitting calls, let the point-operation pool finish
     // what it holds, roll back what is left, close.
     reaper.abort();
+    poison_watch.abort();
     svc.close_gate();
     let txns2 = txns.clone();
     let closed = tokio::task::spawn_blocking(move || {

@@ -46,6 +46,12 @@ pub struct State {
     pool: DbPool,
     /// How long a streaming producer waits for a slow client before giving up.
     stream_stall_timeout: Duration,
+    /// Longest a streaming call may last in total (then it ends with DEADLINE_EXCEEDED).
+    stream_max_duration: Duration,
+    /// Streaming calls one connection may run at once (its share of the permits).
+    max_streams_per_conn: usize,
+    /// Streaming calls running, per connection.
+    streams: Arc<parking_lot::Mutex<std::collections::HashMap<u64, usize>>>,
 }
 
 impl std::fmt::Debug for State {
@@ -72,7 +78,28 @@ fn conn_of<T>(req: &Request<T>) -> u64 {
 }
 
 fn db_err(e: toondb::Error) -> Status {
-    to_status(&e)
+    client_status(&e)
+}
+
+/// The status a client sees for a database error: the kind (code and `toondb-error-kind`
+/// metadata) always; the message only for kinds about the caller's own input. I/O, internal,
+/// corruption and closed/poisoned errors can name files of the server or carry panic text:
+/// their full text goes to the server's log and the client gets a fixed message.
+pub fn client_status(e: &toondb::Error) -> Status {
+    use toondb::ErrorKind as K;
+    let full = to_status(e);
+    let generic = match e.kind() {
+        K::Io => "the server could not complete the operation (I/O error)",
+        K::Internal => "internal server error",
+        K::Corruption => "stored data is damaged",
+        K::Closed => "the database is closed or failed; it must be reopened",
+        K::Busy => "the database is busy",
+        _ => return full,
+    };
+    eprintln!("toondb-server: {} error: {e}", e.kind().as_str());
+    let mut s = Status::new(full.code(), generic);
+    *s.metadata_mut() = full.metadata().clone();
+    s
 }
 
 fn finished_txn() -> Status {
@@ -98,8 +125,30 @@ impl ToonService {
                 permits: Arc::new(Semaphore::new(max_in_flight.max(1))),
                 pool,
                 stream_stall_timeout,
+                stream_max_duration: Duration::MAX,
+                max_streams_per_conn: usize::MAX,
+                streams: Arc::default(),
             }),
         })
+    }
+
+    /// Limits the total duration of a streaming call: a stream still producing after `d`
+    /// ends with DEADLINE_EXCEEDED, releasing its permit and the table files it reads. Call
+    /// before cloning the service (it is ignored afterwards).
+    pub fn with_stream_max_duration(mut self, d: Duration) -> ToonService {
+        if let Some(st) = Arc::get_mut(&mut self.state) {
+            st.stream_max_duration = d;
+        }
+        self
+    }
+
+    /// Limits the streaming calls one connection may run at once (at least 1), so that one
+    /// client cannot take every permit. Call before cloning the service.
+    pub fn with_max_streams_per_connection(mut self, n: usize) -> ToonService {
+        if let Some(st) = Arc::get_mut(&mut self.state) {
+            st.max_streams_per_conn = n.max(1);
+        }
+        self
     }
 
     /// Stops admitting new database calls (they fail with UNAVAILABLE); calls already running
@@ -185,7 +234,10 @@ impl ToonService {
             toondb::with_cancel_token(&token, || f(&db))
         })
         .await
-        .map_err(|e| Status::internal(format!("database worker failed: {e}")))?
+        .map_err(|e| {
+            eprintln!("toondb-server: database worker failed: {e}");
+            Status::internal("internal server error")
+        })?
     }
 
     fn slot(&self, conn: u64, txn: Option<pb::TxnHandle>) -> Result<Option<Arc<TxnSlot>>, Status> {
@@ -203,15 +255,21 @@ impl ToonService {
     /// Runs a producer on the blocking pool that pushes stream items into a channel; the
     /// returned stream ends when the producer returns. The producer's `send` returns false when
     /// the client has gone (or stalled longer than the stall timeout): it must then stop.
-    async fn stream<T, F>(&self, produce: F) -> Result<ReceiverStream<Result<T, Status>>, Status>
+    async fn stream<T, F>(
+        &self,
+        conn: u64,
+        produce: F,
+    ) -> Result<ReceiverStream<Result<T, Status>>, Status>
     where
         T: Send + 'static,
         F: FnOnce(&Database, &mut dyn FnMut(Result<T, Status>) -> bool) + Send + 'static,
     {
+        let share = StreamShare::take(&self.state.streams, conn, self.state.max_streams_per_conn)?;
         let permit = self.permit().await?;
         let (tx, rx) = mpsc::channel(4);
         let db = self.state.db.clone();
         let stall = self.state.stream_stall_timeout;
+        let max = self.state.stream_max_duration;
         let handle = tokio::runtime::Handle::current();
         // The client going away (cancel, deadline) drops the receiving stream: a watcher then
         // cancels the SQL statement the producer is running.
@@ -228,8 +286,27 @@ impl ToonService {
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
             let _done = done_tx;
+            let _share = share;
+            let start = std::time::Instant::now();
             let mut send = |item: Result<T, Status>| -> bool {
-                handle.block_on(tx.send_timeout(item, stall)).is_ok()
+                let over = || {
+                    Err(Status::deadline_exceeded(
+                        "stream exceeded its maximum duration",
+                    ))
+                };
+                let left = max.saturating_sub(start.elapsed());
+                if left.is_zero() {
+                    let _ = handle.block_on(tx.send_timeout(over(), stall));
+                    return false;
+                }
+                match handle.block_on(tx.send_timeout(item, stall.min(left))) {
+                    Ok(()) => true,
+                    Err(mpsc::error::SendTimeoutError::Timeout(_)) if start.elapsed() >= max => {
+                        let _ = handle.block_on(tx.send_timeout(over(), stall));
+                        false
+                    }
+                    Err(_) => false,
+                }
             };
             toondb::with_cancel_token(&token, || produce(&db, &mut send));
         });
@@ -243,6 +320,45 @@ struct CancelOnDrop(toondb::CancelToken);
 impl Drop for CancelOnDrop {
     fn drop(&mut self) {
         self.0.cancel();
+    }
+}
+
+/// One running stream counted against its connection's share; released on drop.
+struct StreamShare {
+    map: Arc<parking_lot::Mutex<std::collections::HashMap<u64, usize>>>,
+    conn: u64,
+}
+
+impl StreamShare {
+    fn take(
+        map: &Arc<parking_lot::Mutex<std::collections::HashMap<u64, usize>>>,
+        conn: u64,
+        limit: usize,
+    ) -> Result<StreamShare, Status> {
+        let mut m = map.lock();
+        let n = m.entry(conn).or_insert(0);
+        if *n >= limit {
+            return Err(Status::resource_exhausted(format!(
+                "too many streaming calls on this connection (limit {limit})"
+            )));
+        }
+        *n += 1;
+        Ok(StreamShare {
+            map: map.clone(),
+            conn,
+        })
+    }
+}
+
+impl Drop for StreamShare {
+    fn drop(&mut self) {
+        let mut m = self.map.lock();
+        if let Some(n) = m.get_mut(&self.conn) {
+            *n -= 1;
+            if *n == 0 {
+                m.remove(&self.conn);
+            }
+        }
     }
 }
 
@@ -395,7 +511,7 @@ impl pb::kv_server::Kv for ToonService {
         };
         let limit = if r.limit == 0 { u64::MAX } else { r.limit };
         let stream = self
-            .stream(move |db, send| {
+            .stream(conn, move |db, send| {
                 let it = match &slot {
                     Some(s) => s
                         .with(|t| t.range(as_ref_bound(&lower), as_ref_bound(&upper), dir))
@@ -495,8 +611,14 @@ impl pb::transactions_server::Transactions for ToonService {
             .into_inner()
             .txn
             .ok_or_else(|| Status::invalid_argument("missing txn"))?;
-        let t = self.state.txns.remove(conn, h.id).map_err(txn_status)?;
-        self.blocking(move |_| t.commit().map_err(db_err)).await?;
+        // Taking the transaction waits for a statement still running on it: never on a
+        // runtime worker.
+        let txns = self.state.txns.clone();
+        self.blocking(move |_| {
+            let t = txns.remove(conn, h.id).map_err(txn_status)?;
+            t.commit().map_err(db_err)
+        })
+        .await?;
         Ok(Response::new(pb::CommitResponse {}))
     }
 
@@ -509,8 +631,9 @@ impl pb::transactions_server::Transactions for ToonService {
             .into_inner()
             .txn
             .ok_or_else(|| Status::invalid_argument("missing txn"))?;
-        let t = self.state.txns.remove(conn, h.id).map_err(txn_status)?;
+        let txns = self.state.txns.clone();
         self.blocking(move |_| {
+            let t = txns.remove(conn, h.id).map_err(txn_status)?;
             t.rollback();
             Ok(())
         })
@@ -593,7 +716,7 @@ impl pb::sql_server::Sql for ToonService {
         let slot = self.slot(conn, r.txn)?;
         let params: Vec<toondb::Value> = r.params.into_iter().map(value_from_pb).collect();
         let stream = self
-            .stream(move |db, send| {
+            .stream(conn, move |db, send| {
                 let (names, rows, _) = match run_sql(db, slot.as_deref(), &r.sql, &params) {
                     Ok(x) => x,
                     Err(s) => {

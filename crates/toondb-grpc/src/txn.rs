@@ -1,6 +1,7 @@
 //! Server-side transaction handles.
 //!
-//! Each handle is owned by the connection that began it: calls naming it from another
+//! Handles are unguessable (a secret-keyed PRF of a counter, not the counter). Each handle is
+//! owned by the connection that began it: calls naming it from another
 //! connection get NOT_FOUND, and it is rolled back when its connection closes
 //! ([`TxnRegistry::close_connection`]) or after it has been idle for the configured TTL
 //! ([`TxnRegistry::reap_idle`], run periodically by the server).
@@ -43,6 +44,7 @@ impl std::fmt::Display for TxnLookupError {
 /// One open transaction.
 pub struct TxnSlot {
     conn: u64,
+    created: Instant,
     /// `None` once committed or rolled back by a racing call.
     txn: Mutex<Option<Transaction>>,
     last_used: Mutex<Instant>,
@@ -67,6 +69,11 @@ impl TxnSlot {
 /// Open transactions by id.
 pub struct TxnRegistry {
     next: AtomicU64,
+    /// Secret-keyed PRF (SipHash with keys from the OS) turning the counter into handles:
+    /// handles cannot be guessed from other handles.
+    keys: std::collections::hash_map::RandomState,
+    max_per_conn: usize,
+    max_lifetime: Duration,
     slots: Mutex<HashMap<u64, Arc<TxnSlot>>>,
     idle_ttl: Duration,
     max_open: usize,
@@ -88,10 +95,26 @@ impl TxnRegistry {
     pub fn new(idle_ttl: Duration, max_open: usize) -> TxnRegistry {
         TxnRegistry {
             next: AtomicU64::new(1),
+            keys: std::collections::hash_map::RandomState::new(),
+            max_per_conn: usize::MAX,
+            max_lifetime: Duration::MAX,
             slots: Mutex::new(HashMap::new()),
             idle_ttl,
             max_open,
         }
+    }
+
+    /// Caps the transactions one connection may hold open (at least 1) and the age of any
+    /// transaction (older ones are rolled back by [`TxnRegistry::reap_idle`]).
+    pub fn with_limits(mut self, max_per_conn: usize, max_lifetime: Duration) -> TxnRegistry {
+        self.max_per_conn = max_per_conn.max(1);
+        self.max_lifetime = max_lifetime;
+        self
+    }
+
+    /// The maximum age of a transaction.
+    pub fn max_lifetime(&self) -> Duration {
+        self.max_lifetime
     }
 
     /// The idle TTL.
@@ -117,11 +140,25 @@ impl TxnRegistry {
                 limit: self.max_open,
             });
         }
-        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        if slots.values().filter(|s| s.conn == conn).count() >= self.max_per_conn {
+            return Err(TxnLookupError::TooMany {
+                limit: self.max_per_conn,
+            });
+        }
+        let id = loop {
+            use std::hash::BuildHasher;
+            let id = self
+                .keys
+                .hash_one(self.next.fetch_add(1, Ordering::Relaxed));
+            if id != 0 && !slots.contains_key(&id) {
+                break id;
+            }
+        };
         slots.insert(
             id,
             Arc::new(TxnSlot {
                 conn,
+                created: Instant::now(),
                 txn: Mutex::new(Some(txn)),
                 last_used: Mutex::new(Instant::now()),
             }),
@@ -187,7 +224,8 @@ impl TxnRegistry {
                 .filter(|(_, s)| {
                     // A slot whose transaction is locked is in use right now: not idle.
                     s.txn.try_lock().is_some()
-                        && now.saturating_duration_since(*s.last_used.lock()) > ttl
+                        && (now.saturating_duration_since(*s.last_used.lock()) > ttl
+                            || now.saturating_duration_since(s.created) > self.max_lifetime)
                 })
                 .map(|(id, _)| *id)
                 .collect();
@@ -250,6 +288,31 @@ mod tests {
         assert_eq!(reg.close_connection(2), 2);
         assert!(reg.get(2, b).is_err() && reg.get(2, c).is_err());
         assert_eq!(db.get("b").unwrap(), None);
+    }
+
+    #[test]
+    fn handles_are_not_sequential_and_limits_apply_per_connection_and_age() {
+        let db = toondb::Database::open_in_memory().unwrap();
+        let reg = TxnRegistry::new(Duration::from_secs(3600), 100)
+            .with_limits(2, Duration::from_millis(1));
+        let a = reg.insert(1, db.begin().unwrap()).unwrap();
+        let b = reg.insert(1, db.begin().unwrap()).unwrap();
+        assert!(
+            a > 1 << 20 || b > 1 << 20,
+            "handles look sequential: {a} {b}"
+        );
+        assert_ne!(b.wrapping_sub(a), 1);
+        // Connection 1 is at its cap; connection 2 is not affected.
+        assert_eq!(
+            reg.insert(1, db.begin().unwrap()).unwrap_err(),
+            TxnLookupError::TooMany { limit: 2 }
+        );
+        let c = reg.insert(2, db.begin().unwrap()).unwrap();
+        // Used just now, but older than the maximum lifetime: reaped.
+        std::thread::sleep(Duration::from_millis(5));
+        reg.get(2, c).unwrap().with(|_| ()).unwrap();
+        assert_eq!(reg.reap_idle(), 3);
+        assert!(reg.is_empty());
 
         // Idle reaping.
         let d = reg.insert(4, db.begin().unwrap()).unwrap();

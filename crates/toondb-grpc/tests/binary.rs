@@ -80,3 +80,23 @@ fn serves_then_exits_cleanly_on_sigterm() {
     let db = toondb::Database::open(dir.path().join("db")).unwrap();
     assert_eq!(db.get("k").unwrap().as_deref(), Some(&b"v"[..]));
 }
+
+#[test]
+fn token_on_the_command_line_warns_and_env_token_does_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("db");
+    // A bad --sync value stops the server right after argument checks.
+    let run = |args: &[&str], env: Option<&str>| {
+        let mut c = Command::new(BIN);
+        c.args(["--data", data.to_str().unwrap(), "--sync", "bogus"])
+            .args(args)
+            .env_remove("TOONDB_TOKEN");
+        if let Some(t) = env {
+            c.env("TOONDB_TOKEN", t);
+        }
+        String::from_utf8_lossy(&c.output().unwrap().stderr).into_owned()
+    };
+    assert!(run(&["--token", "t0ken"], None).contains("--token on the command line"));
+    assert!(run(&["--token=t0ken"], None).contains("--token on the command line"));
+    assert!(!run(&[], Some("t0ken")).contains("--token on the command line"));
+}

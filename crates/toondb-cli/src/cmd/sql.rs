@@ -100,17 +100,24 @@ pub fn run(args: SqlArgs) -> Result<()> {
     };
     let result = run_all();
     let closed = runner.close();
-    if let Err(Error::Interrupted(_)) = result {
+    if let Err(Error::Interrupted(m)) = result {
+        // `m` is empty when Ctrl-C came between statements, and says what happened to the
+        // statement when Ctrl-C cancelled it while it ran.
+        let what = if m.is_empty() {
+            "stopped before the next statement".to_string()
+        } else {
+            m.split(';').next().unwrap_or_default().to_string()
+        };
         return Err(Error::Interrupted(match closed? {
             Some(n) => format!(
-                "stopped before the next statement; the open transaction was rolled back \
+                "{what}; the open transaction was rolled back \
                  ({n} {} since BEGIN discarded); statements committed before it are kept and \
                  the database was closed cleanly",
                 output::plural(n as u64, "statement")
             ),
-            None => "stopped before the next statement; completed statements are kept and \
-                     the database was closed cleanly"
-                .into(),
+            None => {
+                format!("{what}; completed statements are kept and the database was closed cleanly")
+            }
         }));
     }
     result?;

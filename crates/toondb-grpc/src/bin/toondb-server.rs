@@ -29,9 +29,12 @@ struct Args {
     /// only --unix is given.
     #[arg(long)]
     listen: Option<SocketAddr>,
-    /// Unix socket path to listen on.
+    /// Unix socket path to listen on (an existing non-socket file there is refused).
     #[arg(long)]
     unix: Option<PathBuf>,
+    /// Permission bits of the Unix socket, in octal.
+    #[arg(long, default_value = "600", value_parser = parse_mode)]
+    unix_mode: u32,
     /// Bearer token required on every call (also read from TOONDB_TOKEN).
     #[arg(long, env = "TOONDB_TOKEN", hide_env_values = true)]
     token: Option<String>,
@@ -60,6 +63,18 @@ struct Args {
     /// Idle seconds after which an open transaction is rolled back.
     #[arg(long, default_value_t = 60)]
     txn_idle_secs: u64,
+    /// Open transactions one connection may hold.
+    #[arg(long, default_value_t = 256)]
+    max_txns_per_conn: usize,
+    /// Seconds after which a transaction is rolled back even if it is in use.
+    #[arg(long, default_value_t = 600)]
+    txn_max_lifetime_secs: u64,
+    /// Seconds a streaming call (Scan, Query, Search) may last in total.
+    #[arg(long, default_value_t = 600)]
+    stream_max_secs: u64,
+    /// Streaming calls one connection may run at once (its share of --max-in-flight).
+    #[arg(long, default_value_t = 16)]
+    max_streams_per_conn: usize,
     /// Seconds in-flight calls get to finish after SIGTERM/Ctrl-C.
     #[arg(long, default_value_t = 10)]
     shutdown_grace_secs: u64,
@@ -69,6 +84,12 @@ struct Args {
 }
 
 fn run(args: Args) -> Result<(), String> {
+    if std::env::args_os().any(|a| a == "--token" || a.to_string_lossy().starts_with("--token=")) {
+        eprintln!(
+            "toondb-server: warning: --token on the command line is visible to every user \
+             (ps, /proc); use --token-file or the TOONDB_TOKEN environment variable"
+        );
+    }
     let token = match (&args.token, &args.token_file) {
         (Some(t), _) => Some(t.clone()),
         (None, Some(f)) => Some(
@@ -107,6 +128,10 @@ fn run(args: Args) -> Result<(), String> {
         .with_request_timeout(Duration::from_secs(args.timeout_secs.max(1)))
         .with_txn_idle_timeout(Duration::from_secs(args.txn_idle_secs.max(1)))
         .with_shutdown_grace(Duration::from_secs(args.shutdown_grace_secs));
+    cfg.max_txns_per_connection = args.max_txns_per_conn.max(1);
+    cfg.max_db_streams_per_connection = args.max_streams_per_conn.max(1);
+    cfg.stream_max_duration = Duration::from_secs(args.stream_max_secs.max(1));
+    cfg.txn_max_lifetime = Duration::from_secs(args.txn_max_lifetime_secs.max(1));
     if args.db_threads > 0 {
         cfg = cfg.with_db_threads(args.db_threads);
     }
@@ -132,7 +157,11 @@ fn run(args: Args) -> Result<(), String> {
             listeners.push(Listener::tcp(addr).await.map_err(|e| e.to_string())?);
         }
         if let Some(p) = &args.unix {
-            listeners.push(Listener::unix(p.clone()).await.map_err(|e| e.to_string())?);
+            listeners.push(
+                Listener::unix_with_mode(p.clone(), args.unix_mode)
+                    .await
+                    .map_err(|e| e.to_string())?,
+            );
         }
         for l in &listeners {
             println!("listening on {}", l.display_addr());
@@ -145,6 +174,15 @@ fn run(args: Args) -> Result<(), String> {
         eprintln!("toondb-server: shut down cleanly");
         Ok(())
     })
+}
+
+fn parse_mode(s: &str) -> Result<u32, String> {
+    match u32::from_str_radix(s.trim_start_matches("0o"), 8) {
+        Ok(m) if m <= 0o777 => Ok(m),
+        _ => Err(format!(
+            "expected octal permission bits such as 600 or 660, got {s:?}"
+        )),
+    }
 }
 
 async fn shutdown_signal() {

@@ -233,7 +233,7 @@ fn write_one(db: &Database, w: &WriteJob) -> Result<(), Status> {
         None => db.delete(&w.key),
     }))
     .map_err(|_| panicked())?
-    .map_err(|e| crate::status::to_status(&e))
+    .map_err(|e| crate::service::client_status(&e))
 }
 
 /// Commits `group` (emptying it) and answers every caller.

@@ -3,7 +3,7 @@
 # (crates/toondb-proto/proto/toondb/v1/toondb.proto, the single source of the protocol).
 # 1. venv under the cargo target dir with pinned grpcio + grpcio-tools from PyPI
 # 2. stubs via `python -m grpc_tools.protoc`
-# 3. builds and starts toondb-server on an ephemeral loopback port with a temp data dir
+# 3. builds and starts toondb-server on an ephemeral loopback port and a Unix socket, temp data dir
 # 4. runs the unittest file
 # 5. stops the server with SIGTERM and checks that it exited cleanly
 # Exits non-zero (loudly) on any failure.
@@ -56,13 +56,13 @@ echo "== building toondb-server"
 BIN="$TARGET/debug/toondb-server"
 
 echo "== starting server"
-"$BIN" --data "$WORK/db" --listen 127.0.0.1:0 --token "$TOKEN" --txn-idle-secs 2 \
+"$BIN" --data "$WORK/db" --listen 127.0.0.1:0 --unix "$WORK/toondb.sock" --token "$TOKEN" --txn-idle-secs 2 \
     >"$WORK/server.out" 2>"$WORK/server.err" &
 SERVER_PID=$!
 ADDR=""
 for _ in $(seq 1 300); do
     if grep -q '^listening on ' "$WORK/server.out" 2>/dev/null; then
-        ADDR=$(sed -n 's/^listening on //p' "$WORK/server.out" | head -n1)
+        ADDR=$(sed -n 's/^listening on //p' "$WORK/server.out" | grep -v '^unix:' | head -n1)
         break
     fi
     kill -0 "$SERVER_PID" 2>/dev/null || fail "server exited during startup"
@@ -73,7 +73,7 @@ echo "server at $ADDR (pid $SERVER_PID)"
 
 echo "== running python tests"
 set +e
-PYTHONDONTWRITEBYTECODE=1 TOONDB_ADDR="$ADDR" TOONDB_TOKEN="$TOKEN" PYTHONPATH="$WORK/gen" \
+PYTHONDONTWRITEBYTECODE=1 TOONDB_ADDR="$ADDR" TOONDB_UNIX="$WORK/toondb.sock" TOONDB_TOKEN="$TOKEN" PYTHONPATH="$WORK/gen" \
     "$VENV/bin/python" -m unittest discover -s "$HERE" -p 'test_*.py' -v
 TEST_STATUS=$?
 set -e

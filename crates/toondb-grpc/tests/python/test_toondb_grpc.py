@@ -147,3 +147,49 @@ class ToonDbGrpcTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+UNIX_PATH = os.environ["TOONDB_UNIX"]
+
+
+def _health_check(channel, service=""):
+    """grpc.health.v1.Health/Check by hand (no extra package): the request is
+    HealthCheckRequest{service}, the answer HealthCheckResponse{status}; 1 = SERVING."""
+    svc = service.encode()
+    req = (b"\x0a" + bytes([len(svc)]) + svc) if svc else b""
+    check = channel.unary_unary("/grpc.health.v1.Health/Check",
+                                request_serializer=lambda b: b,
+                                response_deserializer=lambda b: b)
+    answer = check(req, timeout=10)
+    return answer[1] if len(answer) >= 2 and answer[0] == 0x08 else 0
+
+
+class ToonDbUnixSocketTest(unittest.TestCase):
+    """grpc C-core over `unix:PATH` with DEFAULT channel options (no grpc.default_authority):
+    C-core sends the percent-encoded socket path as :authority."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.channel = grpc.insecure_channel("unix:" + UNIX_PATH)
+        grpc.channel_ready_future(cls.channel).result(timeout=30)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.channel.close()
+
+    def test_health_check_over_unix_socket_with_default_options(self):
+        self.assertEqual(_health_check(self.channel), 1)
+        self.assertEqual(_health_check(self.channel, "toondb.v1.Sql"), 1)
+
+    def test_sql_over_unix_socket_with_default_options(self):
+        sql = rpc.SqlStub(self.channel)
+        sql.Execute(pb.SqlRequest(sql="CREATE TABLE py_unix(id INTEGER PRIMARY KEY, name TEXT)"),
+                    metadata=AUTH, timeout=10)
+        for i in range(3):  # later calls reuse C-core's HPACK dynamic-table entries
+            r = sql.Execute(pb.SqlRequest(sql="INSERT INTO py_unix(name) VALUES (?)",
+                                          params=[pb.Value(text="n%d" % i)]),
+                            metadata=AUTH, timeout=10)
+            self.assertEqual(r.rows_affected, 1)
+        chunks = list(sql.Query(pb.SqlRequest(sql="SELECT name FROM py_unix ORDER BY id"),
+                                metadata=AUTH, timeout=10))
+        self.assertEqual([row.values[0].text for c in chunks for row in c.rows], ["n0", "n1", "n2"])
