@@ -6,7 +6,7 @@
 //!
 //! Before the criterion groups, a ratio table (median of several runs of each query on both
 //! engines, same data, same process) is printed as Markdown. `TOONDB_BENCH_MEMORY=1` instead
-//! measures peak memory (VmHWM, reset before each query) of the cross-join count over 200k
+//! measures peak memory (VmRSS sampled every 2 ms during each query) of the cross-join count over 200k
 //! rows and of a 1M-row ORDER BY without LIMIT under a 64 MiB statement budget.
 
 #![allow(missing_docs)]
@@ -235,23 +235,49 @@ fn ratio_table(n: i64, tdb: &mut Session, lite: &rusqlite::Connection, load: (f6
     println!("\n{}\n", lines.join("\n"));
 }
 
-/// Peak resident set (VmHWM) in bytes; `reset` first clears it (Linux `clear_refs` 5).
-fn peak_rss(reset: bool) -> u64 {
-    if reset {
-        let _ = std::fs::write("/proc/self/clear_refs", "5");
-    }
+/// Current resident set (VmRSS) in bytes.
+fn rss() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()
-        .find(|l| l.starts_with("VmHWM:"))
+        .find(|l| l.starts_with("VmRSS:"))
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|k| k.parse::<u64>().ok())
         .map_or(0, |kb| kb * 1024)
 }
 
+/// Runs `f` while a sampler thread records the highest VmRSS (every 2 ms); returns
+/// `(result, rss before, peak rss during)`. Works where `clear_refs` cannot reset VmHWM.
+fn with_rss_peak<T>(f: impl FnOnce() -> T) -> (T, u64, u64) {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    let before = rss();
+    let stop = AtomicBool::new(false);
+    let peak = AtomicU64::new(before);
+    let out = std::thread::scope(|sc| {
+        sc.spawn(|| {
+            while !stop.load(Ordering::Relaxed) {
+                peak.fetch_max(rss(), Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        });
+        let out = f();
+        stop.store(true, Ordering::Relaxed);
+        out
+    });
+    (out, before, peak.load(Ordering::Relaxed))
+}
+
 fn memory_mode() {
-    let dir = std::env::temp_dir().join(format!("toondb-sql-bench-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    // With TOONDB_BENCH_MEMORY_DIR the first run only loads the data and a second run (a
+    // fresh process, so the load's heap does not hide the query's) measures the queries.
+    let keep = std::env::var_os("TOONDB_BENCH_MEMORY_DIR").map(std::path::PathBuf::from);
+    let dir = keep.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("toondb-sql-bench-{}", std::process::id()))
+    });
+    let loaded = keep.is_some() && dir.join("CURRENT").exists();
+    if !loaded {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
     let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
     {
         let engine =
@@ -259,45 +285,72 @@ fn memory_mode() {
         let db = Database::from_engine(engine);
         let mut s = db.session();
         let n = 1_000_000;
-        for q in SCHEMA {
-            s.execute(q).expect("schema");
+        if !loaded {
+            for q in SCHEMA {
+                s.execute(q).expect("schema");
+            }
+            s.execute("BEGIN").expect("begin");
+            for q in load_statements(n)
+                .iter()
+                .filter(|q| q.starts_with("INSERT INTO t "))
+            {
+                s.execute(q).expect("load");
+            }
+            s.execute("COMMIT").expect("commit");
+            if keep.is_some() {
+                println!(
+                    "loaded {n} rows into {}; run again to measure",
+                    dir.display()
+                );
+                return;
+            }
         }
-        s.execute("BEGIN").expect("begin");
-        for q in load_statements(n)
-            .iter()
-            .filter(|q| q.starts_with("INSERT INTO t "))
-        {
-            s.execute(q).expect("load");
-        }
-        s.execute("COMMIT").expect("commit");
-        let base = peak_rss(true);
         let t0 = std::time::Instant::now();
-        let r = s
-            .execute("SELECT count(*) FROM (SELECT id FROM t LIMIT 200000) a, (SELECT id FROM t LIMIT 100) b")
-            .expect("cross join");
+        let (r, before, peak) = with_rss_peak(|| {
+            s.execute("SELECT count(*) FROM (SELECT id FROM t LIMIT 200000) a, (SELECT id FROM t LIMIT 100) b")
+                .expect("cross join")
+        });
         println!(
-            "cross-join count over 200k rows: {:?} in {:?}, peak RSS {:.1} MiB (before: {:.1} MiB)",
+            "cross-join count over 200k rows: {:?} in {:?}, RSS {:.1} MiB before, peak {:.1} MiB during (+{:.1} MiB)",
             r.rows[0][0],
             t0.elapsed(),
-            mib(peak_rss(false)),
-            mib(base)
+            mib(before),
+            mib(peak),
+            mib(peak.saturating_sub(before))
         );
         s.set_memory_budget(64 * 1024 * 1024);
-        let base = peak_rss(true);
         let t0 = std::time::Instant::now();
         // Counted above the sort, so the measurement is the sort's, not a result buffer's.
-        let r = s
-            .execute("SELECT count(*), max(x) FROM (SELECT v AS x FROM t ORDER BY v)")
-            .expect("sort");
+        let (r, before, peak) = with_rss_peak(|| {
+            s.execute("SELECT count(*), max(x) FROM (SELECT v AS x FROM t ORDER BY v)")
+                .expect("sort")
+        });
         println!(
-            "1M-row ORDER BY (no LIMIT) under a 64 MiB budget: {:?} in {:?}, peak RSS {:.1} MiB (before: {:.1} MiB)",
+            "1M-row ORDER BY (no LIMIT) under a 64 MiB budget: {:?} in {:?}, RSS {:.1} MiB before, peak {:.1} MiB during (+{:.1} MiB)",
             r.rows[0],
             t0.elapsed(),
-            mib(peak_rss(false)),
-            mib(base)
+            mib(before),
+            mib(peak),
+            mib(peak.saturating_sub(before))
+        );
+        s.set_memory_budget(toondb_query::DEFAULT_MEMORY_BUDGET);
+        let t0 = std::time::Instant::now();
+        let (r, before, peak) = with_rss_peak(|| {
+            s.execute("SELECT count(*), max(x) FROM (SELECT v AS x FROM t ORDER BY v)")
+                .expect("sort")
+        });
+        println!(
+            "same ORDER BY under the default 256 MiB budget: {:?} in {:?}, RSS {:.1} MiB before, peak {:.1} MiB during (+{:.1} MiB)",
+            r.rows[0],
+            t0.elapsed(),
+            mib(before),
+            mib(peak),
+            mib(peak.saturating_sub(before))
         );
     }
-    let _ = std::fs::remove_dir_all(&dir);
+    if keep.is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
 
 fn bench(cr: &mut Criterion) {
