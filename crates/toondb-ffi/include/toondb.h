@@ -482,6 +482,55 @@ int32_t toondb_txn_graph_call(ToondbTxn *txn,
                               const char *args_json,
                               char **out_json);
 
+/**
+ * Attaches a text embedder to a collection for this process: the sentence-transformers model
+ * in `model_dir`, or (NULL) the default one (`TOONDB_MODEL_DIR`, else the model `toondb model
+ * fetch` installed). NOT_FOUND with instructions when there is no model; UNSUPPORTED when the
+ * library was built without the `embed` feature.
+ *
+ * # Safety
+ * `db` live; `collection` NUL-terminated; `model_dir` NUL-terminated or NULL.
+ */
+int32_t toondb_collection_set_embedder(const ToondbDatabase *db,
+                                       const char *collection,
+                                       const char *model_dir);
+
+/**
+ * Embeds and upserts documents given as a JSON array `[{"id","text","metadata"?}, ...]`
+ * (one transaction) with the collection's embedder.
+ *
+ * # Safety
+ * `db` live; strings NUL-terminated.
+ */
+int32_t toondb_upsert_texts(const ToondbDatabase *db,
+                            const char *collection,
+                            const char *items_json);
+
+/**
+ * Searches a collection with text alone: the text's embedding (collection's embedder) for
+ * the vector half, and with `hybrid` its keywords too, keeping `k` hits matching the
+ * optional `filter_json`. `*out_json` receives hits as [`toondb_search`] does.
+ *
+ * # Safety
+ * `db` live; strings NUL-terminated or NULL where allowed; `out_json` writable.
+ */
+int32_t toondb_search_text(const ToondbDatabase *db,
+                           const char *collection,
+                           const char *text,
+                           size_t k,
+                           bool hybrid,
+                           const char *filter_json,
+                           char **out_json);
+
+/**
+ * Embeds texts given as a JSON array of strings with the model in `model_dir` (NULL: the
+ * default one); `*out_json` receives a JSON array of float arrays, in input order.
+ *
+ * # Safety
+ * `texts_json` NUL-terminated; `model_dir` NUL-terminated or NULL; `out_json` writable.
+ */
+int32_t toondb_embed(const char *model_dir, const char *texts_json, char **out_json);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

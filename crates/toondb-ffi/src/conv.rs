@@ -393,6 +393,49 @@ pub fn build_context(db: &Database, spec: &str) -> FfiResult<ContextResult> {
     Ok(b.build()?)
 }
 
+/// The embedder for `model` (a sentence-transformers directory) or the default model.
+#[cfg(feature = "embed")]
+pub fn load_embedder(model: Option<&str>) -> FfiResult<std::sync::Arc<dyn toondb::TextEmbedder>> {
+    let e = toondb::embed::load_embedder(model.map(std::path::Path::new))?;
+    Ok(e)
+}
+
+/// Without the `embed` feature: UNSUPPORTED.
+#[cfg(not(feature = "embed"))]
+pub fn load_embedder(_model: Option<&str>) -> FfiResult<std::sync::Arc<dyn toondb::TextEmbedder>> {
+    Err(toondb::Error::Unsupported("built without the `embed` feature".into()).into())
+}
+
+/// `[{"id","text","metadata"?}, ...]` as `(id, text, metadata)` triples.
+pub fn text_items_from_json(text: &str) -> FfiResult<Vec<(String, String, Json)>> {
+    let v: Json =
+        serde_json::from_str(text).map_err(|e| FfiError::invalid(format!("items_json: {e}")))?;
+    let arr = v
+        .as_array()
+        .ok_or_else(|| FfiError::invalid("items_json must be a JSON array"))?;
+    arr.iter()
+        .enumerate()
+        .map(|(i, it)| {
+            let s = |k: &str| {
+                it.get(k)
+                    .and_then(Json::as_str)
+                    .map(str::to_string)
+                    .ok_or_else(|| FfiError::invalid(format!("item {i}: `{k}` must be a string")))
+            };
+            let meta = match it.get("metadata") {
+                None | Some(Json::Null) => Json::Null,
+                Some(m @ Json::Object(_)) => m.clone(),
+                Some(_) => {
+                    return Err(FfiError::invalid(format!(
+                        "item {i}: metadata must be an object"
+                    )))
+                }
+            };
+            Ok((s("id")?, s("text")?, meta))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1093,6 +1093,132 @@ fn graph_args(args: Option<&str>) -> toondb::Result<serde_json::Value> {
     }
 }
 
+// ------------------------------------------------------------------ built-in embeddings
+
+/// Attaches a text embedder to a collection for this process: the sentence-transformers model
+/// in `model_dir`, or (NULL) the default one (`TOONDB_MODEL_DIR`, else the model `toondb model
+/// fetch` installed). NOT_FOUND with instructions when there is no model; UNSUPPORTED when the
+/// library was built without the `embed` feature.
+///
+/// # Safety
+/// `db` live; `collection` NUL-terminated; `model_dir` NUL-terminated or NULL.
+#[no_mangle]
+pub unsafe extern "C" fn toondb_collection_set_embedder(
+    db: *const ToondbDatabase,
+    collection: *const c_char,
+    model_dir: *const c_char,
+) -> i32 {
+    guard(|| {
+        // SAFETY: caller contract.
+        let (d, coll, model) = unsafe {
+            (
+                db_of(db)?,
+                req_str(collection, "collection")?,
+                opt_str(model_dir, "model_dir")?,
+            )
+        };
+        let e = crate::conv::load_embedder(model)?;
+        d.collection(coll)?.set_embedder(e)?;
+        Ok(())
+    })
+}
+
+/// Embeds and upserts documents given as a JSON array `[{"id","text","metadata"?}, ...]`
+/// (one transaction) with the collection's embedder.
+///
+/// # Safety
+/// `db` live; strings NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn toondb_upsert_texts(
+    db: *const ToondbDatabase,
+    collection: *const c_char,
+    items_json: *const c_char,
+) -> i32 {
+    guard(|| {
+        // SAFETY: caller contract.
+        let (d, coll, items) = unsafe {
+            (
+                db_of(db)?,
+                req_str(collection, "collection")?,
+                req_str(items_json, "items_json")?,
+            )
+        };
+        let items = crate::conv::text_items_from_json(items)?;
+        d.collection(coll)?.upsert_texts(items)?;
+        Ok(())
+    })
+}
+
+/// Searches a collection with text alone: the text's embedding (collection's embedder) for
+/// the vector half, and with `hybrid` its keywords too, keeping `k` hits matching the
+/// optional `filter_json`. `*out_json` receives hits as [`toondb_search`] does.
+///
+/// # Safety
+/// `db` live; strings NUL-terminated or NULL where allowed; `out_json` writable.
+#[no_mangle]
+pub unsafe extern "C" fn toondb_search_text(
+    db: *const ToondbDatabase,
+    collection: *const c_char,
+    text: *const c_char,
+    k: usize,
+    hybrid: bool,
+    filter_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> i32 {
+    guard(|| {
+        // SAFETY: caller contract.
+        let (d, coll, text, filter) = unsafe {
+            (
+                db_of(db)?,
+                req_str(collection, "collection")?,
+                req_str(text, "text")?,
+                opt_str(filter_json, "filter")?,
+            )
+        };
+        let c = d.collection(coll)?;
+        let mut v = c.embed_texts(&[text])?;
+        let req = conv::search_request(
+            v.pop(),
+            hybrid.then(|| text.to_string()),
+            k,
+            conv::filter_from_json(filter)?,
+        )?;
+        let hits = c.search_with(&req)?;
+        // SAFETY: caller contract.
+        unsafe { give_string(conv::hits_to_json(&hits), out_json) }
+    })
+}
+
+/// Embeds texts given as a JSON array of strings with the model in `model_dir` (NULL: the
+/// default one); `*out_json` receives a JSON array of float arrays, in input order.
+///
+/// # Safety
+/// `texts_json` NUL-terminated; `model_dir` NUL-terminated or NULL; `out_json` writable.
+#[no_mangle]
+pub unsafe extern "C" fn toondb_embed(
+    model_dir: *const c_char,
+    texts_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> i32 {
+    guard(|| {
+        // SAFETY: caller contract.
+        let (model, texts) = unsafe {
+            (
+                opt_str(model_dir, "model_dir")?,
+                req_str(texts_json, "texts_json")?,
+            )
+        };
+        let texts: Vec<String> = serde_json::from_str(texts)
+            .map_err(|e| FfiError::invalid(format!("texts_json: {e}")))?;
+        let e = crate::conv::load_embedder(model)?;
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let v = e.embed_texts(&refs)?;
+        let out = serde_json::Value::from(v).to_string();
+        // SAFETY: caller contract.
+        unsafe { give_string(out, out_json) }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,6 +17,8 @@ use napi_derive::napi;
 use serde_json::Value as Json;
 use toondb::Value;
 
+mod embed;
+
 // ------------------------------------------------------------------ errors
 
 /// A failure with its JS `code`.
@@ -775,6 +777,34 @@ pub struct DocumentInput {
     pub metadata: Option<Json>,
 }
 
+/// `Collection.add` input.
+#[napi(object)]
+pub struct AddInput {
+    /// Document ids.
+    pub ids: Vec<String>,
+    /// Texts, one per id.
+    pub documents: Vec<String>,
+    /// Optional metadata objects, one per id.
+    pub metadatas: Option<Vec<Option<Json>>>,
+}
+
+/// `Collection.query` input.
+#[napi(object)]
+pub struct QueryInput {
+    /// Questions.
+    pub query_texts: Vec<String>,
+    /// Results per question (default 10).
+    pub n_results: Option<u32>,
+    /// Metadata filter.
+    pub filter: Option<Json>,
+}
+
+/// Embeds texts with the built-in model (`model`: a directory; default as `setEmbedder`).
+#[napi(ts_return_type = "number[][]")]
+pub fn embed(env: Env, texts: Vec<String>, model: Option<String>) -> napi::Result<Json> {
+    embed::embed_texts(texts, model).map_err(|f| js_err(env, f))
+}
+
 /// Search options.
 #[napi(object)]
 pub struct SearchOptions {
@@ -921,6 +951,38 @@ impl Collection {
         opts: Option<SearchOptions>,
     ) -> AsyncTask<Job> {
         task(self.prep_search(Some(vector), None, k, opts))
+    }
+    /// Attaches the built-in text embedder (`model`: a sentence-transformers directory;
+    /// default `TOONDB_MODEL_DIR`, else the model `toondb model fetch` installed).
+    #[napi]
+    pub fn set_embedder(&self, env: Env, model: Option<String>) -> napi::Result<()> {
+        let r = (|| -> Result<(), Fail> {
+            let c = self.live()?;
+            Ok(c.set_embedder(embed::load(model.as_deref())?)?)
+        })();
+        r.map_err(|f| js_err(env, f))
+    }
+    /// Chroma-style insert: `{ ids, documents, metadatas? }`, embedded with the collection's
+    /// embedder and upserted in one transaction.
+    #[napi(ts_return_type = "void")]
+    pub fn add(&self, env: Env, input: AddInput) -> napi::Result<JsUnknown> {
+        run_sync(env, embed::prep_add(self.live(), input))
+    }
+    /// Chroma-style query: `{ queryTexts, nResults? }` ->
+    /// `{ ids, documents, metadatas, distances }`, one inner array per query text.
+    #[napi(
+        ts_return_type = "{ ids: string[][]; documents: (string | null)[][]; metadatas: Record<string, unknown>[][]; distances: (number | null)[][] }"
+    )]
+    pub fn query(&self, env: Env, input: QueryInput) -> napi::Result<Json> {
+        embed::query(self.live(), input).map_err(|f| js_err(env, f))
+    }
+    /// The `k` documents nearest in meaning to `text` (embedded with the collection's embedder).
+    #[napi(ts_return_type = "SearchHit[]")]
+    pub fn search_text(&self, env: Env, text: String, k: u32) -> napi::Result<JsUnknown> {
+        let w = self.live().map(|c| -> Work {
+            Box::new(move || Ok(Out::Hits(c.search_text(&text, k as usize)?)))
+        });
+        run_sync(env, w)
     }
     /// BM25 keyword search.
     #[napi(ts_return_type = "SearchHit[]")]

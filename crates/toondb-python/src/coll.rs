@@ -219,6 +219,153 @@ impl Collection {
         self.run_search(py, req)
     }
 
+    /// Attaches the text embedder (`model`: `None`/`"default"` for the built-in model, or a
+    /// sentence-transformers directory) for this process.
+    #[pyo3(signature = (model=None))]
+    fn set_embedder(&self, py: Python<'_>, model: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+        let c = self.live()?;
+        let e = crate::embed::load(py, crate::embed::model_arg(model)?)?;
+        py.allow_threads(move || c.set_embedder(e)).py_err()
+    }
+
+    /// Chroma-style insert: embeds `documents` with the collection's embedder and upserts them
+    /// under `ids` with `metadatas` (one dict or `None` each), in one transaction.
+    #[pyo3(signature = (ids, documents, metadatas=None))]
+    fn add(
+        &self,
+        py: Python<'_>,
+        ids: Vec<String>,
+        documents: Vec<String>,
+        metadatas: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<usize> {
+        if ids.len() != documents.len() {
+            return Err(invalid(format!(
+                "{} ids but {} documents",
+                ids.len(),
+                documents.len()
+            )));
+        }
+        let metas: Vec<serde_json::Value> = match metadatas {
+            Some(m) if !m.is_none() => {
+                let list: Vec<Bound<'_, PyAny>> = m.extract()?;
+                if list.len() != ids.len() {
+                    return Err(invalid(format!(
+                        "{} ids but {} metadatas",
+                        ids.len(),
+                        list.len()
+                    )));
+                }
+                list.iter()
+                    .map(|o| metadata(Some(o)))
+                    .collect::<PyResult<_>>()?
+            }
+            _ => vec![serde_json::Value::Null; ids.len()],
+        };
+        let n = ids.len();
+        let c = self.live()?;
+        py.allow_threads(move || {
+            c.upsert_texts(
+                ids.into_iter()
+                    .zip(documents)
+                    .zip(metas)
+                    .map(|((i, d), m)| (i, d, m)),
+            )
+        })
+        .py_err()?;
+        Ok(n)
+    }
+
+    /// Chroma-style query: for each of `query_texts`, the `n_results` nearest documents
+    /// (`hybrid=True` adds BM25 keyword ranking of the same text, fused by RRF). Returns
+    /// `{"ids": [[...]], "documents": [[...]], "metadatas": [[...]], "distances": [[...]]}`,
+    /// one inner list per query text.
+    #[pyo3(signature = (query_texts, n_results=10, *, r#where=None, hybrid=false))]
+    fn query(
+        &self,
+        py: Python<'_>,
+        query_texts: Vec<String>,
+        n_results: usize,
+        r#where: Option<&Bound<'_, PyAny>>,
+        hybrid: bool,
+    ) -> PyResult<PyObject> {
+        let filter = parse_filter(r#where)?;
+        let c = self.live()?;
+        let results = py
+            .allow_threads(move || {
+                let refs: Vec<&str> = query_texts.iter().map(String::as_str).collect();
+                let vectors = c.embed_texts(&refs)?;
+                let mut all = Vec::with_capacity(vectors.len());
+                for (text, v) in query_texts.iter().zip(vectors) {
+                    let mut req = if hybrid {
+                        toondb::SearchRequest::hybrid(text.clone(), v, n_results)
+                    } else {
+                        toondb::SearchRequest::vector(v, n_results)
+                    };
+                    if let Some(f) = &filter {
+                        req = req.filter(f.clone());
+                    }
+                    all.push(c.search_with(&req)?);
+                }
+                Ok::<_, toondb::Error>(all)
+            })
+            .py_err()?;
+        let out = PyDict::new(py);
+        let ids = PyList::empty(py);
+        let docs = PyList::empty(py);
+        let metas = PyList::empty(py);
+        let dists = PyList::empty(py);
+        for hits in results {
+            let (i, d, m, s) = (
+                PyList::empty(py),
+                PyList::empty(py),
+                PyList::empty(py),
+                PyList::empty(py),
+            );
+            for h in hits {
+                i.append(&h.id)?;
+                d.append(&h.text)?;
+                m.append(from_map(py, &h.metadata)?)?;
+                s.append(h.distance)?;
+            }
+            ids.append(i)?;
+            docs.append(d)?;
+            metas.append(m)?;
+            dists.append(s)?;
+        }
+        out.set_item("ids", ids)?;
+        out.set_item("documents", docs)?;
+        out.set_item("metadatas", metas)?;
+        out.set_item("distances", dists)?;
+        Ok(out.into_any().unbind())
+    }
+
+    /// The `k` documents nearest in meaning to `text` (embedded with the collection's embedder).
+    #[pyo3(signature = (text, k=10))]
+    fn search_text(&self, py: Python<'_>, text: String, k: usize) -> PyResult<Vec<SearchHit>> {
+        let c = self.live()?;
+        let hits = py.allow_threads(move || c.search_text(&text, k)).py_err()?;
+        hits.into_iter()
+            .map(|h| SearchHit::from_hit(py, h))
+            .collect()
+    }
+
+    /// Hybrid search from text alone: its embedding plus its keywords, fused by RRF.
+    #[pyo3(signature = (text, k=10))]
+    fn hybrid_search_text(
+        &self,
+        py: Python<'_>,
+        text: String,
+        k: usize,
+    ) -> PyResult<Vec<SearchHit>> {
+        let c = self.live()?;
+        let hits = py
+            .allow_threads(move || c.hybrid_search_text(&text, k))
+            .py_err()?;
+        hits.into_iter()
+            .map(|h| SearchHit::from_hit(py, h))
+            .collect()
+    }
+
     /// Vector + keyword search fused by reciprocal rank fusion.
     #[pyo3(signature = (text, vector, k=10, *, filter=None, vector_weight=1.0, keyword_weight=1.0))]
     #[allow(clippy::too_many_arguments)]

@@ -245,20 +245,33 @@ impl Database {
     }
 
     /// Creates a collection of `dim`-dimensional vectors (`metric`: "cosine", "l2" or "ip").
-    #[pyo3(signature = (name, dim, metric="cosine", *, m=None, ef_construction=None, ef_search=None))]
+    ///
+    /// With `embedder` (`True`/`"default"` for the built-in all-MiniLM-L6-v2, or a
+    /// sentence-transformers directory), or when `dim` is omitted, the collection embeds text
+    /// itself (`add(ids=..., documents=...)`, `query(query_texts=...)`) and `dim` defaults to
+    /// the model's.
+    #[pyo3(signature = (name, dim=None, metric="cosine", *, m=None, ef_construction=None, ef_search=None, embedder=None))]
     #[allow(clippy::too_many_arguments)]
     fn create_collection(
         &self,
         py: Python<'_>,
         name: String,
-        dim: usize,
+        dim: Option<usize>,
         metric: &str,
         m: Option<usize>,
         ef_construction: Option<usize>,
         ef_search: Option<usize>,
+        embedder: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Collection> {
         let metric = parse_metric(metric)?;
         let mut opts = toondb::CollectionOptions::default();
+        let wants_embedder = dim.is_none()
+            || embedder.is_some_and(|e| !e.is_none() && !e.extract::<bool>().is_ok_and(|b| !b));
+        if wants_embedder {
+            let dir = crate::embed::model_arg(embedder)?;
+            opts = opts.embedder(crate::embed::load(py, dir)?);
+        }
+        let dim = dim.unwrap_or(0);
         if let Some(m) = m {
             opts = opts.with_m(m);
         }

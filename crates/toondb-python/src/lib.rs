@@ -8,6 +8,7 @@ mod coll;
 mod convert;
 mod ctx;
 mod db;
+mod embed;
 mod errors;
 mod filter;
 mod graph;
@@ -26,6 +27,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<ctx::ContextBuilder>()?;
     m.add_class::<ctx::ContextResult>()?;
     m.add_class::<graph::Graph>()?;
+    m.add_function(wrap_pyfunction!(embed::embed, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

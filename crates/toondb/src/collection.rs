@@ -33,6 +33,7 @@ use toondb_index::{HnswConfig, HnswIndex, Metric, SearchParams};
 use toondb_storage::{Isolation, WriteBatch};
 
 use crate::db::Database;
+use crate::embed::{embed_checked, EmbedderRef, TextEmbedder};
 use crate::error::{Error, Result};
 use crate::filter::Filter;
 use crate::keys::{COLL_DATA, COLL_META};
@@ -54,6 +55,9 @@ pub struct CollectionOptions {
     pub ef_search: usize,
     /// BM25 parameters for keyword search.
     pub bm25: Bm25Params,
+    /// Turns text into vectors for the `*_text` methods and text-only context searches. Not
+    /// stored: a reopened database attaches it again with [`Collection::set_embedder`].
+    pub embedder: Option<EmbedderRef>,
 }
 
 impl Default for CollectionOptions {
@@ -63,6 +67,7 @@ impl Default for CollectionOptions {
             ef_construction: 200,
             ef_search: 64,
             bm25: Bm25Params::default(),
+            embedder: None,
         }
     }
 }
@@ -86,6 +91,12 @@ impl CollectionOptions {
     /// Sets the BM25 parameters.
     pub fn with_bm25(mut self, bm25: Bm25Params) -> Self {
         self.bm25 = bm25;
+        self
+    }
+    /// Gives the collection a text embedder (see [`crate::embed`]). Its dimension must equal
+    /// the collection's; `create_collection` with `dim` 0 takes the embedder's.
+    pub fn embedder(mut self, embedder: Arc<dyn TextEmbedder>) -> Self {
+        self.embedder = Some(EmbedderRef(embedder));
         self
     }
 }
@@ -310,6 +321,7 @@ impl Descriptor {
                     k1: flt("bm25_k1", defaults.k1),
                     b: flt("bm25_b", defaults.b),
                 },
+                embedder: None,
             },
         })
     }
@@ -343,6 +355,8 @@ pub(crate) struct CollectionInner {
     write: Mutex<()>,
     /// Set by `drop_collection`; handles still held by callers then fail with NotFound.
     dropped: std::sync::atomic::AtomicBool,
+    /// The text embedder attached in this process, if any.
+    embedder: RwLock<Option<Arc<dyn TextEmbedder>>>,
 }
 
 /// A handle on a collection. Cheap to clone; `Send + Sync`.
@@ -397,6 +411,18 @@ pub(crate) fn create(
     options: CollectionOptions,
 ) -> Result<Collection> {
     validate_name(name)?;
+    let embedder = options.embedder.as_ref().map(|e| e.0.clone());
+    let dim = match &embedder {
+        Some(e) if dim == 0 => e.dim(),
+        Some(e) if e.dim() != dim => {
+            return Err(Error::invalid(format!(
+                "collection dimension {dim} differs from the embedder's ({} gives {})",
+                e.model_name(),
+                e.dim()
+            )))
+        }
+        _ => dim,
+    };
     let desc = Descriptor {
         dim,
         metric,
@@ -423,7 +449,9 @@ pub(crate) fn create(
         }),
         write: Mutex::new(()),
         dropped: Default::default(),
+        embedder: RwLock::new(None),
     });
+    *inner.embedder.write() = embedder;
     db.inner
         .collections
         .write()
@@ -571,6 +599,7 @@ fn load(db: &Database, name: &str) -> Result<CollectionInner> {
         }),
         write: Mutex::new(()),
         dropped: Default::default(),
+        embedder: RwLock::new(None),
     })
 }
 
@@ -1033,6 +1062,102 @@ impl Collection {
     /// Vector and keyword search fused by reciprocal rank fusion (k = 60, equal weights).
     pub fn hybrid_search(&self, text: &str, vector: &[f32], k: usize) -> Result<Vec<SearchHit>> {
         self.search_with(&SearchRequest::hybrid(text, vector.to_vec(), k))
+    }
+
+    /// Attaches (or replaces) the text embedder of this collection for this process; every
+    /// handle on the collection sees it. Its dimension must equal the collection's.
+    pub fn set_embedder(&self, embedder: Arc<dyn TextEmbedder>) -> Result<()> {
+        self.check_live()?;
+        if embedder.dim() != self.dim() {
+            return Err(Error::invalid(format!(
+                "embedder {} gives {}-dimensional vectors, collection {} holds {}",
+                embedder.model_name(),
+                embedder.dim(),
+                self.name(),
+                self.dim()
+            )));
+        }
+        *self.inner.embedder.write() = Some(embedder);
+        Ok(())
+    }
+
+    /// The attached text embedder, if any.
+    pub fn embedder(&self) -> Option<Arc<dyn TextEmbedder>> {
+        self.inner.embedder.read().clone()
+    }
+
+    fn require_embedder(&self) -> Result<Arc<dyn TextEmbedder>> {
+        self.embedder().ok_or_else(|| {
+            Error::invalid(format!(
+                "collection {} has no text embedder: create it with \
+                 CollectionOptions::embedder(...) or call set_embedder",
+                self.name()
+            ))
+        })
+    }
+
+    /// Embeds texts with the attached embedder.
+    pub fn embed_texts(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        let e = self.require_embedder()?;
+        embed_checked(e.as_ref(), texts)
+    }
+
+    /// Embeds `text` and inserts or replaces the document `id` with that vector, the text
+    /// (keyword-indexed) and `metadata` (a JSON object, or `Json::Null` for none).
+    pub fn upsert_text(&self, id: &str, text: &str, metadata: Json) -> Result<()> {
+        self.upsert_texts([(id, text, metadata)])
+    }
+
+    /// [`upsert_text`](Self::upsert_text) for many documents: embedded as one batch and
+    /// written in one atomic transaction.
+    pub fn upsert_texts<I, S, T>(&self, items: I) -> Result<()>
+    where
+        I: IntoIterator<Item = (S, T, Json)>,
+        S: Into<String>,
+        T: Into<String>,
+    {
+        let items: Vec<(String, String, Json)> = items
+            .into_iter()
+            .map(|(id, text, meta)| (id.into(), text.into(), meta))
+            .collect();
+        let texts: Vec<&str> = items.iter().map(|(_, t, _)| t.as_str()).collect();
+        let vectors = self.embed_texts(&texts)?;
+        let docs: Vec<Document> = items
+            .into_iter()
+            .zip(vectors)
+            .map(|((id, text, meta), v)| Document::new(id, v).with_text(text).with_metadata(meta))
+            .collect();
+        self.upsert_many(docs)
+    }
+
+    /// The `k` documents nearest in meaning to `question` (vector search on its embedding).
+    pub fn search_text(&self, question: &str, k: usize) -> Result<Vec<SearchHit>> {
+        let mut v = self.embed_texts(&[question])?;
+        self.search(&v.pop().unwrap_or_default(), k)
+    }
+
+    /// Hybrid search from text alone: the embedding of `question` for the vector half, the
+    /// words of `question` for the keyword half, fused by reciprocal rank fusion.
+    pub fn hybrid_search_text(&self, question: &str, k: usize) -> Result<Vec<SearchHit>> {
+        let mut v = self.embed_texts(&[question])?;
+        self.hybrid_search(question, &v.pop().unwrap_or_default(), k)
+    }
+
+    /// `req` with its vector half filled in from its text when it has text, no vector, and the
+    /// collection has an embedder (text-only context searches become hybrid); else `req`.
+    pub(crate) fn complete_request<'r>(
+        &self,
+        req: &'r SearchRequest,
+    ) -> Result<std::borrow::Cow<'r, SearchRequest>> {
+        match (&req.text, &req.vector, self.embedder()) {
+            (Some(text), None, Some(e)) => {
+                let mut v = embed_checked(e.as_ref(), &[text.as_str()])?;
+                let mut full = req.clone();
+                full.vector = v.pop();
+                Ok(std::borrow::Cow::Owned(full))
+            }
+            _ => Ok(std::borrow::Cow::Borrowed(req)),
+        }
     }
 
     /// Runs a [`SearchRequest`].

@@ -486,7 +486,8 @@ impl ContextBuilder {
                 with_metadata,
             } => {
                 let c = db.collection(collection)?;
-                let hits = c.search_with(request)?;
+                // Text-only searches on a collection with an embedder use the vector half too.
+                let hits = c.search_with(&*c.complete_request(request)?)?;
                 (
                     hits.into_iter()
                         .map(|h| {

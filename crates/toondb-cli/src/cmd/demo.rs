@@ -34,6 +34,14 @@ pub struct DemoArgs {
     /// Which demo query (0-9) to use for the search and context sections.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(0..=9))]
     pub query: u32,
+    /// A free-text question (not in the data set) embedded in-process with the built-in model
+    /// and answered by vector + keyword search (needs `toondb model fetch`; skipped without).
+    #[cfg(feature = "embed")]
+    #[arg(
+        long,
+        default_value = "How can I run several network requests at the same time without threads?"
+    )]
+    pub ask: String,
 }
 
 const TABLE: &str = "passages";
@@ -217,6 +225,8 @@ fn tour(db: &Database, args: &DemoArgs) -> Result<()> {
     }
     out!("{}", indent(&output::render_table(&rs, Some(60))));
     outln!("  ({} for one hybrid query)", ms(el));
+    #[cfg(feature = "embed")]
+    super::embed::demo_question(db, COLLECTION, &args.ask)?;
     recall(db, &passages, &queries)?;
     check_interrupt()?;
 

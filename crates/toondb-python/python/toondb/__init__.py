@@ -38,6 +38,7 @@ from ._native import (  # noqa: F401
     Transaction,
     UnsupportedError,
     __version__,
+    embed,
 )
 
 T = TypeVar("T")
@@ -98,6 +99,7 @@ __all__ = [
     "SearchHit",
     "Transaction",
     "UnsupportedError",
+    "embed",
     "open",
     "run_transaction",
     "__version__",

@@ -113,6 +113,23 @@ class Collection:
         self, vector: VectorLike, k: int = 10, *, filter: Optional[FilterDict] = None, ef_search: Optional[int] = None
     ) -> List[SearchHit]: ...
     def keyword_search(self, text: str, k: int = 10, *, filter: Optional[FilterDict] = None) -> List[SearchHit]: ...
+    def set_embedder(self, model: Union[None, bool, str, "os.PathLike[str]"] = None) -> None: ...
+    def add(
+        self,
+        ids: List[str],
+        documents: List[str],
+        metadatas: Optional[List[Optional[Dict[str, Any]]]] = None,
+    ) -> int: ...
+    def query(
+        self,
+        query_texts: List[str],
+        n_results: int = 10,
+        *,
+        where: Optional[FilterDict] = None,
+        hybrid: bool = False,
+    ) -> Dict[str, List[List[Any]]]: ...
+    def search_text(self, text: str, k: int = 10) -> List[SearchHit]: ...
+    def hybrid_search_text(self, text: str, k: int = 10) -> List[SearchHit]: ...
     def hybrid_search(
         self,
         text: str,
@@ -180,12 +197,13 @@ class Database:
     def create_collection(
         self,
         name: str,
-        dim: int,
+        dim: Optional[int] = None,
         metric: str = "cosine",
         *,
         m: Optional[int] = None,
         ef_construction: Optional[int] = None,
         ef_search: Optional[int] = None,
+        embedder: Union[None, bool, str, "os.PathLike[str]"] = None,
     ) -> Collection: ...
     def collection(self, name: str) -> Collection: ...
     def list_collections(self) -> List[str]: ...
@@ -196,3 +214,8 @@ class Database:
 
 def open(path: Union[str, "os.PathLike[str]"]) -> Database: ...
 def run_transaction(db: Database, fn: Callable[[Transaction], T], *, attempts: int = 10, backoff: float = 0.001) -> T: ...
+
+@overload
+def embed(texts: str, model: Union[None, bool, str, "os.PathLike[str]"] = None) -> List[float]: ...
+@overload
+def embed(texts: List[str], model: Union[None, bool, str, "os.PathLike[str]"] = None) -> List[List[float]]: ...
