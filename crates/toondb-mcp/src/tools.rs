@@ -85,11 +85,13 @@ fn default_k() -> u32 {
 pub struct SearchArgs {
     /// Collection name.
     pub collection: String,
-    /// Query text (keyword or hybrid search).
+    /// Query text (keyword or hybrid search; on a collection with an embedder also the source
+    /// of the query vector when `vector` is absent).
     pub text: Option<String>,
     /// Query vector (vector or hybrid search); its length must be the collection's dimension.
     pub vector: Option<Vec<f32>>,
-    /// Search mode; default: hybrid when both text and vector are given, else whichever is.
+    /// Search mode; default: hybrid when both text and vector are given (or text on a
+    /// collection with an embedder), else whichever is.
     pub mode: Option<Mode>,
     /// Results wanted (1..=10000, default 5).
     #[serde(default = "default_k")]
@@ -705,9 +707,12 @@ pub fn describe_table(db: &Database, a: DescribeArgs) -> Result<Output, ToolErro
 pub fn search(db: &Database, a: SearchArgs) -> Result<Output, ToolError> {
     let k = check_range("k", a.k, 1, MAX_ITEMS)?;
     let coll = db.collection(&a.collection)?;
+    let embedder = coll.embedder();
     let mode = match (a.mode, &a.text, &a.vector) {
         (Some(m), _, _) => m,
         (None, Some(_), Some(_)) => Mode::Hybrid,
+        // With an embedder attached, text alone searches by meaning and by keywords.
+        (None, Some(_), None) if embedder.is_some() => Mode::Hybrid,
         (None, Some(_), None) => Mode::Keyword,
         (None, None, Some(_)) => Mode::Vector,
         (None, None, None) => return Err(bad("search needs `text`, `vector` or both")),
@@ -717,10 +722,18 @@ pub fn search(db: &Database, a: SearchArgs) -> Result<Output, ToolError> {
             .clone()
             .ok_or_else(|| bad("this search mode needs `text`"))
     };
-    let need_vec = || {
-        a.vector.clone().ok_or_else(|| {
-            bad("this search mode needs `vector` (the collection has no built-in embedder)")
-        })
+    // The caller's vector, else the embedding of `text` by the collection's embedder.
+    let need_vec = || -> Result<Vec<f32>, ToolError> {
+        if let Some(v) = &a.vector {
+            return Ok(v.clone());
+        }
+        match (&a.text, &embedder) {
+            (Some(t), Some(_)) => Ok(coll.embed_texts(&[t.as_str()])?.pop().unwrap_or_default()),
+            _ => Err(bad(
+                "this search mode needs `vector`, or `text` on a collection with an embedder \
+                 (`toondb mcp --embed-model`)",
+            )),
+        }
     };
     let mut req = match mode {
         Mode::Keyword => SearchRequest::text(need_text()?, k),
@@ -996,5 +1009,70 @@ mod tests {
         assert!(read_only_refusal("select 1; drop table t").is_some());
         assert!(read_only_refusal("WITH x AS (SELECT 1) DELETE FROM t").is_some());
         assert!(read_only_refusal("/* hi */ UPDATE t SET a = 1").is_some());
+    }
+
+    /// Two topics: "cat" words and "finance" words.
+    struct Topics;
+    impl toondb::TextEmbedder for Topics {
+        fn dim(&self) -> usize {
+            2
+        }
+        fn embed_texts(&self, texts: &[&str]) -> toondb::Result<Vec<Vec<f32>>> {
+            Ok(texts
+                .iter()
+                .map(|t| {
+                    let has = |w: &str| f32::from(u8::from(t.contains(w))) + 0.01;
+                    vec![has("kitten") + has("cat"), has("stock") + has("market")]
+                })
+                .collect())
+        }
+    }
+
+    fn search_args(v: Json) -> SearchArgs {
+        serde_json::from_value(v).expect("search args")
+    }
+
+    #[test]
+    fn text_search_uses_the_collection_embedder_when_there_is_one() {
+        let db = Database::open_in_memory().unwrap();
+        let c = db
+            .create_collection("docs", 2, toondb::Metric::Cosine, Default::default())
+            .unwrap();
+        for (id, v, text) in [
+            ("a", vec![1.0, 0.0], "a small kitten sleeps"),
+            ("b", vec![0.0, 1.0], "stock prices fell"),
+        ] {
+            c.upsert(toondb::Document::new(id, v).with_text(text))
+                .unwrap();
+        }
+        // Without an embedder: text alone is a keyword search, vector mode is refused.
+        let Err(e) = search(
+            &db,
+            search_args(json!({"collection": "docs", "text": "cat", "mode": "vector"})),
+        ) else {
+            panic!("vector mode without a vector or an embedder must fail");
+        };
+        assert!(e.to_string().contains("embed-model"), "{e}");
+        let o = search(
+            &db,
+            search_args(json!({"collection": "docs", "text": "cat"})),
+        )
+        .unwrap();
+        assert_eq!(
+            o.value["hits"].as_array().unwrap().len(),
+            0,
+            "{:?}",
+            o.value
+        );
+        // With one: "cat" matches no keyword but is near document a by meaning.
+        c.set_embedder(std::sync::Arc::new(Topics)).unwrap();
+        for mode in [json!(null), json!("vector"), json!("hybrid")] {
+            let o = search(
+                &db,
+                search_args(json!({"collection": "docs", "text": "cat", "mode": mode, "k": 1})),
+            )
+            .unwrap();
+            assert_eq!(o.value["hits"][0]["id"], "a", "{mode}: {:?}", o.value);
+        }
     }
 }

@@ -198,7 +198,7 @@ impl Database {
                 memory_budget: options.statement_memory_budget,
             },
         );
-        Database {
+        let db = Database {
             inner: Arc::new(Inner {
                 engine,
                 sql,
@@ -207,7 +207,13 @@ impl Database {
                 collections: RwLock::new(HashMap::new()),
                 coll_lock: Mutex::new(()),
             }),
-        }
+        };
+        // SQL `embed(text)` with the built-in model, loaded on first use. The name is valid
+        // and not a built-in, so registration cannot fail; if it ever did, the database
+        // simply has no `embed()`.
+        #[cfg(feature = "embed")]
+        let _ = crate::embed::register_default_sql_embed(&db);
+        db
     }
 
     /// A handle that stops the SQL statements running on this database from any thread

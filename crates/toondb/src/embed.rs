@@ -159,6 +159,40 @@ pub fn sql_embed_function(
     }
 }
 
+/// Registers the SQL scalar `embed(text)` on `db` with the default model (see
+/// [`default_embedder`]), loaded on the first call, not at open: databases that never call
+/// `embed()` pay nothing. A missing model fails the statement with a not-found error that says
+/// how to fetch it. Registering another function named `embed` replaces this one.
+#[cfg(feature = "embed")]
+pub(crate) fn register_default_sql_embed(db: &crate::Database) -> Result<()> {
+    use std::sync::OnceLock;
+    let loaded: OnceLock<Arc<dyn TextEmbedder>> = OnceLock::new();
+    db.register_scalar_function("embed", crate::Arity::Exact(1), true, move |args| {
+        if matches!(args, [crate::Value::Null]) {
+            return Ok(crate::Value::Null);
+        }
+        let embedder = match loaded.get() {
+            Some(e) => e.clone(),
+            None => {
+                let e: Arc<dyn TextEmbedder> = default_embedder().map_err(to_sql_error)?;
+                loaded.get_or_init(|| e).clone()
+            }
+        };
+        sql_embed_function(embedder)(args).map_err(to_sql_error)
+    })
+}
+
+/// An embedding failure as the SQL engine reports it (a missing model stays "not found").
+#[cfg(feature = "embed")]
+fn to_sql_error(e: Error) -> toondb_query::Error {
+    match e {
+        Error::Sql(e) => e,
+        Error::NotFound(m) => toondb_query::Error::Name(format!("no such embedding model: {m}")),
+        Error::InvalidArgument(m) => toondb_query::Error::Runtime(m),
+        other => toondb_query::Error::Runtime(format!("embed(): {other}")),
+    }
+}
+
 /// A vector as a compact JSON array (`[0.0123,-0.5,...]`), the format of `toondb embed` and
 /// the SQL `embed()` function.
 pub fn vector_json(v: &[f32]) -> String {
