@@ -3,6 +3,7 @@
 
 use std::cmp::Ordering;
 
+use crate::datetime::DateFunc;
 use crate::error::{rt, Result};
 use crate::plan::Plan;
 use crate::value::{real_to_i64_saturating, Affinity, DataType, Value};
@@ -151,6 +152,8 @@ pub enum Func {
     Random,
     /// quote(x)
     Quote,
+    /// date/time/datetime/julianday/unixepoch/strftime (see [`crate::datetime`])
+    Date(crate::datetime::DateFunc),
 }
 
 impl Func {
@@ -179,6 +182,12 @@ impl Func {
             "sign" => (Func::Sign, 1, 1),
             "random" => (Func::Random, 0, 0),
             "quote" => (Func::Quote, 1, 1),
+            "date" => (Func::Date(DateFunc::Date), 0, usize::MAX),
+            "time" => (Func::Date(DateFunc::Time), 0, usize::MAX),
+            "datetime" => (Func::Date(DateFunc::DateTime), 0, usize::MAX),
+            "julianday" => (Func::Date(DateFunc::JulianDay), 0, usize::MAX),
+            "unixepoch" => (Func::Date(DateFunc::UnixEpoch), 0, usize::MAX),
+            "strftime" => (Func::Date(DateFunc::StrFTime), 1, usize::MAX),
             _ => return None,
         })
     }
@@ -472,6 +481,8 @@ impl Expr {
             Expr::Col(_) | Expr::Outer { .. } | Expr::Param(_) | Expr::Agg(_) => false,
             Expr::InSub { .. } | Expr::Exists { .. } | Expr::Scalar { .. } => false,
             Expr::Func(Func::Random, _) => false,
+            // 'now' changes between executions of a cached plan: never fold.
+            Expr::Func(Func::Date(_), _) => false,
             Expr::Udf(f, _) if !f.is_deterministic() => false,
             _ => self.children().iter().all(|c| c.is_constant()),
         }
@@ -973,6 +984,7 @@ pub fn call_func(f: Func, args: &[Value]) -> Result<Value> {
             h.write_u8(0);
             Value::Integer(h.finish() as i64)
         }
+        Func::Date(d) => crate::datetime::call(d, args),
         Func::Quote => match arg(0) {
             Value::Null => Value::Text("NULL".into()),
             Value::Text(s) => Value::Text(format!("'{}'", s.replace('\'', "''"))),

@@ -15,6 +15,7 @@
 pub mod catalog;
 pub mod codec;
 pub mod ctl;
+pub mod datetime;
 pub mod error;
 pub mod exec;
 pub mod expr;
