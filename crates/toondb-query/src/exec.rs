@@ -220,6 +220,9 @@ impl AggState {
             self.count += 1;
             return 0;
         }
+        if let AggFunc::JsonGroupArray(_) | AggFunc::JsonGroupObject(_) = f {
+            return self.json_step(f, args);
+        }
         let v = match args.first() {
             Some(v) if !v.is_null() => v,
             _ => return 0,
@@ -275,9 +278,46 @@ impl AggState {
                 }
                 grew += self.text.as_ref().map_or(0, String::len) - before;
             }
-            AggFunc::Count | AggFunc::CountStar => {}
+            AggFunc::Count
+            | AggFunc::CountStar
+            | AggFunc::JsonGroupArray(_)
+            | AggFunc::JsonGroupObject(_) => {}
         }
         grew
+    }
+
+    /// json_group_array / json_group_object: appends one element (NULLs included) to the
+    /// JSON text; errors (a BLOB, malformed embedded JSON) are kept for `finish`.
+    fn json_step(&mut self, f: AggFunc, args: &[Value]) -> usize {
+        let null = Value::Null;
+        let elem = match f {
+            AggFunc::JsonGroupArray(j) => {
+                crate::json::to_json(args.first().unwrap_or(&null), j).map(|v| v.to_string())
+            }
+            AggFunc::JsonGroupObject(j) => {
+                let k = args.first().unwrap_or(&null).to_text_lossy();
+                crate::json::to_json(args.get(1).unwrap_or(&null), j)
+                    .map(|v| format!("{}:{v}", serde_json::Value::String(k)))
+            }
+            _ => return 0,
+        };
+        let elem = match elem {
+            Ok(e) => e,
+            Err(_) => {
+                self.overflow = true;
+                return 0;
+            }
+        };
+        let before = self.text.as_ref().map_or(0, String::len);
+        match &mut self.text {
+            None => self.text = Some(elem),
+            Some(t) => {
+                t.push(',');
+                t.push_str(&elem);
+            }
+        }
+        self.count += 1;
+        self.text.as_ref().map_or(0, String::len) - before
     }
 
     fn finish(&self, f: AggFunc) -> Result<Value> {
@@ -304,6 +344,16 @@ impl AggState {
             }
             AggFunc::Min | AggFunc::Max => self.best.clone(),
             AggFunc::GroupConcat => self.text.clone().map_or(Value::Null, Value::Text),
+            AggFunc::JsonGroupArray(_) | AggFunc::JsonGroupObject(_) => {
+                if self.overflow {
+                    return rt("JSON cannot hold BLOB values or malformed JSON");
+                }
+                let body = self.text.as_deref().unwrap_or("");
+                Value::Text(match f {
+                    AggFunc::JsonGroupArray(_) => format!("[{body}]"),
+                    _ => format!("{{{body}}}"),
+                })
+            }
         })
     }
 }

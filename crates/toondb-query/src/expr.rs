@@ -154,6 +154,8 @@ pub enum Func {
     Quote,
     /// date/time/datetime/julianday/unixepoch/strftime (see [`crate::datetime`])
     Date(crate::datetime::DateFunc),
+    /// JSON functions and the `->` / `->>` operators (see [`crate::json`])
+    Json(crate::json::JsonFunc),
 }
 
 impl Func {
@@ -188,7 +190,10 @@ impl Func {
             "julianday" => (Func::Date(DateFunc::JulianDay), 0, usize::MAX),
             "unixepoch" => (Func::Date(DateFunc::UnixEpoch), 0, usize::MAX),
             "strftime" => (Func::Date(DateFunc::StrFTime), 1, usize::MAX),
-            _ => return None,
+            _ => {
+                let (j, min, max) = crate::json::JsonFunc::lookup(name)?;
+                (Func::Json(j), min, max)
+            }
         })
     }
 }
@@ -212,6 +217,10 @@ pub enum AggFunc {
     Max,
     /// group_concat(x [, sep])
     GroupConcat,
+    /// json_group_array(x); `true` when x is JSON to embed (not a string)
+    JsonGroupArray(bool),
+    /// json_group_object(label, x); `true` when x is JSON to embed
+    JsonGroupObject(bool),
 }
 
 /// One aggregate call in an aggregation node.
@@ -483,6 +492,8 @@ impl Expr {
             Expr::Func(Func::Random, _) => false,
             // 'now' changes between executions of a cached plan: never fold.
             Expr::Func(Func::Date(_), _) => false,
+            // Kept as calls so an enclosing JSON function still sees they produce JSON.
+            Expr::Func(Func::Json(j), _) if j.returns_json() => false,
             Expr::Udf(f, _) if !f.is_deterministic() => false,
             _ => self.children().iter().all(|c| c.is_constant()),
         }
@@ -985,6 +996,7 @@ pub fn call_func(f: Func, args: &[Value]) -> Result<Value> {
             Value::Integer(h.finish() as i64)
         }
         Func::Date(d) => crate::datetime::call(d, args),
+        Func::Json(j) => crate::json::call(j, args)?,
         Func::Quote => match arg(0) {
             Value::Null => Value::Text("NULL".into()),
             Value::Text(s) => Value::Text(format!("'{}'", s.replace('\'', "''"))),

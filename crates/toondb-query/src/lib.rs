@@ -21,6 +21,7 @@ pub mod exec;
 pub mod expr;
 pub mod format;
 pub mod func;
+pub mod json;
 pub mod kv;
 pub mod parse;
 pub mod plan;

@@ -14,6 +14,7 @@ use crate::catalog::{Catalog, TableDef};
 use crate::error::{name_err, unsupported, Error, Result};
 use crate::exec::eval_const;
 use crate::expr::{AggCall, AggFunc, BinOp, Expr, Func, UnOp};
+use crate::json::JsonFunc;
 use crate::plan::{Access, JoinKind, Plan, SetOpKind, SortKey};
 use crate::value::{Affinity, DataType, Value};
 
@@ -139,10 +140,22 @@ pub fn literal(v: &AV) -> Result<Value> {
     })
 }
 
+/// True for a call whose result carries SQLite's JSON subtype (embedded as JSON when nested).
+fn is_json_expr(e: &Expr) -> bool {
+    matches!(e, Expr::Func(Func::Json(j), _) if j.returns_json())
+}
+
 fn is_agg_name(name: &str, nargs: usize) -> bool {
     matches!(
         name,
-        "count" | "sum" | "avg" | "total" | "group_concat" | "string_agg"
+        "count"
+            | "sum"
+            | "avg"
+            | "total"
+            | "group_concat"
+            | "string_agg"
+            | "json_group_array"
+            | "json_group_object"
     ) || (matches!(name, "min" | "max") && nargs == 1)
 }
 
@@ -784,6 +797,8 @@ impl<'a> Planner<'a> {
                     glob: true,
                 })
             }
+            AB::Arrow => return Ok(Expr::Func(Func::Json(JsonFunc::Arrow), vec![l, r])),
+            AB::LongArrow => return Ok(Expr::Func(Func::Json(JsonFunc::LongArrow), vec![l, r])),
             other => return unsupported(format!("operator {other}")),
         };
         let aff = if op.is_cmp() {
@@ -844,11 +859,15 @@ impl<'a> Planner<'a> {
                 "total" => AggFunc::Total,
                 "min" => AggFunc::Min,
                 "max" => AggFunc::Max,
+                "json_group_array" => AggFunc::JsonGroupArray(false),
+                "json_group_object" => AggFunc::JsonGroupObject(false),
                 _ => AggFunc::GroupConcat,
             };
             let nargs_ok = match func {
                 AggFunc::CountStar => !distinct,
                 AggFunc::GroupConcat => (1..=2).contains(&args.len()),
+                AggFunc::JsonGroupArray(_) => args.len() == 1,
+                AggFunc::JsonGroupObject(_) => args.len() == 2,
                 _ => args.len() == 1,
             };
             if !nargs_ok {
@@ -866,6 +885,13 @@ impl<'a> Planner<'a> {
                     }
                 }
             }
+            let func = match func {
+                AggFunc::JsonGroupArray(_) => AggFunc::JsonGroupArray(is_json_expr(&bound[0])),
+                AggFunc::JsonGroupObject(_) => {
+                    AggFunc::JsonGroupObject(bound.get(1).is_some_and(is_json_expr))
+                }
+                f => f,
+            };
             if distinct && bound.len() != 1 {
                 return Err(Error::Semantic(
                     "DISTINCT aggregates must have exactly one argument".into(),
@@ -924,6 +950,18 @@ impl<'a> Planner<'a> {
                 _ => return unsupported(format!("wildcard argument to {name}")),
             }
         }
+        let func = match func {
+            Func::Json(j) => {
+                let mask = bound
+                    .iter()
+                    .take(64)
+                    .enumerate()
+                    .filter(|(_, e)| is_json_expr(e))
+                    .fold(0u64, |m, (i, _)| m | (1u64 << i));
+                Func::Json(j.with_mask(mask))
+            }
+            f => f,
+        };
         Ok(Expr::Func(func, bound))
     }
 

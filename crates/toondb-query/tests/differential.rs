@@ -335,3 +335,72 @@ fn random_upserts_match_sqlite() {
         "too few comparable statements: {compared}"
     );
 }
+
+/// Random JSON extraction and construction over generated documents: results must match
+/// SQLite's (bundled) JSON functions.
+#[test]
+fn random_json_matches_sqlite() {
+    let n: usize = std::env::var("TOONDB_DIFF_QUERIES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(400);
+    let mut rng = Rng(0x0123_4567_89AB_CDEF);
+    let db = Database::open_in_memory().unwrap();
+    let mut s = db.session();
+    let c = rusqlite::Connection::open_in_memory().unwrap();
+    let mut setup = vec!["CREATE TABLE j(id INTEGER PRIMARY KEY, doc TEXT, g INTEGER)".to_string()];
+    for id in 0..30 {
+        let doc = format!(
+            r#"{{"a":{},"b":"s{}","c":[{},{},"x{}"],"d":{{"e":{},"f":null}}}}"#,
+            rng.below(100) as i64 - 20,
+            rng.below(9),
+            rng.below(10),
+            rng.below(10),
+            rng.below(5),
+            rng.below(7),
+        );
+        setup.push(format!(
+            "INSERT INTO j VALUES({id}, '{doc}', {})",
+            rng.below(4)
+        ));
+    }
+    for q in &setup {
+        s.execute(q).unwrap();
+        c.execute(q, []).unwrap();
+    }
+    let paths = [
+        "'$.a'",
+        "'$.b'",
+        "'$.c'",
+        "'$.c[1]'",
+        "'$.c[#-1]'",
+        "'$.d.e'",
+        "'$.d.f'",
+        "'$.zz'",
+        "'$.d'",
+    ];
+    let mut compared = 0;
+    for _ in 0..n {
+        let p = rng.pick(&paths);
+        let q = rng.pick(&paths);
+        let sql = match rng.below(6) {
+            0 => format!("SELECT id, json_extract(doc, {p}) FROM j"),
+            1 => format!("SELECT id, doc -> {p}, doc ->> {q} FROM j"),
+            2 => format!("SELECT id, json_extract(doc, {p}, {q}) FROM j"),
+            3 => format!(
+                "SELECT g, json_group_array(json_extract(doc, {p})) FROM (SELECT * FROM j ORDER BY id) GROUP BY g"
+            ),
+            4 => format!(
+                "SELECT id, json_object('k', doc -> {p}, 'v', json_array(id, doc ->> {q}, NULL)) FROM j"
+            ),
+            _ => format!("SELECT id FROM j WHERE json_extract(doc, {p}) > {}", rng.below(10)),
+        };
+        if let Some((mut a, mut b)) = run_both(&mut s, &c, &sql) {
+            normalize(&mut a);
+            normalize(&mut b);
+            assert_eq!(b, a, "result mismatch (left ToonDB, right SQLite):\n{sql}");
+            compared += 1;
+        }
+    }
+    assert!(compared > n / 2, "too few comparable queries: {compared}");
+}
