@@ -220,6 +220,9 @@ impl AggState {
             self.count += 1;
             return 0;
         }
+        if let AggFunc::JsonGroupArray(_) | AggFunc::JsonGroupObject(_) = f {
+            return self.json_step(f, args);
+        }
         let v = match args.first() {
             Some(v) if !v.is_null() => v,
             _ => return 0,
@@ -275,9 +278,46 @@ impl AggState {
                 }
                 grew += self.text.as_ref().map_or(0, String::len) - before;
             }
-            AggFunc::Count | AggFunc::CountStar => {}
+            AggFunc::Count
+            | AggFunc::CountStar
+            | AggFunc::JsonGroupArray(_)
+            | AggFunc::JsonGroupObject(_) => {}
         }
         grew
+    }
+
+    /// json_group_array / json_group_object: appends one element (NULLs included) to the
+    /// JSON text; errors (a BLOB, malformed embedded JSON) are kept for `finish`.
+    fn json_step(&mut self, f: AggFunc, args: &[Value]) -> usize {
+        let null = Value::Null;
+        let elem = match f {
+            AggFunc::JsonGroupArray(j) => {
+                crate::json::to_json(args.first().unwrap_or(&null), j).map(|v| v.to_string())
+            }
+            AggFunc::JsonGroupObject(j) => {
+                let k = args.first().unwrap_or(&null).to_text_lossy();
+                crate::json::to_json(args.get(1).unwrap_or(&null), j)
+                    .map(|v| format!("{}:{v}", serde_json::Value::String(k)))
+            }
+            _ => return 0,
+        };
+        let elem = match elem {
+            Ok(e) => e,
+            Err(_) => {
+                self.overflow = true;
+                return 0;
+            }
+        };
+        let before = self.text.as_ref().map_or(0, String::len);
+        match &mut self.text {
+            None => self.text = Some(elem),
+            Some(t) => {
+                t.push(',');
+                t.push_str(&elem);
+            }
+        }
+        self.count += 1;
+        self.text.as_ref().map_or(0, String::len) - before
     }
 
     fn finish(&self, f: AggFunc) -> Result<Value> {
@@ -304,6 +344,16 @@ impl AggState {
             }
             AggFunc::Min | AggFunc::Max => self.best.clone(),
             AggFunc::GroupConcat => self.text.clone().map_or(Value::Null, Value::Text),
+            AggFunc::JsonGroupArray(_) | AggFunc::JsonGroupObject(_) => {
+                if self.overflow {
+                    return rt("JSON cannot hold BLOB values or malformed JSON");
+                }
+                let body = self.text.as_deref().unwrap_or("");
+                Value::Text(match f {
+                    AggFunc::JsonGroupArray(_) => format!("[{body}]"),
+                    _ => format!("{{{body}}}"),
+                })
+            }
         })
     }
 }
@@ -1492,7 +1542,7 @@ impl<'t> Exec<'t> {
         self.txn()?.delete(&row_key(t.id, rowid))
     }
 
-    fn load_row(&mut self, t: &TableDef, rowid: i64) -> Result<Option<Row>> {
+    pub(crate) fn load_row(&mut self, t: &TableDef, rowid: i64) -> Result<Option<Row>> {
         let key = row_key(t.id, rowid);
         match self.txn()?.get(&key)? {
             Some(v) => Ok(Some(self.read_row(t, &key, &v)?)),
@@ -1505,10 +1555,22 @@ impl<'t> Exec<'t> {
     pub fn write_row(
         &mut self,
         t: &TableDef,
-        mut row: Row,
+        row: Row,
         old_rowid: Option<i64>,
         mode: OnConflict,
     ) -> Result<bool> {
+        Ok(self.write_row_out(t, row, old_rowid, mode)?.is_some())
+    }
+
+    /// Like [`Exec::write_row`], returning the row as stored (affinities applied, rowid
+    /// filled in) when it was written, for RETURNING.
+    pub fn write_row_out(
+        &mut self,
+        t: &TableDef,
+        mut row: Row,
+        old_rowid: Option<i64>,
+        mode: OnConflict,
+    ) -> Result<Option<Row>> {
         for (i, c) in t.columns.iter().enumerate() {
             let v = std::mem::replace(&mut row[i], Value::Null);
             row[i] = c.affinity.apply(v);
@@ -1535,7 +1597,7 @@ impl<'t> Exec<'t> {
         for (i, c) in t.columns.iter().enumerate() {
             if c.not_null && row[i].is_null() {
                 if mode == OnConflict::Ignore {
-                    return Ok(false);
+                    return Ok(None);
                 }
                 return Err(Error::Constraint(format!(
                     "NOT NULL constraint failed: {}.{}",
@@ -1547,7 +1609,7 @@ impl<'t> Exec<'t> {
         if old_rowid != Some(rowid) {
             if let Some(existing) = self.load_row(t, rowid)? {
                 match mode {
-                    OnConflict::Ignore => return Ok(false),
+                    OnConflict::Ignore => return Ok(None),
                     OnConflict::Replace => self.delete_row(t, rowid, &existing)?,
                     OnConflict::Abort => {
                         let col = t
@@ -1565,7 +1627,7 @@ impl<'t> Exec<'t> {
         let conflicts = self.unique_conflicts(t, &row, old_rowid.unwrap_or(rowid))?;
         for (other, cols) in conflicts {
             match mode {
-                OnConflict::Ignore => return Ok(false),
+                OnConflict::Ignore => return Ok(None),
                 OnConflict::Abort => {
                     return Err(Error::Constraint(format!(
                         "UNIQUE constraint failed: {cols}"
@@ -1592,7 +1654,49 @@ impl<'t> Exec<'t> {
         if old_rowid.is_none() {
             self.last_rowid = Some(rowid);
         }
-        Ok(true)
+        Ok(Some(row))
+    }
+
+    /// The rowid of the existing row a new `row` (affinities applied) conflicts with on the
+    /// UPSERT target: the listed columns' PRIMARY KEY or UNIQUE constraint, or any when
+    /// `target` is `None`.
+    pub fn upsert_conflict(
+        &mut self,
+        t: &TableDef,
+        row: &[Value],
+        target: Option<&[usize]>,
+    ) -> Result<Option<i64>> {
+        let same = |cols: &[usize]| {
+            target.is_none_or(|tg| tg.len() == cols.len() && tg.iter().all(|c| cols.contains(c)))
+        };
+        if let Some(rc) = t.rowid_column {
+            if let Some(Value::Integer(id)) = row.get(rc) {
+                if same(&[rc]) && self.load_row(t, *id)?.is_some() {
+                    return Ok(Some(*id));
+                }
+            }
+        }
+        for idx in t.indexes.iter().filter(|i| i.unique) {
+            if !same(&idx.columns) {
+                continue;
+            }
+            let vals = Self::index_vals(idx, row);
+            if vals.iter().any(Value::is_null) {
+                continue;
+            }
+            let mut prefix = index_prefix(t.id, idx.id);
+            for v in &vals {
+                encode_key_value(&mut prefix, v);
+            }
+            let hi = match prefix_successor(&prefix) {
+                Some(s) => Bound::Excluded(s),
+                None => Bound::Unbounded,
+            };
+            if let Some((_, v)) = self.scan_range(Bound::Included(prefix), hi)?.first() {
+                return Ok(Some(decode_rowid_suffix(v)?));
+            }
+        }
+        Ok(None)
     }
 
     /// Adds index entries for every existing row (CREATE INDEX), checking uniqueness.

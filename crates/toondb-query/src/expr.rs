@@ -3,6 +3,7 @@
 
 use std::cmp::Ordering;
 
+use crate::datetime::DateFunc;
 use crate::error::{rt, Result};
 use crate::plan::Plan;
 use crate::value::{real_to_i64_saturating, Affinity, DataType, Value};
@@ -151,6 +152,10 @@ pub enum Func {
     Random,
     /// quote(x)
     Quote,
+    /// date/time/datetime/julianday/unixepoch/strftime (see [`crate::datetime`])
+    Date(crate::datetime::DateFunc),
+    /// JSON functions and the `->` / `->>` operators (see [`crate::json`])
+    Json(crate::json::JsonFunc),
 }
 
 impl Func {
@@ -179,7 +184,16 @@ impl Func {
             "sign" => (Func::Sign, 1, 1),
             "random" => (Func::Random, 0, 0),
             "quote" => (Func::Quote, 1, 1),
-            _ => return None,
+            "date" => (Func::Date(DateFunc::Date), 0, usize::MAX),
+            "time" => (Func::Date(DateFunc::Time), 0, usize::MAX),
+            "datetime" => (Func::Date(DateFunc::DateTime), 0, usize::MAX),
+            "julianday" => (Func::Date(DateFunc::JulianDay), 0, usize::MAX),
+            "unixepoch" => (Func::Date(DateFunc::UnixEpoch), 0, usize::MAX),
+            "strftime" => (Func::Date(DateFunc::StrFTime), 1, usize::MAX),
+            _ => {
+                let (j, min, max) = crate::json::JsonFunc::lookup(name)?;
+                (Func::Json(j), min, max)
+            }
         })
     }
 }
@@ -203,6 +217,10 @@ pub enum AggFunc {
     Max,
     /// group_concat(x [, sep])
     GroupConcat,
+    /// json_group_array(x); `true` when x is JSON to embed (not a string)
+    JsonGroupArray(bool),
+    /// json_group_object(label, x); `true` when x is JSON to embed
+    JsonGroupObject(bool),
 }
 
 /// One aggregate call in an aggregation node.
@@ -472,6 +490,10 @@ impl Expr {
             Expr::Col(_) | Expr::Outer { .. } | Expr::Param(_) | Expr::Agg(_) => false,
             Expr::InSub { .. } | Expr::Exists { .. } | Expr::Scalar { .. } => false,
             Expr::Func(Func::Random, _) => false,
+            // 'now' changes between executions of a cached plan: never fold.
+            Expr::Func(Func::Date(_), _) => false,
+            // Kept as calls so an enclosing JSON function still sees they produce JSON.
+            Expr::Func(Func::Json(j), _) if j.returns_json() => false,
             Expr::Udf(f, _) if !f.is_deterministic() => false,
             _ => self.children().iter().all(|c| c.is_constant()),
         }
@@ -973,6 +995,8 @@ pub fn call_func(f: Func, args: &[Value]) -> Result<Value> {
             h.write_u8(0);
             Value::Integer(h.finish() as i64)
         }
+        Func::Date(d) => crate::datetime::call(d, args),
+        Func::Json(j) => crate::json::call(j, args)?,
         Func::Quote => match arg(0) {
             Value::Null => Value::Text("NULL".into()),
             Value::Text(s) => Value::Text(format!("'{}'", s.replace('\'', "''"))),

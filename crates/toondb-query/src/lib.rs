@@ -15,11 +15,13 @@
 pub mod catalog;
 pub mod codec;
 pub mod ctl;
+pub mod datetime;
 pub mod error;
 pub mod exec;
 pub mod expr;
 pub mod format;
 pub mod func;
+pub mod json;
 pub mod kv;
 pub mod parse;
 pub mod plan;

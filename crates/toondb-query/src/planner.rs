@@ -14,6 +14,7 @@ use crate::catalog::{Catalog, TableDef};
 use crate::error::{name_err, unsupported, Error, Result};
 use crate::exec::eval_const;
 use crate::expr::{AggCall, AggFunc, BinOp, Expr, Func, UnOp};
+use crate::json::JsonFunc;
 use crate::plan::{Access, JoinKind, Plan, SetOpKind, SortKey};
 use crate::value::{Affinity, DataType, Value};
 
@@ -73,6 +74,8 @@ struct ScopeCol {
 struct Frame {
     cols: Vec<ScopeCol>,
     correlated: bool,
+    /// Columns from this position on resolve only when qualified (UPSERT's `excluded`).
+    qualified_only_from: Option<usize>,
 }
 
 /// Lower-cased last identifier of an object name.
@@ -137,10 +140,22 @@ pub fn literal(v: &AV) -> Result<Value> {
     })
 }
 
+/// True for a call whose result carries SQLite's JSON subtype (embedded as JSON when nested).
+fn is_json_expr(e: &Expr) -> bool {
+    matches!(e, Expr::Func(Func::Json(j), _) if j.returns_json())
+}
+
 fn is_agg_name(name: &str, nargs: usize) -> bool {
     matches!(
         name,
-        "count" | "sum" | "avg" | "total" | "group_concat" | "string_agg"
+        "count"
+            | "sum"
+            | "avg"
+            | "total"
+            | "group_concat"
+            | "string_agg"
+            | "json_group_array"
+            | "json_group_object"
     ) || (matches!(name, "min" | "max") && nargs == 1)
 }
 
@@ -390,6 +405,9 @@ impl<'a> Planner<'a> {
             let mut found: Option<usize> = None;
             for (i, c) in frame.cols.iter().enumerate() {
                 if !c.name.eq_ignore_ascii_case(name) {
+                    continue;
+                }
+                if table.is_none() && frame.qualified_only_from.is_some_and(|q| i >= q) {
                     continue;
                 }
                 if let Some(t) = table {
@@ -779,6 +797,8 @@ impl<'a> Planner<'a> {
                     glob: true,
                 })
             }
+            AB::Arrow => return Ok(Expr::Func(Func::Json(JsonFunc::Arrow), vec![l, r])),
+            AB::LongArrow => return Ok(Expr::Func(Func::Json(JsonFunc::LongArrow), vec![l, r])),
             other => return unsupported(format!("operator {other}")),
         };
         let aff = if op.is_cmp() {
@@ -839,11 +859,15 @@ impl<'a> Planner<'a> {
                 "total" => AggFunc::Total,
                 "min" => AggFunc::Min,
                 "max" => AggFunc::Max,
+                "json_group_array" => AggFunc::JsonGroupArray(false),
+                "json_group_object" => AggFunc::JsonGroupObject(false),
                 _ => AggFunc::GroupConcat,
             };
             let nargs_ok = match func {
                 AggFunc::CountStar => !distinct,
                 AggFunc::GroupConcat => (1..=2).contains(&args.len()),
+                AggFunc::JsonGroupArray(_) => args.len() == 1,
+                AggFunc::JsonGroupObject(_) => args.len() == 2,
                 _ => args.len() == 1,
             };
             if !nargs_ok {
@@ -861,6 +885,13 @@ impl<'a> Planner<'a> {
                     }
                 }
             }
+            let func = match func {
+                AggFunc::JsonGroupArray(_) => AggFunc::JsonGroupArray(is_json_expr(&bound[0])),
+                AggFunc::JsonGroupObject(_) => {
+                    AggFunc::JsonGroupObject(bound.get(1).is_some_and(is_json_expr))
+                }
+                f => f,
+            };
             if distinct && bound.len() != 1 {
                 return Err(Error::Semantic(
                     "DISTINCT aggregates must have exactly one argument".into(),
@@ -919,6 +950,18 @@ impl<'a> Planner<'a> {
                 _ => return unsupported(format!("wildcard argument to {name}")),
             }
         }
+        let func = match func {
+            Func::Json(j) => {
+                let mask = bound
+                    .iter()
+                    .take(64)
+                    .enumerate()
+                    .filter(|(_, e)| is_json_expr(e))
+                    .fold(0u64, |m, (i, _)| m | (1u64 << i));
+                Func::Json(j.with_mask(mask))
+            }
+            f => f,
+        };
         Ok(Expr::Func(func, bound))
     }
 
@@ -1999,24 +2042,98 @@ impl<'a> Planner<'a> {
 
     /// Binds an expression against a single table's columns (UPDATE/DELETE/CHECK/defaults).
     pub fn bind_in_table(&mut self, table: Option<&TableDef>, e: &AE) -> Result<Expr> {
-        let mut f = Frame::default();
-        if let Some(t) = table {
-            f.cols = t
-                .columns
-                .iter()
-                .map(|c| ScopeCol {
-                    table: t.name.clone(),
-                    name: c.name.clone(),
-                    ty: c.ty,
-                    aff: Some(c.affinity),
-                    decl: decl_text(&c.decl_type),
-                })
-                .collect();
+        match table {
+            Some(t) => self.bind_in_tables(&[(t.name.as_str(), t)], e),
+            None => self.bind_in_tables(&[], e),
+        }
+    }
+
+    /// Binds an expression against the columns of several tables laid side by side, each
+    /// visible under the given name (UPSERT binds the target table and `excluded`). Only the
+    /// first table's columns resolve without a qualifier.
+    pub fn bind_in_tables(&mut self, tables: &[(&str, &TableDef)], e: &AE) -> Result<Expr> {
+        let mut f = Frame {
+            qualified_only_from: tables.first().map(|(_, t)| t.columns.len()),
+            ..Frame::default()
+        };
+        for (name, t) in tables {
+            f.cols.extend(t.columns.iter().map(|c| ScopeCol {
+                table: (*name).to_string(),
+                name: c.name.clone(),
+                ty: c.ty,
+                aff: Some(c.affinity),
+                decl: decl_text(&c.decl_type),
+            }));
         }
         self.frames.push(f);
         let r = self.bind(e, &mut None);
         self.frames.pop();
         r
+    }
+
+    /// Binds a RETURNING list over one row of `table`: the expressions and the result
+    /// columns, named as SELECT names them.
+    pub fn bind_returning(
+        &mut self,
+        table: &TableDef,
+        items: &[SelectItem],
+    ) -> Result<(Vec<Expr>, Vec<Column>)> {
+        let mut exprs = Vec::new();
+        let mut columns = Vec::new();
+        let whole_row = |exprs: &mut Vec<Expr>, columns: &mut Vec<Column>| {
+            for (i, c) in table.columns.iter().enumerate() {
+                exprs.push(Expr::Col(i));
+                columns.push(Column::planned(
+                    c.name.clone(),
+                    c.ty,
+                    decl_text(&c.decl_type),
+                ));
+            }
+        };
+        for it in items {
+            let (e, alias) = match it {
+                SelectItem::UnnamedExpr(e) => (e, None),
+                SelectItem::ExprWithAlias { expr, alias } => (expr, Some(alias.value.clone())),
+                SelectItem::Wildcard(_) => {
+                    whole_row(&mut exprs, &mut columns);
+                    continue;
+                }
+                SelectItem::QualifiedWildcard(
+                    ast::SelectItemQualifiedWildcardKind::ObjectName(n),
+                    _,
+                ) if object_name(n).eq_ignore_ascii_case(&table.name) => {
+                    whole_row(&mut exprs, &mut columns);
+                    continue;
+                }
+                other => return unsupported(format!("RETURNING item {other}")),
+            };
+            if contains_agg(e, 0) {
+                return Err(Error::Semantic(
+                    "aggregate functions are not allowed in RETURNING".into(),
+                ));
+            }
+            let b = self.bind_in_table(Some(table), e)?;
+            let name = match (alias, e) {
+                (Some(a), _) => a,
+                (None, AE::Identifier(id)) => id.value.clone(),
+                (None, AE::CompoundIdentifier(ids)) => {
+                    ids.last().map(|i| i.value.clone()).unwrap_or_default()
+                }
+                (None, e) => e.to_string(),
+            };
+            let (ty, decl) = match &b {
+                Expr::Col(i) => table
+                    .columns
+                    .get(*i)
+                    .map_or((DataType::Null, None), |c| (c.ty, decl_text(&c.decl_type))),
+                Expr::Cast(_, t) => (*t, None),
+                Expr::Lit(v) => (v.data_type(), None),
+                _ => (DataType::Null, None),
+            };
+            columns.push(Column::planned(name, ty, decl));
+            exprs.push(b);
+        }
+        Ok((exprs, columns))
     }
 
     /// Chooses an access path for a DML statement's WHERE over `table`.

@@ -1274,10 +1274,17 @@ fn insert(
     };
     let name = object_name(tn);
     let t = table_for_write(cat, &name)?.clone();
-    if ins.on.is_some() || ins.returning.is_some() {
-        return unsupported("INSERT ... ON CONFLICT / RETURNING");
-    }
     let mode = conflict_mode(ins.or, ins.replace_into)?;
+    let mut planner = Planner::new(cat);
+    let upsert = match &ins.on {
+        None => None,
+        Some(ast::OnInsert::OnConflict(oc)) => Some(bind_upsert(&mut planner, &t, oc)?),
+        Some(_) => return unsupported("ON DUPLICATE KEY UPDATE (use ON CONFLICT)"),
+    };
+    let returning = match &ins.returning {
+        Some(items) => Some(planner.bind_returning(&t, items)?),
+        None => None,
+    };
     let targets: Vec<usize> = if ins.columns.is_empty() {
         (0..t.columns.len()).collect()
     } else {
@@ -1293,16 +1300,13 @@ fn insert(
     };
     let Some(source) = &ins.source else {
         // INSERT ... DEFAULT VALUES
+        check_params(planner.nparams, params)?;
         let mut ex = Exec::with_ctl(txn, params, ctl.clone());
         let row: Result<Row> = (0..t.columns.len()).map(|i| default_value(&t, i)).collect();
-        let n = u64::from(ex.write_row(&t, row?, None, mode)?);
-        return Ok(QueryResult {
-            rows_affected: n,
-            last_insert_rowid: ex.last_rowid,
-            ..QueryResult::default()
-        });
+        let mut out = DmlOutput::new(returning);
+        write_insert(&mut ex, &t, row?, mode, upsert.as_ref(), &mut out)?;
+        return Ok(out.finish(ex.last_rowid));
     };
-    let mut planner = Planner::new(cat);
     let planned = match source.body.as_ref() {
         ast::SetExpr::Values(v) if source.order_by.is_none() && source.limit_clause.is_none() => {
             planner.plan_values(v)?
@@ -1334,22 +1338,179 @@ fn insert(
         .collect::<Result<_>>()?;
     let mut ex = Exec::with_ctl(txn, params, ctl.clone());
     let rows = ex.run(&planned.plan)?;
-    let mut n = 0u64;
+    let mut out = DmlOutput::new(returning);
     for src in rows {
         ex.ctl().tick()?;
         let mut row = defaults.clone();
         for (v, &ti) in src.into_iter().zip(&targets) {
             row[ti] = v;
         }
-        if ex.write_row(&t, row, None, mode)? {
-            n += 1;
+        write_insert(&mut ex, &t, row, mode, upsert.as_ref(), &mut out)?;
+    }
+    Ok(out.finish(ex.last_rowid))
+}
+
+/// A bound `ON CONFLICT` clause.
+struct Upsert {
+    /// Conflict target columns; `None` = any uniqueness constraint.
+    target: Option<Vec<usize>>,
+    action: UpsertAction,
+}
+
+enum UpsertAction {
+    Nothing,
+    /// SET assignments and WHERE, bound over the existing row followed by `excluded`.
+    Update {
+        sets: Vec<(usize, Expr)>,
+        pred: Option<Expr>,
+    },
+}
+
+/// Binds `ON CONFLICT (cols) DO NOTHING | DO UPDATE SET .. WHERE ..` for table `t`.
+fn bind_upsert(planner: &mut Planner, t: &TableDef, oc: &ast::OnConflict) -> Result<Upsert> {
+    let target = match &oc.conflict_target {
+        None => None,
+        Some(ast::ConflictTarget::Columns { columns, predicate }) => {
+            if predicate.is_some() {
+                return unsupported("ON CONFLICT target with WHERE (partial indexes)");
+            }
+            let mut cols = Vec::new();
+            for c in columns {
+                match t.column_index(&c.value) {
+                    Some(i) => cols.push(i),
+                    None => return name_err(format!("no such column: {}", c.value)),
+                }
+            }
+            let matches =
+                |set: &[usize]| set.len() == cols.len() && cols.iter().all(|c| set.contains(c));
+            let ok = t.rowid_column.is_some_and(|rc| matches(&[rc]))
+                || t.indexes.iter().any(|i| i.unique && matches(&i.columns));
+            if !ok {
+                return Err(Error::Semantic(
+                    "ON CONFLICT clause does not match any PRIMARY KEY or UNIQUE constraint".into(),
+                ));
+            }
+            Some(cols)
+        }
+        Some(ast::ConflictTarget::OnConstraint(_)) => {
+            return unsupported("ON CONFLICT ON CONSTRAINT");
+        }
+    };
+    let action = match &oc.action {
+        ast::OnConflictAction::DoNothing => UpsertAction::Nothing,
+        ast::OnConflictAction::DoUpdate(du) => {
+            let scope = [(t.name.as_str(), t), ("excluded", t)];
+            let mut sets: Vec<(usize, Expr)> = Vec::new();
+            for a in &du.assignments {
+                let ci = assignment_column(t, a)?;
+                let e = planner.bind_in_tables(&scope, &a.value)?;
+                sets.retain(|(c, _)| *c != ci);
+                sets.push((ci, e));
+            }
+            let pred = match &du.selection {
+                Some(w) => Some(planner.bind_in_tables(&scope, w)?),
+                None => None,
+            };
+            UpsertAction::Update { sets, pred }
+        }
+    };
+    Ok(Upsert { target, action })
+}
+
+/// The column an `UPDATE`-style assignment sets.
+fn assignment_column(t: &TableDef, a: &ast::Assignment) -> Result<usize> {
+    let n = match &a.target {
+        ast::AssignmentTarget::ColumnName(n) => object_name(n),
+        ast::AssignmentTarget::Tuple(_) => return unsupported("tuple assignment"),
+    };
+    match t.column_index(&n) {
+        Some(ci) => Ok(ci),
+        None => name_err(format!("no such column: {n}")),
+    }
+}
+
+/// Rows written by a DML statement, and its RETURNING rows.
+struct DmlOutput {
+    returning: Option<(Vec<Expr>, Vec<Column>)>,
+    rows: Vec<Row>,
+    n: u64,
+}
+
+impl DmlOutput {
+    fn new(returning: Option<(Vec<Expr>, Vec<Column>)>) -> Self {
+        DmlOutput {
+            returning,
+            rows: Vec::new(),
+            n: 0,
         }
     }
-    Ok(QueryResult {
-        rows_affected: n,
-        last_insert_rowid: ex.last_rowid,
-        ..QueryResult::default()
-    })
+
+    /// Counts a written row and evaluates RETURNING over it (as stored).
+    fn written(&mut self, ex: &mut Exec, row: &[Value]) -> Result<()> {
+        self.n += 1;
+        if let Some((exprs, _)) = &self.returning {
+            let out: Result<Row> = exprs.iter().map(|e| ex.eval(e, row)).collect();
+            let out = out?;
+            ex.ctl().charge(crate::ctl::row_bytes(&out), "RETURNING")?;
+            self.rows.push(out);
+        }
+        Ok(())
+    }
+
+    fn finish(self, last_insert_rowid: Option<i64>) -> QueryResult {
+        let mut columns = self.returning.map(|(_, c)| c).unwrap_or_default();
+        fill_types(&mut columns, &self.rows);
+        QueryResult {
+            columns,
+            rows: self.rows,
+            rows_affected: self.n,
+            last_insert_rowid,
+        }
+    }
+}
+
+/// Inserts one row, applying the UPSERT clause when it conflicts on its target.
+fn write_insert(
+    ex: &mut Exec,
+    t: &TableDef,
+    mut row: Row,
+    mode: OnConflict,
+    upsert: Option<&Upsert>,
+    out: &mut DmlOutput,
+) -> Result<()> {
+    if let Some(u) = upsert {
+        for (i, c) in t.columns.iter().enumerate() {
+            let v = std::mem::replace(&mut row[i], Value::Null);
+            row[i] = c.affinity.apply(v);
+        }
+        if let Some(rowid) = ex.upsert_conflict(t, &row, u.target.as_deref())? {
+            let UpsertAction::Update { sets, pred } = &u.action else {
+                return Ok(());
+            };
+            let Some(old) = ex.load_row(t, rowid)? else {
+                return Ok(());
+            };
+            let mut both = old.clone();
+            both.extend(row);
+            if let Some(p) = pred {
+                if ex.eval(p, &both)?.truthy() != Some(true) {
+                    return Ok(());
+                }
+            }
+            let mut new = old;
+            for (ci, e) in sets {
+                new[*ci] = ex.eval(e, &both)?;
+            }
+            if let Some(stored) = ex.write_row_out(t, new, Some(rowid), OnConflict::Abort)? {
+                out.written(ex, &stored)?;
+            }
+            return Ok(());
+        }
+    }
+    if let Some(stored) = ex.write_row_out(t, row, None, mode)? {
+        out.written(ex, &stored)?;
+    }
+    Ok(())
 }
 
 fn dml_target(
@@ -1380,44 +1541,38 @@ fn update(
     params: &[Value],
     ctl: &Ctl,
 ) -> Result<QueryResult> {
-    if !u.table.joins.is_empty() || u.from.is_some() || u.returning.is_some() || u.limit.is_some() {
-        return unsupported("UPDATE with joins / FROM / RETURNING / LIMIT");
+    if !u.table.joins.is_empty() || u.from.is_some() || u.limit.is_some() {
+        return unsupported("UPDATE with joins / FROM / LIMIT");
     }
     let (t, pred, access) = dml_target(cat, &u.table.relation, u.selection.as_ref())?;
     let mode = conflict_mode(u.or, false)?;
     let mut p = Planner::new(cat);
     let mut sets: Vec<(usize, Expr)> = Vec::new();
     for a in &u.assignments {
-        let cols: Vec<&ast::ObjectName> = match &a.target {
-            ast::AssignmentTarget::ColumnName(n) => vec![n],
-            ast::AssignmentTarget::Tuple(_) => return unsupported("tuple assignment"),
-        };
-        let n = object_name(cols[0]);
-        let Some(ci) = t.column_index(&n) else {
-            return name_err(format!("no such column: {n}"));
-        };
+        let ci = assignment_column(&t, a)?;
         let e = p.bind_in_table(Some(&t), &a.value)?;
         sets.retain(|(c, _)| *c != ci);
         sets.push((ci, e));
     }
+    let returning = match &u.returning {
+        Some(items) => Some(p.bind_returning(&t, items)?),
+        None => None,
+    };
     check_params(p.nparams, params)?;
     let mut ex = Exec::with_ctl(txn, params, ctl.clone());
     let rows = ex.scan_rows(&t, &access, pred.as_ref())?;
-    let mut n = 0;
+    let mut out = DmlOutput::new(returning);
     for (rowid, old) in rows {
         ex.ctl().tick()?;
         let mut new = old.clone();
         for (ci, e) in &sets {
             new[*ci] = ex.eval(e, &old)?;
         }
-        if ex.write_row(&t, new, Some(rowid), mode)? {
-            n += 1;
+        if let Some(stored) = ex.write_row_out(&t, new, Some(rowid), mode)? {
+            out.written(&mut ex, &stored)?;
         }
     }
-    Ok(QueryResult {
-        rows_affected: n,
-        ..QueryResult::default()
-    })
+    Ok(out.finish(None))
 }
 
 fn delete_relation(d: &ast::Delete) -> Result<&ast::TableFactor> {
@@ -1437,20 +1592,22 @@ fn delete(
     params: &[Value],
     ctl: &Ctl,
 ) -> Result<QueryResult> {
-    if d.returning.is_some() || d.limit.is_some() {
-        return unsupported("DELETE ... RETURNING / LIMIT");
+    if d.limit.is_some() {
+        return unsupported("DELETE ... LIMIT");
     }
     let rel = delete_relation(d)?;
     let (t, pred, access) = dml_target(cat, rel, d.selection.as_ref())?;
+    let returning = match &d.returning {
+        Some(items) => Some(Planner::new(cat).bind_returning(&t, items)?),
+        None => None,
+    };
     let mut ex = Exec::with_ctl(txn, params, ctl.clone());
     let rows = ex.scan_rows(&t, &access, pred.as_ref())?;
-    let n = rows.len() as u64;
+    let mut out = DmlOutput::new(returning);
     for (rowid, row) in rows {
         ex.ctl().tick()?;
         ex.delete_row(&t, rowid, &row)?;
+        out.written(&mut ex, &row)?;
     }
-    Ok(QueryResult {
-        rows_affected: n,
-        ..QueryResult::default()
-    })
+    Ok(out.finish(None))
 }

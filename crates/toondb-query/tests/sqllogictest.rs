@@ -2,7 +2,8 @@
 //! SQL engine on toondb-storage's in-memory engine.
 //!
 //! Every record of select1/select2 and every evidence record that does not involve triggers
-//! must pass. Extra scripts or directories can be named in TOONDB_SLT (colon-separated);
+//! must pass, and so must every record of the per-feature scripts in tests/slt/features/
+//! (UPSERT/RETURNING, ...; their expected results come from SQLite 3, see generate.py there). Extra scripts or directories can be named in TOONDB_SLT (colon-separated);
 //! their failures are reported and also make the run fail.
 
 use std::path::{Path, PathBuf};
