@@ -850,6 +850,29 @@ fn stats_bytes(n: u64, total: u64) -> Vec<u8> {
     b
 }
 
+/// Documents sampled to estimate a filter's selectivity.
+const FILTER_SAMPLE: usize = 512;
+
+/// Whether a metadata filter passes few enough documents that an exact search over them
+/// beats (and is more correct than) a filtered graph walk: estimated from a sample of the
+/// documents (the map's hash order is effectively random), "few" meaning at most 5 % of the
+/// collection or `max(4 * ef, 1000)` documents, the index's own threshold for exhaustive
+/// allow-list search.
+fn filter_is_selective(meta: &HashMap<u64, Arc<DocMeta>>, f: &Filter, ef: usize) -> bool {
+    let n = meta.len();
+    if n == 0 {
+        return false;
+    }
+    let sample = n.min(FILTER_SAMPLE);
+    let pass = meta
+        .values()
+        .take(sample)
+        .filter(|m| f.matches(&m.metadata))
+        .count();
+    let est = pass as f64 / sample as f64 * n as f64;
+    est <= (n as f64 * 0.05).max(((4 * ef).max(1000)) as f64)
+}
+
 /// What a committed write changes in memory.
 enum Applied {
     Upsert {
@@ -1387,12 +1410,29 @@ impl Collection {
     fn vector_ranking(&self, v: &[f32], k: usize, req: &SearchRequest) -> Result<Vec<(u64, f32)>> {
         let s = self.inner.state.read();
         let pred;
+        let allow: Vec<u64>;
         let mut params = SearchParams::new(k);
         params.ef_search = req.ef_search;
         if let Some(f) = &req.filter {
             let meta = &s.meta;
-            pred = move |iid: u64| meta.get(&iid).is_some_and(|m| f.matches(&m.metadata));
-            params.filter = toondb_index::Filter::Predicate(&pred);
+            let ef = req
+                .ef_search
+                .unwrap_or(self.inner.desc.options.ef_search)
+                .max(k);
+            if filter_is_selective(meta, f, ef) {
+                // Few documents pass: an exact search over just those is both correct (k
+                // results whenever k pass) and cheaper than a graph walk that skips most
+                // nodes. The index searches small allow-lists exhaustively.
+                allow = meta
+                    .iter()
+                    .filter(|(_, m)| f.matches(&m.metadata))
+                    .map(|(&iid, _)| iid)
+                    .collect();
+                params.filter = toondb_index::Filter::AllowList(&allow);
+            } else {
+                pred = move |iid: u64| meta.get(&iid).is_some_and(|m| f.matches(&m.metadata));
+                params.filter = toondb_index::Filter::Predicate(&pred);
+            }
         }
         let hits = s.hnsw.search_with(v, &params)?;
         Ok(hits.into_iter().map(|h| (h.id, h.distance)).collect())
