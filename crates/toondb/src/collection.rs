@@ -301,11 +301,7 @@ struct Descriptor {
 
 impl Descriptor {
     fn to_json(&self) -> Vec<u8> {
-        let metric = match self.metric {
-            Metric::L2 => "l2",
-            Metric::Cosine => "cosine",
-            Metric::InnerProduct => "ip",
-        };
+        let metric = self.metric.name();
         serde_json::json!({
             "version": 1,
             "dim": self.dim,
@@ -333,12 +329,13 @@ impl Descriptor {
         if num("version")? != 1 {
             return Err(Error::corrupt(&file, 0, "unknown descriptor version"));
         }
-        let metric = match v.get("metric").and_then(Json::as_str) {
-            Some("l2") => Metric::L2,
-            Some("cosine") => Metric::Cosine,
-            Some("ip") => Metric::InnerProduct,
-            _ => return Err(Error::corrupt(&file, 0, "bad metric")),
-        };
+        // Only the canonical names are ever written; parsing is shared with every other
+        // place that names metrics (`Metric: FromStr`).
+        let metric = v
+            .get("metric")
+            .and_then(Json::as_str)
+            .and_then(|m| m.parse::<Metric>().ok())
+            .ok_or_else(|| Error::corrupt(&file, 0, "bad metric"))?;
         let to_usize =
             |x: u64| usize::try_from(x).map_err(|_| Error::corrupt(&file, 0, "value out of range"));
         let defaults = Bm25Params::default();
