@@ -30,6 +30,8 @@ pub use error::{IndexError, Result};
 pub use flat::FlatIndex;
 pub use hnsw::{HnswConfig, HnswIndex, MemoryUsage, VectorSource};
 pub use metric::Metric;
-pub use persist::{OpenReport, PersistentIndex};
+pub use persist::{
+    graph_vector_sum, read_graph_image, stage_graph_image, OpenReport, PersistentIndex,
+};
 pub use quant::Quantization;
 pub use search::{Filter, Hit, SearchParams};

@@ -21,6 +21,43 @@ pub enum Metric {
 }
 
 impl Metric {
+    /// Canonical lower-case name: `"l2"`, `"cosine"` or `"ip"` (what [`Display`] prints and
+    /// what persisted descriptors store).
+    ///
+    /// [`Display`]: std::fmt::Display
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::L2 => "l2",
+            Metric::Cosine => "cosine",
+            Metric::InnerProduct => "ip",
+        }
+    }
+}
+
+impl std::fmt::Display for Metric {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Metric {
+    type Err = IndexError;
+
+    /// Parses a metric name, case-insensitively: `l2` / `euclidean`, `cosine` / `cos`,
+    /// `ip` / `inner_product` / `dot`. Anything else is [`IndexError::InvalidArgument`].
+    fn from_str(s: &str) -> Result<Metric> {
+        match s.to_ascii_lowercase().as_str() {
+            "l2" | "euclidean" => Ok(Metric::L2),
+            "cosine" | "cos" => Ok(Metric::Cosine),
+            "ip" | "inner_product" | "innerproduct" | "dot" => Ok(Metric::InnerProduct),
+            _ => Err(IndexError::InvalidArgument(format!(
+                "unknown metric {s:?} (expected l2, cosine or ip)"
+            ))),
+        }
+    }
+}
+
+impl Metric {
     /// Distance between two vectors that were already [`prepare`]d for this metric.
     #[inline]
     pub fn distance(self, a: &[f32], b: &[f32]) -> f32 {
@@ -91,6 +128,18 @@ pub fn prepare_in_place(metric: Metric, dim: usize, v: &mut [f32]) -> Result<()>
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn metric_names_roundtrip_and_reject_unknown() {
+        use super::Metric;
+        for m in [Metric::L2, Metric::Cosine, Metric::InnerProduct] {
+            assert_eq!(m.to_string().parse::<Metric>().unwrap(), m);
+        }
+        assert_eq!("Euclidean".parse::<Metric>().unwrap(), Metric::L2);
+        assert_eq!("DOT".parse::<Metric>().unwrap(), Metric::InnerProduct);
+        assert!("manhattan".parse::<Metric>().is_err());
+        assert!("".parse::<Metric>().is_err());
+    }
+
     use super::*;
 
     #[test]

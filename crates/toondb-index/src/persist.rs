@@ -92,7 +92,18 @@ fn image_key(prefix: &[u8], chunk: u32) -> Vec<u8> {
     k
 }
 
-/// Checksum identifying a stored vector (of its prepared form, as the graph holds it).
+fn image_meta_key(prefix: &[u8]) -> Vec<u8> {
+    [prefix, b"g/meta"].concat()
+}
+
+/// Checksum identifying a stored vector (of its prepared form, as the graph holds it), as
+/// recorded per node in a graph image. Anything that stores graph images with
+/// [`stage_graph_image`] passes this to [`HnswIndex::graph_image`] and to
+/// [`HnswIndex::from_graph_image`].
+pub fn graph_vector_sum(metric: Metric, v: &[f32]) -> u32 {
+    vector_sum(metric, v)
+}
+
 fn vector_sum(metric: Metric, v: &[f32]) -> u32 {
     let mut p = v.to_vec();
     // Stored vectors were validated on the way in; if one is not, it gets a sum no image
@@ -104,10 +115,16 @@ fn vector_sum(metric: Metric, v: &[f32]) -> u32 {
     toondb_core::checksum::crc32c(&bytes)
 }
 
-/// Reads and verifies the graph image; `Ok(None)` if there is none.
-fn load_image(engine: &Engine, prefix: &[u8]) -> Result<Option<Vec<u8>>> {
-    let meta_key = [prefix, b"g/meta"].concat();
-    let Some(meta) = engine.get(&meta_key)? else {
+/// Reads and verifies a graph image stored by [`stage_graph_image`] under `prefix` (keys
+/// `<prefix>g/meta` and `<prefix>g/c/<chunk u32 BE>`), fetching values with `get`.
+/// `Ok(None)` if there is none; [`IndexError::Corruption`] if it is torn, truncated or its
+/// checksum does not match (callers then rebuild).
+pub fn read_graph_image(
+    mut get: impl FnMut(&[u8]) -> Result<Option<Vec<u8>>>,
+    prefix: &[u8],
+) -> Result<Option<Vec<u8>>> {
+    let meta_key = image_meta_key(prefix);
+    let Some(meta) = get(&meta_key)? else {
         return Ok(None);
     };
     if meta.len() != 16 {
@@ -124,9 +141,7 @@ fn load_image(engine: &Engine, prefix: &[u8]) -> Result<Option<Vec<u8>>> {
     let mut image = Vec::new();
     for i in 0..chunks {
         let key = image_key(prefix, i);
-        let c = engine
-            .get(&key)?
-            .ok_or_else(|| corrupt(&key, 0, "missing graph chunk"))?;
+        let c = get(&key)?.ok_or_else(|| corrupt(&key, 0, "missing graph chunk"))?;
         if c.len() > IMAGE_CHUNK || image.len() + c.len() > len as usize {
             return Err(corrupt(&key, 0, "graph chunk too long"));
         }
@@ -140,6 +155,39 @@ fn load_image(engine: &Engine, prefix: &[u8]) -> Result<Option<Vec<u8>>> {
         ));
     }
     Ok(Some(image))
+}
+
+/// Puts `image` (from [`HnswIndex::graph_image`]) into `batch` under `prefix`, replacing the
+/// image stored there: `old_meta` is the current value of the image's meta key (if any), so
+/// that chunks of a longer previous image are deleted. Written in one batch, a checkpoint is
+/// atomic: after a crash either the old or the new image is there.
+pub fn stage_graph_image(
+    batch: &mut WriteBatch,
+    prefix: &[u8],
+    image: &[u8],
+    old_meta: Option<&[u8]>,
+) {
+    let old_chunks = match old_meta {
+        Some(m) if m.len() == 16 => u32::from_le_bytes([m[8], m[9], m[10], m[11]]),
+        _ => 0,
+    };
+    let chunks = image.chunks(IMAGE_CHUNK).count() as u32;
+    for (i, c) in image.chunks(IMAGE_CHUNK).enumerate() {
+        batch.put(&image_key(prefix, i as u32), c);
+    }
+    for i in chunks..old_chunks {
+        batch.delete(&image_key(prefix, i));
+    }
+    let mut meta = Vec::with_capacity(16);
+    meta.extend_from_slice(&(image.len() as u64).to_le_bytes());
+    meta.extend_from_slice(&chunks.to_le_bytes());
+    meta.extend_from_slice(&toondb_core::checksum::crc32c(image).to_le_bytes());
+    batch.put(&image_meta_key(prefix), &meta);
+}
+
+/// Reads the graph image under `prefix` from `engine`.
+fn load_image(engine: &Engine, prefix: &[u8]) -> Result<Option<Vec<u8>>> {
+    read_graph_image(|k| Ok(engine.get(k)?), prefix)
 }
 
 impl std::fmt::Debug for PersistentIndex {
@@ -270,23 +318,8 @@ impl PersistentIndex {
             .read()
             .graph_image(|id| sums.get(&id).copied().unwrap_or(0));
         let mut batch = WriteBatch::new();
-        let meta_key = [self.prefix.as_slice(), b"g/meta"].concat();
-        let old_chunks = match self.engine.get(&meta_key)? {
-            Some(m) if m.len() == 16 => u32::from_le_bytes([m[8], m[9], m[10], m[11]]),
-            _ => 0,
-        };
-        let chunks = image.chunks(IMAGE_CHUNK).count() as u32;
-        for (i, c) in image.chunks(IMAGE_CHUNK).enumerate() {
-            batch.put(&self.image_key(i as u32), c);
-        }
-        for i in chunks..old_chunks {
-            batch.delete(&self.image_key(i));
-        }
-        let mut meta = Vec::with_capacity(16);
-        meta.extend_from_slice(&(image.len() as u64).to_le_bytes());
-        meta.extend_from_slice(&chunks.to_le_bytes());
-        meta.extend_from_slice(&toondb_core::checksum::crc32c(&image).to_le_bytes());
-        batch.put(&meta_key, &meta);
+        let old_meta = self.engine.get(&image_meta_key(&self.prefix))?;
+        stage_graph_image(&mut batch, &self.prefix, &image, old_meta.as_deref());
         self.engine.write(batch)?;
         Ok(())
     }
@@ -294,10 +327,6 @@ impl PersistentIndex {
     /// Checkpoints the graph (see [`checkpoint`](Self::checkpoint)) and drops the index.
     pub fn close(self) -> Result<()> {
         self.checkpoint()
-    }
-
-    fn image_key(&self, chunk: u32) -> Vec<u8> {
-        image_key(&self.prefix, chunk)
     }
 
     /// The index name.

@@ -10,12 +10,19 @@
 //! 0x13 <name> 0x00 'v' <iid u64 BE>    vector record: id_len u32 LE, doc id, dim u32 LE, f32 LE..
 //! 0x13 <name> 0x00 'p' <term> 0x00 <iid u64 BE>   posting: tf u32 LE, doc_len u32 LE
 //! 0x13 <name> 0x00 's'                 text stats: docs_with_text u64 LE, total_len u64 LE
+//! 0x13 <name> 0x00 "g/meta"            graph image meta: len u64 LE, chunks u32 LE, crc32c u32 LE
+//! 0x13 <name> 0x00 "g/c/" <u32 BE>     graph image chunk (<= 1 MiB), see toondb_index::persist
 //! ```
 //!
 //! Every write of a document (its record, vector, postings and the stats) is one storage
-//! transaction, so after a crash either all of it or none of it is there. The HNSW graph
-//! lives only in memory: it is updated after the commit and rebuilt from the `'v'` records
-//! when the collection is first opened in a process.
+//! transaction, so after a crash either all of it or none of it is there. The HNSW graph is
+//! updated in memory after the commit and checkpointed now and then (every
+//! [`CHECKPOINT_MIN_OPS`] or a quarter of the collection's size in index changes, whichever is
+//! more, and on [`Collection::checkpoint`]) as a graph image, in one atomic batch. The image
+//! records a checksum of every node's vector. On open the `'v'` records are the truth: the
+//! image is loaded, nodes whose vector is gone or changed are repaired out, vectors the
+//! image does not know are inserted (see `docs/architecture/index.md`). A missing, torn or
+//! corrupt image falls back to a full rebuild ([`Collection::open_stats`] tells which).
 //!
 //! Writes made through a user transaction ([`crate::Transaction::collection`]) buffer the
 //! same records in the user's storage transaction; their HNSW/metadata updates are kept
@@ -29,7 +36,10 @@ use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 use serde_json::{Map, Value as Json};
-use toondb_index::{HnswConfig, HnswIndex, Metric, SearchParams};
+use toondb_index::{
+    graph_vector_sum, read_graph_image, stage_graph_image, HnswConfig, HnswIndex, Metric,
+    SearchParams,
+};
 use toondb_storage::{Isolation, WriteBatch};
 
 use crate::db::Database;
@@ -42,6 +52,28 @@ use crate::text::{term_freqs, tokenize, Bm25Params};
 /// Largest accepted collection name.
 const MAX_NAME: usize = 64;
 const NO_TEXT: u32 = u32::MAX;
+/// Fewest index changes (inserted, updated or deleted vectors) between two automatic graph
+/// checkpoints; the threshold also grows with the collection (a quarter of its size), so
+/// checkpointing costs amortised O(1) per write.
+pub const CHECKPOINT_MIN_OPS: usize = 10_000;
+
+/// How a collection's vector index was made ready when it was loaded in this process.
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct IndexOpenStats {
+    /// Vectors read from storage.
+    pub vectors: usize,
+    /// True if a stored graph image was loaded (and patched with the writes after its
+    /// checkpoint) instead of rebuilding the graph.
+    pub graph_image_used: bool,
+    /// Why no image was used (none stored, or corrupt / not matching: the warning of a
+    /// fallback rebuild). `None` when the image was used or the collection is new.
+    pub fallback: Option<String>,
+    /// Time from the start of the vector scan to a ready index.
+    pub duration: std::time::Duration,
+    /// Graph checkpoints written by this process since the collection was loaded.
+    pub checkpoints: u64,
+}
 
 /// Tunables of a collection, fixed at creation.
 #[derive(Clone, Debug, PartialEq)]
@@ -269,11 +301,7 @@ struct Descriptor {
 
 impl Descriptor {
     fn to_json(&self) -> Vec<u8> {
-        let metric = match self.metric {
-            Metric::L2 => "l2",
-            Metric::Cosine => "cosine",
-            Metric::InnerProduct => "ip",
-        };
+        let metric = self.metric.name();
         serde_json::json!({
             "version": 1,
             "dim": self.dim,
@@ -301,12 +329,13 @@ impl Descriptor {
         if num("version")? != 1 {
             return Err(Error::corrupt(&file, 0, "unknown descriptor version"));
         }
-        let metric = match v.get("metric").and_then(Json::as_str) {
-            Some("l2") => Metric::L2,
-            Some("cosine") => Metric::Cosine,
-            Some("ip") => Metric::InnerProduct,
-            _ => return Err(Error::corrupt(&file, 0, "bad metric")),
-        };
+        // Only the canonical names are ever written; parsing is shared with every other
+        // place that names metrics (`Metric: FromStr`).
+        let metric = v
+            .get("metric")
+            .and_then(Json::as_str)
+            .and_then(|m| m.parse::<Metric>().ok())
+            .ok_or_else(|| Error::corrupt(&file, 0, "bad metric"))?;
         let to_usize =
             |x: u64| usize::try_from(x).map_err(|_| Error::corrupt(&file, 0, "value out of range"));
         let defaults = Bm25Params::default();
@@ -344,6 +373,8 @@ struct State {
     hnsw: HnswIndex,
     meta: HashMap<u64, Arc<DocMeta>>,
     next_iid: u64,
+    /// Index changes applied since the last graph checkpoint (or load).
+    since_checkpoint: usize,
 }
 
 /// Shared, loaded state of one collection.
@@ -357,6 +388,8 @@ pub(crate) struct CollectionInner {
     dropped: std::sync::atomic::AtomicBool,
     /// The text embedder attached in this process, if any.
     embedder: RwLock<Option<Arc<dyn TextEmbedder>>>,
+    /// How the index was loaded, plus checkpoint count.
+    open_stats: Mutex<IndexOpenStats>,
 }
 
 /// A handle on a collection. Cheap to clone; `Send + Sync`.
@@ -446,10 +479,12 @@ pub(crate) fn create(
             hnsw,
             meta: HashMap::new(),
             next_iid: 1,
+            since_checkpoint: 0,
         }),
         write: Mutex::new(()),
         dropped: Default::default(),
         embedder: RwLock::new(None),
+        open_stats: Mutex::new(IndexOpenStats::default()),
     });
     *inner.embedder.write() = embedder;
     db.inner
@@ -477,7 +512,7 @@ pub(crate) fn open(db: &Database, name: &str) -> Result<Collection> {
             inner: c.clone(),
         });
     }
-    let inner = Arc::new(load(db, name)?);
+    let inner = Arc::new(load(db, name, true)?);
     db.inner
         .collections
         .write()
@@ -520,7 +555,8 @@ pub(crate) fn drop(db: &Database, name: &str) -> Result<bool> {
     Ok(true)
 }
 
-fn load(db: &Database, name: &str) -> Result<CollectionInner> {
+/// Loads a collection; with `use_image`, from its graph image (patched) when one is valid.
+fn load(db: &Database, name: &str, use_image: bool) -> Result<CollectionInner> {
     let engine = &db.inner.engine;
     let snap = engine.snapshot();
     let Some(d) = snap.get(&meta_key(name))? else {
@@ -535,6 +571,7 @@ fn load(db: &Database, name: &str) -> Result<CollectionInner> {
     let mut data = Vec::new();
     let mut names: HashMap<u64, String> = HashMap::new();
     let mut max_iid = 0;
+    let start = std::time::Instant::now();
     for kv in snap.scan_prefix(&vkey)? {
         let (k, v) = kv?;
         let iid = iid_from_key(&k, vkey.len(), name)?;
@@ -584,10 +621,52 @@ fn load(db: &Database, name: &str) -> Result<CollectionInner> {
             ),
         ));
     }
-    let mut hnsw = HnswIndex::new(desc.hnsw_config())?;
-    if !ids.is_empty() {
-        hnsw.insert_batch(&ids, &data)?;
+    let mut stats = IndexOpenStats {
+        vectors: ids.len(),
+        ..IndexOpenStats::default()
+    };
+    let mut hnsw = None;
+    if use_image {
+        // The image is read at the same snapshot as the vectors; `from_graph_image` checks
+        // every node against the vector checksums and patches the difference.
+        match read_graph_image(|k| Ok(snap.get(k)?), &prefix) {
+            Ok(Some(image)) => {
+                let dim = desc.dim;
+                let map: HashMap<u64, (Vec<f32>, u32)> = ids
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &id)| {
+                        let v = data[i * dim..(i + 1) * dim].to_vec();
+                        let sum = graph_vector_sum(desc.metric, &v);
+                        (id, (v, sum))
+                    })
+                    .collect();
+                match HnswIndex::from_graph_image(desc.hnsw_config(), &image, &map) {
+                    Ok(h) => {
+                        hnsw = Some(h);
+                        stats.graph_image_used = true;
+                    }
+                    Err(e) => stats.fallback = Some(format!("graph image rejected: {e}")),
+                }
+            }
+            Ok(None) if ids.is_empty() => {}
+            Ok(None) => stats.fallback = Some("no graph image".into()),
+            Err(e) => stats.fallback = Some(format!("graph image unreadable: {e}")),
+        }
+    } else {
+        stats.fallback = Some("rebuild requested".into());
     }
+    let hnsw = match hnsw {
+        Some(h) => h,
+        None => {
+            let mut h = HnswIndex::new(desc.hnsw_config())?;
+            if !ids.is_empty() {
+                h.insert_batch(&ids, &data)?;
+            }
+            h
+        }
+    };
+    stats.duration = start.elapsed();
     Ok(CollectionInner {
         name: name.to_string(),
         prefix,
@@ -596,10 +675,12 @@ fn load(db: &Database, name: &str) -> Result<CollectionInner> {
             hnsw,
             meta,
             next_iid: max_iid + 1,
+            since_checkpoint: 0,
         }),
         write: Mutex::new(()),
         dropped: Default::default(),
         embedder: RwLock::new(None),
+        open_stats: Mutex::new(stats),
     })
 }
 
@@ -766,6 +847,29 @@ fn stats_bytes(n: u64, total: u64) -> Vec<u8> {
     b
 }
 
+/// Documents sampled to estimate a filter's selectivity.
+const FILTER_SAMPLE: usize = 512;
+
+/// Whether a metadata filter passes few enough documents that an exact search over them
+/// beats (and is more correct than) a filtered graph walk: estimated from a sample of the
+/// documents (the map's hash order is effectively random), "few" meaning at most 5 % of the
+/// collection or `max(4 * ef, 1000)` documents, the index's own threshold for exhaustive
+/// allow-list search.
+fn filter_is_selective(meta: &HashMap<u64, Arc<DocMeta>>, f: &Filter, ef: usize) -> bool {
+    let n = meta.len();
+    if n == 0 {
+        return false;
+    }
+    let sample = n.min(FILTER_SAMPLE);
+    let pass = meta
+        .values()
+        .take(sample)
+        .filter(|m| f.matches(&m.metadata))
+        .count();
+    let est = pass as f64 / sample as f64 * n as f64;
+    est <= (n as f64 * 0.05).max(((4 * ef).max(1000)) as f64)
+}
+
 /// What a committed write changes in memory.
 enum Applied {
     Upsert {
@@ -915,6 +1019,7 @@ impl CollectionInner {
     /// order of applications is the order of the storage commits.
     fn apply(&self, ops: Vec<Applied>) {
         let mut s = self.state.write();
+        s.since_checkpoint += ops.len();
         for op in ops {
             match op {
                 Applied::Upsert { iid, vector, meta } => {
@@ -929,6 +1034,51 @@ impl CollectionInner {
                     s.meta.remove(&iid);
                 }
             }
+        }
+    }
+
+    /// Writes a graph image of the current index in one atomic batch. The caller holds
+    /// `self.write`, so the in-memory graph reflects exactly the committed documents.
+    fn checkpoint_locked(&self, engine: &toondb_storage::Engine) -> Result<()> {
+        let snap = engine.snapshot();
+        let vkey = self.key(b'v', &[]);
+        let mut sums = HashMap::new();
+        for kv in snap.scan_prefix(&vkey)? {
+            let (k, v) = kv?;
+            let iid = iid_from_key(&k, vkey.len(), &self.name)?;
+            let (_, vector) = decode_vector(&v, self.desc.dim, &self.name)?;
+            sums.insert(iid, graph_vector_sum(self.desc.metric, &vector));
+        }
+        let (image, applied) = {
+            let s = self.state.read();
+            // A node without a stored vector gets sum 0 and is dropped on the next open.
+            let image = s.hnsw.graph_image(|id| sums.get(&id).copied().unwrap_or(0));
+            (image, s.since_checkpoint)
+        };
+        let mut meta_key = self.prefix.clone();
+        meta_key.extend_from_slice(b"g/meta");
+        let old_meta = snap.get(&meta_key)?;
+        let mut b = WriteBatch::new();
+        stage_graph_image(&mut b, &self.prefix, &image, old_meta.as_deref());
+        engine.write(b)?;
+        {
+            let mut s = self.state.write();
+            s.since_checkpoint = s.since_checkpoint.saturating_sub(applied);
+        }
+        self.open_stats.lock().checkpoints += 1;
+        Ok(())
+    }
+
+    /// Checkpoints if enough index changes accumulated. The caller holds `self.write`. A
+    /// failed checkpoint loses nothing (the documents are committed; the next open patches
+    /// or rebuilds), so its error is not the writer's: the next write tries again.
+    fn maybe_checkpoint(&self, engine: &toondb_storage::Engine) {
+        let due = {
+            let s = self.state.read();
+            s.since_checkpoint >= CHECKPOINT_MIN_OPS.max(s.meta.len() / 4)
+        };
+        if due {
+            let _ = self.checkpoint_locked(engine);
         }
     }
 
@@ -1025,6 +1175,7 @@ impl Collection {
         };
         t.commit()?;
         c.apply(vec![op]);
+        c.maybe_checkpoint(&self.db.inner.engine);
         Ok(true)
     }
 
@@ -1040,6 +1191,7 @@ impl Collection {
         let applied = c.stage_docs(&mut t, docs, mode)?;
         t.commit()?;
         c.apply(applied);
+        c.maybe_checkpoint(&self.db.inner.engine);
         Ok(())
     }
 
@@ -1255,12 +1407,29 @@ impl Collection {
     fn vector_ranking(&self, v: &[f32], k: usize, req: &SearchRequest) -> Result<Vec<(u64, f32)>> {
         let s = self.inner.state.read();
         let pred;
+        let allow: Vec<u64>;
         let mut params = SearchParams::new(k);
         params.ef_search = req.ef_search;
         if let Some(f) = &req.filter {
             let meta = &s.meta;
-            pred = move |iid: u64| meta.get(&iid).is_some_and(|m| f.matches(&m.metadata));
-            params.filter = toondb_index::Filter::Predicate(&pred);
+            let ef = req
+                .ef_search
+                .unwrap_or(self.inner.desc.options.ef_search)
+                .max(k);
+            if filter_is_selective(meta, f, ef) {
+                // Few documents pass: an exact search over just those is both correct (k
+                // results whenever k pass) and cheaper than a graph walk that skips most
+                // nodes. The index searches small allow-lists exhaustively.
+                allow = meta
+                    .iter()
+                    .filter(|(_, m)| f.matches(&m.metadata))
+                    .map(|(&iid, _)| iid)
+                    .collect();
+                params.filter = toondb_index::Filter::AllowList(&allow);
+            } else {
+                pred = move |iid: u64| meta.get(&iid).is_some_and(|m| f.matches(&m.metadata));
+                params.filter = toondb_index::Filter::Predicate(&pred);
+            }
         }
         let hits = s.hnsw.search_with(v, &params)?;
         Ok(hits.into_iter().map(|h| (h.id, h.distance)).collect())
@@ -1389,12 +1558,31 @@ impl Collection {
         Ok(docs)
     }
 
-    /// Rebuilds the in-memory HNSW graph from the stored vectors (normally done automatically
-    /// on first open; useful after bulk changes to compact the graph).
+    /// Writes a checkpoint of the vector index (its graph image) into the database, in one
+    /// atomic batch, so that the next open loads it instead of rebuilding the graph. Writes
+    /// also checkpoint automatically (see [`CHECKPOINT_MIN_OPS`]); call this after a bulk
+    /// load or before closing the database to make the next open fastest. Documents written
+    /// after the checkpoint are patched into the loaded graph on open.
+    pub fn checkpoint(&self) -> Result<()> {
+        let _w = self.inner.write.lock();
+        self.check_live()?;
+        self.inner.checkpoint_locked(&self.db.inner.engine)
+    }
+
+    /// How the vector index was loaded in this process: whether the stored graph image was
+    /// used, why not (the fallback rebuild's reason), vectors read, time taken, and
+    /// checkpoints written since.
+    pub fn open_stats(&self) -> IndexOpenStats {
+        self.inner.open_stats.lock().clone()
+    }
+
+    /// Rebuilds the in-memory HNSW graph from the stored vectors, ignoring any graph image
+    /// (useful after bulk changes to compact the graph; [`checkpoint`](Self::checkpoint)
+    /// afterwards to store the new graph).
     pub fn rebuild_index(&self) -> Result<()> {
         let _w = self.inner.write.lock();
         self.check_live()?;
-        let fresh = load(&self.db, &self.inner.name)?;
+        let fresh = load(&self.db, &self.inner.name, false)?;
         let mut fresh = fresh.state.into_inner();
         let mut s = self.inner.state.write();
         // Internal ids reserved by open user transactions must never be handed out again.

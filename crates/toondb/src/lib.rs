@@ -95,7 +95,10 @@ mod async_api;
 #[cfg(feature = "grpc")]
 pub mod remote;
 
-pub use collection::{Collection, CollectionOptions, Document, SearchHit, SearchRequest};
+pub use collection::{
+    Collection, CollectionOptions, Document, IndexOpenStats, SearchHit, SearchRequest,
+    CHECKPOINT_MIN_OPS,
+};
 pub use context::{ContextBuilder, ContextResult, Keep, Message, Section, SectionReport};
 pub use db::{Database, KvIter, KvPair, Options};
 pub use embed::TextEmbedder;
