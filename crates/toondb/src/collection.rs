@@ -1069,6 +1069,20 @@ impl CollectionInner {
         Ok(())
     }
 
+    /// On close: checkpoints if any index change happened since the last checkpoint, so the
+    /// next open loads the graph instead of patching many documents into it. Best effort
+    /// like [`maybe_checkpoint`](Self::maybe_checkpoint): the documents are committed either
+    /// way.
+    pub(crate) fn checkpoint_on_close(&self, engine: &toondb_storage::Engine) {
+        let _w = self.write.lock();
+        if self.dropped.load(std::sync::atomic::Ordering::Acquire) {
+            return;
+        }
+        if self.state.read().since_checkpoint > 0 {
+            let _ = self.checkpoint_locked(engine);
+        }
+    }
+
     /// Checkpoints if enough index changes accumulated. The caller holds `self.write`. A
     /// failed checkpoint loses nothing (the documents are committed; the next open patches
     /// or rebuilds), so its error is not the writer's: the next write tries again.

@@ -277,10 +277,16 @@ impl Database {
         self.inner.engine.path()
     }
 
-    /// Syncs and closes the database. Other clones then fail with an error of kind
+    /// Checkpoints the vector graph of every collection changed since its last checkpoint
+    /// (so the next open loads it), syncs and closes the database. Other clones then fail with an error of kind
     /// [`ErrorKind::Closed`](crate::ErrorKind::Closed).
     pub fn close(self) -> Result<()> {
         self.inner.sessions.lock().clear();
+        // Store each changed collection's graph so the next open does not patch it in.
+        let open: Vec<_> = self.inner.collections.read().values().cloned().collect();
+        for c in open {
+            c.checkpoint_on_close(&self.inner.engine);
+        }
         self.inner.engine.clone().close()?;
         Ok(())
     }

@@ -138,7 +138,10 @@ fn reopen_loads_image_and_patches_inserts_updates_deletes() {
         let c = create(&db);
         let (live, gone) = populate(&c, cp_before, cp_after);
         check(&c, &live, &gone);
-        db.close().unwrap();
+        // Dropped, not closed: `close` would checkpoint the changes after the last checkpoint
+        // (tested below); here the reopen must patch them in.
+        drop(c);
+        drop(db);
 
         let (db, c) = reopen(dir.path());
         let stats = c.open_stats();
@@ -162,6 +165,24 @@ fn reopen_loads_image_and_patches_inserts_updates_deletes() {
         live2.push(("late".into(), vector(999, 3)));
         check(&c, &live2, &gone);
     }
+}
+
+#[test]
+fn close_checkpoints_collections_changed_since_their_last_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(dir.path()).unwrap();
+    let c = create(&db);
+    let (live, gone) = populate(&c, true, false);
+    let before = c.open_stats().checkpoints;
+    db.close().unwrap();
+    assert_eq!(c.open_stats().checkpoints, before + 1, "close wrote a checkpoint");
+    let (db, c) = reopen(dir.path());
+    let stats = c.open_stats();
+    assert!(stats.graph_image_used, "{stats:?}");
+    check(&c, &live, &gone);
+    // Nothing changed since: closing again writes no checkpoint.
+    db.close().unwrap();
+    assert_eq!(c.open_stats().checkpoints, 0);
 }
 
 #[test]
