@@ -274,10 +274,6 @@ test('error codes carry the engine kind (conflict, constraint, closed), also via
     'NOT_FOUND',
   );
   throwsCode(() => db.context({ budget: 100, sections: [{ type: 'bogus' }] }), 'INVALID_ARGUMENT');
-  throwsCode(
-    () => db.context({ budget: 100, sections: [{ type: 'sql', name: 's', sql: "INSERT INTO u(name) VALUES ('b')" }] }),
-    CONTEXT_SQL_WRITE_CODE,
-  );
 
   db.close();
   throwsCode(() => db.query('SELECT 1'), 'CLOSED');
