@@ -16,6 +16,26 @@ mkdir -p "$T"
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# The code block that follows `<!-- sdk-quickstart: $1 -->` in README.md, verbatim.
+quickstart() {
+  awk -v want="<!-- sdk-quickstart: $1 -->" '
+    $0 == want { f = 1; next }
+    f == 1 && /^```/ { f = 2; next }
+    f == 2 && /^```/ { exit }
+    f == 2 { print }' "$ROOT/README.md"
+}
+# Runs "$@" and fails unless it printed $1 somewhere ($1 is removed from the arguments).
+expect_output() {
+  local want="$1"; shift
+  local out
+  out="$("$@")" || { echo "error: $* failed" >&2; exit 1; }
+  printf '%s\n' "$out"
+  if ! grep -qF -- "$want" <<<"$out"; then
+    echo "error: expected output containing: $want" >&2
+    exit 1
+  fi
+}
+
 apt_install() {
   if command -v apt-get >/dev/null 2>&1; then
     step "installing $* with apt-get"
@@ -50,6 +70,10 @@ rm -rf "$T/sdk-venv-test"
 (cd "$T" && "$T/sdk-venv-test/bin/python" -c 'import toondb, sys; print("toondb", toondb.__version__, "from", toondb.__file__)' \
   && "$T/sdk-venv-test/bin/python" -m pytest -q -p no:cacheprovider "$ROOT/crates/toondb-python/tests")
 
+step "python: README quick start (verbatim)"
+QS="$(quickstart python)"; [ -n "$QS" ] || { echo "error: no python quick start in README.md" >&2; exit 1; }
+(cd "$T" && expect_output "error:" "$T/sdk-venv-test/bin/python" -c "$QS")
+
 # ---------------------------------------------------------------- Go
 step "go: go test over the C ABI"
 if ! command -v go >/dev/null 2>&1; then apt_install golang-go; fi
@@ -58,11 +82,26 @@ go version
   && CGO_ENABLED=1 CGO_LDFLAGS="-L$T/debug" LD_LIBRARY_PATH="$T/debug${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
      GOFLAGS=-mod=mod GOPROXY=off go test -count=1 ./...)
 
+step "go: README quick start (verbatim)"
+QS="$(quickstart go)"; [ -n "$QS" ] || { echo "error: no go quick start in README.md" >&2; exit 1; }
+GOQS="$T/sdk-go-quickstart"
+rm -rf "$GOQS" && mkdir -p "$GOQS"
+printf '%s\n' "$QS" > "$GOQS/main.go"
+printf 'module quickstart\n\ngo 1.19\n\nrequire example.invalid/toondb/bindings/go v0.0.0\n\nreplace example.invalid/toondb/bindings/go => %s\n' \
+  "$ROOT/bindings/go" > "$GOQS/go.mod"
+(cd "$GOQS" \
+  && CGO_ENABLED=1 CGO_LDFLAGS="-L$T/debug" LD_LIBRARY_PATH="$T/debug${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+     GOFLAGS=-mod=mod GOPROXY=off expect_output "not found" go run .)
+
 # ---------------------------------------------------------------- Node.js
 step "node: node --test"
 if ! command -v node >/dev/null 2>&1; then apt_install nodejs; fi
 node --version
 cp "$T/debug/libtoondb_node.so" crates/toondb-node/toondb.node
 (cd crates/toondb-node && node --test test/)
+
+step "node: README quick start (verbatim)"
+QS="$(quickstart node)"; [ -n "$QS" ] || { echo "error: no node quick start in README.md" >&2; exit 1; }
+(cd "$ROOT" && expect_output "error code: INVALID_ARGUMENT" node -e "$QS")
 
 step "all SDK tests passed"

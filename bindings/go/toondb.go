@@ -46,6 +46,10 @@ var (
 	ErrBusy            = errors.New("toondb: database busy (locked by another handle)")
 	ErrIO              = errors.New("toondb: I/O error")
 	ErrInternal        = errors.New("toondb: internal error")
+	// ErrInterrupted: the statement was interrupted (interrupt handle, timeout, cancel).
+	ErrInterrupted = errors.New("toondb: interrupted")
+	// ErrResourceExhausted: the statement needed more memory (or another resource) than allowed.
+	ErrResourceExhausted = errors.New("toondb: resource exhausted")
 )
 
 // Error is a failure: the C status code (0 when detected in Go), the message and the
@@ -83,6 +87,10 @@ func sentinel(code int) error {
 		return ErrBusy
 	case int(C.TOONDB_ERR_IO):
 		return ErrIO
+	case int(C.TOONDB_ERR_INTERRUPTED):
+		return ErrInterrupted
+	case int(C.TOONDB_ERR_RESOURCE_EXHAUSTED):
+		return ErrResourceExhausted
 	default:
 		return ErrInternal
 	}

@@ -414,3 +414,43 @@ func TestOpenReadOnlyBesideAWriter(t *testing.T) {
 		t.Fatalf("write on a read-only handle: want ErrUnsupported, got %v", err)
 	}
 }
+
+// Every engine error kind reaches Go as its own sentinel (conflict, constraint, closed, the
+// new interrupted / resource-exhausted codes), never folded into ErrInternal.
+func TestErrorKindsMapToSentinels(t *testing.T) {
+	db := memDB(t)
+	_, err := db.Exec("CREATE TABLE u(id INTEGER PRIMARY KEY, name TEXT UNIQUE)")
+	must(t, err)
+	_, err = db.Exec("INSERT INTO u(name) VALUES (?)", "a")
+	must(t, err)
+	_, err = db.Exec("INSERT INTO u(name) VALUES (?)", "a")
+	var te *Error
+	if !errors.Is(err, ErrConstraint) || !errors.As(err, &te) || te.Code == 0 {
+		t.Fatalf("want ErrConstraint from the C layer, got %#v", err)
+	}
+
+	t1, err := db.Begin()
+	must(t, err)
+	t2, err := db.Begin()
+	must(t, err)
+	_, err = t1.Exec("UPDATE u SET name = 'b' WHERE id = 1")
+	must(t, err)
+	_, err = t2.Exec("UPDATE u SET name = 'c' WHERE id = 1")
+	must(t, err)
+	must(t, t1.Commit())
+	if err := t2.Commit(); !errors.Is(err, ErrConflict) {
+		t.Fatalf("want ErrConflict, got %v", err)
+	}
+
+	// The C status codes of the newer kinds map onto their sentinels (ABI numbers are stable).
+	for code, want := range map[int]error{1: ErrConflict, 5: ErrConstraint, 8: ErrClosed, 13: ErrInterrupted, 14: ErrResourceExhausted, 99: ErrInternal} {
+		if got := sentinel(code); got != want {
+			t.Errorf("sentinel(%d) = %v, want %v", code, got, want)
+		}
+	}
+
+	must(t, db.Close())
+	if _, err := db.Query("SELECT 1"); !errors.Is(err, ErrClosed) {
+		t.Fatalf("want ErrClosed after Close, got %v", err)
+	}
+}

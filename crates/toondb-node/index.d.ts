@@ -16,7 +16,8 @@ export type Filter = Record<string, unknown>
 export interface ToondbError extends Error {
   code:
     | 'CONFLICT' | 'NOT_FOUND' | 'ALREADY_EXISTS' | 'INVALID_ARGUMENT' | 'CONSTRAINT'
-    | 'UNSUPPORTED' | 'CORRUPTION' | 'CLOSED' | 'BUSY' | 'IO' | 'INTERNAL'
+    | 'UNSUPPORTED' | 'CORRUPTION' | 'CLOSED' | 'BUSY' | 'IO' | 'INTERRUPTED'
+    | 'RESOURCE_EXHAUSTED' | 'INTERNAL'
 }
 
 export interface KvPair { key: Buffer; value: Buffer }

@@ -92,6 +92,16 @@
 #define TOONDB_ERR_PANIC 12
 
 /**
+ * The operation was interrupted (interrupt handle, timeout, cancelled statement).
+ */
+#define TOONDB_ERR_INTERRUPTED 13
+
+/**
+ * The operation needed more of a resource (statement memory budget) than allowed.
+ */
+#define TOONDB_ERR_RESOURCE_EXHAUSTED 14
+
+/**
  * An open database. Safe to use from several threads at once.
  */
 typedef struct ToondbDatabase ToondbDatabase;

@@ -50,6 +50,8 @@ pub fn status_of(kind: ErrorKind) -> i32 {
         ErrorKind::Closed => TOONDB_ERR_CLOSED,
         ErrorKind::Busy => TOONDB_ERR_BUSY,
         ErrorKind::Io => TOONDB_ERR_IO,
+        ErrorKind::Interrupted => TOONDB_ERR_INTERRUPTED,
+        ErrorKind::ResourceExhausted => TOONDB_ERR_RESOURCE_EXHAUSTED,
         _ => TOONDB_ERR_INTERNAL,
     }
 }
@@ -439,6 +441,30 @@ pub fn text_items_from_json(text: &str) -> FfiResult<Vec<(String, String, Json)>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_error_kind_has_its_own_status() {
+        let all = [
+            (ErrorKind::Conflict, TOONDB_ERR_CONFLICT),
+            (ErrorKind::NotFound, TOONDB_ERR_NOT_FOUND),
+            (ErrorKind::AlreadyExists, TOONDB_ERR_ALREADY_EXISTS),
+            (ErrorKind::InvalidArgument, TOONDB_ERR_INVALID_ARGUMENT),
+            (ErrorKind::Constraint, TOONDB_ERR_CONSTRAINT),
+            (ErrorKind::Unsupported, TOONDB_ERR_UNSUPPORTED),
+            (ErrorKind::Corruption, TOONDB_ERR_CORRUPTION),
+            (ErrorKind::Closed, TOONDB_ERR_CLOSED),
+            (ErrorKind::Busy, TOONDB_ERR_BUSY),
+            (ErrorKind::Io, TOONDB_ERR_IO),
+            (ErrorKind::Interrupted, TOONDB_ERR_INTERRUPTED),
+            (ErrorKind::ResourceExhausted, TOONDB_ERR_RESOURCE_EXHAUSTED),
+            (ErrorKind::Internal, TOONDB_ERR_INTERNAL),
+        ];
+        let mut seen = std::collections::HashSet::new();
+        for (kind, code) in all {
+            assert_eq!(status_of(kind), code, "{kind}");
+            assert!(seen.insert(code), "{kind} shares status {code}");
+        }
+    }
 
     #[test]
     fn params_round_trip_and_reject() {

@@ -43,6 +43,10 @@ pub const TOONDB_ERR_IO: i32 = 10;
 pub const TOONDB_ERR_INTERNAL: i32 = 11;
 /// A Rust panic was caught at the boundary (a bug; the handle may still be used).
 pub const TOONDB_ERR_PANIC: i32 = 12;
+/// The operation was interrupted (interrupt handle, timeout, cancelled statement).
+pub const TOONDB_ERR_INTERRUPTED: i32 = 13;
+/// The operation needed more of a resource (statement memory budget) than allowed.
+pub const TOONDB_ERR_RESOURCE_EXHAUSTED: i32 = 14;
 
 /// An open database. Safe to use from several threads at once.
 pub struct ToondbDatabase {

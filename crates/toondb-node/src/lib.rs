@@ -3,7 +3,8 @@
 //! Every blocking call exists twice: `put(...)` runs on the calling thread, `putAsync(...)`
 //! returns a promise computed on the libuv thread pool (napi `AsyncTask`; no tokio). Errors
 //! are `Error` objects whose `code` is the engine's error kind in upper case (`CONFLICT`,
-//! `NOT_FOUND`, `INVALID_ARGUMENT`, `CLOSED`, ...).
+//! `NOT_FOUND`, `INVALID_ARGUMENT`, `CLOSED`, `INTERRUPTED`, `RESOURCE_EXHAUSTED`, ...), for
+//! errors raised by the engine and by the shared FFI helpers alike.
 // The napi macros generate undocumented public glue functions for every class and method.
 #![allow(missing_docs)]
 
@@ -28,24 +29,52 @@ pub struct Fail {
     msg: String,
 }
 
+/// The `err.code` of an engine error kind: the upper-case form of [`toondb::ErrorKind::as_str`]
+/// (`"CONFLICT"`, `"NOT_FOUND"`, `"INTERRUPTED"`, `"RESOURCE_EXHAUSTED"`, ...), the same
+/// classes as the C status codes, the Python exception classes and the Go sentinels.
+fn kind_code(kind: toondb::ErrorKind) -> &'static str {
+    use toondb::ErrorKind as K;
+    match kind {
+        K::Conflict => "CONFLICT",
+        K::NotFound => "NOT_FOUND",
+        K::AlreadyExists => "ALREADY_EXISTS",
+        K::InvalidArgument => "INVALID_ARGUMENT",
+        K::Constraint => "CONSTRAINT",
+        K::Unsupported => "UNSUPPORTED",
+        K::Corruption => "CORRUPTION",
+        K::Closed => "CLOSED",
+        K::Busy => "BUSY",
+        K::Io => "IO",
+        K::Interrupted => "INTERRUPTED",
+        K::ResourceExhausted => "RESOURCE_EXHAUSTED",
+        _ => "INTERNAL",
+    }
+}
+
+/// The `err.code` of a C status code (errors raised by the shared FFI helpers).
+fn status_code(status: i32) -> &'static str {
+    use toondb_ffi::ffi as f;
+    match status {
+        f::TOONDB_ERR_CONFLICT => "CONFLICT",
+        f::TOONDB_ERR_NOT_FOUND => "NOT_FOUND",
+        f::TOONDB_ERR_ALREADY_EXISTS => "ALREADY_EXISTS",
+        f::TOONDB_ERR_INVALID_ARGUMENT => "INVALID_ARGUMENT",
+        f::TOONDB_ERR_CONSTRAINT => "CONSTRAINT",
+        f::TOONDB_ERR_UNSUPPORTED => "UNSUPPORTED",
+        f::TOONDB_ERR_CORRUPTION => "CORRUPTION",
+        f::TOONDB_ERR_CLOSED => "CLOSED",
+        f::TOONDB_ERR_BUSY => "BUSY",
+        f::TOONDB_ERR_IO => "IO",
+        f::TOONDB_ERR_INTERRUPTED => "INTERRUPTED",
+        f::TOONDB_ERR_RESOURCE_EXHAUSTED => "RESOURCE_EXHAUSTED",
+        _ => "INTERNAL",
+    }
+}
+
 impl From<toondb::Error> for Fail {
     fn from(e: toondb::Error) -> Fail {
-        use toondb::ErrorKind as K;
-        let code = match e.kind() {
-            K::Conflict => "CONFLICT",
-            K::NotFound => "NOT_FOUND",
-            K::AlreadyExists => "ALREADY_EXISTS",
-            K::InvalidArgument => "INVALID_ARGUMENT",
-            K::Constraint => "CONSTRAINT",
-            K::Unsupported => "UNSUPPORTED",
-            K::Corruption => "CORRUPTION",
-            K::Closed => "CLOSED",
-            K::Busy => "BUSY",
-            K::Io => "IO",
-            _ => "INTERNAL",
-        };
         Fail {
-            code,
+            code: kind_code(e.kind()),
             msg: e.to_string(),
         }
     }
@@ -54,11 +83,7 @@ impl From<toondb::Error> for Fail {
 impl From<toondb_ffi::FfiError> for Fail {
     fn from(e: toondb_ffi::FfiError) -> Fail {
         Fail {
-            code: if e.code == toondb_ffi::ffi::TOONDB_ERR_NOT_FOUND {
-                "NOT_FOUND"
-            } else {
-                "INVALID_ARGUMENT"
-            },
+            code: status_code(e.code),
             msg: e.message,
         }
     }

@@ -253,3 +253,29 @@ test('worker threads each use the addon', async () => {
   );
   assert.deepEqual(counts, [50, 50, 50]);
 });
+
+test('error codes carry the engine kind (conflict, constraint, closed), also via the shared FFI helpers', async () => {
+  const db = Database.openInMemory();
+  db.execute('CREATE TABLE u(id INTEGER PRIMARY KEY, name TEXT UNIQUE)');
+  db.execute("INSERT INTO u(name) VALUES ('a')");
+  throwsCode(() => db.execute("INSERT INTO u(name) VALUES ('a')"), 'CONSTRAINT');
+
+  const t1 = db.begin();
+  const t2 = db.begin();
+  t1.execute("UPDATE u SET name = 'b' WHERE id = 1");
+  t2.execute("UPDATE u SET name = 'c' WHERE id = 1");
+  t1.commit();
+  throwsCode(() => t2.commit(), 'CONFLICT');
+
+  // Context specs are parsed and run by toondb-ffi; its errors keep their kind in Node too
+  // (they used to become INVALID_ARGUMENT unless NOT_FOUND).
+  throwsCode(
+    () => db.context({ budget: 100, sections: [{ type: 'search', collection: 'nope', text: 'x', k: 1 }] }),
+    'NOT_FOUND',
+  );
+  throwsCode(() => db.context({ budget: 100, sections: [{ type: 'bogus' }] }), 'INVALID_ARGUMENT');
+
+  db.close();
+  throwsCode(() => db.query('SELECT 1'), 'CLOSED');
+  await assert.rejects(db.queryAsync('SELECT 1'), { code: 'CLOSED' });
+});

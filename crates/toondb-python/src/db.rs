@@ -230,6 +230,21 @@ impl Database {
         rows_to_py(py, &rows, as_dict)
     }
 
+    /// Runs a query and returns `(column_names, rows)` with rows as tuples, in one execution
+    /// (used by the DB-API cursor for `description`).
+    #[pyo3(signature = (sql, params=None))]
+    fn query_with_columns(
+        &self,
+        py: Python<'_>,
+        sql: String,
+        params: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<(Vec<String>, PyObject)> {
+        let ps = crate::convert::params(params)?;
+        let db = handle(&self.db)?;
+        let rows = interruptible(py, move || db.query(&sql, &ps))?;
+        Ok((rows.columns().to_vec(), rows_to_py(py, &rows, false)?))
+    }
+
     /// Column names a query returns (runs it).
     #[pyo3(signature = (sql, params=None))]
     fn columns(
@@ -507,6 +522,19 @@ impl Transaction {
         let ps = crate::convert::params(params)?;
         let rows = self.with_sql(py, move |t| t.query(&sql, &ps))?;
         rows_to_py(py, &rows, as_dict)
+    }
+
+    /// Runs a query and returns `(column_names, rows)` with rows as tuples, in one execution.
+    #[pyo3(signature = (sql, params=None))]
+    fn query_with_columns(
+        &self,
+        py: Python<'_>,
+        sql: String,
+        params: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<(Vec<String>, PyObject)> {
+        let ps = crate::convert::params(params)?;
+        let rows = self.with_sql(py, move |t| t.query(&sql, &ps))?;
+        Ok((rows.columns().to_vec(), rows_to_py(py, &rows, false)?))
     }
 
     /// Commits atomically; `ConflictError` if a concurrent transaction won.

@@ -11,52 +11,135 @@ create_exception!(
     PyException,
     "Base class of every ToonDB error."
 );
+// PEP 249 (DB-API 2.0) hierarchy. `Error` above is both ToonDB's base class and DB-API's
+// `Error`; every ToonDB class below derives from the DB-API class that fits its kind, so
+// `except toondb.IntegrityError` and `except toondb.ConstraintError` both work.
+create_exception!(
+    toondb,
+    Warning,
+    PyException,
+    "DB-API 2.0 warning (never raised by ToonDB; present for PEP 249)."
+);
+create_exception!(
+    toondb,
+    InterfaceError,
+    Error,
+    "DB-API 2.0: misuse of the database interface (closed cursor, bad parameter count)."
+);
+create_exception!(
+    toondb,
+    DatabaseError,
+    Error,
+    "DB-API 2.0: an error reported by the database engine."
+);
+create_exception!(
+    toondb,
+    DataError,
+    DatabaseError,
+    "DB-API 2.0: a problem with the processed data."
+);
+create_exception!(
+    toondb,
+    OperationalError,
+    DatabaseError,
+    "DB-API 2.0: an operational failure (conflict, closed, busy, I/O, interrupted, out of budget)."
+);
+create_exception!(
+    toondb,
+    IntegrityError,
+    DatabaseError,
+    "DB-API 2.0: relational integrity was violated (constraints)."
+);
+create_exception!(
+    toondb,
+    ProgrammingError,
+    DatabaseError,
+    "DB-API 2.0: bad SQL, bad arguments, unknown or duplicate names."
+);
+create_exception!(
+    toondb,
+    NotSupportedError,
+    DatabaseError,
+    "DB-API 2.0: valid but not supported."
+);
 create_exception!(
     toondb,
     ConflictError,
-    Error,
+    OperationalError,
     "A transaction lost a race; retrying may succeed."
 );
 create_exception!(
     toondb,
     NotFoundError,
-    Error,
+    ProgrammingError,
     "The named thing does not exist."
 );
 create_exception!(
     toondb,
     AlreadyExistsError,
-    Error,
+    ProgrammingError,
     "The named thing already exists."
 );
 create_exception!(
     toondb,
     InvalidArgumentError,
-    Error,
+    ProgrammingError,
     "The input is invalid (argument, SQL, dimension)."
 );
 create_exception!(
     toondb,
     ConstraintError,
-    Error,
+    IntegrityError,
     "A SQL constraint was violated."
 );
-create_exception!(toondb, UnsupportedError, Error, "Valid but not supported.");
-create_exception!(toondb, CorruptionError, Error, "Stored data is damaged.");
+create_exception!(
+    toondb,
+    UnsupportedError,
+    NotSupportedError,
+    "Valid but not supported."
+);
+create_exception!(
+    toondb,
+    CorruptionError,
+    DatabaseError,
+    "Stored data is damaged."
+);
 create_exception!(
     toondb,
     ClosedError,
-    Error,
+    OperationalError,
     "The database is closed or poisoned; reopen it."
 );
 create_exception!(
     toondb,
     BusyError,
-    Error,
+    OperationalError,
     "The database directory is locked by another handle."
 );
-create_exception!(toondb, IoError, Error, "An operating-system I/O error.");
-create_exception!(toondb, InternalError, Error, "A bug or unexpected failure.");
+create_exception!(
+    toondb,
+    IoError,
+    OperationalError,
+    "An operating-system I/O error."
+);
+create_exception!(
+    toondb,
+    InterruptedError,
+    OperationalError,
+    "The statement was interrupted (interrupt handle, timeout, cancel). Not the builtin InterruptedError."
+);
+create_exception!(
+    toondb,
+    ResourceExhaustedError,
+    OperationalError,
+    "The statement needed more memory (or another resource) than its budget allows."
+);
+create_exception!(
+    toondb,
+    InternalError,
+    DatabaseError,
+    "A bug or unexpected failure (also DB-API 2.0's InternalError)."
+);
 
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
@@ -75,6 +158,19 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("BusyError", py.get_type::<BusyError>())?;
     m.add("IoError", py.get_type::<IoError>())?;
     m.add("InternalError", py.get_type::<InternalError>())?;
+    m.add("InterruptedError", py.get_type::<InterruptedError>())?;
+    m.add(
+        "ResourceExhaustedError",
+        py.get_type::<ResourceExhaustedError>(),
+    )?;
+    m.add("Warning", py.get_type::<Warning>())?;
+    m.add("InterfaceError", py.get_type::<InterfaceError>())?;
+    m.add("DatabaseError", py.get_type::<DatabaseError>())?;
+    m.add("DataError", py.get_type::<DataError>())?;
+    m.add("OperationalError", py.get_type::<OperationalError>())?;
+    m.add("IntegrityError", py.get_type::<IntegrityError>())?;
+    m.add("ProgrammingError", py.get_type::<ProgrammingError>())?;
+    m.add("NotSupportedError", py.get_type::<NotSupportedError>())?;
     Ok(())
 }
 
@@ -92,6 +188,8 @@ pub(crate) fn to_py(e: toondb::Error) -> PyErr {
         ErrorKind::Closed => ClosedError::new_err(msg),
         ErrorKind::Busy => BusyError::new_err(msg),
         ErrorKind::Io => IoError::new_err(msg),
+        ErrorKind::Interrupted => InterruptedError::new_err(msg),
+        ErrorKind::ResourceExhausted => ResourceExhaustedError::new_err(msg),
         _ => InternalError::new_err(msg),
     }
 }

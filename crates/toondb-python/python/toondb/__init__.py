@@ -8,6 +8,10 @@ queries in one embedded engine. Every engine call releases the GIL.
         db.put(b"k", b"v")
         with db.transaction() as tx:
             tx.put(b"a", b"1")
+
+A PEP 249 (DB-API 2.0) surface sits next to it: ``toondb.connect(path)`` returns a
+``Connection`` with cursors, implicit transactions and the standard exception hierarchy
+(see ``toondb.dbapi``).
 """
 
 from __future__ import annotations
@@ -27,18 +31,48 @@ from ._native import (  # noqa: F401
     ContextResult,
     CorruptionError,
     Database,
+    DatabaseError,
+    DataError,
     Error,
     Graph,
+    IntegrityError,
+    InterfaceError,
     InternalError,
+    InterruptedError,
     InvalidArgumentError,
     IoError,
     KvIterator,
     NotFoundError,
+    NotSupportedError,
+    OperationalError,
+    ProgrammingError,
+    ResourceExhaustedError,
     SearchHit,
     Transaction,
     UnsupportedError,
+    Warning,
     __version__,
     embed,
+)
+from .dbapi import (  # noqa: F401
+    BINARY,
+    DATETIME,
+    NUMBER,
+    ROWID,
+    STRING,
+    Binary,
+    Connection,
+    Cursor,
+    Date,
+    DateFromTicks,
+    Time,
+    TimeFromTicks,
+    Timestamp,
+    TimestampFromTicks,
+    apilevel,
+    connect,
+    paramstyle,
+    threadsafety,
 )
 
 T = TypeVar("T")
@@ -78,7 +112,35 @@ def run_transaction(
     raise AssertionError("unreachable")
 
 
+# `Warning` and `InterruptedError` are importable as toondb.Warning / toondb.InterruptedError
+# but left out of __all__ so `from toondb import *` does not shadow the builtins.
 __all__ = [
+    "BINARY",
+    "Binary",
+    "Connection",
+    "Cursor",
+    "DATETIME",
+    "DataError",
+    "DatabaseError",
+    "Date",
+    "DateFromTicks",
+    "IntegrityError",
+    "InterfaceError",
+    "NUMBER",
+    "NotSupportedError",
+    "OperationalError",
+    "ProgrammingError",
+    "ROWID",
+    "ResourceExhaustedError",
+    "STRING",
+    "Time",
+    "TimeFromTicks",
+    "Timestamp",
+    "TimestampFromTicks",
+    "apilevel",
+    "connect",
+    "paramstyle",
+    "threadsafety",
     "AlreadyExistsError",
     "BusyError",
     "ClosedError",
