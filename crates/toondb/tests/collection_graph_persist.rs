@@ -175,7 +175,11 @@ fn close_checkpoints_collections_changed_since_their_last_checkpoint() {
     let (live, gone) = populate(&c, true, false);
     let before = c.open_stats().checkpoints;
     db.close().unwrap();
-    assert_eq!(c.open_stats().checkpoints, before + 1, "close wrote a checkpoint");
+    assert_eq!(
+        c.open_stats().checkpoints,
+        before + 1,
+        "close wrote a checkpoint"
+    );
     let (db, c) = reopen(dir.path());
     let stats = c.open_stats();
     assert!(stats.graph_image_used, "{stats:?}");
