@@ -27,6 +27,7 @@ static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
 
 enum Inner {
     Tcp(TcpStream),
+    Tls(Box<tokio_rustls::server::TlsStream<TcpStream>>),
     Unix(UnixStream),
 }
 
@@ -60,6 +61,20 @@ impl Conn {
         let peer = s.peer_addr().ok();
         Conn {
             inner: Inner::Tcp(s),
+            info: ConnInfo {
+                id: NEXT_CONN.fetch_add(1, Ordering::Relaxed),
+                peer,
+            },
+            on_close,
+            fix: None,
+        }
+    }
+
+    /// Wraps a TCP stream whose TLS handshake has completed.
+    pub fn tls(s: tokio_rustls::server::TlsStream<TcpStream>, on_close: Option<OnClose>) -> Conn {
+        let peer = s.get_ref().0.peer_addr().ok();
+        Conn {
+            inner: Inner::Tls(Box::new(s)),
             info: ConnInfo {
                 id: NEXT_CONN.fetch_add(1, Ordering::Relaxed),
                 peer,
@@ -112,6 +127,7 @@ impl AsyncRead for Conn {
         let this = self.get_mut();
         match (&mut this.inner, &mut this.fix) {
             (Inner::Tcp(s), _) => Pin::new(s).poll_read(cx, buf),
+            (Inner::Tls(s), _) => Pin::new(s.as_mut()).poll_read(cx, buf),
             (Inner::Unix(s), None) => Pin::new(s).poll_read(cx, buf),
             (Inner::Unix(s), Some(fix)) => loop {
                 if fix.pos < fix.out.len() {
@@ -148,6 +164,7 @@ impl AsyncWrite for Conn {
     ) -> Poll<io::Result<usize>> {
         match &mut self.get_mut().inner {
             Inner::Tcp(s) => Pin::new(s).poll_write(cx, buf),
+            Inner::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
             Inner::Unix(s) => Pin::new(s).poll_write(cx, buf),
         }
     }
@@ -155,6 +172,7 @@ impl AsyncWrite for Conn {
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match &mut self.get_mut().inner {
             Inner::Tcp(s) => Pin::new(s).poll_flush(cx),
+            Inner::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
             Inner::Unix(s) => Pin::new(s).poll_flush(cx),
         }
     }
@@ -162,6 +180,7 @@ impl AsyncWrite for Conn {
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match &mut self.get_mut().inner {
             Inner::Tcp(s) => Pin::new(s).poll_shutdown(cx),
+            Inner::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
             Inner::Unix(s) => Pin::new(s).poll_shutdown(cx),
         }
     }
@@ -173,6 +192,7 @@ impl AsyncWrite for Conn {
     ) -> Poll<io::Result<usize>> {
         match &mut self.get_mut().inner {
             Inner::Tcp(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            Inner::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
             Inner::Unix(s) => Pin::new(s).poll_write_vectored(cx, bufs),
         }
     }
@@ -180,6 +200,7 @@ impl AsyncWrite for Conn {
     fn is_write_vectored(&self) -> bool {
         match &self.inner {
             Inner::Tcp(s) => s.is_write_vectored(),
+            Inner::Tls(s) => s.is_write_vectored(),
             Inner::Unix(s) => s.is_write_vectored(),
         }
     }

@@ -53,12 +53,14 @@ mod h2fix;
 pub mod server;
 pub mod service;
 pub mod status;
+pub mod tls;
 pub mod txn;
 
 pub use toondb_proto::pb;
 
 pub use error::{Error, Result};
 pub use server::{serve, Listener, ServerConfig};
+pub use tls::TlsConfig;
 pub use toondb::remote::{
     Client, ClientOptions, Connection, ConnectionCollection, ConnectionTransaction, QueryResult,
     RemoteCollection, RemoteContext, RemoteTransaction, Target,

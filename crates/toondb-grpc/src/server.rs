@@ -18,6 +18,7 @@ use crate::conn::{Conn, OnClose};
 use crate::error::{Error, Result};
 use crate::pb;
 use crate::service::ToonService;
+use crate::tls::TlsConfig;
 use crate::txn::TxnRegistry;
 
 /// Server limits and options. `ServerConfig::default()` is a sensible starting point.
@@ -65,6 +66,11 @@ pub struct ServerConfig {
     pub shutdown_grace: Duration,
     /// How often the engine is checked for poisoning (health turns NOT_SERVING). Default 1 s.
     pub health_check_interval: Duration,
+    /// TLS for the TCP listeners (Unix sockets stay plain). `None` = plain HTTP/2.
+    pub tls: Option<TlsConfig>,
+    /// A TLS client that has not finished its handshake after this long is disconnected.
+    /// Default 10 s.
+    pub tls_handshake_timeout: Duration,
 }
 
 impl Default for ServerConfig {
@@ -88,6 +94,8 @@ impl Default for ServerConfig {
             keepalive_interval: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(10),
             health_check_interval: Duration::from_secs(1),
+            tls: None,
+            tls_handshake_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -121,6 +129,11 @@ impl ServerConfig {
     /// Sets the number of point-operation threads (at least 1).
     pub fn with_db_threads(mut self, n: usize) -> Self {
         self.db_threads = n.max(1);
+        self
+    }
+    /// Sets (or removes) TLS for the TCP listeners.
+    pub fn with_tls(mut self, tls: Option<TlsConfig>) -> Self {
+        self.tls = tls;
         self
     }
     /// Sets the in-flight database call limit.
@@ -226,6 +239,61 @@ pub fn check_bind_policy(
         )));
     }
     Ok(())
+}
+
+/// Refuses a non-loopback TCP bind without TLS unless `insecure`: a token or any data would
+/// travel in clear. Loopback addresses (and Unix sockets, which have no address) are allowed.
+pub fn check_transport_policy(addr: &SocketAddr, tls: bool, insecure: bool) -> Result<()> {
+    if !tls && !addr.ip().is_loopback() && !insecure {
+        return Err(Error::Config(format!(
+            "refusing to listen on non-loopback address {addr} without TLS \
+             (give --tls-cert and --tls-key, or pass --insecure to send traffic in clear)"
+        )));
+    }
+    Ok(())
+}
+
+/// Accepts TCP connections and runs each TLS handshake in its own task (with a deadline), so
+/// slow handshakes never hold up the accept loop. Ends when the receiving side is dropped
+/// (the server stopped accepting), which closes the listening socket.
+fn tls_incoming(
+    l: TcpListener,
+    tls: TlsConfig,
+    handshake_timeout: Duration,
+    on_close: OnClose,
+) -> impl tokio_stream::Stream<Item = std::io::Result<Conn>> + Send {
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Conn>>(64);
+    tokio::spawn(async move {
+        loop {
+            let accepted = tokio::select! {
+                () = tx.closed() => return,
+                r = l.accept() => r,
+            };
+            let (stream, peer) = match accepted {
+                Ok(x) => x,
+                Err(e) => {
+                    // EMFILE and the like: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            let _ = stream.set_nodelay(true);
+            let acceptor = tls.acceptor().clone();
+            let tx = tx.clone();
+            let oc = on_close.clone();
+            tokio::spawn(async move {
+                match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
+                    Ok(Ok(s)) => {
+                        let _ = tx.send(Ok(Conn::tls(s, Some(oc)))).await;
+                    }
+                    Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                    Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                }
+            });
+        }
+    });
+    tokio_stream::wrappers::ReceiverStream::new(rx)
 }
 
 /// Sets the health status of the whole server (`""`) and of every `toondb.v1` service.
@@ -348,10 +416,15 @@ where
         let oc = on_close.clone();
         let s: std::pin::Pin<Box<dyn tokio_stream::Stream<Item = std::io::Result<Conn>> + Send>> =
             match l {
-                Listener::Tcp(l) => Box::pin(
-                    TcpListenerStream::new(l)
-                        .map(move |r| r.map(|s| Conn::tcp(s, Some(oc.clone())))),
-                ),
+                Listener::Tcp(l) => match &cfg.tls {
+                    Some(tls) => {
+                        Box::pin(tls_incoming(l, tls.clone(), cfg.tls_handshake_timeout, oc))
+                    }
+                    None => Box::pin(
+                        TcpListenerStream::new(l)
+                            .map(move |r| r.map(|s| Conn::tcp(s, Some(oc.clone())))),
+                    ),
+                },
                 Listener::Unix(l, p) => {
                     unix_paths.push(p);
                     Box::pin(

@@ -100,3 +100,39 @@ fn token_on_the_command_line_warns_and_env_token_does_not() {
     assert!(run(&["--token=t0ken"], None).contains("--token on the command line"));
     assert!(!run(&[], Some("t0ken")).contains("--token on the command line"));
 }
+
+#[test]
+fn refuses_non_loopback_bind_without_tls_unless_insecure() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |extra: &[&str]| {
+        Command::new(BIN)
+            .args([
+                "--data",
+                dir.path().join("db").to_str().unwrap(),
+                "--listen",
+                "0.0.0.0:0",
+                "--insecure-no-auth",
+                "--sync",
+                "bogus",
+            ])
+            .args(extra)
+            .env_remove("TOONDB_TOKEN")
+            .output()
+            .unwrap()
+    };
+    let out = run(&[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("without TLS") && err.contains("--insecure"),
+        "{err}"
+    );
+    // With --insecure the policy passes and the (deliberately) bad --sync stops it next.
+    let err = String::from_utf8_lossy(&run(&["--insecure"]).stderr).into_owned();
+    assert!(err.contains("--sync"), "{err}");
+    // A certificate that cannot be read is a clear error naming the file.
+    let missing = dir.path().join("missing.pem");
+    let m = missing.to_str().unwrap();
+    let err = String::from_utf8_lossy(&run(&["--tls-cert", m, "--tls-key", m]).stderr).into_owned();
+    assert!(err.contains("missing.pem"), "{err}");
+}

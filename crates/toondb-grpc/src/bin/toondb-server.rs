@@ -13,7 +13,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use toondb_grpc::server::{check_bind_policy, serve, Listener, ServerConfig};
+use toondb_grpc::server::{
+    check_bind_policy, check_transport_policy, serve, Listener, ServerConfig,
+};
+use toondb_grpc::TlsConfig;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -44,6 +47,18 @@ struct Args {
     /// Allow a non-loopback TCP bind without a token.
     #[arg(long)]
     insecure_no_auth: bool,
+    /// PEM certificate chain for TLS on the TCP listener (needs --tls-key).
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// PEM CA certificate(s): clients must present a certificate signed by one (mutual TLS).
+    #[arg(long, requires = "tls_cert")]
+    tls_ca: Option<PathBuf>,
+    /// Allow a non-loopback TCP bind without TLS (traffic, token included, in clear).
+    #[arg(long)]
+    insecure: bool,
     /// Largest request/response message in MiB.
     #[arg(long, default_value_t = 16)]
     max_message_mib: usize,
@@ -107,9 +122,16 @@ fn run(args: Args) -> Result<(), String> {
         (None, None) => Some(SocketAddr::from(([127, 0, 0, 1], 50051))),
         (l, _) => l,
     };
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(c), Some(k)) => Some(
+            TlsConfig::from_pem_files(c, k, args.tls_ca.as_deref()).map_err(|e| e.to_string())?,
+        ),
+        _ => None,
+    };
     if let Some(addr) = &listen {
         check_bind_policy(addr, token.as_deref(), args.insecure_no_auth)
             .map_err(|e| e.to_string())?;
+        check_transport_policy(addr, tls.is_some(), args.insecure).map_err(|e| e.to_string())?;
     }
     let sync = match args.sync.as_str() {
         "full" => toondb::SyncMode::Full,
@@ -123,6 +145,7 @@ fn run(args: Args) -> Result<(), String> {
     };
     let mut cfg = ServerConfig::default()
         .with_token(token)
+        .with_tls(tls)
         .with_max_message_bytes(args.max_message_mib.max(1) << 20)
         .with_max_in_flight(args.max_in_flight)
         .with_request_timeout(Duration::from_secs(args.timeout_secs.max(1)))

@@ -4,7 +4,8 @@
 # 1. venv under the cargo target dir with pinned grpcio + grpcio-tools from PyPI
 # 2. stubs via `python -m grpc_tools.protoc`
 # 3. builds and starts toondb-server on an ephemeral loopback port and a Unix socket, temp data dir
-# 4. runs the unittest file
+# 4. runs the unittest files (test_tls.py starts its own TLS servers from TOONDB_BIN, with
+#    certificates made by openssl)
 # 5. stops the server with SIGTERM and checks that it exited cleanly
 # Exits non-zero (loudly) on any failure.
 set -euo pipefail
@@ -73,7 +74,7 @@ echo "server at $ADDR (pid $SERVER_PID)"
 
 echo "== running python tests"
 set +e
-PYTHONDONTWRITEBYTECODE=1 TOONDB_ADDR="$ADDR" TOONDB_UNIX="$WORK/toondb.sock" TOONDB_TOKEN="$TOKEN" PYTHONPATH="$WORK/gen" \
+PYTHONDONTWRITEBYTECODE=1 TOONDB_BIN="$BIN" TOONDB_ADDR="$ADDR" TOONDB_UNIX="$WORK/toondb.sock" TOONDB_TOKEN="$TOKEN" PYTHONPATH="$WORK/gen" \
     "$VENV/bin/python" -m unittest discover -s "$HERE" -p 'test_*.py' -v
 TEST_STATUS=$?
 set -e
