@@ -273,7 +273,7 @@ fn tls_incoming(
                 Ok(x) => x,
                 Err(e) => {
                     // EMFILE and the like: back off instead of spinning.
-                    tracing::warn!(error = %e, "accept failed");
+                    eprintln!("toondb-server: accept failed: {e}");
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
@@ -287,8 +287,8 @@ fn tls_incoming(
                     Ok(Ok(s)) => {
                         let _ = tx.send(Ok(Conn::tls(s, Some(oc)))).await;
                     }
-                    Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
-                    Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                    Ok(Err(e)) => eprintln!("toondb-server: TLS handshake with {peer} failed: {e}"),
+                    Err(_) => eprintln!("toondb-server: TLS handshake with {peer} timed out"),
                 }
             });
         }

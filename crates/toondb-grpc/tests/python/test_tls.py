@@ -39,7 +39,9 @@ def make_pki(d):
              "-subj", "/CN=" + name, cwd=d)
         _run(OPENSSL, "x509", "-req", "-in", name + ".csr", "-CA", "ca.pem", "-CAkey", "ca.key",
              "-CAcreateserial", "-out", name + ".pem", "-days", "2", "-extfile", name + ".ext", cwd=d)
-    read = lambda n: open(os.path.join(d, n), "rb").read()
+    def read(n):
+        with open(os.path.join(d, n), "rb") as f:
+            return f.read()
     return {n: read(n) for n in ["ca.pem", "server.pem", "server.key", "client.pem", "client.key"]}
 
 
