@@ -161,23 +161,32 @@ func WithFilter(f map[string]any) SearchOption {
 	return func(o *searchOpts) { o.filter = f }
 }
 
-func (c *Collection) search(vector []float32, useVector bool, text string, useText bool, k int, opts []SearchOption) ([]Hit, error) {
+// filterArg applies opts and returns the filter as a C string (nil without one); the caller
+// frees it.
+func filterArg(opts []SearchOption) (*C.char, error) {
 	var o searchOpts
 	for _, f := range opts {
 		f(&o)
 	}
+	if o.filter == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(o.filter)
+	if err != nil {
+		return nil, newErr(ErrInvalidArgument, "filter: "+err.Error())
+	}
+	return C.CString(string(b)), nil
+}
+
+func (c *Collection) search(vector []float32, useVector bool, text string, useText bool, k int, opts []SearchOption) ([]Hit, error) {
 	if k < 0 {
 		return nil, newErr(ErrInvalidArgument, "k must not be negative")
 	}
-	var filter *C.char
-	if o.filter != nil {
-		b, err := json.Marshal(o.filter)
-		if err != nil {
-			return nil, newErr(ErrInvalidArgument, "filter: "+err.Error())
-		}
-		filter = C.CString(string(b))
-		defer free(filter)
+	filter, err := filterArg(opts)
+	if err != nil {
+		return nil, err
 	}
+	defer free(filter)
 	n := cstr(c.name)
 	defer free(n)
 	var t *C.char

@@ -71,19 +71,11 @@ func (c *Collection) SearchText(text string, k int, hybrid bool, opts ...SearchO
 	if k < 0 {
 		return nil, newErr(ErrInvalidArgument, "k must not be negative")
 	}
-	var o searchOpts
-	for _, f := range opts {
-		f(&o)
+	filter, err := filterArg(opts)
+	if err != nil {
+		return nil, err
 	}
-	var filter *C.char
-	if o.filter != nil {
-		b, err := json.Marshal(o.filter)
-		if err != nil {
-			return nil, newErr(ErrInvalidArgument, "filter: "+err.Error())
-		}
-		filter = C.CString(string(b))
-		defer free(filter)
-	}
+	defer free(filter)
 	n, t := cstr(c.name), cstr(text)
 	defer free(n)
 	defer free(t)

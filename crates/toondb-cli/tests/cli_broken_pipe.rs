@@ -2,21 +2,13 @@
 //! message, exit status 0, as sqlite3 does.
 
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
+
+mod common;
 
 /// Runs `toondb ARGS` with `stdin`, reads `keep` lines of its stdout, closes the pipe and
 /// returns (exit code, stderr).
 fn head(dir: &std::path::Path, args: &[&str], stdin: &str, keep: usize) -> (Option<i32>, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_toondb"))
-        .args(args)
-        .env("TMPDIR", dir)
-        .env("HOME", dir)
-        .env("TOONDB_HISTORY", "")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
+    let mut child = common::command_in(dir, args).spawn().expect("spawn");
     let mut input = child.stdin.take().expect("stdin");
     let _ = input.write_all(stdin.as_bytes());
     drop(input);

@@ -87,12 +87,7 @@ fn sigint_during_import_keeps_exactly_the_committed_batches() {
 fn sigint_stops_a_piped_shell_and_keeps_completed_statements() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("db");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_toondb"))
-        .args(["shell", db.to_str().expect("utf8")])
-        .env("HOME", dir.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+    let mut child = common::command_in(dir.path(), &["shell", db.to_str().expect("utf8")])
         .spawn()
         .expect("spawn");
     let mut stdin = child.stdin.take().expect("stdin");
@@ -133,13 +128,7 @@ fn sigint_during_a_transaction_says_it_was_rolled_back() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("db");
     ok(&sql(&db, "CREATE TABLE t(x)", "table"));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_toondb"))
-        .args(["shell", db.to_str().expect("utf8")])
-        .env("HOME", dir.path())
-        .env("TOONDB_HISTORY", "")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+    let mut child = common::command_in(dir.path(), &["shell", db.to_str().expect("utf8")])
         .spawn()
         .expect("spawn");
     let mut stdin = child.stdin.take().expect("stdin");

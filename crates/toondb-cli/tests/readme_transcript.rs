@@ -4,7 +4,8 @@
 //! shows an `error:` line exactly when it exits non-zero.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+
+mod common;
 
 const README: &str = include_str!("../README.md");
 
@@ -126,15 +127,9 @@ fn mask_time(text: &str) -> String {
 
 fn run(dir: &Path, step: &Step) -> (String, bool) {
     use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_toondb"))
-        .args(&step.args)
+    let args: Vec<&str> = step.args.iter().map(String::as_str).collect();
+    let mut child = common::command_in(dir, &args)
         .current_dir(dir)
-        .env("TMPDIR", dir)
-        .env("HOME", dir)
-        .env("TOONDB_HISTORY", "")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
         .spawn()
         .expect("spawn toondb");
     let mut pipe = child.stdin.take().expect("stdin");

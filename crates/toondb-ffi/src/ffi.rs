@@ -1089,12 +1089,7 @@ pub unsafe extern "C" fn toondb_txn_graph_call(
 }
 
 fn graph_args(args: Option<&str>) -> toondb::Result<serde_json::Value> {
-    match args.map(str::trim) {
-        None | Some("") => Ok(serde_json::Value::Null),
-        Some(t) => serde_json::from_str(t).map_err(|e| {
-            toondb::Error::InvalidArgument(format!("graph arguments are not JSON: {e}"))
-        }),
-    }
+    toondb::graph::json::parse_args(args.unwrap_or_default())
 }
 
 // ------------------------------------------------------------------ built-in embeddings

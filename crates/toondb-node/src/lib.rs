@@ -98,11 +98,9 @@ fn invalid(msg: impl Into<String>) -> Fail {
 
 /// Parses the JSON text of graph arguments (absent or empty = no arguments).
 fn graph_args(args: Option<String>) -> Result<Json, Fail> {
-    match args.as_deref().map(str::trim) {
-        None | Some("") => Ok(Json::Null),
-        Some(t) => serde_json::from_str(t)
-            .map_err(|e| invalid(format!("graph arguments are not JSON: {e}"))),
-    }
+    Ok(toondb::graph::json::parse_args(
+        args.as_deref().unwrap_or_default(),
+    )?)
 }
 
 fn closed() -> Fail {

@@ -5,8 +5,9 @@
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
+use crate::convert::{from_json, to_json};
 use crate::db::{handle, Shared, Transaction};
-use crate::errors::{invalid, MapPy};
+use crate::errors::MapPy;
 
 enum Target {
     Db(Shared),
@@ -38,10 +39,7 @@ impl Graph {
     }
 
     fn call(&self, py: Python<'_>, op: &str, args: &Bound<'_, PyDict>) -> PyResult<PyObject> {
-        let json = py.import("json")?;
-        let text: String = json.call_method1("dumps", (args,))?.extract()?;
-        let value: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| invalid(format!("{op}: arguments are not JSON-serialisable: {e}")))?;
+        let value = to_json(args)?;
         let ns = self.ns.clone();
         let op_s = op.to_string();
         let result = match &self.target {
@@ -54,7 +52,7 @@ impl Graph {
                 .get()
                 .with(py, move |t| t.graph(&ns)?.call_json(&op_s, &value))?,
         };
-        Ok(json.call_method1("loads", (result.to_string(),))?.unbind())
+        from_json(py, &result)
     }
 }
 
@@ -63,6 +61,25 @@ fn args<'py>(py: Python<'py>, kw: Option<&Bound<'py, PyDict>>) -> PyResult<Bound
         Some(d) => d.copy(),
         None => Ok(PyDict::new(py)),
     }
+}
+
+/// The keyword arguments plus an edge's `src`, `type`, `dst` (and `props` when given).
+fn edge_args<'py>(
+    py: Python<'py>,
+    kw: Option<&Bound<'py, PyDict>>,
+    src: String,
+    edge_type: String,
+    dst: String,
+    props: Option<Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let a = args(py, kw)?;
+    a.set_item("src", src)?;
+    a.set_item("type", edge_type)?;
+    a.set_item("dst", dst)?;
+    if let Some(p) = props {
+        a.set_item("props", p)?;
+    }
+    Ok(a)
 }
 
 #[pymethods]
@@ -133,13 +150,7 @@ impl Graph {
         props: Option<Bound<'_, PyAny>>,
         kw: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<PyObject> {
-        let a = args(py, kw)?;
-        a.set_item("src", src)?;
-        a.set_item("type", edge_type)?;
-        a.set_item("dst", dst)?;
-        if let Some(p) = props {
-            a.set_item("props", p)?;
-        }
+        let a = edge_args(py, kw, src, edge_type, dst, props)?;
         self.call(py, "add_edge", &a)
     }
 
@@ -154,13 +165,7 @@ impl Graph {
         props: Option<Bound<'_, PyAny>>,
         kw: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<PyObject> {
-        let a = args(py, kw)?;
-        a.set_item("src", src)?;
-        a.set_item("type", edge_type)?;
-        a.set_item("dst", dst)?;
-        if let Some(p) = props {
-            a.set_item("props", p)?;
-        }
+        let a = edge_args(py, kw, src, edge_type, dst, props)?;
         self.call(py, "update_edge", &a)
     }
 
@@ -174,10 +179,7 @@ impl Graph {
         dst: String,
         kw: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<PyObject> {
-        let a = args(py, kw)?;
-        a.set_item("src", src)?;
-        a.set_item("type", edge_type)?;
-        a.set_item("dst", dst)?;
+        let a = edge_args(py, kw, src, edge_type, dst, None)?;
         self.call(py, "delete_edge", &a)
     }
 
@@ -204,10 +206,7 @@ impl Graph {
         dst: String,
         kw: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<PyObject> {
-        let a = args(py, kw)?;
-        a.set_item("src", src)?;
-        a.set_item("type", edge_type)?;
-        a.set_item("dst", dst)?;
+        let a = edge_args(py, kw, src, edge_type, dst, None)?;
         self.call(py, "get_edge", &a)
     }
 

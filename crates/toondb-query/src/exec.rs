@@ -1490,20 +1490,7 @@ impl<'t> Exec<'t> {
     ) -> Result<Vec<(i64, String)>> {
         let mut out = Vec::new();
         for idx in t.indexes.iter().filter(|i| i.unique) {
-            let vals = Self::index_vals(idx, row);
-            if vals.iter().any(Value::is_null) {
-                continue;
-            }
-            let mut prefix = index_prefix(t.id, idx.id);
-            for v in &vals {
-                encode_key_value(&mut prefix, v);
-            }
-            let hi = match prefix_successor(&prefix) {
-                Some(s) => Bound::Excluded(s),
-                None => Bound::Unbounded,
-            };
-            for (_, v) in self.scan_range(Bound::Included(prefix), hi)? {
-                let other = decode_rowid_suffix(&v)?;
+            for other in self.unique_key_holders(t, idx, row)? {
                 if other != rowid {
                     let cols: Vec<String> = idx
                         .columns
@@ -1515,6 +1502,32 @@ impl<'t> Exec<'t> {
             }
         }
         Ok(out)
+    }
+
+    /// Rowids of the rows whose key in the unique index `idx` equals `row`'s; none when the
+    /// key has a NULL (NULLs never conflict, as in SQLite).
+    fn unique_key_holders(
+        &mut self,
+        t: &TableDef,
+        idx: &IndexDef,
+        row: &[Value],
+    ) -> Result<Vec<i64>> {
+        let vals = Self::index_vals(idx, row);
+        if vals.iter().any(Value::is_null) {
+            return Ok(Vec::new());
+        }
+        let mut prefix = index_prefix(t.id, idx.id);
+        for v in &vals {
+            encode_key_value(&mut prefix, v);
+        }
+        let hi = match prefix_successor(&prefix) {
+            Some(s) => Bound::Excluded(s),
+            None => Bound::Unbounded,
+        };
+        self.scan_range(Bound::Included(prefix), hi)?
+            .iter()
+            .map(|(_, v)| decode_rowid_suffix(v))
+            .collect()
     }
 
     fn write_indexes(
@@ -1676,24 +1689,9 @@ impl<'t> Exec<'t> {
                 }
             }
         }
-        for idx in t.indexes.iter().filter(|i| i.unique) {
-            if !same(&idx.columns) {
-                continue;
-            }
-            let vals = Self::index_vals(idx, row);
-            if vals.iter().any(Value::is_null) {
-                continue;
-            }
-            let mut prefix = index_prefix(t.id, idx.id);
-            for v in &vals {
-                encode_key_value(&mut prefix, v);
-            }
-            let hi = match prefix_successor(&prefix) {
-                Some(s) => Bound::Excluded(s),
-                None => Bound::Unbounded,
-            };
-            if let Some((_, v)) = self.scan_range(Bound::Included(prefix), hi)?.first() {
-                return Ok(Some(decode_rowid_suffix(v)?));
+        for idx in t.indexes.iter().filter(|i| i.unique && same(&i.columns)) {
+            if let Some(&id) = self.unique_key_holders(t, idx, row)?.first() {
+                return Ok(Some(id));
             }
         }
         Ok(None)

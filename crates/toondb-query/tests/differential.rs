@@ -248,12 +248,17 @@ fn run_both(s: &mut Session, c: &rusqlite::Connection, sql: &str) -> Option<(Row
     }
 }
 
-#[test]
-fn random_queries_match_sqlite() {
-    let n: usize = std::env::var("TOONDB_DIFF_QUERIES")
+/// Random statements per test: `TOONDB_DIFF_QUERIES`, default 400.
+fn statement_count() -> usize {
+    std::env::var("TOONDB_DIFF_QUERIES")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(400);
+        .unwrap_or(400)
+}
+
+#[test]
+fn random_queries_match_sqlite() {
+    let n = statement_count();
     let mut rng = Rng(0x5DEE_CE66_D1CE_4E5B);
     let db = Database::open_in_memory().unwrap();
     let mut s = db.session();
@@ -279,10 +284,7 @@ fn random_queries_match_sqlite() {
 /// the table afterwards must match SQLite's.
 #[test]
 fn random_upserts_match_sqlite() {
-    let n: usize = std::env::var("TOONDB_DIFF_QUERIES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(400);
+    let n = statement_count();
     let mut rng = Rng(0x00DD_BA11_5EED_1234);
     let db = Database::open_in_memory().unwrap();
     let mut s = db.session();
@@ -340,10 +342,7 @@ fn random_upserts_match_sqlite() {
 /// SQLite's (bundled) JSON functions.
 #[test]
 fn random_json_matches_sqlite() {
-    let n: usize = std::env::var("TOONDB_DIFF_QUERIES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(400);
+    let n = statement_count();
     let mut rng = Rng(0x0123_4567_89AB_CDEF);
     let db = Database::open_in_memory().unwrap();
     let mut s = db.session();

@@ -59,9 +59,19 @@ fn valid_at(data: &[u8], pos: usize) -> Option<usize> {
     (checksum::unmask(crc) == checksum::crc32c_parts(&[&lenb, payload])).then_some(len)
 }
 
-/// Whether any valid record starts after `pos`; scanning is bounded by a work budget, and an
-/// exhausted budget answers `true` (assume corruption rather than silently dropping data).
-fn any_valid_after(data: &[u8], pos: usize) -> bool {
+/// What a search for a valid record after damaged bytes found.
+enum After {
+    /// A valid record starts at this offset.
+    Valid(usize),
+    /// The work budget ran out first.
+    BudgetSpent,
+    /// No valid record follows.
+    Nothing,
+}
+
+/// Looks for the first valid record starting after `pos`, trying every offset whose length
+/// field is plausible; checksumming is bounded by a work budget (256 MiB of payload).
+fn next_valid_after(data: &[u8], pos: usize) -> After {
     let mut budget: usize = 256 << 20;
     let mut p = pos + 1;
     while p + HEADER <= data.len() {
@@ -69,17 +79,23 @@ fn any_valid_after(data: &[u8], pos: usize) -> bool {
             let len = len as usize;
             if len > 0 && len <= data.len() - p - HEADER {
                 if budget < len {
-                    return true;
+                    return After::BudgetSpent;
                 }
                 budget -= len;
                 if valid_at(data, p).is_some() {
-                    return true;
+                    return After::Valid(p);
                 }
             }
         }
         p += 1;
     }
-    false
+    After::Nothing
+}
+
+/// Whether any valid record starts after `pos`; an exhausted work budget answers `true`
+/// (assume corruption rather than silently dropping data).
+fn any_valid_after(data: &[u8], pos: usize) -> bool {
+    !matches!(next_valid_after(data, pos), After::Nothing)
 }
 
 /// Parses a whole log file. A damaged record followed by a valid one is corruption; a damaged
@@ -179,29 +195,15 @@ fn looks_torn(data: &[u8], pos: usize) -> bool {
 /// Valid records found after the damage at `pos`: the first valid record after it and the
 /// records chained behind that one (bounded work, like [`any_valid_after`]).
 fn count_valid_after(data: &[u8], pos: usize) -> u64 {
-    let mut budget: usize = 256 << 20;
-    let mut p = pos + 1;
-    while p + HEADER <= data.len() {
-        if let Some(len) = u32_at(data, p + 4) {
-            let len = len as usize;
-            if len > 0 && len <= data.len() - p - HEADER {
-                if budget < len {
-                    return 0;
-                }
-                budget -= len;
-                if valid_at(data, p).is_some() {
-                    let mut n = 0;
-                    while let Some(l) = valid_at(data, p) {
-                        n += 1;
-                        p += HEADER + l;
-                    }
-                    return n;
-                }
-            }
-        }
-        p += 1;
+    let After::Valid(mut p) = next_valid_after(data, pos) else {
+        return 0;
+    };
+    let mut n = 0;
+    while let Some(l) = valid_at(data, p) {
+        n += 1;
+        p += HEADER + l;
     }
-    0
+    n
 }
 
 /// Appends framed records to a file.

@@ -240,6 +240,18 @@ pub(crate) struct Replayed {
     pub salvage: Vec<u64>,
 }
 
+impl Replayed {
+    /// Records what the replay recovered and cut in the engine's counters.
+    fn count_in(&self, stats: &Counters) {
+        stats
+            .recovered_records
+            .store(self.records, Ordering::Relaxed);
+        stats
+            .torn_tail_bytes
+            .store(self.cuts.iter().map(|c| c.bytes).sum(), Ordering::Relaxed);
+    }
+}
+
 /// Replays `wals` (ascending) in memory, point-in-time: each WAL up to its first damaged or
 /// incomplete record.
 ///
@@ -469,12 +481,7 @@ fn recover_read_only_once(vfs: Arc<dyn Vfs>, dir: &Path, opts: Options) -> Resul
     let (metas, edit_all) = open_tables(&vfs, &dir, &st, &cache)?;
     let version = Version::default().apply(&edit_all, &metas);
     let rep = replay_wals(vfs.as_ref(), &dir, &wals, st.last_seq)?;
-    stats
-        .recovered_records
-        .store(rep.records, Ordering::Relaxed);
-    stats
-        .torn_tail_bytes
-        .store(rep.cuts.iter().map(|c| c.bytes).sum(), Ordering::Relaxed);
+    rep.count_in(&stats);
     let wal_number = wals.last().copied().unwrap_or(st.log_number);
     let man_path = st.path.clone();
     let wal_path = files::wal(&dir, wal_number);
@@ -566,12 +573,7 @@ pub(crate) fn recover(vfs: Arc<dyn Vfs>, dir: &Path, opts: Options) -> Result<Re
 
     let (mut metas, mut edit_all) = open_tables(&vfs, &dir, &st, &cache)?;
     let rep = replay_wals(vfs.as_ref(), &dir, &wals, st.last_seq)?;
-    stats
-        .recovered_records
-        .store(rep.records, Ordering::Relaxed);
-    stats
-        .torn_tail_bytes
-        .store(rep.cuts.iter().map(|c| c.bytes).sum(), Ordering::Relaxed);
+    rep.count_in(&stats);
     // What was cut from a WAL may be someone's data: keep a copy before the WAL goes.
     if !rep.salvage.is_empty() {
         let lost = dir.join(LOST_DIR);

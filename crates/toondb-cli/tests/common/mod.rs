@@ -5,19 +5,23 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-/// Runs `toondb ARGS` with `stdin` piped in; TMPDIR and HOME point into `sandbox` so the
-/// binary never touches the real home or temp directories.
-pub fn run_in(sandbox: &Path, args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_toondb"))
-        .args(args)
+/// `toondb ARGS` with stdin, stdout and stderr piped, TMPDIR and HOME pointing into `sandbox`
+/// (so the binary never touches the real home or temp directories) and no shell history.
+pub fn command_in(sandbox: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_toondb"));
+    c.args(args)
         .env("TMPDIR", sandbox)
         .env("HOME", sandbox)
         .env("TOONDB_HISTORY", "")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn toondb");
+        .stderr(Stdio::piped());
+    c
+}
+
+/// Runs `toondb ARGS` ([`command_in`]) with `stdin` piped in and waits for it.
+pub fn run_in(sandbox: &Path, args: &[&str], stdin: &str) -> Output {
+    let mut child = command_in(sandbox, args).spawn().expect("spawn toondb");
     let mut pipe = child.stdin.take().expect("stdin");
     // The child may exit before reading everything (e.g. on a usage error).
     let _ = pipe.write_all(stdin.as_bytes());

@@ -22,12 +22,7 @@ impl pb::graph_server::Graph for ToonService {
                 r.args_json.len()
             )));
         }
-        let args: serde_json::Value = if r.args_json.trim().is_empty() {
-            serde_json::Value::Object(Default::default())
-        } else {
-            serde_json::from_str(&r.args_json)
-                .map_err(|e| Status::invalid_argument(format!("args_json is not JSON: {e}")))?
-        };
+        let args = toondb::graph::json::parse_args(&r.args_json).map_err(db_err)?;
         let slot = self.slot(conn, r.txn)?;
         let result = self
             .blocking(move |db| match slot {

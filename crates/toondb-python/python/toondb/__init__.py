@@ -54,6 +54,7 @@ from ._native import (  # noqa: F401
     __version__,
     embed,
 )
+from . import dbapi as _dbapi
 from .dbapi import (  # noqa: F401
     BINARY,
     DATETIME,
@@ -115,32 +116,15 @@ def run_transaction(
 # `Warning` and `InterruptedError` are importable as toondb.Warning / toondb.InterruptedError
 # but left out of __all__ so `from toondb import *` does not shadow the builtins.
 __all__ = [
-    "BINARY",
-    "Binary",
-    "Connection",
-    "Cursor",
-    "DATETIME",
+    *_dbapi.__all__,
     "DataError",
     "DatabaseError",
-    "Date",
-    "DateFromTicks",
     "IntegrityError",
     "InterfaceError",
-    "NUMBER",
     "NotSupportedError",
     "OperationalError",
     "ProgrammingError",
-    "ROWID",
     "ResourceExhaustedError",
-    "STRING",
-    "Time",
-    "TimeFromTicks",
-    "Timestamp",
-    "TimestampFromTicks",
-    "apilevel",
-    "connect",
-    "paramstyle",
-    "threadsafety",
     "AlreadyExistsError",
     "BusyError",
     "ClosedError",

@@ -52,6 +52,23 @@ pub fn is_write(op: &str) -> bool {
     WRITES.contains(&op)
 }
 
+/// Parses the arguments of a command given as JSON text, as the bindings receive them: empty
+/// or blank text means no arguments (`null`); malformed JSON is an invalid-argument error.
+///
+/// ```
+/// use toondb::graph::json::parse_args;
+/// assert!(parse_args("  ").unwrap().is_null());
+/// assert_eq!(parse_args(r#"{"id": "a"}"#).unwrap()["id"], "a");
+/// assert!(parse_args("{").is_err());
+/// ```
+pub fn parse_args(text: &str) -> Result<Json> {
+    match text.trim() {
+        "" => Ok(Json::Null),
+        t => serde_json::from_str(t)
+            .map_err(|e| Error::invalid(format!("graph arguments are not JSON: {e}"))),
+    }
+}
+
 struct Args<'a> {
     op: &'a str,
     m: &'a Map<String, Json>,
