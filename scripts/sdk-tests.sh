@@ -49,8 +49,11 @@ apt_install() {
 }
 
 # ---------------------------------------------------------------- native libraries
-step "cargo build -p toondb-ffi -p toondb-node"
-cargo build -p toondb-ffi -p toondb-node
+# The workspace feature set of scripts/test-all.sh (all libraries are already built by the
+# test run, so this only links the cdylib/staticlib outputs).
+source "$ROOT/scripts/ws-features.sh"
+step "cargo build --workspace --lib (toondb-ffi, toondb-node)"
+cargo build --workspace --locked "${ws_features[@]}" --lib
 
 # ---------------------------------------------------------------- Python
 step "python: build the abi3 wheel with maturin"
@@ -58,8 +61,11 @@ if [ ! -x "$T/sdk-venv-build/bin/maturin" ]; then
   "$PY" -m venv "$T/sdk-venv-build"
   "$T/sdk-venv-build/bin/pip" install -q "maturin>=1.5,<2"
 fi
+# The test wheel is a dev-profile build: it reuses the dependencies the test run compiled (a
+# release wheel recompiles the whole tree, ~10 minutes on 2 cores). TOONDB_WHEEL_PROFILE=release
+# builds the wheel users get.
 rm -rf "$T/sdk-wheels"
-(cd crates/toondb-python && "$T/sdk-venv-build/bin/maturin" build --strip --out "$T/sdk-wheels")
+(cd crates/toondb-python && "$T/sdk-venv-build/bin/maturin" build --profile "${TOONDB_WHEEL_PROFILE:-dev}" --strip --out "$T/sdk-wheels")
 WHEEL="$(ls "$T"/sdk-wheels/toondb-*.whl | head -n1)"
 
 step "python: install $(basename "$WHEEL") into a fresh venv"

@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 step() { printf '\n==> %s\n' "$*"; }
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 export RUST_BACKTRACE=1
+# A one-shot CI build gains nothing from incremental compilation, which only costs disk and time.
+if [ -n "${CI:-}" ]; then export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}; fi
 
 step "toolchain"
 cargo --version
@@ -29,25 +31,9 @@ for crate in toondb-core toondb-sstable toondb-storage toondb-toon toondb-query 
   echo "ok: $crate has no tokio"
 done
 
-# toondb-bench's opt-in feature `rocksdb` compiles RocksDB's C++ sources (10+ minutes on 2
-# cores, needs clang/libclang). Workspace-wide commands turn
-# default features off and re-enable `default` per package, except toondb-bench, which gets
-# `peers` (redb, sled, fjall, SQLite) only. Keeping toondb-bench in the same invocation (instead
-# of `--exclude toondb-bench` plus a `-p toondb-bench` run) keeps feature unification identical
-# for every workspace command below, so the bench step recompiles nothing. Set
-# TOONDB_BENCH_ROCKSDB=1 to also lint toondb-bench with RocksDB.
-ws_features=(--no-default-features --features "$(python3 - <<'PY'
-import glob, tomllib
-feats = ["toondb-bench/peers"]
-for path in sorted(glob.glob("crates/*/Cargo.toml")):
-    with open(path, "rb") as f:
-        manifest = tomllib.load(f)
-    name = manifest["package"]["name"]
-    if name != "toondb-bench" and "default" in manifest.get("features", {}):
-        feats.append(f"{name}/default")
-print(",".join(feats))
-PY
-)")
+# One feature set for every workspace command (see scripts/ws-features.sh): nothing compiles twice.
+# Set TOONDB_BENCH_ROCKSDB=1 to also lint toondb-bench with RocksDB.
+source scripts/ws-features.sh
 
 step "cargo clippy (all targets, warnings are errors; toondb-bench without RocksDB)"
 cargo clippy --workspace --all-targets --locked "${ws_features[@]}" -- -D warnings

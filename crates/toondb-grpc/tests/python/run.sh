@@ -52,7 +52,9 @@ mkdir -p "$WORK/gen"
     "$PROTO_ROOT/toondb/v1/toondb.proto" || fail "protoc failed"
 
 echo "== building toondb-server"
-(cd "$ROOT" && CARGO_TARGET_DIR="$TARGET" cargo build --quiet -p toondb-grpc --bin toondb-server) \
+# The workspace feature set of scripts/test-all.sh, so nothing already built recompiles.
+source "$ROOT/scripts/ws-features.sh"
+(cd "$ROOT" && CARGO_TARGET_DIR="$TARGET" cargo build --quiet --workspace --locked "${ws_features[@]}" --bin toondb-server) \
     || fail "cargo build failed"
 BIN="$TARGET/debug/toondb-server"
 

@@ -22,7 +22,9 @@ fi
 "$VENV/bin/python" -c 'import importlib.metadata as m; print("mcp", m.version("mcp"))'
 
 echo "== build toondb (CLI) and the seed example"
-(cd "$ROOT" && cargo build -q -p toondb-cli -p toondb-mcp --example seed)
+# The workspace feature set of scripts/test-all.sh, so nothing already built recompiles.
+source "$ROOT/scripts/ws-features.sh"
+(cd "$ROOT" && cargo build -q --workspace --locked "${ws_features[@]}" --bin toondb --example seed)
 "$TARGET/debug/examples/seed" "$WORK/db"
 
 echo "== python client against toondb mcp"
