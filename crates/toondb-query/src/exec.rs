@@ -769,8 +769,11 @@ impl<'t> Exec<'t> {
                 table,
                 access,
                 filter,
+                reverse,
                 ..
-            } => self.scan_stream(table, access, filter.as_ref(), &mut |x, _, r| sink(x, r)),
+            } => self.scan_stream(table, access, filter.as_ref(), *reverse, &mut |x, _, r| {
+                sink(x, r)
+            }),
             Plan::Filter { input, pred } => self.stream(input, &mut |x, r| {
                 if x.truth(pred, &r)? {
                     sink(x, r)
@@ -820,6 +823,53 @@ impl<'t> Exec<'t> {
                 });
                 self.ctl.release(bytes);
                 r
+            }
+            Plan::IndexJoin {
+                left,
+                table,
+                index,
+                keys,
+                filter,
+                residual,
+                kind,
+                ..
+            } => {
+                let width = table.columns.len();
+                let mut vals = Vec::with_capacity(keys.len());
+                self.stream(left, &mut |x, l| {
+                    vals.clear();
+                    for k in keys {
+                        vals.push(x.eval(k, &l)?);
+                    }
+                    let mut matched = false;
+                    let flow = x.probe_rows(table, index.as_ref(), &vals, &mut |x, r| {
+                        x.ctl.tick()?;
+                        if let Some(f) = filter {
+                            if !x.truth(f, &r)? {
+                                return Ok(Flow::More);
+                            }
+                        }
+                        let mut row = Vec::with_capacity(l.len() + r.len());
+                        row.extend(l.iter().cloned());
+                        row.extend(r);
+                        if let Some(c) = residual {
+                            if !x.truth(c, &row)? {
+                                return Ok(Flow::More);
+                            }
+                        }
+                        matched = true;
+                        sink(x, row)
+                    })?;
+                    if flow == Flow::Stop {
+                        return Ok(Flow::Stop);
+                    }
+                    if !matched && *kind == JoinKind::Left {
+                        let mut row = l;
+                        row.extend(std::iter::repeat_n(Value::Null, width));
+                        return sink(x, row);
+                    }
+                    Ok(Flow::More)
+                })
             }
             Plan::HashJoin {
                 left,
@@ -1257,10 +1307,24 @@ impl<'t> Exec<'t> {
         hi: Bound<Vec<u8>>,
         f: &mut PairSink<'_, 't>,
     ) -> Result<Flow> {
-        let mut lo = lo;
+        self.range_stream_dir(lo, hi, false, f)
+    }
+
+    /// Streams the pairs in `[lo, hi]` ascending (or descending with `reverse`) in growing
+    /// chunks, so a consumer that stops early (LIMIT) reads little.
+    fn range_stream_dir(
+        &mut self,
+        lo: Bound<Vec<u8>>,
+        hi: Bound<Vec<u8>>,
+        reverse: bool,
+        f: &mut PairSink<'_, 't>,
+    ) -> Result<Flow> {
+        let (mut lo, mut hi) = (lo, hi);
         let mut n = 128usize;
         loop {
-            let chunk = self.txn()?.scan_chunk(bound_ref(&lo), bound_ref(&hi), n)?;
+            let chunk = self
+                .txn()?
+                .scan_chunk(bound_ref(&lo), bound_ref(&hi), n, reverse)?;
             let done = chunk.len() < n;
             let Some(last) = chunk.last().map(|(k, _)| k.clone()) else {
                 return Ok(Flow::More);
@@ -1274,7 +1338,11 @@ impl<'t> Exec<'t> {
             if done {
                 return Ok(Flow::More);
             }
-            lo = Bound::Excluded(last);
+            if reverse {
+                hi = Bound::Excluded(last);
+            } else {
+                lo = Bound::Excluded(last);
+            }
             n = (n * 4).min(8192);
         }
     }
@@ -1300,19 +1368,21 @@ impl<'t> Exec<'t> {
         filter: Option<&Expr>,
     ) -> Result<Vec<(i64, Row)>> {
         let mut out = Vec::new();
-        self.scan_stream(t, access, filter, &mut |_, id, r| {
+        self.scan_stream(t, access, filter, false, &mut |_, id, r| {
             out.push((id, r));
             Ok(Flow::More)
         })?;
         Ok(out)
     }
 
-    /// Streams the rows of `t` reached through `access` that pass `filter`, with rowids.
+    /// Streams the rows of `t` reached through `access` that pass `filter`, with rowids, in
+    /// ascending key order (rowid, or the index's order) or, with `reverse`, descending.
     pub fn scan_stream(
         &mut self,
         t: &TableDef,
         access: &Access,
         filter: Option<&Expr>,
+        reverse: bool,
         sink: &mut dyn FnMut(&mut Self, i64, Row) -> Result<Flow>,
     ) -> Result<Flow> {
         let mut emit = |x: &mut Self, id: i64, row: Row| -> Result<Flow> {
@@ -1330,7 +1400,7 @@ impl<'t> Exec<'t> {
                     Some(s) => Bound::Excluded(s),
                     None => Bound::Unbounded,
                 };
-                self.range_stream(Bound::Included(prefix), hi, &mut |x, k, v| {
+                self.range_stream_dir(Bound::Included(prefix), hi, reverse, &mut |x, k, v| {
                     let id = decode_rowid_suffix(&k)?;
                     let row = x.read_row(t, &k, &v)?;
                     emit(x, id, row)
@@ -1346,6 +1416,9 @@ impl<'t> Exec<'t> {
                 }
                 ids.sort_unstable();
                 ids.dedup();
+                if reverse {
+                    ids.reverse();
+                }
                 for id in ids {
                     self.ctl.tick()?;
                     let key = row_key(t.id, id);
@@ -1366,7 +1439,7 @@ impl<'t> Exec<'t> {
                 ) else {
                     return Ok(Flow::More);
                 };
-                self.range_stream(l, h, &mut |x, k, v| {
+                self.range_stream_dir(l, h, reverse, &mut |x, k, v| {
                     let id = decode_rowid_suffix(&k)?;
                     let row = x.read_row(t, &k, &v)?;
                     emit(x, id, row)
@@ -1374,7 +1447,14 @@ impl<'t> Exec<'t> {
             }
             Access::Index { index, eq, lo, hi } => {
                 let mut seen = HashSet::new();
-                'tuples: for tuple in eq {
+                // Several IN tuples are visited in list order; the ORDER BY rule only asks for
+                // `reverse` (or relies on index order) with at most one tuple.
+                let tuples: Box<dyn Iterator<Item = &Vec<Expr>>> = if reverse {
+                    Box::new(eq.iter().rev())
+                } else {
+                    Box::new(eq.iter())
+                };
+                'tuples: for tuple in tuples {
                     let mut prefix = index_prefix(t.id, index.id);
                     for e in tuple {
                         let v = self.eval(e, &[])?;
@@ -1401,29 +1481,93 @@ impl<'t> Exec<'t> {
                         }
                     };
                     let several = eq.len() > 1;
-                    let flow = self.range_stream(l, h, &mut |x, _, v| {
-                        let id = decode_rowid_suffix(&v)?;
+                    let flow = self.index_rows(t, index, l, h, reverse, &mut |x, id, row| {
                         if several && !seen.insert(id) {
                             return Ok(Flow::More);
                         }
-                        let key = row_key(t.id, id);
-                        match x.txn()?.get(&key)? {
-                            Some(v) => {
-                                let row = x.read_row(t, &key, &v)?;
-                                emit(x, id, row)
-                            }
-                            None => Err(Error::Corruption {
-                                what: "index",
-                                key,
-                                detail: format!("index {} points to a missing row", index.name),
-                            }),
-                        }
+                        emit(x, id, row)
                     })?;
                     if flow == Flow::Stop {
                         return Ok(Flow::Stop);
                     }
                 }
                 Ok(Flow::More)
+            }
+        }
+    }
+
+    /// Streams the rows an index range `[l, h]` points to, in index order (or reversed).
+    fn index_rows(
+        &mut self,
+        t: &TableDef,
+        index: &IndexDef,
+        l: Bound<Vec<u8>>,
+        h: Bound<Vec<u8>>,
+        reverse: bool,
+        f: &mut dyn FnMut(&mut Self, i64, Row) -> Result<Flow>,
+    ) -> Result<Flow> {
+        self.range_stream_dir(l, h, reverse, &mut |x, _, v| {
+            let id = decode_rowid_suffix(&v)?;
+            let key = row_key(t.id, id);
+            match x.txn()?.get(&key)? {
+                Some(v) => {
+                    let row = x.read_row(t, &key, &v)?;
+                    f(x, id, row)
+                }
+                None => Err(Error::Corruption {
+                    what: "index",
+                    key,
+                    detail: format!("index {} points to a missing row", index.name),
+                }),
+            }
+        })
+    }
+
+    /// The rows of `t` whose rowid (`index: None`) or leading index columns equal `vals`
+    /// (plain value equality: the planner only probes where no comparison affinity applies).
+    fn probe_rows(
+        &mut self,
+        t: &TableDef,
+        index: Option<&IndexDef>,
+        vals: &[Value],
+        f: &mut dyn FnMut(&mut Self, Row) -> Result<Flow>,
+    ) -> Result<Flow> {
+        if vals.iter().any(Value::is_null) {
+            return Ok(Flow::More);
+        }
+        match index {
+            None => {
+                let id = match vals.first() {
+                    Some(Value::Integer(i)) => *i,
+                    Some(Value::Real(r)) if r.fract() == 0.0 && r.abs() < 9.2e18 => *r as i64,
+                    _ => return Ok(Flow::More),
+                };
+                let key = row_key(t.id, id);
+                match self.txn()?.get(&key)? {
+                    Some(v) => {
+                        let row = self.read_row(t, &key, &v)?;
+                        f(self, row)
+                    }
+                    None => Ok(Flow::More),
+                }
+            }
+            Some(ix) => {
+                let mut prefix = index_prefix(t.id, ix.id);
+                for v in vals {
+                    encode_key_value(&mut prefix, v);
+                }
+                let hi = match prefix_successor(&prefix) {
+                    Some(s) => Bound::Excluded(s),
+                    None => Bound::Unbounded,
+                };
+                self.index_rows(
+                    t,
+                    ix,
+                    Bound::Included(prefix),
+                    hi,
+                    false,
+                    &mut |x, _, row| f(x, row),
+                )
             }
         }
     }

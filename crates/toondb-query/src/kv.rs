@@ -25,15 +25,17 @@ pub trait KvTxn: Send {
         upper: Bound<&[u8]>,
         reverse: bool,
     ) -> Result<KvPairs<'_>>;
-    /// Up to `limit` pairs of an ascending scan (the executor reads tables in chunks, so a
-    /// backend whose `scan` must buffer can override this to buffer only a chunk).
+    /// The first `limit` pairs of an ascending (or, with `reverse`, descending) scan. The
+    /// executor reads tables in chunks, so a backend whose `scan` must buffer can override this
+    /// to buffer only a chunk.
     fn scan_chunk(
         &mut self,
         lower: Bound<&[u8]>,
         upper: Bound<&[u8]>,
         limit: usize,
+        reverse: bool,
     ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        self.scan(lower, upper, false)?.take(limit).collect()
+        self.scan(lower, upper, reverse)?.take(limit).collect()
     }
     /// Makes the writes durable and visible. Conflicts surface as errors for which
     /// [`Error::is_conflict`] is true.
@@ -82,10 +84,12 @@ pub fn writes_in<'w>(
     Box::new(writes.range((lo, hi)))
 }
 
-/// Lazily merges an ascending base scan with buffered writes (writes win; `None` deletes).
+/// Lazily merges a base scan with buffered writes (writes win; `None` deletes), ascending or
+/// descending.
 pub struct MergeWrites<'a> {
     base: std::iter::Peekable<KvPairs<'a>>,
     writes: std::iter::Peekable<WritesIter<'a>>,
+    reverse: bool,
 }
 
 impl<'a> MergeWrites<'a> {
@@ -96,10 +100,94 @@ impl<'a> MergeWrites<'a> {
         lower: Bound<&[u8]>,
         upper: Bound<&[u8]>,
     ) -> Self {
+        Self::with_direction(base, writes, lower, upper, false)
+    }
+
+    /// Merges `base` (descending when `reverse`, else ascending) with the writes inside the
+    /// same bounds, in the same direction.
+    pub fn with_direction(
+        base: KvPairs<'a>,
+        writes: &'a WriteBuffer,
+        lower: Bound<&[u8]>,
+        upper: Bound<&[u8]>,
+        reverse: bool,
+    ) -> Self {
+        let writes = writes_in(writes, lower, upper);
+        let writes: WritesIter<'a> = if reverse {
+            Box::new(writes.rev())
+        } else {
+            writes
+        };
         MergeWrites {
             base: base.peekable(),
-            writes: writes_in(writes, lower, upper).peekable(),
+            writes: writes.peekable(),
+            reverse,
         }
+    }
+}
+
+/// The first `limit` pairs of a scan over a base store merged with buffered `writes`, in the
+/// given direction, reading the base `limit` pairs at a time through `read(lower, upper, limit)`
+/// (which must return the first `limit` base pairs in that direction). Fewer than `limit`
+/// pairs come back only when the range is exhausted, however many base keys the writes delete.
+pub fn merged_chunk(
+    writes: &WriteBuffer,
+    lower: Bound<&[u8]>,
+    upper: Bound<&[u8]>,
+    limit: usize,
+    reverse: bool,
+    mut read: impl FnMut(Bound<&[u8]>, Bound<&[u8]>, usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>>,
+) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    let limit = limit.max(1);
+    let mut lo: Bound<Vec<u8>> = lower.map(<[u8]>::to_vec);
+    let mut hi: Bound<Vec<u8>> = upper.map(<[u8]>::to_vec);
+    let mut out = Vec::new();
+    loop {
+        let (lo_r, hi_r) = (bound_slice(&lo), bound_slice(&hi));
+        if range_is_empty(lo_r, hi_r) {
+            return Ok(out);
+        }
+        let base = read(lo_r, hi_r, limit)?;
+        let exhausted = base.len() < limit;
+        let last = base.last().map(|(k, _)| k.clone());
+        // The writes that belong between the previous chunk and this chunk's last base key
+        // (or the end of the range once the base is exhausted).
+        let (wlo, whi) = match (&last, exhausted, reverse) {
+            (Some(k), false, false) => (lo_r, Bound::Included(k.as_slice())),
+            (Some(k), false, true) => (Bound::Included(k.as_slice()), hi_r),
+            _ => (lo_r, hi_r),
+        };
+        let merged = MergeWrites::with_direction(
+            Box::new(base.into_iter().map(Ok)),
+            writes,
+            wlo,
+            whi,
+            reverse,
+        );
+        for pair in merged {
+            out.push(pair?);
+            if out.len() >= limit {
+                return Ok(out);
+            }
+        }
+        match last {
+            Some(k) if !exhausted => {
+                if reverse {
+                    hi = Bound::Excluded(k);
+                } else {
+                    lo = Bound::Excluded(k);
+                }
+            }
+            _ => return Ok(out),
+        }
+    }
+}
+
+fn bound_slice(b: &Bound<Vec<u8>>) -> Bound<&[u8]> {
+    match b {
+        Bound::Included(k) => Bound::Included(k.as_slice()),
+        Bound::Excluded(k) => Bound::Excluded(k.as_slice()),
+        Bound::Unbounded => Bound::Unbounded,
     }
 }
 
@@ -112,14 +200,17 @@ impl Iterator for MergeWrites<'_> {
                 (Some(Err(_)), _) => return self.base.next(),
                 (None, Some(_)) => true,
                 (Some(_), None) => false,
-                (Some(Ok((bk, _))), Some((wk, _))) => match bk.as_slice().cmp(wk.as_slice()) {
-                    std::cmp::Ordering::Less => false,
-                    std::cmp::Ordering::Equal => {
-                        self.base.next();
-                        true
+                (Some(Ok((bk, _))), Some((wk, _))) => {
+                    let ord = bk.as_slice().cmp(wk.as_slice());
+                    match if self.reverse { ord.reverse() } else { ord } {
+                        std::cmp::Ordering::Less => false,
+                        std::cmp::Ordering::Equal => {
+                            self.base.next();
+                            true
+                        }
+                        std::cmp::Ordering::Greater => true,
                     }
-                    std::cmp::Ordering::Greater => true,
-                },
+                }
             };
             if take_write {
                 let (k, w) = self.writes.next()?;
@@ -298,6 +389,35 @@ mod tests {
             (b"c".to_vec(), b"3".to_vec()),
             (b"d".to_vec(), b"5".to_vec()),
             (b"e".to_vec(), b"6".to_vec()),
+        ];
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn merge_writes_descending() {
+        let base: Vec<Result<(Vec<u8>, Vec<u8>)>> = vec![
+            Ok((b"d".to_vec(), b"4".to_vec())),
+            Ok((b"b".to_vec(), b"2".to_vec())),
+            Ok((b"a".to_vec(), b"1".to_vec())),
+        ];
+        let mut w = WriteBuffer::new();
+        w.insert(b"b".to_vec(), None);
+        w.insert(b"c".to_vec(), Some(b"3".to_vec()));
+        w.insert(b"d".to_vec(), Some(b"5".to_vec()));
+        w.insert(b"e".to_vec(), Some(b"6".to_vec()));
+        let got: Vec<_> = MergeWrites::with_direction(
+            Box::new(base.into_iter()),
+            &w,
+            Bound::Unbounded,
+            Bound::Included(b"d"),
+            true,
+        )
+        .map(|r| r.unwrap())
+        .collect();
+        let want: Vec<(Vec<u8>, Vec<u8>)> = vec![
+            (b"d".to_vec(), b"5".to_vec()),
+            (b"c".to_vec(), b"3".to_vec()),
+            (b"a".to_vec(), b"1".to_vec()),
         ];
         assert_eq!(got, want);
     }

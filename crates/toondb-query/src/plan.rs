@@ -90,6 +90,9 @@ pub enum Plan {
         access: Access,
         /// Residual filter over the table row.
         filter: Option<Expr>,
+        /// Emit rows in descending key order (rowid order, or the index's order for an
+        /// index scan) instead of ascending. Set by the ORDER BY rule that removes a sort.
+        reverse: bool,
     },
     /// Row filter.
     Filter {
@@ -136,6 +139,28 @@ pub enum Plan {
         build_left: bool,
         /// Right width (for NULL padding).
         right_width: usize,
+    },
+    /// Index nested-loop join: for each left row, the matching rows of `table` are looked up
+    /// through its rowid (`index: None`) or an index whose leading columns equal `keys`;
+    /// output row = left ++ table row. Chosen when the left side is small next to a scan of
+    /// the table (a hash join would read the whole table to build or probe).
+    IndexJoin {
+        /// Outer side.
+        left: Box<Plan>,
+        /// Inner table.
+        table: Arc<TableDef>,
+        /// Alias shown in EXPLAIN.
+        alias: String,
+        /// Index probed (None: the rowid).
+        index: Option<IndexDef>,
+        /// Probe values over the left row: the rowid, or the index's leading columns.
+        keys: Vec<Expr>,
+        /// Filter over the table row alone (its single-table conditions).
+        filter: Option<Expr>,
+        /// Remaining join condition over left ++ table row.
+        residual: Option<Expr>,
+        /// Join kind.
+        kind: JoinKind,
     },
     /// Grouping and aggregation; output = input columns of the last row of the group
     /// (SQLite "bare column" semantics), then group keys, then aggregate results.
@@ -293,6 +318,7 @@ impl Plan {
                 ..
             } => input_width + groups.len() + aggs.len(),
             Plan::SetOp { left, .. } => left.width(),
+            Plan::IndexJoin { left, table, .. } => left.width() + table.columns.len(),
         }
     }
 
@@ -320,6 +346,7 @@ impl Plan {
                 alias,
                 access,
                 filter,
+                reverse,
             } => {
                 let name = if alias.eq_ignore_ascii_case(&table.name) {
                     table.name.clone()
@@ -374,6 +401,9 @@ impl Plan {
                         }
                     }
                 }
+                if *reverse {
+                    line.push_str(" DESC");
+                }
                 if let Some(f) = filter {
                     let _ = write!(line, " filter={}", fmt_expr(f));
                 }
@@ -403,6 +433,49 @@ impl Plan {
                     let _ = write!(line, " on={}", fmt_expr(on));
                 }
                 vec![left, right]
+            }
+            Plan::IndexJoin {
+                left,
+                table,
+                alias,
+                index,
+                keys,
+                filter,
+                residual,
+                kind,
+            } => {
+                let name = if alias.eq_ignore_ascii_case(&table.name) {
+                    table.name.clone()
+                } else {
+                    format!("{} AS {}", table.name, alias)
+                };
+                let key_list = keys.iter().map(fmt_expr).collect::<Vec<_>>().join(", ");
+                match index {
+                    None => {
+                        let _ = write!(line, "IndexJoin {kind:?} {name} rowid = {key_list}");
+                    }
+                    Some(ix) => {
+                        let cols: Vec<&str> = ix
+                            .columns
+                            .iter()
+                            .take(keys.len())
+                            .filter_map(|&c| table.columns.get(c).map(|c| c.name.as_str()))
+                            .collect();
+                        let _ = write!(
+                            line,
+                            "IndexJoin {kind:?} {name} USING INDEX {} ({}) = [{key_list}]",
+                            ix.name,
+                            cols.join(", ")
+                        );
+                    }
+                }
+                if let Some(f) = filter {
+                    let _ = write!(line, " filter={}", fmt_expr(f));
+                }
+                if let Some(r) = residual {
+                    let _ = write!(line, " residual={}", fmt_expr(r));
+                }
+                vec![left]
             }
             Plan::HashJoin {
                 left,
@@ -557,6 +630,32 @@ fn estimate(p: &Plan) -> f64 {
         Plan::Limit { input, .. } => estimate(input).min(100.0),
         Plan::NestedLoop { left, right, .. } => estimate(left) * estimate(right),
         Plan::HashJoin { left, right, .. } => estimate(left).max(estimate(right)),
+        Plan::IndexJoin {
+            left,
+            table,
+            index,
+            keys,
+            filter,
+            ..
+        } => {
+            let stats = table.stats.as_ref();
+            let per = match index {
+                None => 1.0,
+                Some(ix) if ix.unique && keys.len() == ix.columns.len() => 1.0,
+                Some(ix) => match stats {
+                    Some(s) => {
+                        let mut per = s.rows as f64;
+                        for c in ix.columns.iter().take(keys.len()) {
+                            per /= s.distinct.get(*c).copied().unwrap_or(1).max(1) as f64;
+                        }
+                        per.max(1.0)
+                    }
+                    None => 10.0,
+                },
+            };
+            let sel = if filter.is_some() { 0.3 } else { 1.0 };
+            estimate(left) * per * sel
+        }
         Plan::Aggregate { input, groups, .. } => {
             if groups.is_empty() {
                 1.0

@@ -10,7 +10,7 @@ use sqlparser::ast::{
     UnaryOperator as AU, Value as AV,
 };
 
-use crate::catalog::{Catalog, TableDef};
+use crate::catalog::{Catalog, IndexDef, TableDef};
 use crate::error::{name_err, unsupported, Error, Result};
 use crate::exec::eval_const;
 use crate::expr::{AggCall, AggFunc, BinOp, Expr, Func, UnOp};
@@ -370,6 +370,9 @@ pub struct Planner<'a> {
     view_depth: usize,
     /// Common table expressions in scope: (name, column aliases, query).
     ctes: Vec<(String, Vec<String>, ast::Query)>,
+    /// The SELECT being planned has a LIMIT: reading a whole index in ORDER BY order (and
+    /// stopping after LIMIT rows) beats a full scan plus a top-k buffer.
+    limited: bool,
 }
 
 impl<'a> Planner<'a> {
@@ -383,6 +386,7 @@ impl<'a> Planner<'a> {
             depth: 0,
             view_depth: 0,
             ctes: Vec::new(),
+            limited: false,
         }
     }
 
@@ -1026,7 +1030,12 @@ impl<'a> Planner<'a> {
             }
         };
         let mut planned = match q.body.as_ref() {
-            SetExpr::Select(sel) => self.plan_select(sel, &order)?,
+            SetExpr::Select(sel) => {
+                let outer = std::mem::replace(&mut self.limited, limit.is_some());
+                let r = self.plan_select(sel, &order);
+                self.limited = outer;
+                r?
+            }
             _ => {
                 let mut p = self.plan_set_expr(&q.body)?;
                 if !order.is_empty() {
@@ -1237,6 +1246,7 @@ impl<'a> Planner<'a> {
                             alias: a.clone(),
                             access: Access::Full,
                             filter: None,
+                            reverse: false,
                         },
                         table: Some(t.clone()),
                         cols,
@@ -1672,6 +1682,13 @@ impl<'a> Planner<'a> {
 
         let mut plan = from_plan;
         let mut all_out: Vec<Expr> = out_exprs.into_iter().chain(extra).collect();
+        if !is_agg
+            && !sort_keys.is_empty()
+            && ordered_scan(&mut plan, &all_out, &sort_keys, self.limited)
+        {
+            // The scan already delivers rows in ORDER BY order: no sort (and LIMIT stops it).
+            sort_keys.clear();
+        }
         if is_agg {
             let ng = groups.len();
             let rewrite_all = |e: &mut Expr| rewrite_post_agg(e, &groups, from_width, ng);
@@ -1955,6 +1972,7 @@ impl<'a> Planner<'a> {
             // Split equi-join keys: left expr only over tables < i, right expr only over table i.
             let mut lkeys = Vec::new();
             let mut rkeys = Vec::new();
+            let mut key_conds = Vec::new();
             let mut residual = Vec::new();
             for c in conds {
                 if let Expr::Bin {
@@ -1973,6 +1991,7 @@ impl<'a> Planner<'a> {
                         rk.shift_columns(rs);
                         lkeys.push((**l).clone());
                         rkeys.push(rk);
+                        key_conds.push(c);
                         continue;
                     }
                     if !c.has_subquery() && left_only(&rt) && right_only(&lt) {
@@ -1980,12 +1999,43 @@ impl<'a> Planner<'a> {
                         rk.shift_columns(rs);
                         lkeys.push((**r).clone());
                         rkeys.push(rk);
+                        key_conds.push(c);
                         continue;
                     }
                 }
                 residual.push(c);
             }
             let right_width = re - rs;
+            if let Some((index, used)) = index_join_probe(&acc, &right, &rkeys) {
+                let Plan::Scan {
+                    table,
+                    alias,
+                    filter,
+                    ..
+                } = right
+                else {
+                    return Err(Error::Internal("index join over a non-scan".into()));
+                };
+                let keys = used.iter().map(|&j| lkeys[j].clone()).collect();
+                residual.extend(
+                    key_conds
+                        .into_iter()
+                        .enumerate()
+                        .filter(|(j, _)| !used.contains(j))
+                        .map(|(_, c)| c),
+                );
+                acc = Plan::IndexJoin {
+                    left: Box::new(acc),
+                    table,
+                    alias,
+                    index,
+                    keys,
+                    filter,
+                    residual: Expr::conjoin(residual),
+                    kind,
+                };
+                continue;
+            }
             acc = if lkeys.is_empty() {
                 Plan::NestedLoop {
                     left: Box::new(acc),
@@ -2031,6 +2081,7 @@ impl<'a> Planner<'a> {
                     alias,
                     access,
                     filter: Expr::conjoin(std::mem::take(&mut local)),
+                    reverse: false,
                 }
             }
             (p, _) => match Expr::conjoin(local) {
@@ -2173,6 +2224,166 @@ fn filter(p: Plan, pred: Expr) -> Plan {
             input: Box::new(p),
             pred,
         },
+    }
+}
+
+/// Whether joining `right` to `left` should look rows up through `right`'s rowid or an index
+/// (index nested-loop join) instead of hashing: `right` must be a table scan, the equi-join
+/// keys `rkeys` (over the right row) must cover its rowid or an index's leading columns, and
+/// the estimated probes must cost less than reading the table. Returns the index (None: rowid)
+/// and the positions in `rkeys` of the keys to probe with, in index column order.
+fn index_join_probe(
+    left: &Plan,
+    right: &Plan,
+    rkeys: &[Expr],
+) -> Option<(Option<IndexDef>, Vec<usize>)> {
+    let Plan::Scan { table, .. } = right else {
+        return None;
+    };
+    let key_of = |col: usize, used: &[usize]| {
+        rkeys
+            .iter()
+            .enumerate()
+            .position(|(j, k)| matches!(k, Expr::Col(c) if *c == col) && !used.contains(&j))
+    };
+    let mut best: Option<(Option<IndexDef>, Vec<usize>)> = table
+        .rowid_column
+        .and_then(|rc| key_of(rc, &[]))
+        .map(|j| (None, vec![j]));
+    if best.is_none() {
+        for ix in &table.indexes {
+            let mut used = Vec::new();
+            for &c in &ix.columns {
+                match key_of(c, &used) {
+                    Some(j) => used.push(j),
+                    None => break,
+                }
+            }
+            let full_unique = |ix: &IndexDef, n: usize| ix.unique && n == ix.columns.len();
+            let better = match &best {
+                _ if used.is_empty() => false,
+                None => true,
+                Some((Some(b), u)) => {
+                    (full_unique(ix, used.len()), used.len()) > (full_unique(b, u.len()), u.len())
+                }
+                Some((None, _)) => false,
+            };
+            if better {
+                best = Some((Some(ix.clone()), used));
+            }
+        }
+    }
+    let (index, used) = best?;
+    // Cost: a hash join reads the whole table once; the index join does one probe (a point
+    // read, several times a scan step) per left row plus a row read per match.
+    let table_rows = table.stats.as_ref().map_or(1000.0, |s| s.rows as f64);
+    let per_probe = match &index {
+        None => 1.0,
+        Some(ix) if ix.unique && used.len() == ix.columns.len() => 1.0,
+        Some(ix) => match &table.stats {
+            Some(s) => {
+                let mut per = table_rows;
+                for c in ix.columns.iter().take(used.len()) {
+                    per /= s.distinct.get(*c).copied().unwrap_or(1).max(1) as f64;
+                }
+                per.max(1.0)
+            }
+            None => 10.0,
+        },
+    };
+    let left_rows = estimate(left);
+    (left_rows * (4.0 + 2.0 * per_probe) < table_rows).then_some((index, used))
+}
+
+/// The ORDER BY rule: when a single-table scan can deliver its rows in the order of
+/// `sort_keys` (over `out`, the projection of the scan row), sets the scan's direction (and,
+/// with `limited`, switches a full scan to a full scan of an index whose leading columns are
+/// the sort keys) and returns true, so the caller drops the sort. Rowid order serves keys that
+/// start with the INTEGER PRIMARY KEY column; index order (columns, then rowid) serves keys that
+/// follow the index columns after its equality-bound prefix. All keys must share one direction
+/// with SQLite's default NULL placement (first ascending, last descending), which is where NULL
+/// sorts in the key encoding. Collations are binary everywhere, as in the key encoding.
+fn ordered_scan(plan: &mut Plan, out: &[Expr], sort_keys: &[SortKey], limited: bool) -> bool {
+    let scan = match plan {
+        Plan::Filter { input, .. } => input.as_mut(),
+        p => p,
+    };
+    let Plan::Scan {
+        table,
+        access,
+        reverse,
+        ..
+    } = scan
+    else {
+        return false;
+    };
+    let desc = sort_keys[0].desc;
+    let mut cols = Vec::with_capacity(sort_keys.len());
+    for k in sort_keys {
+        if k.desc != desc || k.nulls_first == desc {
+            return false;
+        }
+        let Expr::Col(i) = k.expr else { return false };
+        match out.get(i) {
+            Some(Expr::Col(c)) if *c < table.columns.len() => cols.push(*c),
+            _ => return false,
+        }
+    }
+    let rowid = table.rowid_column;
+    // Rowid order.
+    if rowid.is_some() && cols.first().copied() == rowid {
+        if matches!(
+            access,
+            Access::Full | Access::RowidRange { .. } | Access::RowidIn(_)
+        ) {
+            *reverse = desc;
+            return true;
+        }
+        return false;
+    }
+    // Does index order (`index` with `bound` leading columns fixed by equality) serve `cols`?
+    let serves = |index: &IndexDef, bound: usize| -> bool {
+        let fixed = &index.columns[..bound.min(index.columns.len())];
+        let mut order = index.columns[fixed.len()..].iter().copied().chain(rowid);
+        for c in cols.iter().filter(|c| !fixed.contains(c)) {
+            match order.next() {
+                Some(o) if o == *c => {
+                    if Some(o) == rowid {
+                        return true;
+                    }
+                }
+                _ => return false,
+            }
+        }
+        true
+    };
+    match access {
+        Access::Index { index, eq, .. } if eq.len() <= 1 => {
+            if serves(index, eq.first().map_or(0, Vec::len)) {
+                *reverse = desc;
+                return true;
+            }
+            false
+        }
+        Access::Full if limited => {
+            let Some(index) = table
+                .indexes
+                .iter()
+                .find(|ix| ix.columns.first() == cols.first() && serves(ix, 0))
+                .cloned()
+            else {
+                return false;
+            };
+            *access = Access::Index {
+                index,
+                eq: vec![vec![]],
+                lo: None,
+                hi: None,
+            };
+            *reverse = desc;
+            true
+        }
+        _ => false,
     }
 }
 

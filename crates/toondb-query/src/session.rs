@@ -14,7 +14,7 @@ use crate::error::{name_err, unsupported, Error, Result};
 use crate::exec::{Exec, OnConflict, Row};
 use crate::expr::Expr;
 use crate::func::{Arity, Functions};
-use crate::kv::{range_is_empty, writes_in, KvBackend, KvPairs, KvTxn, MemBackend, MergeWrites};
+use crate::kv::{range_is_empty, KvBackend, KvPairs, KvTxn, MemBackend, MergeWrites};
 use crate::parse::{count_params, parse, parse_one};
 use crate::plan::Plan;
 use crate::planner::{object_name, Column, Planned, Planner};
@@ -210,25 +210,26 @@ impl KvTxn for Overlay<'_> {
         if range_is_empty(lower, upper) {
             return Ok(Box::new(std::iter::empty()));
         }
-        if !reverse {
-            let base = self.base.scan(lower, upper, false)?;
-            return Ok(Box::new(MergeWrites::new(base, &self.writes, lower, upper)));
-        }
-        let mut merged: BTreeMap<Vec<u8>, Vec<u8>> = self
-            .base
-            .scan(lower, upper, false)?
-            .collect::<Result<_>>()?;
-        for (k, w) in writes_in(&self.writes, lower, upper) {
-            match w {
-                Some(v) => {
-                    merged.insert(k.clone(), v.clone());
-                }
-                None => {
-                    merged.remove(k);
-                }
-            }
-        }
-        Ok(Box::new(merged.into_iter().rev().map(Ok)))
+        let base = self.base.scan(lower, upper, reverse)?;
+        Ok(Box::new(MergeWrites::with_direction(
+            base,
+            &self.writes,
+            lower,
+            upper,
+            reverse,
+        )))
+    }
+    fn scan_chunk(
+        &mut self,
+        lower: Bound<&[u8]>,
+        upper: Bound<&[u8]>,
+        limit: usize,
+        reverse: bool,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let base = &mut *self.base;
+        crate::kv::merged_chunk(&self.writes, lower, upper, limit, reverse, |l, h, n| {
+            base.scan_chunk(l, h, n, reverse)
+        })
     }
     fn commit(self: Box<Self>) -> Result<()> {
         for (k, w) in self.writes {
@@ -814,6 +815,7 @@ fn explain(cat: &Catalog, stmt: &Statement) -> Result<Vec<String>> {
                 alias: t.name.clone(),
                 access,
                 filter: pred,
+                reverse: false,
             };
             let mut v = vec![format!("Update {}", t.name)];
             v.extend(plan.explain().into_iter().map(|l| format!("  {l}")));
@@ -827,6 +829,7 @@ fn explain(cat: &Catalog, stmt: &Statement) -> Result<Vec<String>> {
                 alias: t.name.clone(),
                 access,
                 filter: pred,
+                reverse: false,
             };
             let mut v = vec![format!("Delete {}", t.name)];
             v.extend(plan.explain().into_iter().map(|l| format!("  {l}")));

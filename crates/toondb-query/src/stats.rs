@@ -45,7 +45,7 @@ impl Kmv {
 pub fn collect(ex: &mut Exec<'_>, t: &TableDef) -> Result<TableStats> {
     let mut rows = 0u64;
     let mut sketches: Vec<Kmv> = (0..t.columns.len()).map(|_| Kmv::default()).collect();
-    ex.scan_stream(t, &Access::Full, None, &mut |_, _, r| {
+    ex.scan_stream(t, &Access::Full, None, false, &mut |_, _, r| {
         rows += 1;
         for (v, s) in r.iter().zip(sketches.iter_mut()) {
             if v.is_null() {

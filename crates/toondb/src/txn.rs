@@ -410,51 +410,25 @@ impl KvTxn for TxStatement {
         lower: Bound<&[u8]>,
         upper: Bound<&[u8]>,
         limit: usize,
+        reverse: bool,
     ) -> toondb_query::Result<Vec<(Vec<u8>, Vec<u8>)>> {
         // Reads at most `limit` keys from storage per round, so a chunked table scan costs
         // O(rows) in total instead of re-reading the rest of the range for every chunk.
-        let limit = limit.max(1);
-        let mut lo: Bound<Vec<u8>> = lower.map(<[u8]>::to_vec);
-        loop {
-            let lo_ref = crate::db::bound_ref(&lo);
-            if range_is_empty(lo_ref, upper) {
-                return Ok(Vec::new());
-            }
-            let base: Vec<(Vec<u8>, Vec<u8>)> = {
-                let mut g = self.txn.lock();
-                let t = g.as_mut().ok_or_else(qfinished)?;
-                t.scan(lo_ref, upper, Direction::Forward)
-                    .map_err(qerr)?
-                    .take(limit)
-                    .collect::<toondb_storage::Result<_>>()
-                    .map_err(qerr)?
-            };
-            let exhausted = base.len() < limit;
-            let last = base.last().map(|(k, _)| k.clone());
-            let end: Bound<&[u8]> = match (exhausted, &last) {
-                (false, Some(k)) => Bound::Included(k.as_slice()),
-                _ => upper,
-            };
-            let next_lo = last.clone().map(Bound::Excluded);
-            let mut out: Vec<(Vec<u8>, Vec<u8>)> = toondb_query::kv::MergeWrites::new(
-                Box::new(base.into_iter().map(Ok)),
-                &self.writes,
-                lo_ref,
-                end,
-            )
-            .collect::<toondb_query::Result<_>>()?;
-            if out.len() > limit {
-                out.truncate(limit);
-            }
-            if !out.is_empty() || exhausted {
-                return Ok(out);
-            }
-            // Every base key of this round was deleted by the statement: read on.
-            match next_lo {
-                Some(b) => lo = b,
-                None => return Ok(out),
-            }
-        }
+        let dir = if reverse {
+            Direction::Reverse
+        } else {
+            Direction::Forward
+        };
+        let txn = &self.txn;
+        toondb_query::kv::merged_chunk(&self.writes, lower, upper, limit, reverse, |l, h, n| {
+            let mut g = txn.lock();
+            let t = g.as_mut().ok_or_else(qfinished)?;
+            t.scan(l, h, dir)
+                .map_err(qerr)?
+                .take(n)
+                .collect::<toondb_storage::Result<_>>()
+                .map_err(qerr)
+        })
     }
     fn commit(self: Box<Self>) -> toondb_query::Result<()> {
         let mut g = self.txn.lock();
