@@ -41,6 +41,7 @@ pub use func::{Arity, Functions, ScalarFunction};
 pub use kv::{KvBackend, KvTxn, MemBackend};
 pub use parse::{parse, with_sql_stack, MAX_EXPR_DEPTH};
 pub use planner::Column;
-pub use session::{Database, Prepared, QueryResult, RowIter, Session};
+pub use exec::Flow;
+pub use session::{Database, Prepared, QueryResult, RowCallback, RowIter, Session};
 pub use storage::StorageBackend;
 pub use value::{Affinity, DataType, Value};

@@ -11,7 +11,7 @@ use crate::catalog::{self, Catalog, ColumnDef, IndexDef, TableDef, ViewDef};
 use crate::codec::{index_prefix, table_prefix};
 use crate::ctl::{Ctl, InterruptHandle, StatementLimits};
 use crate::error::{name_err, unsupported, Error, Result};
-use crate::exec::{Exec, OnConflict, Row};
+use crate::exec::{Exec, Flow, OnConflict, Row};
 use crate::expr::Expr;
 use crate::func::{Arity, Functions};
 use crate::kv::{range_is_empty, KvBackend, KvPairs, KvTxn, MemBackend, MergeWrites};
@@ -301,12 +301,62 @@ impl Session {
 
     /// Like [`Session::execute`] with positional parameters for `?`, `?N` and `$N`.
     pub fn execute_with(&mut self, sql: &str, params: &[Value]) -> Result<QueryResult> {
-        crate::parse::with_sql_stack(|| self.execute_with_inner(sql, params))
+        crate::parse::with_sql_stack(|| self.execute_with_inner(sql, params, None))
     }
 
-    fn execute_with_inner(&mut self, sql: &str, params: &[Value]) -> Result<QueryResult> {
+    /// Runs `sql` like [`Session::execute_with`], but hands the rows of the last statement to
+    /// `each` one at a time as the executor produces them instead of collecting them: a query's
+    /// memory does not grow with its result, and returning [`Flow::Stop`] ends the statement
+    /// early (its reads stop; nothing else happens). Rows of a statement that writes
+    /// (`RETURNING`) are handed over once the statement has committed. Column types the plan
+    /// does not know are taken from the first row. Returns the result without its rows.
+    ///
+    /// ```
+    /// use toondb_query::{exec::Flow, Database, Value};
+    /// let db = Database::open_in_memory().unwrap();
+    /// let mut s = db.session();
+    /// s.execute("CREATE TABLE t(x); INSERT INTO t VALUES (1), (2), (3)").unwrap();
+    /// let mut seen = Vec::new();
+    /// s.query_each("SELECT x FROM t ORDER BY x", &[], &mut |_cols, row| {
+    ///     seen.push(row[0].clone());
+    ///     Ok(if seen.len() == 2 { Flow::Stop } else { Flow::More })
+    /// })
+    /// .unwrap();
+    /// assert_eq!(seen, [Value::Integer(1), Value::Integer(2)]);
+    /// ```
+    pub fn query_each(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        each: &mut RowCallback<'_>,
+    ) -> Result<QueryResult> {
+        crate::parse::with_sql_stack(|| self.execute_with_inner(sql, params, Some(each)))
+    }
+
+    /// [`Session::query_each`] for a prepared statement.
+    pub fn query_each_prepared(
+        &mut self,
+        p: &Prepared,
+        params: &[Value],
+        each: &mut RowCallback<'_>,
+    ) -> Result<QueryResult> {
+        if params.len() < p.nparams {
+            return Err(Error::Param(expects_params(p.nparams, params.len())));
+        }
+        crate::parse::with_sql_stack(|| {
+            check_no_surplus(p.nparams.max(count_params(&p.stmt.to_string()).1), params)?;
+            self.run_statement(&p.stmt, params, Some(&p.plan), Some(each))
+        })
+    }
+
+    fn execute_with_inner(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        mut each: Option<&mut RowCallback<'_>>,
+    ) -> Result<QueryResult> {
         if let Some(r) = self.special(sql)? {
-            return Ok(r);
+            return feed_rows(r, each);
         }
         let stmts = parse(sql)?;
         if !params.is_empty() {
@@ -321,8 +371,13 @@ impl Session {
             check_no_surplus(most, params)?;
         }
         let mut last = QueryResult::default();
-        for s in &stmts {
-            last = self.run_statement(s, params, None)?;
+        for (i, s) in stmts.iter().enumerate() {
+            let sink = if i + 1 == stmts.len() {
+                each.as_deref_mut()
+            } else {
+                None
+            };
+            last = self.run_statement(s, params, None, sink)?;
         }
         Ok(last)
     }
@@ -372,7 +427,7 @@ impl Session {
         }
         crate::parse::with_sql_stack(|| {
             check_no_surplus(p.nparams.max(count_params(&p.stmt.to_string()).1), params)?;
-            self.run_statement(&p.stmt, params, Some(&p.plan))
+            self.run_statement(&p.stmt, params, Some(&p.plan), None)
         })
     }
 
@@ -500,12 +555,34 @@ impl Session {
         }
     }
 
+    /// Runs one statement; with `each`, a query's rows stream to it and other statements' rows
+    /// (RETURNING, EXPLAIN) are handed over after they commit.
     fn run_statement(
         &mut self,
         stmt: &Statement,
         params: &[Value],
         cache: Option<&PlanCache>,
+        mut each: Option<&mut RowCallback<'_>>,
     ) -> Result<QueryResult> {
+        let streams = matches!(stmt, Statement::Query(_));
+        let r = self.run_statement_inner(stmt, params, cache, each.as_deref_mut())?;
+        if streams {
+            Ok(r)
+        } else {
+            feed_rows(r, each)
+        }
+    }
+
+    fn run_statement_inner(
+        &mut self,
+        stmt: &Statement,
+        params: &[Value],
+        cache: Option<&PlanCache>,
+        mut each: Option<&mut RowCallback<'_>>,
+    ) -> Result<QueryResult> {
+        if !matches!(stmt, Statement::Query(_)) {
+            each = None;
+        }
         if let Some(ctl) = Self::txn_ctl(stmt) {
             return match ctl {
                 TxnCtl::Begin => {
@@ -556,6 +633,7 @@ impl Session {
                     params,
                     cache,
                     &ctl,
+                    each,
                 );
                 match r {
                     Ok(res) => {
@@ -574,7 +652,7 @@ impl Session {
                 let mut attempt = 0;
                 loop {
                     attempt += 1;
-                    match self.autocommit_once(stmt, params, cache) {
+                    match self.autocommit_once(stmt, params, cache, each.as_deref_mut()) {
                         Err(e) if e.is_conflict() && attempt < AUTOCOMMIT_RETRIES => {
                             std::thread::sleep(std::time::Duration::from_micros(
                                 20 * u64::from(attempt),
@@ -594,6 +672,7 @@ impl Session {
         stmt: &Statement,
         params: &[Value],
         cache: Option<&PlanCache>,
+        each: Option<&mut RowCallback<'_>>,
     ) -> Result<QueryResult> {
         let mut t = self.backend.begin()?;
         let ctl = self.start_ctl();
@@ -605,6 +684,7 @@ impl Session {
             params,
             cache,
             &ctl,
+            each,
         ) {
             Ok(res) => {
                 if is_write(stmt) {
@@ -720,6 +800,23 @@ fn fill_types(columns: &mut [Column], rows: &[Row]) {
     }
 }
 
+/// Receives the rows of a streamed statement: the result columns and one row; returns whether
+/// to go on (see [`Session::query_each`]).
+pub type RowCallback<'a> = dyn FnMut(&[Column], Vec<Value>) -> Result<Flow> + 'a;
+
+/// Hands a finished result's rows to `each` (if any) and returns the result without them.
+fn feed_rows(mut r: QueryResult, each: Option<&mut RowCallback<'_>>) -> Result<QueryResult> {
+    if let Some(each) = each {
+        for row in std::mem::take(&mut r.rows) {
+            if each(&r.columns, row)? == Flow::Stop {
+                break;
+            }
+        }
+    }
+    Ok(r)
+}
+
+#[allow(clippy::too_many_arguments)]
 fn exec_statement(
     catalog_cache: &mut Option<Arc<Catalog>>,
     functions: &Functions,
@@ -728,6 +825,7 @@ fn exec_statement(
     params: &[Value],
     cache: Option<&PlanCache>,
     ctl: &Ctl,
+    each: Option<&mut RowCallback<'_>>,
 ) -> Result<QueryResult> {
     let cat = load_catalog(catalog_cache, txn, functions)?;
     match stmt {
@@ -754,6 +852,23 @@ fn exec_statement(
                 }
             };
             let mut ex = Exec::with_ctl(txn, params, ctl.clone());
+            if let Some(each) = each {
+                let mut columns = p.columns.clone();
+                let mut first = true;
+                ex.stream(&p.plan, &mut |_, row| {
+                    if first {
+                        fill_types(&mut columns, std::slice::from_ref(&row));
+                        first = false;
+                    }
+                    each(&columns, row)
+                })?;
+                return Ok(QueryResult {
+                    columns,
+                    rows: Vec::new(),
+                    rows_affected: 0,
+                    last_insert_rowid: None,
+                });
+            }
             let rows = ex.run(&p.plan)?;
             let mut columns = p.columns.clone();
             fill_types(&mut columns, &rows);

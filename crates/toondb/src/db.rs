@@ -595,6 +595,100 @@ impl Database {
         Ok(Rows::from_result(self.run_autocommit(sql, params)?))
     }
 
+    /// Runs a query and hands its rows to `f` one at a time as the engine produces them,
+    /// without collecting the result: memory stays flat however many rows there are, and
+    /// `f` returning [`ControlFlow::Break`](std::ops::ControlFlow::Break) (or an error) stops
+    /// the statement early. For a script, the last statement's rows are streamed.
+    ///
+    /// ```
+    /// use std::ops::ControlFlow;
+    /// use toondb::{params, Database};
+    /// let db = Database::open_in_memory().unwrap();
+    /// db.execute("CREATE TABLE t(x INTEGER)", params![]).unwrap();
+    /// db.execute("INSERT INTO t VALUES (1), (2), (3), (4)", params![]).unwrap();
+    /// let mut sum = 0;
+    /// db.query_each("SELECT x FROM t ORDER BY x", params![], |row| {
+    ///     sum += row.get::<i64>("x")?;
+    ///     Ok(if sum >= 3 { ControlFlow::Break(()) } else { ControlFlow::Continue(()) })
+    /// })
+    /// .unwrap();
+    /// assert_eq!(sum, 3);
+    /// ```
+    pub fn query_each<F>(&self, sql: &str, params: &[Value], f: F) -> Result<()>
+    where
+        F: FnMut(crate::Row) -> Result<std::ops::ControlFlow<()>>,
+    {
+        self.query_each_columns(sql, params, f).map(|_| ())
+    }
+
+    /// [`Database::query_each`] that also returns the result's column names (known even when
+    /// there are no rows).
+    pub(crate) fn query_each_columns<F>(
+        &self,
+        sql: &str,
+        params: &[Value],
+        mut f: F,
+    ) -> Result<Vec<String>>
+    where
+        F: FnMut(crate::Row) -> Result<std::ops::ControlFlow<()>>,
+    {
+        if is_context_statement(sql) {
+            let rows = self.query(sql, params)?;
+            let cols = rows.columns().to_vec();
+            for row in rows {
+                if f(row)?.is_break() {
+                    break;
+                }
+            }
+            return Ok(cols);
+        }
+        let mut names = None;
+        let mut failed = None;
+        let r = self.with_session(|s| {
+            let mut cb = crate::sql::row_callback(&mut f, &mut names, &mut failed);
+            Ok(s.query_each(sql, params, &mut cb)?)
+        });
+        match failed {
+            Some(e) => Err(e),
+            None => r.map(|q| q.columns.into_iter().map(|c| c.name).collect()),
+        }
+    }
+
+    /// Runs a query and returns an iterator that produces its rows lazily: a worker thread
+    /// runs the statement and at most a few hundred rows wait for the caller, so a huge result
+    /// never sits in memory, and dropping the iterator stops the statement. Errors that
+    /// happen at once (syntax, unknown table) are returned here; later ones come out of the
+    /// iterator.
+    ///
+    /// ```
+    /// use toondb::{params, Database};
+    /// let db = Database::open_in_memory().unwrap();
+    /// db.execute("CREATE TABLE t(x INTEGER)", params![]).unwrap();
+    /// db.execute("INSERT INTO t VALUES (1), (2), (3)", params![]).unwrap();
+    /// let mut rows = db.query_stream("SELECT x FROM t", params![]).unwrap();
+    /// assert_eq!(rows.columns(), ["x"]);
+    /// let first = rows.next().unwrap().unwrap();
+    /// assert!(first.get::<i64>(0).is_ok());
+    /// drop(rows); // stops the statement
+    /// assert!(db.query_stream("SELECT * FROM missing", params![]).is_err());
+    /// ```
+    pub fn query_stream(&self, sql: &str, params: &[Value]) -> Result<crate::RowStream> {
+        let db = self.clone();
+        let sql = sql.to_string();
+        let params = params.to_vec();
+        crate::sql::RowStream::start(move |send| {
+            let mut columns: Option<Vec<String>> = None;
+            db.query_each_columns(&sql, &params, |row| {
+                let cols = columns.get_or_insert_with(|| row.columns().to_vec());
+                Ok(if send(cols, row.into_values()) {
+                    std::ops::ControlFlow::Continue(())
+                } else {
+                    std::ops::ControlFlow::Break(())
+                })
+            })
+        })
+    }
+
     /// Runs a query and returns the first row, or [`Error::NotFound`] if it returned none.
     pub fn query_row(&self, sql: &str, params: &[Value]) -> Result<crate::Row> {
         self.query(sql, params)?

@@ -514,3 +514,146 @@ mod column_type_tests {
         assert_eq!(format!("{bare:?}"), format!("{rows:?}"));
     }
 }
+
+/// Adapts a user's row callback to the SQL engine's: builds [`Row`]s (sharing one column-name
+/// list), maps `ControlFlow::Break` to stopping the statement, and keeps the callback's error
+/// in `failed` (the statement stops; the caller returns that error).
+pub(crate) fn row_callback<'a, F>(
+    f: &'a mut F,
+    names: &'a mut Option<Arc<[String]>>,
+    failed: &'a mut Option<Error>,
+) -> impl FnMut(&[toondb_query::Column], Vec<Value>) -> toondb_query::Result<toondb_query::Flow> + 'a
+where
+    F: FnMut(Row) -> Result<std::ops::ControlFlow<()>>,
+{
+    move |cols, values| {
+        let columns = names
+            .get_or_insert_with(|| cols.iter().map(|c| c.name.clone()).collect())
+            .clone();
+        match f(Row { columns, values }) {
+            Ok(std::ops::ControlFlow::Continue(())) => Ok(toondb_query::Flow::More),
+            Ok(std::ops::ControlFlow::Break(())) => Ok(toondb_query::Flow::Stop),
+            Err(e) => {
+                *failed = Some(e);
+                Ok(toondb_query::Flow::Stop)
+            }
+        }
+    }
+}
+
+enum StreamMsg {
+    Columns(Arc<[String]>),
+    Row(Vec<Value>),
+    Failed(Error),
+}
+
+/// The rows of a query, produced lazily by a worker thread while the caller iterates (see
+/// [`Database::query_stream`](crate::Database::query_stream)). At most a small, fixed number
+/// of rows wait between the two, so memory does not grow with the result; dropping the
+/// stream stops the statement.
+pub struct RowStream {
+    columns: Arc<[String]>,
+    rx: Option<crossbeam_channel::Receiver<StreamMsg>>,
+    first: Option<Vec<Value>>,
+    worker: Option<std::thread::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for RowStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RowStream")
+            .field("columns", &self.columns)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Rows buffered between the worker and the consumer of a [`RowStream`].
+const STREAM_BUFFER_ROWS: usize = 256;
+
+impl RowStream {
+    /// Starts `run` on a worker thread; `run` streams rows to the callback it gets (returning
+    /// false from it means the consumer is gone). Waits for the first row (or the end) so the
+    /// column names are known and a statement that fails at once fails here.
+    pub(crate) fn start<R>(run: R) -> Result<RowStream>
+    where
+        R: FnOnce(&mut dyn FnMut(&[String], Vec<Value>) -> bool) -> Result<Vec<String>>
+            + Send
+            + 'static,
+    {
+        let (tx, rx) = crossbeam_channel::bounded::<StreamMsg>(STREAM_BUFFER_ROWS);
+        let worker = std::thread::Builder::new()
+            .name("toondb-query-stream".into())
+            .spawn(move || {
+                let mut sent_columns = false;
+                let r = run(&mut |cols, row| {
+                    if !sent_columns {
+                        sent_columns = true;
+                        if tx.send(StreamMsg::Columns(cols.into())).is_err() {
+                            return false;
+                        }
+                    }
+                    tx.send(StreamMsg::Row(row)).is_ok()
+                });
+                let _ = match r {
+                    Ok(cols) if !sent_columns => tx.send(StreamMsg::Columns(cols.into())),
+                    Ok(_) => Ok(()),
+                    Err(e) => tx.send(StreamMsg::Failed(e)),
+                };
+            })
+            .map_err(|e| Error::Internal(format!("cannot start a query thread: {e}")))?;
+        let mut stream = RowStream {
+            columns: Arc::from(Vec::new()),
+            rx: Some(rx),
+            first: None,
+            worker: Some(worker),
+        };
+        match stream.recv() {
+            Some(StreamMsg::Columns(c)) => stream.columns = c,
+            Some(StreamMsg::Failed(e)) => return Err(e),
+            Some(StreamMsg::Row(v)) => stream.first = Some(v),
+            None => {}
+        }
+        Ok(stream)
+    }
+
+    fn recv(&mut self) -> Option<StreamMsg> {
+        self.rx.as_ref().and_then(|rx| rx.recv().ok())
+    }
+
+    /// Column names.
+    pub fn columns(&self) -> &[String] {
+        &self.columns
+    }
+}
+
+impl Iterator for RowStream {
+    type Item = Result<Row>;
+    fn next(&mut self) -> Option<Result<Row>> {
+        if let Some(values) = self.first.take() {
+            return Some(Ok(Row {
+                columns: self.columns.clone(),
+                values,
+            }));
+        }
+        match self.recv()? {
+            StreamMsg::Row(values) => Some(Ok(Row {
+                columns: self.columns.clone(),
+                values,
+            })),
+            StreamMsg::Failed(e) => {
+                self.rx = None;
+                Some(Err(e))
+            }
+            StreamMsg::Columns(_) => self.next(),
+        }
+    }
+}
+
+impl Drop for RowStream {
+    fn drop(&mut self) {
+        // Disconnecting makes the worker's next send fail, which stops the statement.
+        self.rx = None;
+        if let Some(w) = self.worker.take() {
+            let _ = w.join();
+        }
+    }
+}

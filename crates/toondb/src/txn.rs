@@ -191,6 +191,34 @@ impl Transaction {
         self.run_sql(sql, params)
     }
 
+    /// Runs a query inside this transaction and hands its rows to `f` as they are produced
+    /// (see [`Database::query_each`]); the rows see this transaction's own writes.
+    pub fn query_each<F>(&mut self, sql: &str, params: &[Value], mut f: F) -> Result<()>
+    where
+        F: FnMut(crate::Row) -> Result<std::ops::ControlFlow<()>>,
+    {
+        if self.txn.lock().is_none() {
+            return Err(finished());
+        }
+        let mut names = None;
+        let mut failed = None;
+        let s = self.session();
+        let r = {
+            let mut cb = crate::sql::row_callback(&mut f, &mut names, &mut failed);
+            s.query_each(sql, params, &mut cb)
+        };
+        if s.in_transaction() {
+            let _ = s.execute("ROLLBACK");
+            return Err(Error::invalid(
+                "BEGIN/COMMIT inside a Transaction is not allowed; commit the Transaction instead",
+            ));
+        }
+        match failed {
+            Some(e) => Err(e),
+            None => r.map(|_| ()).map_err(Error::from),
+        }
+    }
+
     fn run_sql(&mut self, sql: &str, params: &[Value]) -> Result<Rows> {
         if self.txn.lock().is_none() {
             return Err(finished());
