@@ -1320,7 +1320,9 @@ impl<'t> Exec<'t> {
         f: &mut PairSink<'_, 't>,
     ) -> Result<Flow> {
         let (mut lo, mut hi) = (lo, hi);
-        let mut n = 128usize;
+        // Small first chunk: a consumer that stops early (LIMIT, EXISTS, top-k by index) reads
+        // little; the chunk grows fast for scans that go on.
+        let mut n = 16usize;
         loop {
             let chunk = self
                 .txn()?

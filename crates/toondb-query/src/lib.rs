@@ -36,12 +36,12 @@ pub use ctl::{
     with_cancel_token, CancelToken, InterruptHandle, StatementLimits, DEFAULT_MEMORY_BUDGET,
 };
 pub use error::{Error, ErrorClass, Result};
+pub use exec::Flow;
 pub use format::{to_json, to_table};
 pub use func::{Arity, Functions, ScalarFunction};
 pub use kv::{KvBackend, KvTxn, MemBackend};
 pub use parse::{parse, with_sql_stack, MAX_EXPR_DEPTH};
 pub use planner::Column;
-pub use exec::Flow;
 pub use session::{Database, Prepared, QueryResult, RowCallback, RowIter, Session};
 pub use storage::StorageBackend;
 pub use value::{Affinity, DataType, Value};

@@ -537,10 +537,9 @@ fn random_index_joins_match_sqlite() {
         c.execute(&q, []).unwrap();
     }
     // Make some REAL keys integral so they match INTEGER columns (5.0 = 5).
-    for q in ["UPDATE tab1 SET col1 = col0 WHERE pk % 3 = 0"] {
-        s.execute(q).unwrap();
-        c.execute(q, []).unwrap();
-    }
+    let q = "UPDATE tab1 SET col1 = col0 WHERE pk % 3 = 0";
+    s.execute(q).unwrap();
+    c.execute(q, []).unwrap();
     let mut saw_index_join = false;
     let mut compared = 0;
     for _ in 0..n {

@@ -482,39 +482,6 @@ fn type_name(t: toondb_query::DataType) -> &'static str {
     }
 }
 
-#[cfg(test)]
-mod column_type_tests {
-    use crate::{Database, Value};
-
-    #[test]
-    fn declared_types_survive_null_first_rows_and_clones() {
-        let db = Database::open_in_memory().unwrap();
-        db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, n INT, note)", &[])
-            .unwrap();
-        db.execute("INSERT INTO t (n, note) VALUES (NULL, 5), (3, 'x')", &[])
-            .unwrap();
-        let rows = db
-            .query("SELECT n, note, n * 2, CAST(n AS REAL) FROM t", &[])
-            .unwrap();
-        assert_eq!(rows[0].values()[0], Value::Null);
-        assert_eq!(rows.column_decltype(0), Some("INT"));
-        assert_eq!(rows.column_decltype(1), None); // declared without a type
-        assert_eq!(rows.column_decltype(2), None);
-        assert_eq!(rows.column_decltype(9), None);
-        let types = rows.column_types();
-        assert_eq!(types, [Some("INTEGER"), None, None, Some("REAL")]);
-        // Clones share the metadata; equality ignores it.
-        let c = rows.clone();
-        assert_eq!(c.column_types(), types);
-        assert_eq!(c, rows);
-        let names = rows.columns().to_vec();
-        let bare = super::Rows::from_parts(names, rows.to_values());
-        assert_eq!(bare.column_types(), [None, None, None, None]);
-        assert_eq!(bare, rows);
-        assert_eq!(format!("{bare:?}"), format!("{rows:?}"));
-    }
-}
-
 /// Adapts a user's row callback to the SQL engine's: builds [`Row`]s (sharing one column-name
 /// list), maps `ControlFlow::Break` to stopping the statement, and keeps the callback's error
 /// in `failed` (the statement stops; the caller returns that error).
@@ -655,5 +622,38 @@ impl Drop for RowStream {
         if let Some(w) = self.worker.take() {
             let _ = w.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod column_type_tests {
+    use crate::{Database, Value};
+
+    #[test]
+    fn declared_types_survive_null_first_rows_and_clones() {
+        let db = Database::open_in_memory().unwrap();
+        db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, n INT, note)", &[])
+            .unwrap();
+        db.execute("INSERT INTO t (n, note) VALUES (NULL, 5), (3, 'x')", &[])
+            .unwrap();
+        let rows = db
+            .query("SELECT n, note, n * 2, CAST(n AS REAL) FROM t", &[])
+            .unwrap();
+        assert_eq!(rows[0].values()[0], Value::Null);
+        assert_eq!(rows.column_decltype(0), Some("INT"));
+        assert_eq!(rows.column_decltype(1), None); // declared without a type
+        assert_eq!(rows.column_decltype(2), None);
+        assert_eq!(rows.column_decltype(9), None);
+        let types = rows.column_types();
+        assert_eq!(types, [Some("INTEGER"), None, None, Some("REAL")]);
+        // Clones share the metadata; equality ignores it.
+        let c = rows.clone();
+        assert_eq!(c.column_types(), types);
+        assert_eq!(c, rows);
+        let names = rows.columns().to_vec();
+        let bare = super::Rows::from_parts(names, rows.to_values());
+        assert_eq!(bare.column_types(), [None, None, None, None]);
+        assert_eq!(bare, rows);
+        assert_eq!(format!("{bare:?}"), format!("{rows:?}"));
     }
 }

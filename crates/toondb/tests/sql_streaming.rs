@@ -13,8 +13,11 @@ fn db_with(n: i64) -> Database {
     let ids: Vec<i64> = (1..=n).collect();
     for chunk in ids.chunks(1000) {
         let values: Vec<String> = chunk.iter().map(|i| format!("({i}, 'v{i}')")).collect();
-        db.execute(&format!("INSERT INTO t VALUES {}", values.join(",")), params![])
-            .unwrap();
+        db.execute(
+            &format!("INSERT INTO t VALUES {}", values.join(",")),
+            params![],
+        )
+        .unwrap();
     }
     db
 }
@@ -25,7 +28,10 @@ fn query_each_streams_and_stops_early() {
     let mut seen = 0;
     db.query_each("SELECT id, v FROM t", params![], |row| {
         seen += 1;
-        assert_eq!(row.get::<String>("v").unwrap(), format!("v{}", row.get::<i64>(0).unwrap()));
+        assert_eq!(
+            row.get::<String>("v").unwrap(),
+            format!("v{}", row.get::<i64>(0).unwrap())
+        );
         Ok(if seen == 10 {
             ControlFlow::Break(())
         } else {
@@ -56,7 +62,9 @@ fn query_each_reports_callback_and_engine_errors() {
     assert_eq!(calls, 1, "the statement stops at the callback's error");
     assert!(e.to_string().contains("stop right there"), "{e}");
     let e = db
-        .query_each("SELECT nope FROM t", params![], |_| Ok(ControlFlow::Continue(())))
+        .query_each("SELECT nope FROM t", params![], |_| {
+            Ok(ControlFlow::Continue(()))
+        })
         .unwrap_err();
     assert!(e.to_string().contains("no such column"), "{e}");
     // A runtime error after some rows: the rows before it were delivered.
@@ -79,8 +87,10 @@ fn query_each_reports_callback_and_engine_errors() {
 fn transaction_query_each_sees_own_writes() {
     let db = db_with(10);
     let mut tx = db.begin().unwrap();
-    tx.execute("DELETE FROM t WHERE id % 2 = 0", params![]).unwrap();
-    tx.execute("INSERT INTO t VALUES (100, 'new')", params![]).unwrap();
+    tx.execute("DELETE FROM t WHERE id % 2 = 0", params![])
+        .unwrap();
+    tx.execute("INSERT INTO t VALUES (100, 'new')", params![])
+        .unwrap();
     let mut ids = Vec::new();
     tx.query_each("SELECT id FROM t ORDER BY id", params![], |r| {
         ids.push(r.get::<i64>(0)?);
