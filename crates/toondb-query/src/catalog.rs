@@ -65,6 +65,11 @@ pub struct TableDef {
     /// Statistics from the last ANALYZE (absent until then).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stats: Option<TableStats>,
+    /// Declared `INTEGER PRIMARY KEY AUTOINCREMENT`: automatic rowids are never reused (a
+    /// persistent counter keeps the largest one ever used). Without it a new rowid is one more
+    /// than the largest present, as in SQLite.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub autoincrement: bool,
 }
 
 /// Table statistics collected by ANALYZE, used by the optimizer's row estimates (join order,
@@ -285,6 +290,7 @@ mod tests {
         assert!(matches!(load(t.as_mut()), Err(Error::Corruption { .. })));
         let bad = TableDef {
             stats: None,
+            autoincrement: false,
             id: 1,
             name: "x".into(),
             columns: vec![],

@@ -1583,14 +1583,16 @@ impl<'t> Exec<'t> {
             .collect()
     }
 
-    /// Next rowid to allocate for `t` (persistent counter under the catalog prefix, so no
-    /// scan is needed; rowids are never reused, unlike SQLite without AUTOINCREMENT).
+    /// Next rowid to allocate for `t`, as SQLite does: one more than the largest rowid present
+    /// (read from the end of the table: one key), or, for an AUTOINCREMENT table, one more than
+    /// the largest ever used (a persistent counter under the catalog prefix), so its rowids are
+    /// never reused. Cached for the rest of the statement.
     fn next_rowid_for(&mut self, t: &TableDef) -> Result<i64> {
         if let Some(n) = self.next_rowid.get(&t.id) {
             return Ok(*n);
         }
         let key = crate::catalog::rowid_counter_key(t.id);
-        let last = match self.txn()?.get(&key)? {
+        let counter = match self.txn()?.get(&key)? {
             None => 0,
             Some(v) if v.len() == 8 => {
                 let mut a = [0u8; 8];
@@ -1605,6 +1607,25 @@ impl<'t> Exec<'t> {
                 })
             }
         };
+        let last = if t.autoincrement {
+            counter
+        } else {
+            let prefix = table_rows_prefix(t.id);
+            let hi = match prefix_successor(&prefix) {
+                Some(s) => Bound::Excluded(s),
+                None => Bound::Unbounded,
+            };
+            let top = self.txn()?.scan_chunk(
+                Bound::Included(prefix.as_slice()),
+                bound_ref(&hi),
+                1,
+                true,
+            )?;
+            match top.first() {
+                Some((k, _)) => decode_rowid_suffix(k)?,
+                None => 0,
+            }
+        };
         let n = last.saturating_add(1).max(1);
         self.next_rowid.insert(t.id, n);
         Ok(n)
@@ -1614,8 +1635,10 @@ impl<'t> Exec<'t> {
         let next = self.next_rowid_for(t)?;
         if rowid >= next {
             self.next_rowid.insert(t.id, rowid.saturating_add(1));
-            let key = crate::catalog::rowid_counter_key(t.id);
-            self.txn()?.put(&key, &rowid.to_be_bytes())?;
+            if t.autoincrement {
+                let key = crate::catalog::rowid_counter_key(t.id);
+                self.txn()?.put(&key, &rowid.to_be_bytes())?;
+            }
         }
         Ok(())
     }

@@ -979,6 +979,7 @@ fn create_table(cat: &Catalog, txn: &mut dyn KvTxn, ct: &ast::CreateTable) -> Re
     let mut columns: Vec<ColumnDef> = Vec::new();
     let mut pk: Option<Vec<usize>> = None;
     let mut uniques: Vec<Vec<usize>> = Vec::new();
+    let mut autoincrement: Option<usize> = None;
     for (i, c) in ct.columns.iter().enumerate() {
         if columns
             .iter()
@@ -1004,7 +1005,14 @@ fn create_table(cat: &Catalog, txn: &mut dyn KvTxn, ct: &ast::CreateTable) -> Re
                 ast::ColumnOption::Check(_)
                 | ast::ColumnOption::Collation(_)
                 | ast::ColumnOption::Comment(_) => {}
-                ast::ColumnOption::DialectSpecific(_) => {} // AUTOINCREMENT
+                ast::ColumnOption::DialectSpecific(tokens) => {
+                    if tokens
+                        .iter()
+                        .any(|t| t.to_string().eq_ignore_ascii_case("autoincrement"))
+                    {
+                        autoincrement = Some(i);
+                    }
+                }
                 other => return unsupported(format!("column option {other}")),
             }
         }
@@ -1045,9 +1053,15 @@ fn create_table(cat: &Catalog, txn: &mut dyn KvTxn, ct: &ast::CreateTable) -> Re
             uniques.insert(0, p.clone());
         }
     }
+    if autoincrement.is_some() && autoincrement != rowid_column {
+        return Err(Error::Semantic(
+            "AUTOINCREMENT is only allowed on an INTEGER PRIMARY KEY".into(),
+        ));
+    }
     let id = catalog::next_table_id(txn)?;
     let mut t = TableDef {
         stats: None,
+        autoincrement: autoincrement.is_some(),
         id,
         name: name.clone(),
         columns,

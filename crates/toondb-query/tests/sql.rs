@@ -37,6 +37,44 @@ fn setup(s: &mut Session) {
     .unwrap();
 }
 
+/// Automatic rowids follow SQLite: one more than the largest present (so the largest is
+/// reused after it is deleted), never reused with AUTOINCREMENT, which only an INTEGER
+/// PRIMARY KEY may carry.
+#[test]
+fn automatic_rowids_match_sqlite() {
+    let (_db, mut s) = db();
+    for (table, after_delete) in [("plain", 3), ("auto", 4)] {
+        let decl = if table == "auto" { " AUTOINCREMENT" } else { "" };
+        s.execute(&format!(
+            "CREATE TABLE {table}(id INTEGER PRIMARY KEY{decl}, v);
+             INSERT INTO {table}(v) VALUES (1), (2), (3);
+             DELETE FROM {table} WHERE id = 3;"
+        ))
+        .unwrap();
+        let r = s
+            .execute(&format!("INSERT INTO {table}(v) VALUES (4) RETURNING id"))
+            .unwrap();
+        assert_eq!(r.rows, vec![vec![i(after_delete)]], "{table}");
+        assert_eq!(r.last_insert_rowid, Some(after_delete), "{table}");
+        // Inside a transaction the pending rows count.
+        s.execute(&format!("BEGIN; INSERT INTO {table}(id, v) VALUES (10, 0)"))
+            .unwrap();
+        let r = s
+            .execute(&format!("INSERT INTO {table}(v) VALUES (5) RETURNING id"))
+            .unwrap();
+        assert_eq!(r.rows, vec![vec![i(11)]], "{table}");
+        s.execute("ROLLBACK").unwrap();
+    }
+    let e = s
+        .execute("CREATE TABLE bad(x TEXT PRIMARY KEY AUTOINCREMENT)")
+        .unwrap_err();
+    assert!(e.to_string().contains("AUTOINCREMENT is only allowed"), "{e}");
+    // Empty table: rowid 1.
+    s.execute("CREATE TABLE e(id INTEGER PRIMARY KEY, v); INSERT INTO e(v) VALUES (1)")
+        .unwrap();
+    assert_eq!(rows(&mut s, "SELECT id FROM e"), vec![vec![i(1)]]);
+}
+
 /// A join whose outer side is a point lookup probes the inner table by rowid or index
 /// instead of reading all of it; a join of two full scans still hashes.
 #[test]
