@@ -214,6 +214,21 @@ impl Database {
         interruptible(py, move || db.execute(&sql, &ps))
     }
 
+    /// Runs SQL (autocommit); returns `(rows_affected, last_insert_rowid)` of the last
+    /// statement (the rowid is None unless it inserted a row). Used by the DB-API cursor.
+    #[pyo3(signature = (sql, params=None))]
+    fn execute_rowid(
+        &self,
+        py: Python<'_>,
+        sql: String,
+        params: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<(u64, Option<i64>)> {
+        let ps = crate::convert::params(params)?;
+        let db = handle(&self.db)?;
+        let rows = interruptible(py, move || db.query(&sql, &ps))?;
+        Ok((rows.rows_affected(), rows.last_insert_rowid()))
+    }
+
     /// Runs a query; rows are tuples, or dicts with `as_dict=True`. `CONTEXT SELECT ...`
     /// statements return one row `(context, tokens, budget)`.
     #[pyo3(signature = (sql, params=None, *, as_dict=false))]
@@ -509,6 +524,19 @@ impl Transaction {
     ) -> PyResult<u64> {
         let ps = crate::convert::params(params)?;
         self.with_sql(py, move |t| t.execute(&sql, &ps))
+    }
+
+    /// Runs SQL in the transaction; returns `(rows_affected, last_insert_rowid)`.
+    #[pyo3(signature = (sql, params=None))]
+    fn execute_rowid(
+        &self,
+        py: Python<'_>,
+        sql: String,
+        params: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<(u64, Option<i64>)> {
+        let ps = crate::convert::params(params)?;
+        let rows = self.with_sql(py, move |t| t.query(&sql, &ps))?;
+        Ok((rows.rows_affected(), rows.last_insert_rowid()))
     }
 
     #[pyo3(signature = (sql, params=None, *, as_dict=false))]

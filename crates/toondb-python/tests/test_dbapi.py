@@ -63,7 +63,15 @@ def test_cursor_basics(con):
     assert cur.execute("CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT, n INTEGER)") is cur
     cur.executemany("INSERT INTO t(name, n) VALUES (?, ?)", [("a", 1), ("b", 2), ("c", 3)])
     assert cur.rowcount == 3
-    assert cur.lastrowid is None
+    assert cur.lastrowid is None  # as sqlite3: executemany() does not set it
+    cur.execute("INSERT INTO t(name, n) VALUES ('x', 9)")
+    assert cur.lastrowid == 4 and cur.rowcount == 1
+    cur.execute("DELETE FROM t WHERE id = 4")
+    assert cur.lastrowid is None and cur.rowcount == 1
+    # The largest rowid is reused after it is deleted (SQLite without AUTOINCREMENT).
+    cur.execute("INSERT INTO t(name, n) VALUES (?, ?)", ("y", 8))
+    assert cur.lastrowid == 4
+    cur.execute("DELETE FROM t WHERE id = 4")
     cur.execute("SELECT name, n FROM t ORDER BY n")
     assert [d[0] for d in cur.description] == ["name", "n"]
     assert all(len(d) == 7 for d in cur.description)

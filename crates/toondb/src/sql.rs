@@ -304,6 +304,7 @@ pub struct Rows {
     types: Arc<[ColumnMeta]>,
     rows: Vec<Row>,
     rows_affected: u64,
+    last_insert_rowid: Option<i64>,
 }
 
 impl std::fmt::Debug for Rows {
@@ -357,6 +358,7 @@ impl Rows {
             types,
             rows,
             rows_affected: r.rows_affected,
+            last_insert_rowid: r.last_insert_rowid,
         }
     }
 
@@ -375,6 +377,7 @@ impl Rows {
             types,
             rows,
             rows_affected: 0,
+            last_insert_rowid: None,
         }
     }
 
@@ -423,6 +426,21 @@ impl Rows {
     /// Rows changed by a DML statement (0 for queries).
     pub fn rows_affected(&self) -> u64 {
         self.rows_affected
+    }
+    /// The rowid of the last row an `INSERT` (or `REPLACE`, or an UPSERT that inserted) of
+    /// this statement inserted, like SQLite's `sqlite3_last_insert_rowid` for the statement;
+    /// `None` for other statements.
+    ///
+    /// ```
+    /// use toondb::{params, Database};
+    /// let db = Database::open_in_memory().unwrap();
+    /// db.execute("CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)", params![]).unwrap();
+    /// let r = db.query("INSERT INTO t(v) VALUES ('a'), ('b')", params![]).unwrap();
+    /// assert_eq!(r.last_insert_rowid(), Some(2));
+    /// assert_eq!(db.query("SELECT 1", params![]).unwrap().last_insert_rowid(), None);
+    /// ```
+    pub fn last_insert_rowid(&self) -> Option<i64> {
+        self.last_insert_rowid
     }
     /// Iterates the rows.
     pub fn iter(&self) -> std::slice::Iter<'_, Row> {

@@ -14,7 +14,8 @@ one; until ``commit()`` or ``rollback()``, every statement on the connection (qu
 included) runs inside it and sees its writes. DDL outside a transaction runs directly.
 ``connect(path, isolation_level=None)`` switches to autocommit (each statement on its own).
 
-``Cursor.lastrowid`` is always ``None``: the engine does not expose a row id of inserted rows.
+``Cursor.lastrowid`` is the rowid of the last row an ``INSERT``/``REPLACE`` inserted (as in
+:mod:`sqlite3`), ``None`` after other statements.
 Query results are fetched from the engine in one piece per ``execute`` and handed out by the
 cursor row by row.
 """
@@ -237,7 +238,7 @@ class Cursor:
                 self.rowcount = -1
             else:
                 self.description = None
-                self.rowcount = target.execute(sql, params)
+                self.rowcount, self.lastrowid = target.execute_rowid(sql, params)
         except TypeError as e:
             raise _bad_params(e) from e
         return self
@@ -254,6 +255,7 @@ class Cursor:
             total += max(self.rowcount, 0)
         self.rowcount = total
         self.description = None
+        self.lastrowid = None  # as sqlite3: executemany() does not set it
         return self
 
     def fetchone(self) -> Optional[Row]:
