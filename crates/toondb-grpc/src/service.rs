@@ -667,6 +667,21 @@ fn run_sql(
     Ok((columns, data, affected))
 }
 
+/// Header types the plan did not know (`UNSPECIFIED`) from the first non-NULL value among the
+/// rows sent with the header.
+fn refine_header(columns: &mut [pb::Column], rows: &[Vec<toondb::Value>]) {
+    if rows.is_empty() {
+        return;
+    }
+    let names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
+    let seen = crate::convert::columns_of(&names, rows);
+    for (c, s) in columns.iter_mut().zip(seen) {
+        if c.r#type == pb::ColumnType::Unspecified as i32 {
+            c.r#type = s.r#type;
+        }
+    }
+}
+
 fn to_pb_rows(rows: Vec<Vec<toondb::Value>>) -> Vec<pb::Row> {
     rows.into_iter()
         .map(|r| pb::Row {
@@ -717,33 +732,58 @@ impl pb::sql_server::Sql for ToonService {
         let params: Vec<toondb::Value> = r.params.into_iter().map(value_from_pb).collect();
         let stream = self
             .stream(conn, move |db, send| {
-                let (names, rows, _) = match run_sql(db, slot.as_deref(), &r.sql, &params) {
-                    Ok(x) => x,
-                    Err(s) => {
-                        send(Err(s));
-                        return;
-                    }
-                };
-                let mut columns = names;
+                // Rows go out in chunks as the statement produces them (a client reading slowly
+                // holds the statement back; nothing is collected). The first chunk carries the
+                // typed column header, sent even for an empty result.
+                let columns = std::cell::RefCell::new(Vec::new());
                 let mut chunk: Vec<pb::Row> = Vec::new();
+                // The first chunk's values: header types the plan does not know come from them.
+                let mut first_values: Vec<Vec<toondb::Value>> = Vec::new();
                 let mut bytes = 0usize;
-                for row in rows {
-                    bytes += row_bytes(&row);
+                let mut gone = false;
+                let mut on_row = |row: toondb::Row| {
+                    let values = row.into_values();
+                    bytes += row_bytes(&values);
                     chunk.push(pb::Row {
-                        values: row.iter().map(value_to_pb).collect(),
+                        values: values.iter().map(value_to_pb).collect(),
                     });
+                    if !columns.borrow().is_empty() {
+                        first_values.push(values);
+                    }
                     if chunk.len() >= QUERY_CHUNK_ROWS || bytes >= CHUNK_BYTES {
                         bytes = 0;
+                        let mut header = columns.take();
+                        refine_header(&mut header, &std::mem::take(&mut first_values));
                         let msg = pb::QueryChunk {
-                            columns: std::mem::take(&mut columns),
+                            columns: header,
                             rows: std::mem::take(&mut chunk),
                         };
                         if !send(Ok(msg)) {
-                            return;
+                            gone = true;
+                            return Ok(std::ops::ControlFlow::Break(()));
                         }
                     }
+                    Ok(std::ops::ControlFlow::Continue(()))
+                };
+                let on_header = |h: &toondb::Rows| *columns.borrow_mut() = columns_of_rows(h);
+                let r = match slot.as_deref() {
+                    Some(s) => s
+                        .with(|t| t.query_each_with_header(&r.sql, &params, on_header, &mut on_row))
+                        .ok_or_else(finished_txn)
+                        .and_then(|r| r.map_err(db_err)),
+                    None => db
+                        .query_each_with_header(&r.sql, &params, on_header, &mut on_row)
+                        .map_err(db_err),
+                };
+                if gone {
+                    return;
                 }
-                // The header goes out even for an empty result.
+                if let Err(status) = r {
+                    send(Err(status));
+                    return;
+                }
+                let mut columns = columns.take();
+                refine_header(&mut columns, &first_values);
                 if !chunk.is_empty() || !columns.is_empty() {
                     send(Ok(pb::QueryChunk {
                         columns,

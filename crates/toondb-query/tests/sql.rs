@@ -44,7 +44,11 @@ fn setup(s: &mut Session) {
 fn automatic_rowids_match_sqlite() {
     let (_db, mut s) = db();
     for (table, after_delete) in [("plain", 3), ("auto", 4)] {
-        let decl = if table == "auto" { " AUTOINCREMENT" } else { "" };
+        let decl = if table == "auto" {
+            " AUTOINCREMENT"
+        } else {
+            ""
+        };
         s.execute(&format!(
             "CREATE TABLE {table}(id INTEGER PRIMARY KEY{decl}, v);
              INSERT INTO {table}(v) VALUES (1), (2), (3);
@@ -68,7 +72,10 @@ fn automatic_rowids_match_sqlite() {
     let e = s
         .execute("CREATE TABLE bad(x TEXT PRIMARY KEY AUTOINCREMENT)")
         .unwrap_err();
-    assert!(e.to_string().contains("AUTOINCREMENT is only allowed"), "{e}");
+    assert!(
+        e.to_string().contains("AUTOINCREMENT is only allowed"),
+        "{e}"
+    );
     // Empty table: rowid 1.
     s.execute("CREATE TABLE e(id INTEGER PRIMARY KEY, v); INSERT INTO e(v) VALUES (1)")
         .unwrap();

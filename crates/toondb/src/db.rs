@@ -618,40 +618,55 @@ impl Database {
     where
         F: FnMut(crate::Row) -> Result<std::ops::ControlFlow<()>>,
     {
-        self.query_each_columns(sql, params, f).map(|_| ())
+        self.query_each_with_header(sql, params, |_| {}, f)
     }
 
-    /// [`Database::query_each`] that also returns the result's column names (known even when
-    /// there are no rows).
-    pub(crate) fn query_each_columns<F>(
+    /// [`Database::query_each`] with the result's column description first: `header` gets
+    /// a [`Rows`] without rows (names, [`Rows::column_types`], [`Rows::column_decltype`])
+    /// before the first row, or once at the end when there are no rows. Protocol servers use
+    /// it to send a typed header ahead of streamed rows.
+    ///
+    /// ```
+    /// use std::ops::ControlFlow;
+    /// use toondb::{params, Database};
+    /// let db = Database::open_in_memory().unwrap();
+    /// db.execute("CREATE TABLE t(x INTEGER)", params![]).unwrap();
+    /// let mut types = Vec::new();
+    /// db.query_each_with_header(
+    ///     "SELECT x FROM t",
+    ///     params![],
+    ///     |h| types = h.column_types(),
+    ///     |_| Ok(ControlFlow::Continue(())),
+    /// )
+    /// .unwrap();
+    /// assert_eq!(types, [Some("INTEGER")]);
+    /// ```
+    pub fn query_each_with_header<H, F>(
         &self,
         sql: &str,
         params: &[Value],
+        mut header: H,
         mut f: F,
-    ) -> Result<Vec<String>>
+    ) -> Result<()>
     where
+        H: FnMut(&Rows),
         F: FnMut(crate::Row) -> Result<std::ops::ControlFlow<()>>,
     {
         if is_context_statement(sql) {
             let rows = self.query(sql, params)?;
-            let cols = rows.columns().to_vec();
+            header(&rows.without_rows());
             for row in rows {
                 if f(row)?.is_break() {
                     break;
                 }
             }
-            return Ok(cols);
+            return Ok(());
         }
-        let mut names = None;
-        let mut failed = None;
-        let r = self.with_session(|s| {
-            let mut cb = crate::sql::row_callback(&mut f, &mut names, &mut failed);
-            Ok(s.query_each(sql, params, &mut cb)?)
-        });
-        match failed {
-            Some(e) => Err(e),
-            None => r.map(|q| q.columns.into_iter().map(|c| c.name).collect()),
-        }
+        crate::sql::stream_rows(
+            |cb| self.with_session(|s| Ok(s.query_each(sql, params, cb)?)),
+            header,
+            f,
+        )
     }
 
     /// Runs a query and returns an iterator that produces its rows lazily: a worker thread
@@ -676,16 +691,20 @@ impl Database {
         let db = self.clone();
         let sql = sql.to_string();
         let params = params.to_vec();
-        crate::sql::RowStream::start(move |send| {
-            let mut columns: Option<Vec<String>> = None;
-            db.query_each_columns(&sql, &params, |row| {
-                let cols = columns.get_or_insert_with(|| row.columns().to_vec());
-                Ok(if send(cols, row.into_values()) {
-                    std::ops::ControlFlow::Continue(())
-                } else {
-                    std::ops::ControlFlow::Break(())
-                })
-            })
+        crate::sql::RowStream::start(move |header, send| {
+            let gone = std::cell::Cell::new(false);
+            db.query_each_with_header(
+                &sql,
+                &params,
+                |h| gone.set(!header(h)),
+                |row| {
+                    Ok(if !gone.get() && send(row.into_values()) {
+                        std::ops::ControlFlow::Continue(())
+                    } else {
+                        std::ops::ControlFlow::Break(())
+                    })
+                },
+            )
         })
     }
 

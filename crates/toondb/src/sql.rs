@@ -362,6 +362,25 @@ impl Rows {
         }
     }
 
+    /// No rows, only the column description of `columns`.
+    pub(crate) fn header(columns: Vec<toondb_query::Column>) -> Rows {
+        Rows::from_result(toondb_query::QueryResult {
+            columns,
+            ..Default::default()
+        })
+    }
+
+    /// The same columns (names and types) without the rows.
+    pub(crate) fn without_rows(&self) -> Rows {
+        Rows {
+            columns: self.columns.clone(),
+            types: self.types.clone(),
+            rows: Vec::new(),
+            rows_affected: 0,
+            last_insert_rowid: None,
+        }
+    }
+
     pub(crate) fn from_parts(columns: Vec<String>, data: Vec<Vec<Value>>) -> Rows {
         let columns: Arc<[String]> = columns.into();
         let types: Arc<[ColumnMeta]> = columns.iter().map(|_| ColumnMeta::default()).collect();
@@ -500,34 +519,56 @@ fn type_name(t: toondb_query::DataType) -> &'static str {
     }
 }
 
-/// Adapts a user's row callback to the SQL engine's: builds [`Row`]s (sharing one column-name
-/// list), maps `ControlFlow::Break` to stopping the statement, and keeps the callback's error
-/// in `failed` (the statement stops; the caller returns that error).
-pub(crate) fn row_callback<'a, F>(
-    f: &'a mut F,
-    names: &'a mut Option<Arc<[String]>>,
-    failed: &'a mut Option<Error>,
-) -> impl FnMut(&[toondb_query::Column], Vec<Value>) -> toondb_query::Result<toondb_query::Flow> + 'a
+/// Drives a streamed statement for the `query_each*` APIs: `run` executes it with the
+/// engine's row callback; each row becomes a [`Row`] (all sharing one column-name list) for
+/// `f`, whose `ControlFlow::Break` or error stops the statement (the error is returned).
+/// `header` gets an empty [`Rows`] describing the columns before the first row, or once at
+/// the end when there are no rows.
+pub(crate) fn stream_rows<H, F>(
+    run: impl FnOnce(&mut toondb_query::RowCallback<'_>) -> Result<toondb_query::QueryResult>,
+    mut header: H,
+    mut f: F,
+) -> Result<()>
 where
+    H: FnMut(&Rows),
     F: FnMut(Row) -> Result<std::ops::ControlFlow<()>>,
 {
-    move |cols, values| {
-        let columns = names
-            .get_or_insert_with(|| cols.iter().map(|c| c.name.clone()).collect())
-            .clone();
-        match f(Row { columns, values }) {
-            Ok(std::ops::ControlFlow::Continue(())) => Ok(toondb_query::Flow::More),
-            Ok(std::ops::ControlFlow::Break(())) => Ok(toondb_query::Flow::Stop),
-            Err(e) => {
-                *failed = Some(e);
-                Ok(toondb_query::Flow::Stop)
+    let mut names: Option<Arc<[String]>> = None;
+    let mut failed: Option<Error> = None;
+    let r = {
+        let mut cb = |cols: &[toondb_query::Column], values: Vec<Value>| {
+            let columns = match &names {
+                Some(n) => n.clone(),
+                None => {
+                    let hdr = Rows::header(cols.to_vec());
+                    header(&hdr);
+                    names = Some(hdr.columns.clone());
+                    hdr.columns
+                }
+            };
+            match f(Row { columns, values }) {
+                Ok(std::ops::ControlFlow::Continue(())) => Ok(toondb_query::Flow::More),
+                Ok(std::ops::ControlFlow::Break(())) => Ok(toondb_query::Flow::Stop),
+                Err(e) => {
+                    failed = Some(e);
+                    Ok(toondb_query::Flow::Stop)
+                }
             }
-        }
+        };
+        run(&mut cb)
+    };
+    if let Some(e) = failed {
+        return Err(e);
     }
+    let q = r?;
+    if names.is_none() {
+        header(&Rows::header(q.columns));
+    }
+    Ok(())
 }
 
 enum StreamMsg {
-    Columns(Arc<[String]>),
+    Columns(Rows),
     Row(Vec<Value>),
     Failed(Error),
 }
@@ -537,7 +578,7 @@ enum StreamMsg {
 /// of rows wait between the two, so memory does not grow with the result; dropping the
 /// stream stops the statement.
 pub struct RowStream {
-    columns: Arc<[String]>,
+    header: Rows,
     rx: Option<crossbeam_channel::Receiver<StreamMsg>>,
     first: Option<Vec<Value>>,
     worker: Option<std::thread::JoinHandle<()>>,
@@ -546,7 +587,7 @@ pub struct RowStream {
 impl std::fmt::Debug for RowStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RowStream")
-            .field("columns", &self.columns)
+            .field("columns", &self.header.columns)
             .finish_non_exhaustive()
     }
 }
@@ -555,12 +596,12 @@ impl std::fmt::Debug for RowStream {
 const STREAM_BUFFER_ROWS: usize = 256;
 
 impl RowStream {
-    /// Starts `run` on a worker thread; `run` streams rows to the callback it gets (returning
-    /// false from it means the consumer is gone). Waits for the first row (or the end) so the
-    /// column names are known and a statement that fails at once fails here.
+    /// Starts `run` on a worker thread; `run` streams a header and rows to the callbacks it
+    /// gets (a row callback returning false means the consumer is gone). Waits for the header
+    /// so the columns are known and a statement that fails at once fails here.
     pub(crate) fn start<R>(run: R) -> Result<RowStream>
     where
-        R: FnOnce(&mut dyn FnMut(&[String], Vec<Value>) -> bool) -> Result<Vec<String>>
+        R: FnOnce(&mut dyn FnMut(&Rows) -> bool, &mut dyn FnMut(Vec<Value>) -> bool) -> Result<()>
             + Send
             + 'static,
     {
@@ -568,31 +609,23 @@ impl RowStream {
         let worker = std::thread::Builder::new()
             .name("toondb-query-stream".into())
             .spawn(move || {
-                let mut sent_columns = false;
-                let r = run(&mut |cols, row| {
-                    if !sent_columns {
-                        sent_columns = true;
-                        if tx.send(StreamMsg::Columns(cols.into())).is_err() {
-                            return false;
-                        }
-                    }
-                    tx.send(StreamMsg::Row(row)).is_ok()
-                });
-                let _ = match r {
-                    Ok(cols) if !sent_columns => tx.send(StreamMsg::Columns(cols.into())),
-                    Ok(_) => Ok(()),
-                    Err(e) => tx.send(StreamMsg::Failed(e)),
-                };
+                let r = run(
+                    &mut |hdr| tx.send(StreamMsg::Columns(hdr.without_rows())).is_ok(),
+                    &mut |row| tx.send(StreamMsg::Row(row)).is_ok(),
+                );
+                if let Err(e) = r {
+                    let _ = tx.send(StreamMsg::Failed(e));
+                }
             })
             .map_err(|e| Error::Internal(format!("cannot start a query thread: {e}")))?;
         let mut stream = RowStream {
-            columns: Arc::from(Vec::new()),
+            header: Rows::header(Vec::new()),
             rx: Some(rx),
             first: None,
             worker: Some(worker),
         };
         match stream.recv() {
-            Some(StreamMsg::Columns(c)) => stream.columns = c,
+            Some(StreamMsg::Columns(h)) => stream.header = h,
             Some(StreamMsg::Failed(e)) => return Err(e),
             Some(StreamMsg::Row(v)) => stream.first = Some(v),
             None => {}
@@ -606,7 +639,17 @@ impl RowStream {
 
     /// Column names.
     pub fn columns(&self) -> &[String] {
-        &self.columns
+        self.header.columns()
+    }
+
+    /// Declared type of column `i` (see [`Rows::column_decltype`]).
+    pub fn column_decltype(&self, i: usize) -> Option<&str> {
+        self.header.column_decltype(i)
+    }
+
+    /// Types known without looking at the data (see [`Rows::column_types`]).
+    pub fn column_types(&self) -> Vec<Option<&'static str>> {
+        self.header.column_types()
     }
 }
 
@@ -615,13 +658,13 @@ impl Iterator for RowStream {
     fn next(&mut self) -> Option<Result<Row>> {
         if let Some(values) = self.first.take() {
             return Some(Ok(Row {
-                columns: self.columns.clone(),
+                columns: self.header.columns.clone(),
                 values,
             }));
         }
         match self.recv()? {
             StreamMsg::Row(values) => Some(Ok(Row {
-                columns: self.columns.clone(),
+                columns: self.header.columns.clone(),
                 values,
             })),
             StreamMsg::Failed(e) => {

@@ -193,30 +193,38 @@ impl Transaction {
 
     /// Runs a query inside this transaction and hands its rows to `f` as they are produced
     /// (see [`Database::query_each`]); the rows see this transaction's own writes.
-    pub fn query_each<F>(&mut self, sql: &str, params: &[Value], mut f: F) -> Result<()>
+    pub fn query_each<F>(&mut self, sql: &str, params: &[Value], f: F) -> Result<()>
     where
+        F: FnMut(crate::Row) -> Result<std::ops::ControlFlow<()>>,
+    {
+        self.query_each_with_header(sql, params, |_| {}, f)
+    }
+
+    /// [`Transaction::query_each`] with the column description first (see
+    /// [`Database::query_each_with_header`]).
+    pub fn query_each_with_header<H, F>(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        header: H,
+        f: F,
+    ) -> Result<()>
+    where
+        H: FnMut(&Rows),
         F: FnMut(crate::Row) -> Result<std::ops::ControlFlow<()>>,
     {
         if self.txn.lock().is_none() {
             return Err(finished());
         }
-        let mut names = None;
-        let mut failed = None;
         let s = self.session();
-        let r = {
-            let mut cb = crate::sql::row_callback(&mut f, &mut names, &mut failed);
-            s.query_each(sql, params, &mut cb)
-        };
+        let r = crate::sql::stream_rows(|cb| Ok(s.query_each(sql, params, cb)?), header, f);
         if s.in_transaction() {
             let _ = s.execute("ROLLBACK");
             return Err(Error::invalid(
                 "BEGIN/COMMIT inside a Transaction is not allowed; commit the Transaction instead",
             ));
         }
-        match failed {
-            Some(e) => Err(e),
-            None => r.map(|_| ()).map_err(Error::from),
-        }
+        r
     }
 
     fn run_sql(&mut self, sql: &str, params: &[Value]) -> Result<Rows> {
