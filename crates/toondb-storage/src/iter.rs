@@ -6,6 +6,7 @@ use crate::memtable::{Entry, MemTable};
 use crate::sst::{TableIter, ValueKind};
 use crate::version::FileMeta;
 use std::cmp::{Ordering, Reverse};
+use std::collections::VecDeque;
 use std::ops::Bound;
 use std::sync::Arc;
 
@@ -26,45 +27,91 @@ pub(crate) trait InternalIter: Send {
     fn value(&self) -> &[u8];
 }
 
-/// Cursor over a memtable (re-seeks the skip list at each step; it owns its memtable).
+/// Cursor over a memtable (it owns its memtable). Steps are served from entries read ahead in
+/// one skip-list walk (a batch that grows while the scan goes on), so a scan costs one search
+/// per batch instead of one per entry. Reading ahead is safe under MVCC: an entry that lands
+/// in the memtable later has a sequence number above every snapshot taken before it.
 pub(crate) struct MemIter {
     mem: Arc<MemTable>,
     cur: Option<Entry>,
+    /// Entries after `cur` in the current direction, nearest first.
+    ahead: VecDeque<Entry>,
+    /// The direction `ahead` was read in.
+    backward: bool,
+    /// Size of the next read-ahead.
+    batch: usize,
 }
+
+/// First read-ahead of a memtable cursor (a short scan or a point seek reads little) and the
+/// largest (copies of entries waiting to be used).
+const MEM_AHEAD_MIN: usize = 8;
+const MEM_AHEAD_MAX: usize = 256;
 
 impl MemIter {
     pub(crate) fn new(mem: Arc<MemTable>) -> MemIter {
-        MemIter { mem, cur: None }
+        MemIter {
+            mem,
+            cur: None,
+            ahead: VecDeque::new(),
+            backward: false,
+            batch: MEM_AHEAD_MIN,
+        }
+    }
+
+    fn reset(&mut self) {
+        self.ahead.clear();
+        self.batch = MEM_AHEAD_MIN;
+    }
+
+    fn step(&mut self, backward: bool) {
+        if self.backward != backward {
+            self.reset();
+            self.backward = backward;
+        }
+        if let Some(e) = self.ahead.pop_front() {
+            self.cur = Some(e);
+            return;
+        }
+        if let Some(c) = self.cur.take() {
+            self.mem.entries_from(
+                &(c.key, Reverse(c.seq)),
+                self.batch,
+                backward,
+                &mut self.ahead,
+            );
+            self.batch = (self.batch * 2).min(MEM_AHEAD_MAX);
+            self.cur = self.ahead.pop_front();
+        }
     }
 }
 
 impl InternalIter for MemIter {
     fn seek_to_first(&mut self) -> Result<()> {
+        self.reset();
         self.cur = self.mem.first();
         Ok(())
     }
     fn seek_to_last(&mut self) -> Result<()> {
+        self.reset();
         self.cur = self.mem.last();
         Ok(())
     }
     fn seek(&mut self, key: &[u8]) -> Result<()> {
+        self.reset();
         self.cur = self.mem.entry_ge(&(key.to_vec(), Reverse(u64::MAX)), true);
         Ok(())
     }
     fn seek_for_prev(&mut self, key: &[u8]) -> Result<()> {
+        self.reset();
         self.cur = self.mem.entry_le(&(key.to_vec(), Reverse(0)), true);
         Ok(())
     }
     fn next(&mut self) -> Result<()> {
-        if let Some(c) = self.cur.take() {
-            self.cur = self.mem.entry_ge(&(c.key, Reverse(c.seq)), false);
-        }
+        self.step(false);
         Ok(())
     }
     fn prev(&mut self) -> Result<()> {
-        if let Some(c) = self.cur.take() {
-            self.cur = self.mem.entry_le(&(c.key, Reverse(c.seq)), false);
-        }
+        self.step(true);
         Ok(())
     }
     fn valid(&self) -> bool {

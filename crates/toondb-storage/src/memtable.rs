@@ -119,6 +119,24 @@ impl MemTable {
         self.map.lower_bound(b).map(|e| Entry::of(&e))
     }
 
+    /// Appends to `out` up to `n` entries strictly after (`backward`: before) `key` in internal
+    /// order, nearest first: one skip-list search, then the list's links.
+    pub(crate) fn entries_from(
+        &self,
+        key: &IKey,
+        n: usize,
+        backward: bool,
+        out: &mut std::collections::VecDeque<Entry>,
+    ) {
+        if backward {
+            let r = self.map.range((Bound::Unbounded, Bound::Excluded(key)));
+            out.extend(r.rev().take(n).map(|e| Entry::of(&e)));
+        } else {
+            let r = self.map.range((Bound::Excluded(key), Bound::Unbounded));
+            out.extend(r.take(n).map(|e| Entry::of(&e)));
+        }
+    }
+
     /// Last entry at or before (key, seq) in internal order.
     pub(crate) fn entry_le(&self, key: &IKey, inclusive: bool) -> Option<Entry> {
         let b = if inclusive {
