@@ -46,6 +46,73 @@ pub(crate) fn rows_to_py(py: Python<'_>, rows: &toondb::Rows, as_dict: bool) -> 
     PyList::new(py, out)?.into_py_any(py)
 }
 
+/// Rows of a query, produced lazily (see `Database.query_iter`).
+#[pyclass(module = "toondb", frozen)]
+pub(crate) struct RowIterator {
+    columns: Vec<String>,
+    stream: Mutex<Option<toondb::RowStream>>,
+    as_dict: bool,
+}
+
+#[pymethods]
+impl RowIterator {
+    /// Column names.
+    #[getter]
+    fn columns(&self) -> Vec<String> {
+        self.columns.clone()
+    }
+
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __next__(&self, py: Python<'_>) -> PyResult<Option<PyObject>> {
+        loop {
+            let fetched = py.allow_threads(|| {
+                let mut g = self.stream.lock();
+                match g.as_mut() {
+                    None => Ok(toondb::Fetch::Done),
+                    Some(s) => s.fetch_timeout(std::time::Duration::from_millis(50)),
+                }
+            });
+            match fetched.py_err()? {
+                toondb::Fetch::Row(row) => {
+                    let values = row.values();
+                    if self.as_dict {
+                        let d = PyDict::new(py);
+                        for (c, v) in self.columns.iter().zip(values) {
+                            d.set_item(c, from_value(py, v)?)?;
+                        }
+                        return Ok(Some(d.into_py_any(py)?));
+                    }
+                    let vals = values
+                        .iter()
+                        .map(|v| from_value(py, v))
+                        .collect::<PyResult<Vec<_>>>()?;
+                    return Ok(Some(PyTuple::new(py, vals)?.into_py_any(py)?));
+                }
+                toondb::Fetch::Done => {
+                    self.close(py);
+                    return Ok(None);
+                }
+                toondb::Fetch::Pending => {
+                    if let Err(e) = py.check_signals() {
+                        self.close(py);
+                        return Err(e);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Stops the statement (if still running) and releases the iterator's resources.
+    fn close(&self, py: Python<'_>) {
+        // Dropping the stream joins its worker; do it without the GIL.
+        let s = self.stream.lock().take();
+        py.allow_threads(move || drop(s));
+    }
+}
+
 /// An open ToonDB database.
 #[pyclass(module = "toondb", frozen)]
 pub(crate) struct Database {
@@ -258,6 +325,30 @@ impl Database {
         let db = handle(&self.db)?;
         let rows = interruptible(py, move || db.query(&sql, &ps))?;
         Ok((rows.columns().to_vec(), rows_to_py(py, &rows, false)?))
+    }
+
+    /// Runs a query and returns an iterator over its rows (tuples, or dicts with
+    /// `as_dict=True`) that produces them lazily: the statement runs on a worker thread and
+    /// only a few hundred rows wait for Python, so a huge result never sits in memory.
+    /// Errors that happen at once (syntax, unknown table) are raised here; Ctrl-C while
+    /// waiting for a row stops the statement (KeyboardInterrupt); `close()` or dropping the
+    /// iterator stops it too.
+    #[pyo3(signature = (sql, params=None, *, as_dict=false))]
+    fn query_iter(
+        &self,
+        py: Python<'_>,
+        sql: String,
+        params: Option<&Bound<'_, PyAny>>,
+        as_dict: bool,
+    ) -> PyResult<RowIterator> {
+        let ps = crate::convert::params(params)?;
+        let db = handle(&self.db)?;
+        let stream = interruptible(py, move || db.query_stream(&sql, &ps))?;
+        Ok(RowIterator {
+            columns: stream.columns().to_vec(),
+            stream: Mutex::new(Some(stream)),
+            as_dict,
+        })
     }
 
     /// Column names a query returns (runs it).

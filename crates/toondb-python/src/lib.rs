@@ -22,6 +22,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<db::Database>()?;
     m.add_class::<db::Transaction>()?;
     m.add_class::<db::KvIterator>()?;
+    m.add_class::<db::RowIterator>()?;
     m.add_class::<coll::Collection>()?;
     m.add_class::<coll::SearchHit>()?;
     m.add_class::<ctx::ContextBuilder>()?;

@@ -52,3 +52,51 @@ def test_bad_params(db):
     # generators are accepted as parameter sequences
     db.execute("INSERT INTO t VALUES (?)", (x for x in [5]))
     assert db.query("SELECT x FROM t") == [(5,)]
+
+
+def test_query_iter_streams_rows_lazily(db):
+    db.execute("CREATE TABLE big(id INTEGER PRIMARY KEY, v TEXT)")
+    for start in range(0, 20000, 1000):
+        values = ",".join(f"({i}, 'v{i}')" for i in range(start + 1, start + 1001))
+        db.execute(f"INSERT INTO big VALUES {values}")
+    it = db.query_iter("SELECT id, v FROM big ORDER BY id")
+    assert isinstance(it, toondb.RowIterator)
+    assert it.columns == ["id", "v"]
+    assert next(it) == (1, "v1")
+    assert next(it) == (2, "v2")
+    it.close()  # stops the statement
+    assert list(it) == []
+    total = sum(1 for _ in db.query_iter("SELECT id FROM big WHERE id % 3 = 0"))
+    assert total == 20000 // 3
+    rows = list(db.query_iter("SELECT id AS n FROM big WHERE id < 3", as_dict=True))
+    assert rows == [{"n": 1}, {"n": 2}]
+    empty = db.query_iter("SELECT id, v AS value FROM big WHERE id < 0")
+    assert empty.columns == ["id", "value"] and list(empty) == []
+    with pytest.raises(toondb.NotFoundError):
+        db.query_iter("SELECT * FROM nowhere")
+    # A runtime error after some rows surfaces from the iterator.
+    it = db.query_iter(
+        "SELECT CASE WHEN id < 3 THEN id ELSE abs(-9223372036854775807 - 1) END FROM big ORDER BY id"
+    )
+    assert next(it) == (1,) and next(it) == (2,)
+    with pytest.raises(toondb.Error):
+        next(it)
+
+
+def test_dbapi_cursor_streams_outside_a_transaction(db):
+    con = toondb.connect(":memory:")
+    cur = con.cursor()
+    cur.execute("CREATE TABLE s(id INTEGER PRIMARY KEY)")
+    cur.executemany("INSERT INTO s VALUES (?)", [(i,) for i in range(1, 501)])
+    con.commit()
+    cur.execute("SELECT id FROM s ORDER BY id")
+    assert [d[0] for d in cur.description] == ["id"]
+    assert cur.fetchone() == (1,)
+    assert cur.fetchmany(3) == [(2,), (3,), (4,)]
+    assert len(cur.fetchall()) == 496
+    assert cur.fetchone() is None
+    cur.execute("SELECT id FROM s WHERE id > 498")
+    assert list(cur) == [(499,), (500,)]
+    cur.execute("SELECT id FROM s")
+    cur.close()  # stops the streaming query
+    con.close()

@@ -106,7 +106,7 @@ pub use error::{Error, ErrorKind, Result};
 pub use filter::Filter;
 pub use graph::{Graph, TxnGraph};
 pub use keys::{escape_segment, join_path, split_path};
-pub use sql::{ColumnIndex, FromValue, Row, RowStream, Rows, ToValue};
+pub use sql::{ColumnIndex, Fetch, FromValue, Row, RowStream, Rows, ToValue};
 pub use text::{tokenize, Bm25Params};
 pub use txn::{Transaction, TxnCollection};
 

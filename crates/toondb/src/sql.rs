@@ -653,20 +653,80 @@ impl RowStream {
     }
 }
 
+/// What [`RowStream::fetch_timeout`] found.
+#[derive(Debug)]
+pub enum Fetch {
+    /// The next row.
+    Row(Row),
+    /// The result is complete.
+    Done,
+    /// No row arrived in time; the statement is still running.
+    Pending,
+}
+
+impl RowStream {
+    /// The next row, waiting at most `timeout` for it, so a caller can check for its own
+    /// cancellation (a signal, a deadline) between waits; dropping the stream stops the
+    /// statement.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use toondb::{params, Database, Fetch};
+    /// let db = Database::open_in_memory().unwrap();
+    /// let mut rows = db.query_stream("SELECT 1 AS one", params![]).unwrap();
+    /// let mut got = Vec::new();
+    /// loop {
+    ///     match rows.fetch_timeout(Duration::from_millis(50)).unwrap() {
+    ///         Fetch::Row(r) => got.push(r.get::<i64>("one").unwrap()),
+    ///         Fetch::Pending => continue, // check for cancellation here
+    ///         Fetch::Done => break,
+    ///     }
+    /// }
+    /// assert_eq!(got, [1]);
+    /// ```
+    pub fn fetch_timeout(&mut self, timeout: std::time::Duration) -> Result<Fetch> {
+        if let Some(values) = self.first.take() {
+            return Ok(Fetch::Row(self.row(values)));
+        }
+        loop {
+            let Some(rx) = self.rx.as_ref() else {
+                return Ok(Fetch::Done);
+            };
+            let msg = match rx.recv_timeout(timeout) {
+                Ok(m) => m,
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => return Ok(Fetch::Pending),
+                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
+                    self.rx = None;
+                    return Ok(Fetch::Done);
+                }
+            };
+            match msg {
+                StreamMsg::Row(values) => return Ok(Fetch::Row(self.row(values))),
+                StreamMsg::Failed(e) => {
+                    self.rx = None;
+                    return Err(e);
+                }
+                StreamMsg::Columns(_) => {}
+            }
+        }
+    }
+
+    fn row(&self, values: Vec<Value>) -> Row {
+        Row {
+            columns: self.header.columns.clone(),
+            values,
+        }
+    }
+}
+
 impl Iterator for RowStream {
     type Item = Result<Row>;
     fn next(&mut self) -> Option<Result<Row>> {
         if let Some(values) = self.first.take() {
-            return Some(Ok(Row {
-                columns: self.header.columns.clone(),
-                values,
-            }));
+            return Some(Ok(self.row(values)));
         }
         match self.recv()? {
-            StreamMsg::Row(values) => Some(Ok(Row {
-                columns: self.header.columns.clone(),
-                values,
-            })),
+            StreamMsg::Row(values) => Some(Ok(self.row(values))),
             StreamMsg::Failed(e) => {
                 self.rx = None;
                 Some(Err(e))

@@ -16,8 +16,9 @@ included) runs inside it and sees its writes. DDL outside a transaction runs dir
 
 ``Cursor.lastrowid`` is the rowid of the last row an ``INSERT``/``REPLACE`` inserted (as in
 :mod:`sqlite3`), ``None`` after other statements.
-Query results are fetched from the engine in one piece per ``execute`` and handed out by the
-cursor row by row.
+A query outside a transaction streams: the cursor pulls rows from the engine as they are
+fetched (``Database.query_iter``), so memory does not grow with the result; inside the
+connection's transaction a query's rows are fetched in one piece.
 """
 
 from __future__ import annotations
@@ -208,6 +209,7 @@ class Cursor:
         self.lastrowid: Optional[int] = None
         self._rows: List[Row] = []
         self._pos = 0
+        self._iter: Optional[Any] = None
         self._closed = False
 
     def _check(self) -> Connection:
@@ -227,11 +229,18 @@ class Cursor:
             raise ProgrammingError("parameters must be a sequence (paramstyle 'qmark')")
         kw = _first_keyword(sql)
         target = con._target(kw)
+        self._drop_iter()
         self._rows, self._pos = [], 0
         self.lastrowid = None
         params = list(parameters) if parameters is not None else []
         try:
-            if kw in _QUERY:
+            if kw in _QUERY and isinstance(target, Database):
+                # Outside a transaction: rows stream from the engine as they are fetched.
+                self._iter = target.query_iter(sql, params)
+                cols = self._iter.columns
+                self.description = tuple((c, None, None, None, None, None, None) for c in cols)
+                self.rowcount = -1
+            elif kw in _QUERY:
                 cols, rows = target.query_with_columns(sql, params)
                 self.description = tuple((c, None, None, None, None, None, None) for c in cols)
                 self._rows = rows
@@ -258,9 +267,19 @@ class Cursor:
         self.lastrowid = None  # as sqlite3: executemany() does not set it
         return self
 
+    def _drop_iter(self) -> None:
+        if self._iter is not None:
+            self._iter.close()
+            self._iter = None
+
     def fetchone(self) -> Optional[Row]:
         """The next row, or None when exhausted."""
         self._check()
+        if self._iter is not None:
+            row = next(self._iter, None)
+            if row is None:
+                self._iter = None
+            return row
         if self._pos >= len(self._rows):
             return None
         row = self._rows[self._pos]
@@ -271,6 +290,14 @@ class Cursor:
         """Up to ``size`` (default :attr:`arraysize`) next rows."""
         self._check()
         n = self.arraysize if size is None else size
+        if self._iter is not None:
+            out = []
+            while len(out) < n:
+                row = self.fetchone()
+                if row is None:
+                    break
+                out.append(row)
+            return out
         out = self._rows[self._pos : self._pos + max(n, 0)]
         self._pos += len(out)
         return out
@@ -278,12 +305,18 @@ class Cursor:
     def fetchall(self) -> List[Row]:
         """All remaining rows."""
         self._check()
+        if self._iter is not None:
+            out = list(self._iter)
+            self._iter = None
+            return out
         out = self._rows[self._pos :]
         self._pos = len(self._rows)
         return out
 
     def close(self) -> None:
-        """Closes the cursor; further use raises ProgrammingError."""
+        """Closes the cursor (stopping a query still streaming); further use raises
+        ProgrammingError."""
+        self._drop_iter()
         self._closed = True
         self._rows = []
 
