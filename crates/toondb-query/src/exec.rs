@@ -1632,13 +1632,21 @@ impl<'t> Exec<'t> {
     }
 
     fn note_rowid(&mut self, t: &TableDef, rowid: i64) -> Result<()> {
+        if !t.autoincrement {
+            // The largest rowid is read from the table when one is next allocated (this row
+            // included); only a value already cached for the statement needs the bump.
+            if let Some(n) = self.next_rowid.get_mut(&t.id) {
+                if rowid >= *n {
+                    *n = rowid.saturating_add(1);
+                }
+            }
+            return Ok(());
+        }
         let next = self.next_rowid_for(t)?;
         if rowid >= next {
             self.next_rowid.insert(t.id, rowid.saturating_add(1));
-            if t.autoincrement {
-                let key = crate::catalog::rowid_counter_key(t.id);
-                self.txn()?.put(&key, &rowid.to_be_bytes())?;
-            }
+            let key = crate::catalog::rowid_counter_key(t.id);
+            self.txn()?.put(&key, &rowid.to_be_bytes())?;
         }
         Ok(())
     }

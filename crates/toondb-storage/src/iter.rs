@@ -542,11 +542,86 @@ enum Inner {
 
 /// A transaction's buffered writes (in iteration order; `None` = delete) laid over a snapshot
 /// scan, merged lazily.
+/// A transaction's pending writes inside a range, in scan order, read lazily (in batches that
+/// grow) from the write set as it was when the scan started: a scan costs what it reads, not
+/// the size of the transaction.
+pub(crate) struct PendingWrites {
+    map: Arc<std::collections::BTreeMap<Vec<u8>, Option<Vec<u8>>>>,
+    /// What is left of the range.
+    range: OwnedRange,
+    forward: bool,
+    buf: VecDeque<(Vec<u8>, Option<Vec<u8>>)>,
+    batch: usize,
+    done: bool,
+}
+
+impl PendingWrites {
+    pub(crate) fn new(
+        map: Arc<std::collections::BTreeMap<Vec<u8>, Option<Vec<u8>>>>,
+        range: OwnedRange,
+        dir: Direction,
+    ) -> PendingWrites {
+        let done = map.is_empty() || crate::mvcc::range_is_empty(&range);
+        PendingWrites {
+            map,
+            range,
+            forward: dir == Direction::Forward,
+            buf: VecDeque::new(),
+            batch: 16,
+            done,
+        }
+    }
+
+    fn fill(&mut self) {
+        if !self.buf.is_empty() || self.done {
+            return;
+        }
+        // `BTreeMap::range` panics on an empty range; the bounds only ever shrink towards it.
+        if crate::mvcc::range_is_empty(&self.range) {
+            self.done = true;
+            return;
+        }
+        let r = self.map.range::<Vec<u8>, _>(self.range.clone());
+        let clone = |(k, w): (&Vec<u8>, &Option<Vec<u8>>)| (k.clone(), w.clone());
+        if self.forward {
+            self.buf.extend(r.take(self.batch).map(clone));
+        } else {
+            self.buf.extend(r.rev().take(self.batch).map(clone));
+        }
+        match self.buf.back() {
+            Some((last, _)) if self.buf.len() == self.batch => {
+                if self.forward {
+                    self.range.0 = Bound::Excluded(last.clone());
+                } else {
+                    self.range.1 = Bound::Excluded(last.clone());
+                }
+            }
+            _ => self.done = true,
+        }
+        self.batch = (self.batch * 2).min(1024);
+    }
+
+    fn front(&mut self) -> Option<&(Vec<u8>, Option<Vec<u8>>)> {
+        self.fill();
+        self.buf.front()
+    }
+
+    fn pop_front(&mut self) -> Option<(Vec<u8>, Option<Vec<u8>>)> {
+        self.fill();
+        self.buf.pop_front()
+    }
+
+    fn clear(&mut self) {
+        self.buf.clear();
+        self.done = true;
+    }
+}
+
 struct Overlay {
     base: KvIter,
     base_done: bool,
     peeked: Option<(Vec<u8>, Vec<u8>)>,
-    writes: std::collections::VecDeque<(Vec<u8>, Option<Vec<u8>>)>,
+    writes: PendingWrites,
     forward: bool,
 }
 
@@ -609,18 +684,14 @@ impl KvIter {
             inner: Inner::Db(Box::new(it)),
         }
     }
-    /// Lays `writes` (sorted in the direction of `base`; `None` = delete) over `base`.
-    pub(crate) fn overlay(
-        base: KvIter,
-        writes: Vec<(Vec<u8>, Option<Vec<u8>>)>,
-        dir: Direction,
-    ) -> KvIter {
+    /// Lays `writes` (read in the direction of `base`; `None` = delete) over `base`.
+    pub(crate) fn overlay(base: KvIter, writes: PendingWrites, dir: Direction) -> KvIter {
         KvIter {
             inner: Inner::Overlay(Box::new(Overlay {
                 base,
                 base_done: false,
                 peeked: None,
-                writes: writes.into(),
+                writes,
                 forward: dir == Direction::Forward,
             })),
         }

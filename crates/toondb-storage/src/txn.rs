@@ -40,7 +40,9 @@ pub struct Transaction {
     inner: Arc<Inner>,
     pin: Arc<SnapshotPin>,
     isolation: Isolation,
-    writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    /// Buffered writes (`None` = delete). Shared with the scans that read them, copy-on-write:
+    /// a scan holds the map as it was when it started and reads only the part it visits.
+    writes: Arc<BTreeMap<Vec<u8>, Option<Vec<u8>>>>,
     reads: Vec<Vec<u8>>,
     ranges: Vec<OwnedRange>,
 }
@@ -62,7 +64,7 @@ impl Transaction {
             inner,
             pin,
             isolation,
-            writes: BTreeMap::new(),
+            writes: Arc::new(BTreeMap::new()),
             reads: Vec::new(),
             ranges: Vec::new(),
         }
@@ -93,14 +95,14 @@ impl Transaction {
     pub fn put(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
         self.inner.check_key(key)?;
         self.inner.check_value(value)?;
-        self.writes.insert(key.to_vec(), Some(value.to_vec()));
+        Arc::make_mut(&mut self.writes).insert(key.to_vec(), Some(value.to_vec()));
         Ok(())
     }
 
     /// Buffers a delete.
     pub fn delete(&mut self, key: &[u8]) -> Result<()> {
         self.inner.check_key(key)?;
-        self.writes.insert(key.to_vec(), None);
+        Arc::make_mut(&mut self.writes).insert(key.to_vec(), None);
         Ok(())
     }
 
@@ -127,14 +129,7 @@ impl Transaction {
         let base = self
             .inner
             .scan_at(range.clone(), dir, Some(self.pin.clone()), self.pin.seq);
-        let mut writes: Vec<(Vec<u8>, Option<Vec<u8>>)> = self
-            .writes
-            .range::<Vec<u8>, _>((range.0.clone(), range.1.clone()))
-            .map(|(k, w)| (k.clone(), w.clone()))
-            .collect();
-        if dir == Direction::Reverse {
-            writes.reverse();
-        }
+        let writes = crate::iter::PendingWrites::new(self.writes.clone(), range.clone(), dir);
         if self.isolation == Isolation::Serializable {
             self.ranges.push(range);
         }
@@ -148,7 +143,7 @@ impl Transaction {
             return Ok(());
         }
         let mut batch = WriteBatch::new();
-        for (k, w) in &self.writes {
+        for (k, w) in self.writes.iter() {
             match w {
                 Some(v) => batch.put(k, v),
                 None => batch.delete(k),
