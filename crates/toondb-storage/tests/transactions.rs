@@ -350,7 +350,8 @@ fn large_pending_write_sets_scan_like_a_model() {
             _ => {}
         }
     }
-    let ranges: Vec<(Bound<Vec<u8>>, Bound<Vec<u8>>)> = vec![
+    type Range = (Bound<Vec<u8>>, Bound<Vec<u8>>);
+    let ranges: Vec<Range> = vec![
         (Bound::Unbounded, Bound::Unbounded),
         (Bound::Included(key(100)), Bound::Excluded(key(3100))),
         (Bound::Excluded(key(1001)), Bound::Included(key(1003))),
