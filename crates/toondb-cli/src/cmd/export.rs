@@ -10,7 +10,7 @@ use toondb_query::Value;
 use crate::data::FileFormat;
 use crate::db::{self, quote_ident, Mode};
 use crate::error::{Error, Result};
-use crate::output::{value_to_json, ResultSet};
+use crate::output::value_to_json;
 
 /// Arguments of `toondb export`.
 #[derive(Debug, Args)]
@@ -28,7 +28,8 @@ pub struct ExportArgs {
     pub out: Option<PathBuf>,
 }
 
-/// Runs `toondb export`.
+/// Runs `toondb export`. Rows stream from the engine to the output as the scan produces them,
+/// so memory does not grow with the table.
 pub fn run(args: ExportArgs) -> Result<()> {
     let format = args
         .format
@@ -37,29 +38,43 @@ pub fn run(args: ExportArgs) -> Result<()> {
     db::check_path(&args.path, Mode::Existing)?;
     // Read-only: exporting writes nothing into the database directory.
     let db = toondb::Database::open_read_only(&args.path)?;
-    let rows = db.query(&format!("SELECT * FROM {}", quote_ident(&args.table)), &[]);
-    let closed = db.close();
-    let rs: ResultSet = rows?.into();
-    closed?;
+    let sql = format!("SELECT * FROM {}", quote_ident(&args.table));
     match &args.out {
         None => {
             let stdout = std::io::stdout().lock();
-            match write(&rs, format, stdout) {
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-                r => r.map_err(|e| Error::io(Path::new("stdout"), e)),
+            let r = export(&db, &sql, format, stdout);
+            let closed = db.close();
+            match r {
+                Err(Failure::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                Err(Failure::Io(e)) => return Err(Error::io(Path::new("stdout"), e)),
+                Err(Failure::Db(e)) => return Err(e.into()),
+                Ok(_) => {}
             }
+            Ok(closed?)
         }
         Some(path) => {
             let tmp = tmp_name(path);
             let f = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-            let r = write(&rs, format, f)
-                .and_then(|()| File::open(&tmp)?.sync_all())
-                .and_then(|()| std::fs::rename(&tmp, path));
-            if let Err(e) = r {
-                let _ = std::fs::remove_file(&tmp);
-                return Err(Error::io(path, e));
-            }
-            let n = rs.rows.len() as u64;
+            let r = export(&db, &sql, format, f);
+            let closed = db.close();
+            let r = r.and_then(|n| {
+                File::open(&tmp)
+                    .and_then(|f| f.sync_all())
+                    .and_then(|()| std::fs::rename(&tmp, path))
+                    .map(|()| n)
+                    .map_err(Failure::Io)
+            });
+            let n = match r {
+                Ok(n) => n,
+                Err(e) => {
+                    let _ = std::fs::remove_file(&tmp);
+                    return Err(match e {
+                        Failure::Io(e) => Error::io(path, e),
+                        Failure::Db(e) => e.into(),
+                    });
+                }
+            };
+            closed?;
             eprintln!(
                 "exported {n} {} to {}",
                 crate::output::plural(n, "row"),
@@ -68,6 +83,57 @@ pub fn run(args: ExportArgs) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// Why an export stopped.
+enum Failure {
+    Io(std::io::Error),
+    Db(toondb::Error),
+}
+
+/// Streams the rows of `sql` to `out` in `format`; returns how many were written.
+fn export(
+    db: &toondb::Database,
+    sql: &str,
+    format: FileFormat,
+    out: impl Write,
+) -> std::result::Result<u64, Failure> {
+    let mut w = RowWriter::new(format, BufWriter::new(out));
+    // The header goes out with the first row (or at the end for an empty table).
+    let pending_header = std::cell::RefCell::new(None::<Vec<String>>);
+    let mut io: Option<std::io::Error> = None;
+    let mut n = 0u64;
+    let r = db.query_each_with_header(
+        sql,
+        &[],
+        |h| *pending_header.borrow_mut() = Some(h.columns().to_vec()),
+        |row| {
+            let header = pending_header.borrow_mut().take();
+            let written = match header {
+                Some(cols) => w.header(&cols).and_then(|()| w.row(row.values())),
+                None => w.row(row.values()),
+            };
+            match written {
+                Ok(()) => {
+                    n += 1;
+                    Ok(std::ops::ControlFlow::Continue(()))
+                }
+                Err(e) => {
+                    io = Some(e);
+                    Ok(std::ops::ControlFlow::Break(()))
+                }
+            }
+        },
+    );
+    if let Some(e) = io {
+        return Err(Failure::Io(e));
+    }
+    r.map_err(Failure::Db)?;
+    if let Some(cols) = pending_header.take() {
+        w.header(&cols).map_err(Failure::Io)?;
+    }
+    w.finish().map_err(Failure::Io)?;
+    Ok(n)
 }
 
 fn tmp_name(path: &Path) -> PathBuf {
@@ -89,28 +155,51 @@ fn csv_field(v: &Value) -> String {
     }
 }
 
-/// Writes `rs` as JSONL or CSV.
-pub fn write(rs: &ResultSet, format: FileFormat, out: impl Write) -> std::io::Result<()> {
-    let mut w = BufWriter::new(out);
-    match format {
-        FileFormat::Jsonl => {
-            for row in &rs.rows {
-                let mut m = serde_json::Map::new();
-                for (c, v) in rs.columns.iter().zip(row) {
-                    m.insert(c.clone(), value_to_json(v));
-                }
-                serde_json::to_writer(&mut w, &serde_json::Value::Object(m))?;
-                w.write_all(b"\n")?;
-            }
-        }
-        FileFormat::Csv => {
-            let mut c = csv::Writer::from_writer(&mut w);
-            c.write_record(&rs.columns)?;
-            for row in &rs.rows {
-                c.write_record(row.iter().map(csv_field))?;
-            }
-            c.flush()?;
+/// Writes rows as JSONL or CSV one at a time.
+enum RowWriter<W: Write> {
+    Jsonl { out: W, columns: Vec<String> },
+    Csv(csv::Writer<W>),
+}
+
+impl<W: Write> RowWriter<W> {
+    fn new(format: FileFormat, out: W) -> RowWriter<W> {
+        match format {
+            FileFormat::Jsonl => RowWriter::Jsonl {
+                out,
+                columns: Vec::new(),
+            },
+            FileFormat::Csv => RowWriter::Csv(csv::Writer::from_writer(out)),
         }
     }
-    w.flush()
+
+    fn header(&mut self, names: &[String]) -> std::io::Result<()> {
+        match self {
+            RowWriter::Jsonl { columns, .. } => {
+                *columns = names.to_vec();
+                Ok(())
+            }
+            RowWriter::Csv(c) => Ok(c.write_record(names)?),
+        }
+    }
+
+    fn row(&mut self, values: &[Value]) -> std::io::Result<()> {
+        match self {
+            RowWriter::Jsonl { out, columns } => {
+                let mut m = serde_json::Map::new();
+                for (c, v) in columns.iter().zip(values) {
+                    m.insert(c.clone(), value_to_json(v));
+                }
+                serde_json::to_writer(&mut *out, &serde_json::Value::Object(m))?;
+                out.write_all(b"\n")
+            }
+            RowWriter::Csv(c) => Ok(c.write_record(values.iter().map(csv_field))?),
+        }
+    }
+
+    fn finish(self) -> std::io::Result<()> {
+        match self {
+            RowWriter::Jsonl { mut out, .. } => out.flush(),
+            RowWriter::Csv(mut c) => c.flush(),
+        }
+    }
 }
