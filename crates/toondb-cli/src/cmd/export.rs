@@ -158,7 +158,7 @@ fn csv_field(v: &Value) -> String {
 /// Writes rows as JSONL or CSV one at a time.
 enum RowWriter<W: Write> {
     Jsonl { out: W, columns: Vec<String> },
-    Csv(csv::Writer<W>),
+    Csv(Box<csv::Writer<W>>),
 }
 
 impl<W: Write> RowWriter<W> {
@@ -168,7 +168,7 @@ impl<W: Write> RowWriter<W> {
                 out,
                 columns: Vec::new(),
             },
-            FileFormat::Csv => RowWriter::Csv(csv::Writer::from_writer(out)),
+            FileFormat::Csv => RowWriter::Csv(Box::new(csv::Writer::from_writer(out))),
         }
     }
 
