@@ -28,22 +28,30 @@ pub(crate) fn rows_to_py(py: Python<'_>, rows: &toondb::Rows, as_dict: bool) -> 
     let cols = rows.columns();
     let mut out = Vec::with_capacity(rows.len());
     for row in rows.iter() {
-        if as_dict {
-            let d = PyDict::new(py);
-            for (c, v) in cols.iter().zip(row.values()) {
-                d.set_item(c, from_value(py, v)?)?;
-            }
-            out.push(d.into_py_any(py)?);
-        } else {
-            let vals = row
-                .values()
-                .iter()
-                .map(|v| from_value(py, v))
-                .collect::<PyResult<Vec<_>>>()?;
-            out.push(PyTuple::new(py, vals)?.into_py_any(py)?);
-        }
+        out.push(row_to_py(py, cols, row.values(), as_dict)?);
     }
     PyList::new(py, out)?.into_py_any(py)
+}
+
+/// One row as a tuple, or a dict keyed by column name.
+fn row_to_py(
+    py: Python<'_>,
+    cols: &[String],
+    values: &[toondb::Value],
+    as_dict: bool,
+) -> PyResult<PyObject> {
+    if as_dict {
+        let d = PyDict::new(py);
+        for (c, v) in cols.iter().zip(values) {
+            d.set_item(c, from_value(py, v)?)?;
+        }
+        return d.into_py_any(py);
+    }
+    let vals = values
+        .iter()
+        .map(|v| from_value(py, v))
+        .collect::<PyResult<Vec<_>>>()?;
+    PyTuple::new(py, vals)?.into_py_any(py)
 }
 
 /// Rows of a query, produced lazily (see `Database.query_iter`).
@@ -77,19 +85,7 @@ impl RowIterator {
             });
             match fetched.py_err()? {
                 toondb::Fetch::Row(row) => {
-                    let values = row.values();
-                    if self.as_dict {
-                        let d = PyDict::new(py);
-                        for (c, v) in self.columns.iter().zip(values) {
-                            d.set_item(c, from_value(py, v)?)?;
-                        }
-                        return Ok(Some(d.into_py_any(py)?));
-                    }
-                    let vals = values
-                        .iter()
-                        .map(|v| from_value(py, v))
-                        .collect::<PyResult<Vec<_>>>()?;
-                    return Ok(Some(PyTuple::new(py, vals)?.into_py_any(py)?));
+                    return row_to_py(py, &self.columns, row.values(), self.as_dict).map(Some);
                 }
                 toondb::Fetch::Done => {
                     self.close(py);

@@ -273,6 +273,15 @@ fn fmt_expr(e: &Expr) -> String {
     }
 }
 
+/// A table as EXPLAIN shows it: its name, with `AS alias` when aliased.
+fn shown_name(table: &TableDef, alias: &str) -> String {
+    if alias.eq_ignore_ascii_case(&table.name) {
+        table.name.clone()
+    } else {
+        format!("{} AS {}", table.name, alias)
+    }
+}
+
 fn fmt_bound(b: &Option<(Expr, bool)>, lower: bool) -> String {
     match b {
         None => String::new(),
@@ -348,11 +357,7 @@ impl Plan {
                 filter,
                 reverse,
             } => {
-                let name = if alias.eq_ignore_ascii_case(&table.name) {
-                    table.name.clone()
-                } else {
-                    format!("{} AS {}", table.name, alias)
-                };
+                let name = shown_name(table, alias);
                 match access {
                     Access::Full => {
                         let _ = write!(line, "SeqScan {name}");
@@ -444,11 +449,7 @@ impl Plan {
                 residual,
                 kind,
             } => {
-                let name = if alias.eq_ignore_ascii_case(&table.name) {
-                    table.name.clone()
-                } else {
-                    format!("{} AS {}", table.name, alias)
-                };
+                let name = shown_name(table, alias);
                 let key_list = keys.iter().map(fmt_expr).collect::<Vec<_>>().join(", ");
                 match index {
                     None => {
