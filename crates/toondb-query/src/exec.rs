@@ -132,6 +132,8 @@ pub struct Exec<'t> {
     /// Rowid of the last row inserted through [`Exec::write_row`].
     pub last_rowid: Option<i64>,
     ctl: Ctl,
+    /// The current row of each running recursive CTE (by work-table id).
+    work: HashMap<usize, Row>,
 }
 
 /// Evaluates an expression without data access (constant folding, defaults).
@@ -144,6 +146,7 @@ pub fn eval_const(e: &Expr) -> Result<Value> {
         next_rowid: HashMap::new(),
         last_rowid: None,
         ctl: Ctl::unlimited(),
+        work: HashMap::new(),
     };
     x.eval(e, &[])
 }
@@ -378,6 +381,7 @@ impl<'t> Exec<'t> {
             next_rowid: HashMap::new(),
             last_rowid: None,
             ctl,
+            work: HashMap::new(),
         }
     }
 
@@ -824,6 +828,17 @@ impl<'t> Exec<'t> {
                 self.ctl.release(bytes);
                 r
             }
+            Plan::WorkTable { id, .. } => match self.work.get(id).cloned() {
+                Some(row) => sink(self, row),
+                None => rt("internal: recursive table read outside its recursion"),
+            },
+            Plan::RecursiveCte {
+                id,
+                anchor,
+                step,
+                distinct,
+                ..
+            } => self.recursive_cte(*id, anchor, step, *distinct, sink),
             Plan::IndexJoin {
                 left,
                 table,
@@ -982,6 +997,101 @@ impl<'t> Exec<'t> {
                 emit_all(self, rows, sink)
             }
         }
+    }
+
+    /// `WITH RECURSIVE`: a queue seeded with the anchor's rows; each row taken from it is
+    /// emitted, then the step runs with that row as the work table and its rows join the
+    /// queue (SQLite's order). Queued rows and, for UNION, the keys already produced are
+    /// charged to the statement's memory budget; a consumer that stops ends the recursion,
+    /// and every round checks for interruption.
+    fn recursive_cte(
+        &mut self,
+        id: usize,
+        anchor: &Plan,
+        step: &Plan,
+        distinct: bool,
+        sink: &mut RowSink<'_, 't>,
+    ) -> Result<Flow> {
+        /// Queues `row` unless UNION already produced it; charges what it keeps.
+        fn admit(
+            ctl: &mut Ctl,
+            distinct: bool,
+            row: Row,
+            queue: &mut std::collections::VecDeque<Row>,
+            seen: &mut HashSet<Vec<u8>>,
+            bytes: &mut usize,
+        ) -> Result<()> {
+            if distinct {
+                let k = encode_key(&row);
+                if seen.contains(&k) {
+                    return Ok(());
+                }
+                let b = k.len() + 32;
+                ctl.charge(b, "recursive CTE")?;
+                *bytes += b;
+                seen.insert(k);
+            }
+            let b = row_bytes(&row);
+            ctl.charge(b, "recursive CTE")?;
+            *bytes += b;
+            queue.push_back(row);
+            Ok(())
+        }
+        let mut queue: std::collections::VecDeque<Row> = std::collections::VecDeque::new();
+        let mut seen: HashSet<Vec<u8>> = HashSet::new();
+        let mut bytes = 0usize;
+        let outer_work = self.work.remove(&id);
+        let r = (|| -> Result<Flow> {
+            let mut first = Vec::new();
+            self.stream(anchor, &mut |_, r| {
+                first.push(r);
+                Ok(Flow::More)
+            })?;
+            for r in first {
+                admit(
+                    &mut self.ctl,
+                    distinct,
+                    r,
+                    &mut queue,
+                    &mut seen,
+                    &mut bytes,
+                )?;
+            }
+            loop {
+                let Some(row) = queue.pop_front() else {
+                    return Ok(Flow::More);
+                };
+                self.ctl.tick()?;
+                let b = row_bytes(&row);
+                self.ctl.release(b);
+                bytes = bytes.saturating_sub(b);
+                if sink(self, row.clone())? == Flow::Stop {
+                    return Ok(Flow::Stop);
+                }
+                self.work.insert(id, row);
+                let mut produced = Vec::new();
+                self.stream(step, &mut |_, r| {
+                    produced.push(r);
+                    Ok(Flow::More)
+                })?;
+                for r in produced {
+                    admit(
+                        &mut self.ctl,
+                        distinct,
+                        r,
+                        &mut queue,
+                        &mut seen,
+                        &mut bytes,
+                    )?;
+                }
+            }
+        })();
+        self.work.remove(&id);
+        if let Some(w) = outer_work {
+            self.work.insert(id, w);
+        }
+        self.ctl.release(bytes);
+        r
     }
 
     /// Emits the rows of `input` ordered by `keys` (ties keep input order), skipping the

@@ -162,6 +162,30 @@ pub enum Plan {
         /// Join kind.
         kind: JoinKind,
     },
+    /// A recursive common table expression (`WITH RECURSIVE`), evaluated like SQLite: the
+    /// anchor's rows go into a queue; each row taken from the queue is emitted and the
+    /// recursive step runs with [`Plan::WorkTable`] `id` holding just that row, its rows
+    /// joining the queue. With `distinct` (UNION) rows already produced are dropped. A
+    /// consumer that stops (LIMIT) ends the recursion.
+    RecursiveCte {
+        /// Work-table id the step reads.
+        id: usize,
+        /// The non-recursive part.
+        anchor: Box<Plan>,
+        /// The recursive part.
+        step: Box<Plan>,
+        /// UNION (drop duplicates) rather than UNION ALL.
+        distinct: bool,
+        /// Row width.
+        width: usize,
+    },
+    /// The current row of a recursive CTE, inside its recursive step.
+    WorkTable {
+        /// Work-table id.
+        id: usize,
+        /// Row width.
+        width: usize,
+    },
     /// Grouping and aggregation; output = input columns of the last row of the group
     /// (SQLite "bare column" semantics), then group keys, then aggregate results.
     Aggregate {
@@ -328,6 +352,7 @@ impl Plan {
             } => input_width + groups.len() + aggs.len(),
             Plan::SetOp { left, .. } => left.width(),
             Plan::IndexJoin { left, table, .. } => left.width() + table.columns.len(),
+            Plan::RecursiveCte { width, .. } | Plan::WorkTable { width, .. } => *width,
         }
     }
 
@@ -438,6 +463,24 @@ impl Plan {
                     let _ = write!(line, " on={}", fmt_expr(on));
                 }
                 vec![left, right]
+            }
+            Plan::RecursiveCte {
+                id,
+                anchor,
+                step,
+                distinct,
+                ..
+            } => {
+                let _ = write!(
+                    line,
+                    "RecursiveCte #{id} {}",
+                    if *distinct { "UNION" } else { "UNION ALL" }
+                );
+                vec![anchor, step]
+            }
+            Plan::WorkTable { id, .. } => {
+                let _ = write!(line, "WorkTable #{id}");
+                vec![]
             }
             Plan::IndexJoin {
                 left,
@@ -665,5 +708,7 @@ fn estimate(p: &Plan) -> f64 {
             }
         }
         Plan::SetOp { left, right, .. } => estimate(left) + estimate(right),
+        Plan::RecursiveCte { anchor, .. } => estimate(anchor) * 10.0,
+        Plan::WorkTable { .. } => 1.0,
     }
 }

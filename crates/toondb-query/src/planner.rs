@@ -61,6 +61,17 @@ fn decl_text(s: &str) -> Option<String> {
     (!s.trim().is_empty()).then(|| s.to_string())
 }
 
+/// A recursive CTE while its recursive part is planned: references to `name` there read its
+/// current row.
+struct WorkTableScope {
+    name: String,
+    id: usize,
+    cols: Vec<Column>,
+    /// Scope depth of the recursive part's FROM (deeper means a subquery).
+    frames: usize,
+    used: bool,
+}
+
 #[derive(Debug, Clone)]
 struct ScopeCol {
     table: String,
@@ -368,8 +379,10 @@ pub struct Planner<'a> {
     pub nparams: usize,
     depth: usize,
     view_depth: usize,
-    /// Common table expressions in scope: (name, column aliases, query).
-    ctes: Vec<(String, Vec<String>, ast::Query)>,
+    /// Common table expressions in scope: (name, column aliases, query, under WITH RECURSIVE).
+    ctes: Vec<(String, Vec<String>, ast::Query, bool)>,
+    /// Recursive CTEs whose recursive part is being planned (innermost last).
+    work_tables: Vec<WorkTableScope>,
     /// The SELECT being planned has a LIMIT: reading a whole index in ORDER BY order (and
     /// stopping after LIMIT rows) beats a full scan plus a top-k buffer.
     limited: bool,
@@ -386,6 +399,7 @@ impl<'a> Planner<'a> {
             depth: 0,
             view_depth: 0,
             ctes: Vec::new(),
+            work_tables: Vec::new(),
             limited: false,
         }
     }
@@ -983,9 +997,6 @@ impl<'a> Planner<'a> {
         let Some(with) = &q.with else {
             return self.plan_query_body(q);
         };
-        if with.recursive {
-            return unsupported("WITH RECURSIVE");
-        }
         let before = self.ctes.len();
         for cte in &with.cte_tables {
             let cols = cte
@@ -994,8 +1005,12 @@ impl<'a> Planner<'a> {
                 .iter()
                 .map(|c| c.name.value.clone())
                 .collect();
-            self.ctes
-                .push((cte.alias.name.value.clone(), cols, (*cte.query).clone()));
+            self.ctes.push((
+                cte.alias.name.value.clone(),
+                cols,
+                (*cte.query).clone(),
+                with.recursive,
+            ));
         }
         let r = self.plan_query_body(q);
         self.ctes.truncate(before);
@@ -1192,6 +1207,89 @@ impl<'a> Planner<'a> {
         })
     }
 
+    /// A CTE under `WITH RECURSIVE`: `anchor UNION [ALL] step` where `step` names the CTE
+    /// once in its FROM becomes a [`Plan::RecursiveCte`]; anything else plans as usual.
+    fn plan_recursive_cte(
+        &mut self,
+        name: &str,
+        aliases: &[String],
+        q: &ast::Query,
+    ) -> Result<Planned> {
+        let SetExpr::SetOperation {
+            op: SetOperator::Union,
+            set_quantifier,
+            left,
+            right,
+        } = q.body.as_ref()
+        else {
+            return self.plan_query(q);
+        };
+        if q.with.is_some() || q.order_by.is_some() || q.limit_clause.is_some() {
+            // ORDER BY / LIMIT on the recursive CTE itself (SQLite's queue order and limit).
+            if q.order_by.is_some() || q.limit_clause.is_some() {
+                return unsupported("ORDER BY or LIMIT in a recursive common table expression");
+            }
+            return self.plan_query(q);
+        }
+        let all = match set_quantifier {
+            SetQuantifier::All => true,
+            SetQuantifier::Distinct | SetQuantifier::None => false,
+            other => return unsupported(format!("UNION {other}")),
+        };
+        let anchor = self.plan_set_expr(left)?;
+        let mut cols = anchor.columns.clone();
+        for (c, n) in cols.iter_mut().zip(aliases) {
+            c.name = n.clone();
+        }
+        if !aliases.is_empty() && aliases.len() != cols.len() {
+            return Err(Error::Semantic(format!(
+                "table {name} has {} values for {} columns",
+                cols.len(),
+                aliases.len()
+            )));
+        }
+        let id = self.new_id();
+        self.work_tables.push(WorkTableScope {
+            name: name.to_string(),
+            id,
+            cols: cols.clone(),
+            frames: self.frames.len(),
+            used: false,
+        });
+        let step = self.plan_set_expr(right);
+        let used = self.work_tables.pop().is_some_and(|w| w.used);
+        let step = step?;
+        if step.columns.len() != anchor.columns.len() {
+            return Err(Error::Semantic(
+                "SELECTs to the left and right of UNION do not have the same number of result columns"
+                    .into(),
+            ));
+        }
+        let width = cols.len();
+        let plan = if used {
+            Plan::RecursiveCte {
+                id,
+                anchor: Box::new(anchor.plan),
+                step: Box::new(step.plan),
+                distinct: !all,
+                width,
+            }
+        } else {
+            // Not actually recursive: a plain UNION.
+            Plan::SetOp {
+                op: SetOpKind::Union,
+                all,
+                left: Box::new(anchor.plan),
+                right: Box::new(step.plan),
+            }
+        };
+        Ok(Planned {
+            plan,
+            columns: cols,
+            correlated: false,
+        })
+    }
+
     fn table_factor(&mut self, tf: &TableFactor) -> Result<FromItem> {
         match tf {
             TableFactor::Table {
@@ -1202,20 +1300,64 @@ impl<'a> Planner<'a> {
                 }
                 let tname = object_name(name);
                 let alias_name = alias.as_ref().map(|a| a.name.value.clone());
+                let depth = self.frames.len();
+                if let Some(w) = self
+                    .work_tables
+                    .iter_mut()
+                    .rev()
+                    .find(|w| w.name.eq_ignore_ascii_case(&tname))
+                {
+                    // The recursive part of `tname`: it reads the current row.
+                    if depth > w.frames {
+                        return Err(Error::Semantic(format!(
+                            "recursive reference in a subquery: {tname}"
+                        )));
+                    }
+                    if w.used {
+                        return Err(Error::Semantic(format!(
+                            "multiple references to recursive table: {tname}"
+                        )));
+                    }
+                    w.used = true;
+                    let a = alias_name.unwrap_or_else(|| w.name.clone());
+                    let cols = w
+                        .cols
+                        .iter()
+                        .map(|c| ScopeCol {
+                            table: a.clone(),
+                            name: c.name.clone(),
+                            ty: c.ty,
+                            aff: None,
+                            decl: c.decl_type.clone(),
+                        })
+                        .collect();
+                    return Ok(FromItem {
+                        plan: Plan::WorkTable {
+                            id: w.id,
+                            width: w.cols.len(),
+                        },
+                        table: None,
+                        cols,
+                    });
+                }
                 if let Some(pos) = self
                     .ctes
                     .iter()
-                    .rposition(|(n, _, _)| n.eq_ignore_ascii_case(&tname))
+                    .rposition(|(n, ..)| n.eq_ignore_ascii_case(&tname))
                 {
                     if self.view_depth > 16 {
                         return Err(Error::Semantic(format!("{tname} is nested too deeply")));
                     }
-                    let (cname, cols, query) = self.ctes[pos].clone();
+                    let (cname, cols, query, recursive) = self.ctes[pos].clone();
                     // A CTE sees only the CTEs defined before it, and no enclosing query.
                     let saved_ctes = self.ctes.split_off(pos);
                     let saved_frames = std::mem::take(&mut self.frames);
                     self.view_depth += 1;
-                    let r = self.plan_query(&query);
+                    let r = if recursive {
+                        self.plan_recursive_cte(&cname, &cols, &query)
+                    } else {
+                        self.plan_query(&query)
+                    };
                     self.view_depth -= 1;
                     self.frames = saved_frames;
                     self.ctes.extend(saved_ctes);
