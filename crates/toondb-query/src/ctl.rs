@@ -91,13 +91,20 @@ pub struct StatementLimits {
     /// Past it a sort spills to temporary files when a spill directory is configured;
     /// other operators fail with [`Error::ResourceExhausted`].
     pub memory_budget: u64,
+    /// Rows one recursive CTE may produce before the statement fails with
+    /// [`Error::TooBig`] (a guard against recursions that never end; default 10,000,000).
+    pub recursion_rows: u64,
 }
+
+/// Default of [`StatementLimits::recursion_rows`].
+pub const DEFAULT_RECURSION_ROWS: u64 = 10_000_000;
 
 impl Default for StatementLimits {
     fn default() -> Self {
         StatementLimits {
             timeout: None,
             memory_budget: DEFAULT_MEMORY_BUDGET,
+            recursion_rows: DEFAULT_RECURSION_ROWS,
         }
     }
 }
@@ -112,6 +119,7 @@ pub struct Ctl {
     ticks: u32,
     spill_dir: Option<Arc<std::path::PathBuf>>,
     token: Option<CancelToken>,
+    recursion_rows: u64,
 }
 
 impl Default for Ctl {
@@ -131,6 +139,7 @@ impl Ctl {
             ticks: 0,
             spill_dir: None,
             token: None,
+            recursion_rows: DEFAULT_RECURSION_ROWS,
         }
     }
 
@@ -148,6 +157,7 @@ impl Ctl {
             ticks: 0,
             spill_dir,
             token: CURRENT_TOKEN.with(|c| c.borrow().clone()),
+            recursion_rows: limits.recursion_rows,
         }
     }
 
@@ -205,6 +215,11 @@ impl Ctl {
     /// The budget in bytes.
     pub fn budget(&self) -> u64 {
         self.budget
+    }
+
+    /// Rows a recursive CTE may produce ([`StatementLimits::recursion_rows`]).
+    pub fn recursion_rows(&self) -> u64 {
+        self.recursion_rows
     }
 
     /// Directory for temporary spill files, when the database has one.

@@ -1041,6 +1041,7 @@ impl<'t> Exec<'t> {
         let mut seen: HashSet<Vec<u8>> = HashSet::new();
         let mut bytes = 0usize;
         let outer_work = self.work.remove(&id);
+        let mut produced_rows = 0u64;
         let r = (|| -> Result<Flow> {
             let mut first = Vec::new();
             self.stream(anchor, &mut |_, r| {
@@ -1062,6 +1063,15 @@ impl<'t> Exec<'t> {
                     return Ok(Flow::More);
                 };
                 self.ctl.tick()?;
+                produced_rows += 1;
+                if produced_rows > self.ctl.recursion_rows() {
+                    return Err(Error::TooBig(format!(
+                        "a recursive common table expression produced more than {} rows; \
+                         add a condition that ends the recursion or a LIMIT \
+                         (StatementLimits::recursion_rows)",
+                        self.ctl.recursion_rows()
+                    )));
+                }
                 let b = row_bytes(&row);
                 self.ctl.release(b);
                 bytes = bytes.saturating_sub(b);

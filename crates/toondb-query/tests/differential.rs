@@ -639,16 +639,16 @@ fn recursive_ctes_match_sqlite() {
         }
     }
     // A recursion whose queue keeps growing stops at the statement's memory budget with a
-    // typed error; one that never ends stops at the statement timeout.
-    let limited =
-        Database::open_in_memory()
-            .unwrap()
-            .with_limits(toondb_query::ctl::StatementLimits {
-                timeout: Some(std::time::Duration::from_millis(300)),
-                memory_budget: 1 << 20,
-            });
-    let mut ls = limited.session();
-    let e = ls
+    // typed error; one that never ends stops at the recursion row guard (or the timeout).
+    let limits = toondb_query::ctl::StatementLimits {
+        timeout: Some(std::time::Duration::from_secs(60)),
+        memory_budget: 1 << 20,
+        ..Default::default()
+    };
+    let e = Database::open_in_memory()
+        .unwrap()
+        .with_limits(limits)
+        .session()
         .execute("WITH RECURSIVE w(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM w, (VALUES (1), (2))) SELECT count(*) FROM w")
         .unwrap_err();
     // (The operator named is whichever charge crosses the budget: the queue or the step.)
@@ -656,7 +656,36 @@ fn recursive_ctes_match_sqlite() {
         matches!(e, toondb_query::Error::ResourceExhausted { .. }),
         "{e}"
     );
+    let limited =
+        Database::open_in_memory()
+            .unwrap()
+            .with_limits(toondb_query::ctl::StatementLimits {
+                recursion_rows: 5000,
+                ..limits
+            });
+    let mut ls = limited.session();
     let e = ls
+        .execute("WITH RECURSIVE w(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM w) SELECT count(*) FROM w")
+        .unwrap_err();
+    assert!(
+        matches!(e, toondb_query::Error::TooBig(_)) && e.to_string().contains("5000 rows"),
+        "{e}"
+    );
+    // Within the guard and ended by LIMIT: fine.
+    let r = ls
+        .execute("WITH RECURSIVE w(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM w) SELECT count(*) FROM (SELECT x FROM w LIMIT 4000)")
+        .unwrap();
+    assert_eq!(r.rows, vec![vec![Value::Integer(4000)]]);
+    // The statement timeout applies too.
+    let slow =
+        Database::open_in_memory()
+            .unwrap()
+            .with_limits(toondb_query::ctl::StatementLimits {
+                timeout: Some(std::time::Duration::from_millis(200)),
+                ..Default::default()
+            });
+    let e = slow
+        .session()
         .execute("WITH RECURSIVE w(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM w) SELECT count(*) FROM w")
         .unwrap_err();
     assert!(matches!(e, toondb_query::Error::Interrupted(_)), "{e}");

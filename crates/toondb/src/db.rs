@@ -196,6 +196,7 @@ impl Database {
             toondb_query::StatementLimits {
                 timeout: options.statement_timeout,
                 memory_budget: options.statement_memory_budget,
+                ..toondb_query::StatementLimits::default()
             },
         );
         let db = Database {
