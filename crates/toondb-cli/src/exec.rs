@@ -40,8 +40,8 @@ fn control(sql: &str) -> Option<Control> {
     }
 }
 
-/// Statements a `-readonly` session may run (by first keyword).
-const READ_KEYWORDS: &[&str] = &["SELECT", "WITH", "VALUES", "EXPLAIN", "CONTEXT"];
+/// Statements a `-readonly` session may run (by first keyword; the schema pragmas only read).
+const READ_KEYWORDS: &[&str] = &["SELECT", "WITH", "VALUES", "EXPLAIN", "CONTEXT", "PRAGMA"];
 
 /// Runs statements one at a time against a database, holding the transaction opened by
 /// `BEGIN` until `COMMIT` or `ROLLBACK`.

@@ -70,6 +70,10 @@ pub struct TableDef {
     /// than the largest present, as in SQLite.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub autoincrement: bool,
+    /// Declared PRIMARY KEY columns (catalogs written before this field: derived from
+    /// `rowid_column`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary_key: Option<Vec<usize>>,
 }
 
 /// Table statistics collected by ANALYZE, used by the optimizer's row estimates (join order,
@@ -83,6 +87,26 @@ pub struct TableStats {
 }
 
 impl TableDef {
+    /// PRIMARY KEY column positions in key order (empty without one).
+    pub fn primary_key_columns(&self) -> Vec<usize> {
+        match &self.primary_key {
+            Some(pk) => pk.clone(),
+            None => self.rowid_column.into_iter().collect(),
+        }
+    }
+
+    /// Id of the index that enforces a PRIMARY KEY other than the rowid alias.
+    pub fn primary_key_index(&self) -> Option<u32> {
+        let pk = self.primary_key.as_ref()?;
+        if self.rowid_column.is_some() {
+            return None;
+        }
+        self.indexes
+            .iter()
+            .find(|i| i.auto && i.unique && &i.columns == pk)
+            .map(|i| i.id)
+    }
+
     /// Case-insensitive column lookup.
     pub fn column_index(&self, name: &str) -> Option<usize> {
         self.columns
@@ -291,6 +315,7 @@ mod tests {
         let bad = TableDef {
             stats: None,
             autoincrement: false,
+            primary_key: None,
             id: 1,
             name: "x".into(),
             columns: vec![],

@@ -26,6 +26,7 @@ pub mod kv;
 pub mod parse;
 pub mod plan;
 pub mod planner;
+mod pragma;
 pub mod session;
 pub mod spill;
 pub mod stats;

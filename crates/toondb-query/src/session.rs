@@ -466,6 +466,11 @@ impl Session {
             }
             return Ok(Some(QueryResult::default()));
         }
+        if let Some(p) = crate::pragma::parse(t) {
+            let (name, arg) = p?;
+            let cat = self.current_catalog()?;
+            return crate::pragma::run(&cat, &name, arg.as_deref()).map(Some);
+        }
         let mut words = t.split_whitespace();
         if words
             .next()
@@ -1062,6 +1067,7 @@ fn create_table(cat: &Catalog, txn: &mut dyn KvTxn, ct: &ast::CreateTable) -> Re
     let mut t = TableDef {
         stats: None,
         autoincrement: autoincrement.is_some(),
+        primary_key: pk.clone(),
         id,
         name: name.clone(),
         columns,

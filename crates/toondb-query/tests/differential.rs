@@ -690,3 +690,47 @@ fn recursive_ctes_match_sqlite() {
         .unwrap_err();
     assert!(matches!(e, toondb_query::Error::Interrupted(_)), "{e}");
 }
+
+/// Schema pragmas answer like SQLite's for the same schema.
+#[test]
+fn schema_pragmas_match_sqlite() {
+    let db = Database::open_in_memory().unwrap();
+    let mut s = db.session();
+    let c = rusqlite::Connection::open_in_memory().unwrap();
+    let setup = [
+        "CREATE TABLE users(id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE, name TEXT DEFAULT 'anon', age INTEGER DEFAULT 0, score REAL)",
+        "CREATE INDEX users_name ON users(name, age)",
+        "CREATE TABLE pairs(a TEXT, b INTEGER, v BLOB, PRIMARY KEY (a, b))",
+        "CREATE UNIQUE INDEX pairs_v ON pairs(v)",
+        "CREATE VIEW adults AS SELECT id, name FROM users WHERE age >= 18",
+    ];
+    for q in setup {
+        s.execute(q).unwrap();
+        c.execute(q, []).unwrap();
+    }
+    for sql in [
+        "PRAGMA table_info(users)",
+        "PRAGMA table_info('pairs')",
+        "pragma main.table_info(USERS);",
+        "PRAGMA table_xinfo(pairs)",
+        "PRAGMA index_list(users)",
+        "PRAGMA index_list(pairs)",
+        "PRAGMA index_info(users_name)",
+        "PRAGMA index_info(sqlite_autoindex_pairs_1)",
+        "PRAGMA index_info(pairs_v)",
+        "PRAGMA table_info(nope)",
+        "PRAGMA index_list(nope)",
+    ] {
+        let (a, b) = run_both(&mut s, &c, sql).expect("both run it");
+        assert_eq!(b, a, "(left ToonDB, right SQLite):\n{sql}");
+    }
+    let r = s.execute("PRAGMA table_info(users)").unwrap();
+    let names: Vec<&str> = r.columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["cid", "name", "type", "notnull", "dflt_value", "pk"]
+    );
+    let e = s.execute("PRAGMA journal_mode").unwrap_err();
+    assert!(e.to_string().contains("PRAGMA journal_mode"), "{e}");
+    assert!(s.execute("PRAGMA table_info").is_err());
+}
