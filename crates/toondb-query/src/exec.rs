@@ -63,6 +63,25 @@ fn bound_ref(b: &Bound<Vec<u8>>) -> Bound<&[u8]> {
     }
 }
 
+/// Emits right-side rows with `left_width` NULLs in front (RIGHT/FULL joins' unmatched rows).
+fn emit_null_extended<'t>(
+    x: &mut Exec<'t>,
+    left_width: usize,
+    rows: impl Iterator<Item = Row>,
+    sink: &mut RowSink<'_, 't>,
+) -> Result<Flow> {
+    for r in rows {
+        x.ctl.tick()?;
+        let mut row = Vec::with_capacity(left_width + r.len());
+        row.extend(std::iter::repeat_n(Value::Null, left_width));
+        row.extend(r);
+        if sink(x, row)? == Flow::Stop {
+            return Ok(Flow::Stop);
+        }
+    }
+    Ok(Flow::More)
+}
+
 fn emit_all<'t>(
     x: &mut Exec<'t>,
     rows: impl IntoIterator<Item = Row>,
@@ -800,9 +819,10 @@ impl<'t> Exec<'t> {
                 right_width,
             } => {
                 let (rrows, bytes) = self.collect_charged(right, "nested loop join")?;
+                let mut rmatched = vec![false; if kind.keeps_right() { rrows.len() } else { 0 }];
                 let r = self.stream(left, &mut |x, l| {
                     let mut matched = false;
-                    for r in &rrows {
+                    for (ri, r) in rrows.iter().enumerate() {
                         x.ctl.tick()?;
                         let mut row = Vec::with_capacity(l.len() + r.len());
                         row.extend(l.iter().cloned());
@@ -813,18 +833,32 @@ impl<'t> Exec<'t> {
                         };
                         if ok {
                             matched = true;
+                            if let Some(m) = rmatched.get_mut(ri) {
+                                *m = true;
+                            }
                             if sink(x, row)? == Flow::Stop {
                                 return Ok(Flow::Stop);
                             }
                         }
                     }
-                    if !matched && *kind == JoinKind::Left {
+                    if !matched && kind.keeps_left() {
                         let mut row = l;
                         row.extend(std::iter::repeat_n(Value::Null, *right_width));
                         return sink(x, row);
                     }
                     Ok(Flow::More)
                 });
+                let r = match r {
+                    Ok(Flow::More) if kind.keeps_right() => {
+                        let unmatched = rrows
+                            .iter()
+                            .zip(&rmatched)
+                            .filter(|(_, m)| !**m)
+                            .map(|(r, _)| r.clone());
+                        emit_null_extended(self, left.width(), unmatched, sink)
+                    }
+                    r => r,
+                };
                 self.ctl.release(bytes);
                 r
             }
@@ -878,7 +912,7 @@ impl<'t> Exec<'t> {
                     if flow == Flow::Stop {
                         return Ok(Flow::Stop);
                     }
-                    if !matched && *kind == JoinKind::Left {
+                    if !matched && kind.keeps_left() {
                         let mut row = l;
                         row.extend(std::iter::repeat_n(Value::Null, width));
                         return sink(x, row);
@@ -1238,6 +1272,10 @@ impl<'t> Exec<'t> {
             }
         }
         let residual = j.residual;
+        // RIGHT/FULL build on the right (the planner's choice) and note which build rows met
+        // a probe row; the others come out NULL-extended at the end.
+        let track = j.kind.keeps_right() && !j.build_left;
+        let mut bmatched = vec![false; if track { brows.len() } else { 0 }];
         let r = self.stream(probe, &mut |x, p| {
             let mut matched = false;
             if let Some(k) = x.join_key(probe_keys, &p)? {
@@ -1258,6 +1296,9 @@ impl<'t> Exec<'t> {
                             None => true,
                         } {
                             matched = true;
+                            if let Some(m) = bmatched.get_mut(bi) {
+                                *m = true;
+                            }
                             if sink(x, row)? == Flow::Stop {
                                 return Ok(Flow::Stop);
                             }
@@ -1265,13 +1306,24 @@ impl<'t> Exec<'t> {
                     }
                 }
             }
-            if !matched && !j.build_left && j.kind == JoinKind::Left {
+            if !matched && !j.build_left && j.kind.keeps_left() {
                 let mut row = p;
                 row.extend(std::iter::repeat_n(Value::Null, j.right_width));
                 return sink(x, row);
             }
             Ok(Flow::More)
         });
+        let r = match r {
+            Ok(Flow::More) if track => {
+                let unmatched = brows
+                    .iter()
+                    .zip(&bmatched)
+                    .filter(|(_, m)| !**m)
+                    .map(|(b, _)| b.clone());
+                emit_null_extended(self, j.left.width(), unmatched, sink)
+            }
+            r => r,
+        };
         self.ctl.release(bytes);
         r
     }

@@ -41,6 +41,22 @@ pub enum JoinKind {
     Inner,
     /// LEFT OUTER.
     Left,
+    /// RIGHT OUTER (right rows without a match come out with NULLs on the left).
+    Right,
+    /// FULL OUTER (LEFT and RIGHT).
+    Full,
+}
+
+impl JoinKind {
+    /// Left rows without a match come out, NULL-extended.
+    pub fn keeps_left(self) -> bool {
+        matches!(self, JoinKind::Left | JoinKind::Full)
+    }
+
+    /// Right rows without a match come out, NULL-extended.
+    pub fn keeps_right(self) -> bool {
+        matches!(self, JoinKind::Right | JoinKind::Full)
+    }
 }
 
 /// ORDER BY key.

@@ -1464,6 +1464,8 @@ impl<'a> Planner<'a> {
                 JoinOperator::Join(c) | JoinOperator::Inner(c) => (JoinKind::Inner, c),
                 JoinOperator::CrossJoin(c) => (JoinKind::Inner, c),
                 JoinOperator::Left(c) | JoinOperator::LeftOuter(c) => (JoinKind::Left, c),
+                JoinOperator::Right(c) | JoinOperator::RightOuter(c) => (JoinKind::Right, c),
+                JoinOperator::FullOuter(c) => (JoinKind::Full, c),
                 other => {
                     return unsupported(
                         format!("join type {other:?}")
@@ -1473,6 +1475,11 @@ impl<'a> Planner<'a> {
                     )
                 }
             };
+            if kind.keeps_right() && matches!(c, JoinConstraint::Using(_) | JoinConstraint::Natural)
+            {
+                // The merged column would have to be COALESCE(left, right).
+                return unsupported("RIGHT or FULL JOIN with USING or NATURAL (use ON)");
+            }
             match c {
                 JoinConstraint::On(e) => {
                     self.add_factor(&j.relation, (kind, Some(e), vec![]), items, joins)?
@@ -1896,7 +1903,7 @@ impl<'a> Planner<'a> {
         where_conj: &mut Vec<Expr>,
     ) -> Result<Plan> {
         let n = items.len();
-        if n < 3 || kinds.contains(&JoinKind::Left) {
+        if n < 3 || kinds.iter().any(|k| *k != JoinKind::Inner) {
             return self.build_joins_in_order(items, offsets, join_conds, kinds, where_conj);
         }
         // Inner joins only: greedy join ordering. Start from the smallest (filtered) input,
@@ -2057,14 +2064,22 @@ impl<'a> Planner<'a> {
             t.dedup();
             t
         };
+        // A table is NULL-extended when it is the right side of a LEFT/FULL join or lies left
+        // of a later RIGHT/FULL join: WHERE conditions on it must see the joined rows.
+        let nullable: Vec<bool> = (0..n)
+            .map(|t| kinds[t].keeps_left() || kinds[t + 1..].iter().any(|k| k.keeps_right()))
+            .collect();
+        // WHERE conditions over several tables may join early only when no later RIGHT/FULL
+        // join can bring back rows they would have removed.
+        let outer_after = |i: usize| kinds[i + 1..].iter().any(|k| k.keeps_right());
         // Assign WHERE conjuncts: single-table ones go to scans of inner-joined tables.
         let mut per_table: Vec<Vec<Expr>> = vec![Vec::new(); n];
         let mut remaining = Vec::new();
         for c in std::mem::take(where_conj) {
             let ts = tables_of(&c);
-            if !c.has_subquery() && ts.len() == 1 && kinds[ts[0]] != JoinKind::Left {
+            if !c.has_subquery() && ts.len() == 1 && !nullable[ts[0]] {
                 per_table[ts[0]].push(c);
-            } else if !c.has_subquery() && ts.is_empty() && !c.is_constant() {
+            } else if !c.has_subquery() && ts.is_empty() && !c.is_constant() && !nullable[0] {
                 per_table[0].push(c);
             } else {
                 remaining.push(c);
@@ -2097,7 +2112,7 @@ impl<'a> Planner<'a> {
         for (i, right) in iter {
             let kind = kinds[i];
             let mut conds = std::mem::take(&mut join_conds[i]);
-            if kind == JoinKind::Inner {
+            if kind == JoinKind::Inner && !outer_after(i) {
                 // WHERE conjuncts fully covered by tables 0..=i join here.
                 let mut keep = Vec::new();
                 for c in remaining.drain(..) {
@@ -2148,7 +2163,12 @@ impl<'a> Planner<'a> {
                 residual.push(c);
             }
             let right_width = re - rs;
-            if let Some((index, used)) = index_join_probe(&acc, &right, &rkeys) {
+            let probe = if kind.keeps_right() {
+                None
+            } else {
+                index_join_probe(&acc, &right, &rkeys)
+            };
+            if let Some((index, used)) = probe {
                 let Plan::Scan {
                     table,
                     alias,
