@@ -1077,22 +1077,18 @@ impl<'t> Exec<'t> {
         let outer_work = self.work.remove(&id);
         let mut produced_rows = 0u64;
         let r = (|| -> Result<Flow> {
-            let mut first = Vec::new();
-            self.stream(anchor, &mut |_, r| {
-                first.push(r);
-                Ok(Flow::More)
-            })?;
-            for r in first {
-                admit(
-                    &mut self.ctl,
-                    distinct,
-                    r,
-                    &mut queue,
-                    &mut seen,
-                    &mut bytes,
-                )?;
-            }
+            let mut next = self.run(anchor)?;
             loop {
+                for r in next {
+                    admit(
+                        &mut self.ctl,
+                        distinct,
+                        r,
+                        &mut queue,
+                        &mut seen,
+                        &mut bytes,
+                    )?;
+                }
                 let Some(row) = queue.pop_front() else {
                     return Ok(Flow::More);
                 };
@@ -1113,21 +1109,7 @@ impl<'t> Exec<'t> {
                     return Ok(Flow::Stop);
                 }
                 self.work.insert(id, row);
-                let mut produced = Vec::new();
-                self.stream(step, &mut |_, r| {
-                    produced.push(r);
-                    Ok(Flow::More)
-                })?;
-                for r in produced {
-                    admit(
-                        &mut self.ctl,
-                        distinct,
-                        r,
-                        &mut queue,
-                        &mut seen,
-                        &mut bytes,
-                    )?;
-                }
+                next = self.run(step)?;
             }
         })();
         self.work.remove(&id);

@@ -567,15 +567,13 @@ impl Session {
         stmt: &Statement,
         params: &[Value],
         cache: Option<&PlanCache>,
-        mut each: Option<&mut RowCallback<'_>>,
+        each: Option<&mut RowCallback<'_>>,
     ) -> Result<QueryResult> {
-        let streams = matches!(stmt, Statement::Query(_));
-        let r = self.run_statement_inner(stmt, params, cache, each.as_deref_mut())?;
-        if streams {
-            Ok(r)
-        } else {
-            feed_rows(r, each)
+        if matches!(stmt, Statement::Query(_)) {
+            return self.run_statement_inner(stmt, params, cache, each);
         }
+        let r = self.run_statement_inner(stmt, params, cache, None)?;
+        feed_rows(r, each)
     }
 
     fn run_statement_inner(
@@ -585,9 +583,6 @@ impl Session {
         cache: Option<&PlanCache>,
         mut each: Option<&mut RowCallback<'_>>,
     ) -> Result<QueryResult> {
-        if !matches!(stmt, Statement::Query(_)) {
-            each = None;
-        }
         if let Some(ctl) = Self::txn_ctl(stmt) {
             return match ctl {
                 TxnCtl::Begin => {
