@@ -670,14 +670,13 @@ fn run_sql(
 /// Header types the plan did not know (`UNSPECIFIED`) from the first non-NULL value among the
 /// rows sent with the header.
 fn refine_header(columns: &mut [pb::Column], rows: &[Vec<toondb::Value>]) {
-    if rows.is_empty() {
-        return;
-    }
-    let names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
-    let seen = crate::convert::columns_of(&names, rows);
-    for (c, s) in columns.iter_mut().zip(seen) {
-        if c.r#type == pb::ColumnType::Unspecified as i32 {
-            c.r#type = s.r#type;
+    for (i, c) in columns.iter_mut().enumerate() {
+        if c.r#type != pb::ColumnType::Unspecified as i32 {
+            continue;
+        }
+        let first = rows.iter().filter_map(|r| r.get(i)).find(|v| !v.is_null());
+        if let Some(v) = first {
+            c.r#type = crate::convert::column_type_of(v) as i32;
         }
     }
 }

@@ -15,6 +15,8 @@
 //! - `0x01 | table_id u32 BE | 0x02 | index_id u32 BE | enc(col)... | enc(rowid)`: index entries;
 //!   the entry's value is the row key suffix `enc(rowid)`.
 
+use std::ops::Bound;
+
 use crate::error::{Error, Result};
 use crate::value::{real_to_i64_saturating, Value};
 
@@ -98,6 +100,15 @@ pub fn prefix_successor(prefix: &[u8]) -> Option<Vec<u8>> {
     None
 }
 
+/// The exclusive upper bound of all keys that start with `prefix` (unbounded when no such
+/// bound exists).
+pub fn prefix_end(prefix: &[u8]) -> Bound<Vec<u8>> {
+    match prefix_successor(prefix) {
+        Some(s) => Bound::Excluded(s),
+        None => Bound::Unbounded,
+    }
+}
+
 /// Prefix of all row keys of a table.
 pub fn table_rows_prefix(table_id: u32) -> Vec<u8> {
     let mut k = Vec::with_capacity(6);
@@ -151,12 +162,18 @@ pub fn index_prefix(table_id: u32, index_id: u32) -> Vec<u8> {
     k
 }
 
-/// Full index entry key: prefix, encoded column values, encoded rowid.
-pub fn index_key(table_id: u32, index_id: u32, cols: &[Value], rowid: i64) -> Vec<u8> {
+/// Prefix of the index entries whose leading columns equal `cols`.
+pub fn index_key_prefix(table_id: u32, index_id: u32, cols: &[Value]) -> Vec<u8> {
     let mut k = index_prefix(table_id, index_id);
     for v in cols {
         encode_key_value(&mut k, v);
     }
+    k
+}
+
+/// Full index entry key: prefix, encoded column values, encoded rowid.
+pub fn index_key(table_id: u32, index_id: u32, cols: &[Value], rowid: i64) -> Vec<u8> {
+    let mut k = index_key_prefix(table_id, index_id, cols);
     encode_key_value(&mut k, &Value::Integer(rowid));
     k
 }

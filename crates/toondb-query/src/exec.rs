@@ -14,7 +14,7 @@ use std::ops::Bound;
 use crate::catalog::{IndexDef, TableDef};
 use crate::codec::{
     decode_row, decode_rowid_suffix, encode_key, encode_key_value, encode_row, index_key,
-    index_prefix, prefix_successor, row_key, table_rows_prefix,
+    index_key_prefix, index_prefix, prefix_end, prefix_successor, row_key, table_rows_prefix,
 };
 use crate::ctl::{row_bytes, Ctl};
 use crate::error::{rt, Error, Result};
@@ -1425,10 +1425,7 @@ impl<'t> Exec<'t> {
                 k.push(0x02); // skip NULLs
                 Bound::Included(k)
             } else {
-                match prefix_successor(prefix) {
-                    Some(s) => Bound::Excluded(s),
-                    None => Bound::Unbounded,
-                }
+                prefix_end(prefix)
             }),
             Some((e, incl)) => {
                 let v = self.eval(e, &[])?;
@@ -1443,10 +1440,7 @@ impl<'t> Exec<'t> {
                         Some(s) => Bound::Included(s),
                         None => return Ok(None),
                     },
-                    (false, true) => match prefix_successor(&k) {
-                        Some(s) => Bound::Excluded(s),
-                        None => Bound::Unbounded,
-                    },
+                    (false, true) => prefix_end(&k),
                     (false, false) => Bound::Excluded(k),
                 })
             }
@@ -1552,10 +1546,7 @@ impl<'t> Exec<'t> {
         match access {
             Access::Full => {
                 let prefix = table_rows_prefix(t.id);
-                let hi = match prefix_successor(&prefix) {
-                    Some(s) => Bound::Excluded(s),
-                    None => Bound::Unbounded,
-                };
+                let hi = prefix_end(&prefix);
                 self.range_stream_dir(Bound::Included(prefix), hi, reverse, &mut |x, k, v| {
                     let id = decode_rowid_suffix(&k)?;
                     let row = x.read_row(t, &k, &v)?;
@@ -1620,13 +1611,7 @@ impl<'t> Exec<'t> {
                         encode_key_value(&mut prefix, &v);
                     }
                     let (l, h) = if lo.is_none() && hi.is_none() {
-                        (
-                            Bound::Included(prefix.clone()),
-                            match prefix_successor(&prefix) {
-                                Some(s) => Bound::Excluded(s),
-                                None => Bound::Unbounded,
-                            },
-                        )
+                        (Bound::Included(prefix.clone()), prefix_end(&prefix))
                     } else {
                         match (
                             self.bound_key(&prefix, lo, true)?,
@@ -1693,9 +1678,10 @@ impl<'t> Exec<'t> {
         }
         match index {
             None => {
-                let id = match vals.first() {
-                    Some(Value::Integer(i)) => *i,
-                    Some(Value::Real(r)) if r.fract() == 0.0 && r.abs() < 9.2e18 => *r as i64,
+                // Plain equality: only an integer, or a real with an exact integer value,
+                // equals a rowid.
+                let id = match vals.first().cloned().map(crate::value::integral) {
+                    Some(Value::Integer(i)) => i,
                     _ => return Ok(Flow::More),
                 };
                 let key = row_key(t.id, id);
@@ -1708,14 +1694,8 @@ impl<'t> Exec<'t> {
                 }
             }
             Some(ix) => {
-                let mut prefix = index_prefix(t.id, ix.id);
-                for v in vals {
-                    encode_key_value(&mut prefix, v);
-                }
-                let hi = match prefix_successor(&prefix) {
-                    Some(s) => Bound::Excluded(s),
-                    None => Bound::Unbounded,
-                };
+                let prefix = index_key_prefix(t.id, ix.id, vals);
+                let hi = prefix_end(&prefix);
                 self.index_rows(
                     t,
                     ix,
@@ -1745,30 +1725,26 @@ impl<'t> Exec<'t> {
         if let Some(n) = self.next_rowid.get(&t.id) {
             return Ok(*n);
         }
-        let key = crate::catalog::rowid_counter_key(t.id);
-        let counter = match self.txn()?.get(&key)? {
-            None => 0,
-            Some(v) if v.len() == 8 => {
-                let mut a = [0u8; 8];
-                a.copy_from_slice(&v);
-                i64::from_be_bytes(a)
-            }
-            Some(_) => {
-                return Err(Error::Corruption {
-                    what: "rowid counter",
-                    key,
-                    detail: "bad length".into(),
-                })
-            }
-        };
         let last = if t.autoincrement {
-            counter
+            let key = crate::catalog::rowid_counter_key(t.id);
+            match self.txn()?.get(&key)? {
+                None => 0,
+                Some(v) if v.len() == 8 => {
+                    let mut a = [0u8; 8];
+                    a.copy_from_slice(&v);
+                    i64::from_be_bytes(a)
+                }
+                Some(_) => {
+                    return Err(Error::Corruption {
+                        what: "rowid counter",
+                        key,
+                        detail: "bad length".into(),
+                    })
+                }
+            }
         } else {
             let prefix = table_rows_prefix(t.id);
-            let hi = match prefix_successor(&prefix) {
-                Some(s) => Bound::Excluded(s),
-                None => Bound::Unbounded,
-            };
+            let hi = prefix_end(&prefix);
             let top = self.txn()?.scan_chunk(
                 Bound::Included(prefix.as_slice()),
                 bound_ref(&hi),
@@ -1847,14 +1823,8 @@ impl<'t> Exec<'t> {
         if vals.iter().any(Value::is_null) {
             return Ok(Vec::new());
         }
-        let mut prefix = index_prefix(t.id, idx.id);
-        for v in &vals {
-            encode_key_value(&mut prefix, v);
-        }
-        let hi = match prefix_successor(&prefix) {
-            Some(s) => Bound::Excluded(s),
-            None => Bound::Unbounded,
-        };
+        let prefix = index_key_prefix(t.id, idx.id, &vals);
+        let hi = prefix_end(&prefix);
         self.scan_range(Bound::Included(prefix), hi)?
             .iter()
             .map(|(_, v)| decode_rowid_suffix(v))
@@ -2054,10 +2024,7 @@ impl<'t> Exec<'t> {
 
     /// Deletes every key with the given prefix.
     pub fn delete_prefix(&mut self, prefix: &[u8]) -> Result<u64> {
-        let hi = match prefix_successor(prefix) {
-            Some(s) => Bound::Excluded(s),
-            None => Bound::Unbounded,
-        };
+        let hi = prefix_end(prefix);
         let keys: Vec<Vec<u8>> = self
             .scan_range(Bound::Included(prefix.to_vec()), hi)?
             .into_iter()

@@ -639,6 +639,31 @@ impl Plan {
     }
 }
 
+/// Rows per value of the columns `cols` (a key prefix) from ANALYZE statistics: row count
+/// over the product of the columns' distinct counts (not clamped); None without statistics.
+fn rows_per_key(table: &TableDef, cols: &[usize]) -> Option<f64> {
+    let s = table.stats.as_ref()?;
+    let mut per = s.rows as f64;
+    for c in cols {
+        per /= s.distinct.get(*c).copied().unwrap_or(1).max(1) as f64;
+    }
+    Some(per)
+}
+
+/// Estimated rows one probe of `table` finds through `index` (None: the rowid) with its first
+/// `width` columns bound: 1 for the rowid and a fully bound unique index, else the statistics'
+/// rows per key (at least 1), 10 without statistics.
+pub(crate) fn rows_per_probe(table: &TableDef, index: Option<&IndexDef>, width: usize) -> f64 {
+    match index {
+        None => 1.0,
+        Some(ix) if ix.unique && width == ix.columns.len() => 1.0,
+        Some(ix) => {
+            let cols = &ix.columns[..width.min(ix.columns.len())];
+            rows_per_key(table, cols).map_or(10.0, |p| p.max(1.0))
+        }
+    }
+}
+
 fn estimate(p: &Plan) -> f64 {
     match p {
         Plan::Empty { .. } => 0.0,
@@ -661,11 +686,9 @@ fn estimate(p: &Plan) -> f64 {
                     let full = width == index.columns.len();
                     if index.unique && full {
                         eq.len() as f64
-                    } else if let Some(s) = stats {
-                        let mut per = rows;
-                        for c in index.columns.iter().take(width) {
-                            per /= s.distinct.get(*c).copied().unwrap_or(1).max(1) as f64;
-                        }
+                    } else if let Some(mut per) =
+                        rows_per_key(table, &index.columns[..width.min(index.columns.len())])
+                    {
                         if lo.is_some() || hi.is_some() {
                             per *= 0.25;
                         }
@@ -698,21 +721,7 @@ fn estimate(p: &Plan) -> f64 {
             filter,
             ..
         } => {
-            let stats = table.stats.as_ref();
-            let per = match index {
-                None => 1.0,
-                Some(ix) if ix.unique && keys.len() == ix.columns.len() => 1.0,
-                Some(ix) => match stats {
-                    Some(s) => {
-                        let mut per = s.rows as f64;
-                        for c in ix.columns.iter().take(keys.len()) {
-                            per /= s.distinct.get(*c).copied().unwrap_or(1).max(1) as f64;
-                        }
-                        per.max(1.0)
-                    }
-                    None => 10.0,
-                },
-            };
+            let per = rows_per_probe(table, index.as_ref(), keys.len());
             let sel = if filter.is_some() { 0.3 } else { 1.0 };
             estimate(left) * per * sel
         }

@@ -1224,11 +1224,11 @@ impl<'a> Planner<'a> {
         else {
             return self.plan_query(q);
         };
-        if q.with.is_some() || q.order_by.is_some() || q.limit_clause.is_some() {
-            // ORDER BY / LIMIT on the recursive CTE itself (SQLite's queue order and limit).
-            if q.order_by.is_some() || q.limit_clause.is_some() {
-                return unsupported("ORDER BY or LIMIT in a recursive common table expression");
-            }
+        if q.order_by.is_some() || q.limit_clause.is_some() {
+            // SQLite orders the queue and limits the recursion with them: not built.
+            return unsupported("ORDER BY or LIMIT in a recursive common table expression");
+        }
+        if q.with.is_some() {
             return self.plan_query(q);
         }
         let all = match set_quantifier {
@@ -2439,20 +2439,7 @@ fn index_join_probe(
     // Cost: a hash join reads the whole table once; the index join does one probe (a point
     // read, several times a scan step) per left row plus a row read per match.
     let table_rows = table.stats.as_ref().map_or(1000.0, |s| s.rows as f64);
-    let per_probe = match &index {
-        None => 1.0,
-        Some(ix) if ix.unique && used.len() == ix.columns.len() => 1.0,
-        Some(ix) => match &table.stats {
-            Some(s) => {
-                let mut per = table_rows;
-                for c in ix.columns.iter().take(used.len()) {
-                    per /= s.distinct.get(*c).copied().unwrap_or(1).max(1) as f64;
-                }
-                per.max(1.0)
-            }
-            None => 10.0,
-        },
-    };
+    let per_probe = crate::plan::rows_per_probe(table, index.as_ref(), used.len());
     let left_rows = estimate(left);
     (left_rows * (4.0 + 2.0 * per_probe) < table_rows).then_some((index, used))
 }

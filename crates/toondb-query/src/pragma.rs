@@ -111,26 +111,24 @@ pub(crate) fn run(cat: &Catalog, name: &str, arg: Option<&str>) -> Result<QueryR
                 let pk = t.primary_key_columns();
                 for (i, c) in t.columns.iter().enumerate() {
                     let pk_pos = pk.iter().position(|&p| p == i).map_or(0, |p| p + 1);
-                    let mut row = vec![
+                    rows.push(vec![
                         int(i),
                         text(&c.name),
                         text(&c.decl_type),
                         int(usize::from(c.not_null)),
                         c.default.as_deref().map_or(Value::Null, text),
                         int(pk_pos),
-                    ];
-                    if xinfo {
-                        row.push(int(0));
-                    }
-                    rows.push(row);
+                    ]);
                 }
             } else if let Some(v) = cat.view(t) {
                 for (i, c) in v.columns.iter().enumerate() {
-                    let mut row = vec![int(i), text(c), text(""), int(0), Value::Null, int(0)];
-                    if xinfo {
-                        row.push(int(0));
-                    }
-                    rows.push(row);
+                    rows.push(vec![int(i), text(c), text(""), int(0), Value::Null, int(0)]);
+                }
+            }
+            if xinfo {
+                // `hidden`: no hidden or generated columns here.
+                for row in &mut rows {
+                    row.push(int(0));
                 }
             }
             Ok(result(columns, rows))
@@ -192,33 +190,15 @@ pub(crate) fn run(cat: &Catalog, name: &str, arg: Option<&str>) -> Result<QueryR
                 col("wr", DataType::Integer),
                 col("strict", DataType::Integer),
             ];
-            let mut rows = Vec::new();
-            for t in cat.tables.values() {
-                if arg.is_some_and(|a| !a.eq_ignore_ascii_case(&t.name)) {
-                    continue;
-                }
-                rows.push(vec![
-                    text("main"),
-                    text(&t.name),
-                    text("table"),
-                    int(t.columns.len()),
-                    int(0),
-                    int(0),
-                ]);
-            }
-            for v in cat.views.values() {
-                if arg.is_some_and(|a| !a.eq_ignore_ascii_case(&v.name)) {
-                    continue;
-                }
-                rows.push(vec![
-                    text("main"),
-                    text(&v.name),
-                    text("view"),
-                    int(v.columns.len()),
-                    int(0),
-                    int(0),
-                ]);
-            }
+            let tables = cat.tables.values().map(|t| (&t.name, "table", t.columns.len()));
+            let views = cat.views.values().map(|v| (&v.name, "view", v.columns.len()));
+            let rows = tables
+                .chain(views)
+                .filter(|(name, ..)| arg.is_none_or(|a| a.eq_ignore_ascii_case(name)))
+                .map(|(name, kind, ncol)| {
+                    vec![text("main"), text(name), text(kind), int(ncol), int(0), int(0)]
+                })
+                .collect();
             Ok(result(columns, rows))
         }
         other => Err(Error::Unsupported(format!(

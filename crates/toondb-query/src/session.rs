@@ -333,22 +333,6 @@ impl Session {
         crate::parse::with_sql_stack(|| self.execute_with_inner(sql, params, Some(each)))
     }
 
-    /// [`Session::query_each`] for a prepared statement.
-    pub fn query_each_prepared(
-        &mut self,
-        p: &Prepared,
-        params: &[Value],
-        each: &mut RowCallback<'_>,
-    ) -> Result<QueryResult> {
-        if params.len() < p.nparams {
-            return Err(Error::Param(expects_params(p.nparams, params.len())));
-        }
-        crate::parse::with_sql_stack(|| {
-            check_no_surplus(p.nparams.max(count_params(&p.stmt.to_string()).1), params)?;
-            self.run_statement(&p.stmt, params, Some(&p.plan), Some(each))
-        })
-    }
-
     fn execute_with_inner(
         &mut self,
         sql: &str,

@@ -122,10 +122,7 @@ impl KvTxn for StorageTxn {
         let hi = match upper {
             Bound::Included(b) => Bound::Included(self.k(b)),
             Bound::Excluded(b) => Bound::Excluded(self.k(b)),
-            Bound::Unbounded => match crate::codec::prefix_successor(&self.prefix) {
-                Some(s) => Bound::Excluded(s),
-                None => Bound::Unbounded,
-            },
+            Bound::Unbounded => crate::codec::prefix_end(&self.prefix),
         };
         let as_ref = |b: &Bound<Vec<u8>>| match b {
             Bound::Included(k) => Bound::Included(k.clone()),

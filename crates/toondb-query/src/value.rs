@@ -137,6 +137,14 @@ impl DataType {
     }
 }
 
+/// `v` as an integer when it is a real with an exact integer value in range; otherwise `v`.
+pub(crate) fn integral(v: Value) -> Value {
+    match v {
+        Value::Real(r) => real_to_int_if_exact(r),
+        v => v,
+    }
+}
+
 fn real_to_int_if_exact(r: f64) -> Value {
     if r.fract() == 0.0 && (-TWO_POW_63..TWO_POW_63).contains(&r) {
         Value::Integer(r as i64)

@@ -98,12 +98,12 @@ impl InternalIter for MemIter {
     }
     fn seek(&mut self, key: &[u8]) -> Result<()> {
         self.reset();
-        self.cur = self.mem.entry_ge(&(key.to_vec(), Reverse(u64::MAX)), true);
+        self.cur = self.mem.entry_ge(&(key.to_vec(), Reverse(u64::MAX)));
         Ok(())
     }
     fn seek_for_prev(&mut self, key: &[u8]) -> Result<()> {
         self.reset();
-        self.cur = self.mem.entry_le(&(key.to_vec(), Reverse(0)), true);
+        self.cur = self.mem.entry_le(&(key.to_vec(), Reverse(0)));
         Ok(())
     }
     fn next(&mut self) -> Result<()> {

@@ -110,13 +110,10 @@ impl MemTable {
     }
 
     /// First entry at or after (key, seq) in internal order.
-    pub(crate) fn entry_ge(&self, key: &IKey, inclusive: bool) -> Option<Entry> {
-        let b = if inclusive {
-            Bound::Included(key)
-        } else {
-            Bound::Excluded(key)
-        };
-        self.map.lower_bound(b).map(|e| Entry::of(&e))
+    pub(crate) fn entry_ge(&self, key: &IKey) -> Option<Entry> {
+        self.map
+            .lower_bound(Bound::Included(key))
+            .map(|e| Entry::of(&e))
     }
 
     /// Appends to `out` up to `n` entries strictly after (`backward`: before) `key` in internal
@@ -138,13 +135,10 @@ impl MemTable {
     }
 
     /// Last entry at or before (key, seq) in internal order.
-    pub(crate) fn entry_le(&self, key: &IKey, inclusive: bool) -> Option<Entry> {
-        let b = if inclusive {
-            Bound::Included(key)
-        } else {
-            Bound::Excluded(key)
-        };
-        self.map.upper_bound(b).map(|e| Entry::of(&e))
+    pub(crate) fn entry_le(&self, key: &IKey) -> Option<Entry> {
+        self.map
+            .upper_bound(Bound::Included(key))
+            .map(|e| Entry::of(&e))
     }
 
     pub(crate) fn first(&self) -> Option<Entry> {

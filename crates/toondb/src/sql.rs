@@ -567,20 +567,14 @@ where
     Ok(())
 }
 
-enum StreamMsg {
-    Columns(Rows),
-    Row(Vec<Value>),
-    Failed(Error),
-}
-
 /// The rows of a query, produced lazily by a worker thread while the caller iterates (see
 /// [`Database::query_stream`](crate::Database::query_stream)). At most a small, fixed number
 /// of rows wait between the two, so memory does not grow with the result; dropping the
 /// stream stops the statement.
 pub struct RowStream {
     header: Rows,
-    rx: Option<crossbeam_channel::Receiver<StreamMsg>>,
-    first: Option<Vec<Value>>,
+    /// Rows, or the error that ended the statement; `None` once finished.
+    rx: Option<crossbeam_channel::Receiver<Result<Vec<Value>>>>,
     worker: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -597,44 +591,50 @@ const STREAM_BUFFER_ROWS: usize = 256;
 
 impl RowStream {
     /// Starts `run` on a worker thread; `run` streams a header and rows to the callbacks it
-    /// gets (a row callback returning false means the consumer is gone). Waits for the header
-    /// so the columns are known and a statement that fails at once fails here.
+    /// gets (a callback returning false means the consumer is gone). Waits for the header
+    /// (it comes before the first row) so the columns are known and a statement that fails
+    /// at once fails here.
     pub(crate) fn start<R>(run: R) -> Result<RowStream>
     where
         R: FnOnce(&mut dyn FnMut(&Rows) -> bool, &mut dyn FnMut(Vec<Value>) -> bool) -> Result<()>
             + Send
             + 'static,
     {
-        let (tx, rx) = crossbeam_channel::bounded::<StreamMsg>(STREAM_BUFFER_ROWS);
+        let (header_tx, header_rx) = crossbeam_channel::bounded::<Result<Rows>>(1);
+        let (tx, rx) = crossbeam_channel::bounded::<Result<Vec<Value>>>(STREAM_BUFFER_ROWS);
         let worker = std::thread::Builder::new()
             .name("toondb-query-stream".into())
             .spawn(move || {
+                let header_sent = std::cell::Cell::new(false);
                 let r = run(
-                    &mut |hdr| tx.send(StreamMsg::Columns(hdr.without_rows())).is_ok(),
-                    &mut |row| tx.send(StreamMsg::Row(row)).is_ok(),
+                    &mut |hdr| {
+                        header_sent.set(true);
+                        header_tx.send(Ok(hdr.without_rows())).is_ok()
+                    },
+                    &mut |row| tx.send(Ok(row)).is_ok(),
                 );
                 if let Err(e) = r {
-                    let _ = tx.send(StreamMsg::Failed(e));
+                    if header_sent.get() {
+                        let _ = tx.send(Err(e));
+                    } else {
+                        let _ = header_tx.send(Err(e));
+                    }
                 }
             })
             .map_err(|e| Error::Internal(format!("cannot start a query thread: {e}")))?;
-        let mut stream = RowStream {
-            header: Rows::header(Vec::new()),
-            rx: Some(rx),
-            first: None,
-            worker: Some(worker),
+        let header = match header_rx.recv() {
+            Ok(h) => h?,
+            Err(_) => {
+                return Err(Error::Internal(
+                    "the query thread ended without a result".into(),
+                ))
+            }
         };
-        match stream.recv() {
-            Some(StreamMsg::Columns(h)) => stream.header = h,
-            Some(StreamMsg::Failed(e)) => return Err(e),
-            Some(StreamMsg::Row(v)) => stream.first = Some(v),
-            None => {}
-        }
-        Ok(stream)
-    }
-
-    fn recv(&mut self) -> Option<StreamMsg> {
-        self.rx.as_ref().and_then(|rx| rx.recv().ok())
+        Ok(RowStream {
+            header,
+            rx: Some(rx),
+            worker: Some(worker),
+        })
     }
 
     /// Column names.
@@ -650,6 +650,32 @@ impl RowStream {
     /// Types known without looking at the data (see [`Rows::column_types`]).
     pub fn column_types(&self) -> Vec<Option<&'static str>> {
         self.header.column_types()
+    }
+
+    /// A message from the worker as the caller sees it: a row, the error that ended the
+    /// statement, or `None` at the end (the channel closes when the worker is done; a worker
+    /// that panicked is reported as an error).
+    fn deliver(&mut self, got: Option<Result<Vec<Value>>>) -> Option<Result<Row>> {
+        match got {
+            Some(Ok(values)) => Some(Ok(Row {
+                columns: self.header.columns.clone(),
+                values,
+            })),
+            Some(Err(e)) => {
+                self.rx = None;
+                Some(Err(e))
+            }
+            None => {
+                self.rx = None;
+                // The worker is done; a panic there must not look like the end of the rows.
+                match self.worker.take().map(std::thread::JoinHandle::join) {
+                    Some(Err(_)) => Some(Err(Error::Internal(
+                        "the query thread stopped unexpectedly".into(),
+                    ))),
+                    _ => None,
+                }
+            }
+        }
     }
 }
 
@@ -685,36 +711,18 @@ impl RowStream {
     /// assert_eq!(got, [1]);
     /// ```
     pub fn fetch_timeout(&mut self, timeout: std::time::Duration) -> Result<Fetch> {
-        if let Some(values) = self.first.take() {
-            return Ok(Fetch::Row(self.row(values)));
-        }
-        loop {
-            let Some(rx) = self.rx.as_ref() else {
-                return Ok(Fetch::Done);
-            };
-            let msg = match rx.recv_timeout(timeout) {
-                Ok(m) => m,
-                Err(crossbeam_channel::RecvTimeoutError::Timeout) => return Ok(Fetch::Pending),
-                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
-                    self.rx = None;
-                    return Ok(Fetch::Done);
-                }
-            };
-            match msg {
-                StreamMsg::Row(values) => return Ok(Fetch::Row(self.row(values))),
-                StreamMsg::Failed(e) => {
-                    self.rx = None;
-                    return Err(e);
-                }
-                StreamMsg::Columns(_) => {}
-            }
-        }
-    }
-
-    fn row(&self, values: Vec<Value>) -> Row {
-        Row {
-            columns: self.header.columns.clone(),
-            values,
+        let Some(rx) = self.rx.as_ref() else {
+            return Ok(Fetch::Done);
+        };
+        let got = match rx.recv_timeout(timeout) {
+            Ok(m) => Some(m),
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => return Ok(Fetch::Pending),
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => None,
+        };
+        match self.deliver(got) {
+            Some(Ok(row)) => Ok(Fetch::Row(row)),
+            Some(Err(e)) => Err(e),
+            None => Ok(Fetch::Done),
         }
     }
 }
@@ -722,17 +730,8 @@ impl RowStream {
 impl Iterator for RowStream {
     type Item = Result<Row>;
     fn next(&mut self) -> Option<Result<Row>> {
-        if let Some(values) = self.first.take() {
-            return Some(Ok(self.row(values)));
-        }
-        match self.recv()? {
-            StreamMsg::Row(values) => Some(Ok(self.row(values))),
-            StreamMsg::Failed(e) => {
-                self.rx = None;
-                Some(Err(e))
-            }
-            StreamMsg::Columns(_) => self.next(),
-        }
+        let got = self.rx.as_ref()?.recv().ok();
+        self.deliver(got)
     }
 }
 

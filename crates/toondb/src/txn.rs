@@ -213,11 +213,23 @@ impl Transaction {
         H: FnMut(&Rows),
         F: FnMut(crate::Row) -> Result<std::ops::ControlFlow<()>>,
     {
+        self.with_session(|s| {
+            crate::sql::stream_rows(|cb| Ok(s.query_each(sql, params, cb)?), header, f)
+        })
+    }
+
+    fn run_sql(&mut self, sql: &str, params: &[Value]) -> Result<Rows> {
+        self.with_session(|s| Ok(Rows::from_result(s.execute_with(sql, params)?)))
+    }
+
+    /// Runs `f` on this transaction's SQL session; refuses a finished transaction, and undoes
+    /// (and refuses) a BEGIN/COMMIT that `f` ran.
+    fn with_session<T>(&mut self, f: impl FnOnce(&mut Session) -> Result<T>) -> Result<T> {
         if self.txn.lock().is_none() {
             return Err(finished());
         }
         let s = self.session();
-        let r = crate::sql::stream_rows(|cb| Ok(s.query_each(sql, params, cb)?), header, f);
+        let r = f(s);
         if s.in_transaction() {
             let _ = s.execute("ROLLBACK");
             return Err(Error::invalid(
@@ -225,21 +237,6 @@ impl Transaction {
             ));
         }
         r
-    }
-
-    fn run_sql(&mut self, sql: &str, params: &[Value]) -> Result<Rows> {
-        if self.txn.lock().is_none() {
-            return Err(finished());
-        }
-        let s = self.session();
-        let r = s.execute_with(sql, params);
-        if s.in_transaction() {
-            let _ = s.execute("ROLLBACK");
-            return Err(Error::invalid(
-                "BEGIN/COMMIT inside a Transaction is not allowed; commit the Transaction instead",
-            ));
-        }
-        Ok(Rows::from_result(r?))
     }
 
     /// Commits atomically. Fails with an error of kind

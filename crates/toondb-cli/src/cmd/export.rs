@@ -99,19 +99,20 @@ fn export(
     out: impl Write,
 ) -> std::result::Result<u64, Failure> {
     let mut w = RowWriter::new(format, BufWriter::new(out));
-    // The header goes out with the first row (or at the end for an empty table).
-    let pending_header = std::cell::RefCell::new(None::<Vec<String>>);
+    // The header goes out with the first row (rows carry their column names), or at the end
+    // for an empty table.
+    let mut names = Vec::new();
     let mut io: Option<std::io::Error> = None;
     let mut n = 0u64;
     let r = db.query_each_with_header(
         sql,
         &[],
-        |h| *pending_header.borrow_mut() = Some(h.columns().to_vec()),
+        |h| names = h.columns().to_vec(),
         |row| {
-            let header = pending_header.borrow_mut().take();
-            let written = match header {
-                Some(cols) => w.header(&cols).and_then(|()| w.row(row.values())),
-                None => w.row(row.values()),
+            let written = if n == 0 {
+                w.header(row.columns()).and_then(|()| w.row(row.values()))
+            } else {
+                w.row(row.values())
             };
             match written {
                 Ok(()) => {
@@ -129,8 +130,8 @@ fn export(
         return Err(Failure::Io(e));
     }
     r.map_err(Failure::Db)?;
-    if let Some(cols) = pending_header.take() {
-        w.header(&cols).map_err(Failure::Io)?;
+    if n == 0 {
+        w.header(&names).map_err(Failure::Io)?;
     }
     w.finish().map_err(Failure::Io)?;
     Ok(n)

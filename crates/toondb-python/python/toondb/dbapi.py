@@ -234,16 +234,14 @@ class Cursor:
         self.lastrowid = None
         params = list(parameters) if parameters is not None else []
         try:
-            if kw in _QUERY and isinstance(target, Database):
-                # Outside a transaction: rows stream from the engine as they are fetched.
-                self._iter = target.query_iter(sql, params)
-                cols = self._iter.columns
+            if kw in _QUERY:
+                if isinstance(target, Database):
+                    # Outside a transaction: rows stream from the engine as they are fetched.
+                    self._iter = target.query_iter(sql, params)
+                    cols = self._iter.columns
+                else:
+                    cols, self._rows = target.query_with_columns(sql, params)
                 self.description = tuple((c, None, None, None, None, None, None) for c in cols)
-                self.rowcount = -1
-            elif kw in _QUERY:
-                cols, rows = target.query_with_columns(sql, params)
-                self.description = tuple((c, None, None, None, None, None, None) for c in cols)
-                self._rows = rows
                 self.rowcount = -1
             else:
                 self.description = None
