@@ -80,13 +80,29 @@ step "python: README quick start (verbatim)"
 QS="$(quickstart python)"; [ -n "$QS" ] || { echo "error: no python quick start in README.md" >&2; exit 1; }
 (cd "$T" && expect_output "error:" "$T/sdk-venv-test/bin/python" -c "$QS")
 
+# ---------------------------------------------------------------- LangChain / LlamaIndex
+step "python: langchain-toondb and llama-index-vector-stores-toondb (fresh venv, official suites)"
+rm -rf "$T/sdk-venv-ai"
+"$PY" -m venv "$T/sdk-venv-ai"
+"$T/sdk-venv-ai/bin/pip" install -q "$WHEEL" "langchain-tests>=1,<2" "llama-index-core>=0.12,<0.15" \
+  "$ROOT/bindings/langchain" "$ROOT/bindings/llamaindex"
+(cd "$T" && "$T/sdk-venv-ai/bin/python" -m pytest -q -p no:cacheprovider \
+  -o asyncio_mode=auto -o asyncio_default_fixture_loop_scope=function \
+  "$ROOT/bindings/langchain/tests" "$ROOT/bindings/llamaindex/tests")
+step "python: LangChain and LlamaIndex README quick starts (verbatim)"
+QS="$(quickstart langchain)"; [ -n "$QS" ] || { echo "error: no langchain quick start in README.md" >&2; exit 1; }
+(cd "$T" && expect_output "1 ToonDB is embedded" "$T/sdk-venv-ai/bin/python" -c "$QS")
+QS="$(quickstart llamaindex)"; [ -n "$QS" ] || { echo "error: no llamaindex quick start in README.md" >&2; exit 1; }
+(cd "$T" && expect_output "2 nodes" "$T/sdk-venv-ai/bin/python" -c "$QS")
+
 # ---------------------------------------------------------------- Go
 step "go: go test over the C ABI"
 if ! command -v go >/dev/null 2>&1; then apt_install golang-go; fi
 go version
 (cd bindings/go \
   && CGO_ENABLED=1 CGO_LDFLAGS="-L$T/debug" LD_LIBRARY_PATH="$T/debug${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
-     GOFLAGS=-mod=mod GOPROXY=off go test -count=1 ./...)
+     GOFLAGS=-mod=mod GOPROXY=off go test -count=1 ./... \
+  && CGO_ENABLED=1 CGO_LDFLAGS="-L$T/debug" GOFLAGS=-mod=mod GOPROXY=off go vet ./...)
 
 step "go: README quick start (verbatim)"
 QS="$(quickstart go)"; [ -n "$QS" ] || { echo "error: no go quick start in README.md" >&2; exit 1; }
@@ -105,6 +121,21 @@ if ! command -v node >/dev/null 2>&1; then apt_install nodejs; fi
 node --version
 cp "$T/debug/libtoondb_node.so" crates/toondb-node/toondb.node
 (cd crates/toondb-node && node --test test/)
+
+step "node: npm pack, install the tarball in a fresh directory, use it"
+NPMDIR="$T/sdk-npm"
+rm -rf "$NPMDIR" && mkdir -p "$NPMDIR/pack" "$NPMDIR/app"
+(cd crates/toondb-node && npm pack --silent --pack-destination "$NPMDIR/pack" >/dev/null)
+TGZ="$(ls "$NPMDIR"/pack/toondb-*.tgz | head -n1)"
+(cd "$NPMDIR/app" && npm init -y >/dev/null && npm install --silent --no-audit --no-fund --offline "$TGZ" \
+  && expect_output "prepared: 2 [ 'b', 'a' ]" node -e "
+const { Database } = require('toondb');
+const db = Database.openInMemory();
+db.execute('CREATE TABLE t(x TEXT)');
+const ins = db.prepare('INSERT INTO t VALUES (?)');
+ins.run('a'); const r = ins.run(['b']);
+console.log('prepared:', r.lastInsertRowid, db.prepare('SELECT x FROM t ORDER BY x DESC').pluck().all());
+db.close();")
 
 step "node: README quick start (verbatim)"
 QS="$(quickstart node)"; [ -n "$QS" ] || { echo "error: no node quick start in README.md" >&2; exit 1; }

@@ -69,6 +69,18 @@ export class Database {
   executeAsync(sql: string, params?: SqlParam[]): Promise<number>
   query(sql: string, params?: SqlParam[]): Array<Record<string, SqlValue>>
   queryAsync(sql: string, params?: SqlParam[]): Promise<Array<Record<string, SqlValue>>>
+  /** One statement; `lastInsertRowid` is null when it inserted no row. */
+  run(sql: string, params?: SqlParam[]): RunResult
+  runAsync(sql: string, params?: SqlParam[]): Promise<RunResult>
+  /** Rows produced while you read them (memory stays flat; close() or leaving a loop stops the query). */
+  queryIter(sql: string, params?: SqlParam[]): RowIter
+  /** A generator over the rows of a query (lazy). */
+  iterate(sql: string, params?: SqlParam[]): IterableIterator<Record<string, SqlValue>>
+  /** The first row, or undefined; the statement stops after it. */
+  queryFirst(sql: string, params?: SqlParam[], raw?: boolean): Record<string, SqlValue> | SqlValue[] | undefined
+  queryFirstAsync(sql: string, params?: SqlParam[], raw?: boolean): Promise<Record<string, SqlValue> | SqlValue[] | undefined>
+  /** A better-sqlite3-style statement: run/get/all/iterate (+ *Async), raw(), pluck(). */
+  prepare(sql: string): Statement
   begin(): Transaction
   /** Runs fn in a transaction, commits, rolls back on throw, retries on CONFLICT. */
   transaction<T>(fn: (tx: Transaction) => T | Promise<T>, opts?: { attempts?: number }): Promise<T>
@@ -113,8 +125,48 @@ export class Transaction {
   delete(key: Bytes): void
   execute(sql: string, params?: SqlParam[]): number
   query(sql: string, params?: SqlParam[]): Array<Record<string, SqlValue>>
+  run(sql: string, params?: SqlParam[]): RunResult
+  /** The result is computed when the query starts (a transaction's reads are not streamed). */
+  queryIter(sql: string, params?: SqlParam[]): RowIter
+  iterate(sql: string, params?: SqlParam[]): IterableIterator<Record<string, SqlValue>>
+  queryFirst(sql: string, params?: SqlParam[], raw?: boolean): Record<string, SqlValue> | SqlValue[] | undefined
+  prepare(sql: string): Statement
   commit(): void
   rollback(): void
+}
+
+export interface RunResult {
+  /** Rows inserted, updated or deleted. */
+  changes: number
+  /** Rowid of the last row inserted (bigint beyond 2^53), null when none was. */
+  lastInsertRowid: number | bigint | null
+}
+
+/** The rows of a query, one at a time; also a JS iterator (`for (const row of it)`). */
+export class RowIter implements Iterable<Record<string, SqlValue>> {
+  readonly columns: string[]
+  /** The next row (an array with raw), or undefined at the end. */
+  nextRow(raw?: boolean): Record<string, SqlValue> | SqlValue[] | undefined
+  /** Stops the query (idempotent). */
+  close(): void
+  [Symbol.iterator](): Iterator<Record<string, SqlValue>>
+}
+
+/** A statement in the style of better-sqlite3 (see Database.prepare). */
+export class Statement {
+  readonly source: string
+  /** Rows as arrays of values. */
+  raw(on?: boolean): this
+  /** Only the first column of each row. */
+  pluck(on?: boolean): this
+  run(...params: SqlParam[] | [SqlParam[]]): RunResult
+  runAsync(...params: SqlParam[] | [SqlParam[]]): Promise<RunResult>
+  get(...params: SqlParam[] | [SqlParam[]]): any
+  getAsync(...params: SqlParam[] | [SqlParam[]]): Promise<any>
+  all(...params: SqlParam[] | [SqlParam[]]): any[]
+  allAsync(...params: SqlParam[] | [SqlParam[]]): Promise<any[]>
+  iterate(...params: SqlParam[] | [SqlParam[]]): IterableIterator<any>
+  columns(...params: SqlParam[] | [SqlParam[]]): string[]
 }
 
 export class Collection {

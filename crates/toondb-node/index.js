@@ -23,7 +23,7 @@ function load() {
 }
 
 const native = load();
-const { Database, Transaction, Collection } = native;
+const { Database, Transaction, Collection, RowIter } = native;
 
 // Argument-conversion failures raised by napi itself carry code 'InvalidArg'; report them
 // like the engine's own invalid-argument errors, and make *Async methods always reject
@@ -32,7 +32,7 @@ function normalize(e) {
   if (e && e.code === 'InvalidArg') e.code = 'INVALID_ARGUMENT';
   return e;
 }
-for (const cls of [Database, Transaction, Collection]) {
+for (const cls of [Database, Transaction, Collection, RowIter]) {
   const proto = cls.prototype;
   for (const name of Object.getOwnPropertyNames(proto)) {
     const desc = Object.getOwnPropertyDescriptor(proto, name);
@@ -137,6 +137,110 @@ Transaction.prototype.graph = function graph(namespace) {
 };
 
 
+// ------------------------------------------------------------------ lazy rows, statements
+
+/** RowIter is a JS iterator: `for (const row of db.queryIter(sql)) ...` (break closes it). */
+RowIter.prototype[Symbol.iterator] = function* iterate() {
+  try {
+    for (;;) {
+      const row = this.nextRow(this.raw === true);
+      if (row === undefined) return;
+      yield row;
+    }
+  } finally {
+    this.close();
+  }
+};
+
+/** Lazily iterates a query's rows (a generator; leaving the loop early stops the query). */
+function iterateRows(owner, sql, params) {
+  return owner.queryIter(sql, params)[Symbol.iterator]();
+}
+Database.prototype.iterate = function iterate(sql, params) { return iterateRows(this, sql, params); };
+Transaction.prototype.iterate = function iterate(sql, params) { return iterateRows(this, sql, params); };
+
+// A transactions calls are synchronous (it is used from one thread); its statements
+// *Async methods return promises of the synchronous result.
+function callAsync(owner, name, ...a) {
+  if (typeof owner[name + 'Async'] === 'function') return owner[name + 'Async'](...a);
+  return new Promise((resolve) => resolve(owner[name](...a)));
+}
+
+// stmt.run(1, 'a') and stmt.run([1, 'a']) bind the same parameters.
+function bindArgs(args) {
+  if (args.length === 1 && Array.isArray(args[0])) return args[0];
+  return args;
+}
+
+/**
+ * A statement prepared on a Database or Transaction, in the style of better-sqlite3:
+ * `run(...params)` -> { changes, lastInsertRowid }, `get(...params)` -> first row or
+ * undefined, `all(...params)` -> rows, `iterate(...params)` -> lazy rows; `raw()` returns
+ * rows as arrays, `pluck()` just the first column. `*Async` variants run on the libuv pool.
+ * The statement is parsed and planned by the engine when it runs (plans are cached by SQL
+ * text), so a syntax error is reported by the first run.
+ */
+class Statement {
+  constructor(owner, sql) {
+    if (typeof sql !== 'string') {
+      const e = new TypeError('prepare(sql): sql must be a string');
+      e.code = 'INVALID_ARGUMENT';
+      throw e;
+    }
+    this.owner = owner;
+    this.source = sql;
+    this.isRaw = false;
+    this.isPluck = false;
+  }
+  raw(on = true) { this.isRaw = !!on; if (on) this.isPluck = false; return this; }
+  pluck(on = true) { this.isPluck = !!on; if (on) this.isRaw = false; return this; }
+  shape(row) {
+    if (row === undefined) return undefined;
+    if (this.isPluck) return row[0];
+    return row;
+  }
+  run(...args) { return this.owner.run(this.source, bindArgs(args)); }
+  runAsync(...args) { return callAsync(this.owner, 'run', this.source, bindArgs(args)); }
+  *iterate(...args) {
+    const it = this.owner.queryIter(this.source, bindArgs(args));
+    const arrays = this.isRaw || this.isPluck;
+    try {
+      for (;;) {
+        const row = it.nextRow(arrays);
+        if (row === undefined) return;
+        yield this.shape(row);
+      }
+    } finally {
+      it.close();
+    }
+  }
+  get(...args) {
+    return this.shape(this.owner.queryFirst(this.source, bindArgs(args), this.isRaw || this.isPluck));
+  }
+  all(...args) { return Array.from(this.iterate(...args)); }
+  async allAsync(...args) {
+    const rows = await callAsync(this.owner, 'query', this.source, bindArgs(args));
+    if (this.isRaw) return rows.map((r) => Object.values(r));
+    if (this.isPluck) return rows.map((r) => Object.values(r)[0]);
+    return rows;
+  }
+  getAsync(...args) {
+    return callAsync(this.owner, 'queryFirst', this.source, bindArgs(args), this.isRaw || this.isPluck)
+      .then((row) => this.shape(row));
+  }
+  /** Column names of the result (runs the query up to its first row). */
+  columns(...args) {
+    const it = this.owner.queryIter(this.source, bindArgs(args));
+    try {
+      return it.columns;
+    } finally {
+      it.close();
+    }
+  }
+}
+Database.prototype.prepare = function prepare(sql) { return new Statement(this, sql); };
+Transaction.prototype.prepare = function prepare(sql) { return new Statement(this, sql); };
+
 /** Embeds texts with the built-in model; one array of numbers per text. */
 function embed(texts, model) {
   try {
@@ -146,4 +250,4 @@ function embed(texts, model) {
   }
 }
 
-module.exports = { Database, Transaction, Collection, Graph, embed, open: (p) => Database.open(p) };
+module.exports = { Database, Transaction, Collection, RowIter, Statement, Graph, embed, open: (p) => Database.open(p) };

@@ -102,6 +102,19 @@
 #define TOONDB_ERR_RESOURCE_EXHAUSTED 14
 
 /**
+ * Cancels the statements started with it (from any thread): they fail with
+ * `TOONDB_ERR_INTERRUPTED` and apply nothing. Made by [`toondb_cancel_new`], released by
+ * [`toondb_cancel_free`]. Safe to use from several threads at once.
+ */
+typedef struct ToondbCancel ToondbCancel;
+
+/**
+ * The rows of a query, read one at a time with [`toondb_cursor_next`] and released by
+ * [`toondb_cursor_free`] (which stops a query still running). Use from one thread at a time.
+ */
+typedef struct ToondbCursor ToondbCursor;
+
+/**
  * An open database. Safe to use from several threads at once.
  */
 typedef struct ToondbDatabase ToondbDatabase;
@@ -540,6 +553,94 @@ int32_t toondb_search_text(const ToondbDatabase *db,
  * `texts_json` NUL-terminated; `model_dir` NUL-terminated or NULL; `out_json` writable.
  */
 int32_t toondb_embed(const char *model_dir, const char *texts_json, char **out_json);
+
+/**
+ * Makes a cancel handle (not cancelled).
+ *
+ * # Safety
+ * `out` writable.
+ */
+int32_t toondb_cancel_new(ToondbCancel **out);
+
+/**
+ * Cancels every statement started with `c`, now or later. NULL is ignored.
+ *
+ * # Safety
+ * `c` is NULL or a live cancel handle (any thread).
+ */
+void toondb_cancel(const ToondbCancel *c);
+
+/**
+ * Releases a cancel handle. NULL is ignored.
+ *
+ * # Safety
+ * `c` is NULL or a live cancel handle, freed once, with no call using it in flight.
+ */
+void toondb_cancel_free(ToondbCancel *c);
+
+/**
+ * Runs SQL on the database (autocommit; `txn` NULL) or in a transaction (`db` NULL), with
+ * parameters as a JSON array (NULL for none), under the cancel handle `cancel` (may be NULL).
+ * Writes the rows affected to `*out_affected` and the rowid of the last row inserted by the
+ * statement to `*out_rowid` with `*out_has_rowid` = 1 (0 when it inserted none); each output
+ * pointer may be NULL.
+ *
+ * # Safety
+ * As [`target`] for `db`/`txn`; `cancel` NULL or live; strings NUL-terminated (params may be
+ * NULL); output pointers NULL or writable.
+ */
+int32_t toondb_stmt_execute(const ToondbDatabase *db,
+                            ToondbTxn *txn,
+                            const char *sql,
+                            const char *params_json,
+                            const ToondbCancel *cancel,
+                            uint64_t *out_affected,
+                            int64_t *out_rowid,
+                            int32_t *out_has_rowid);
+
+/**
+ * Starts a query on the database (`txn` NULL: rows stream from a worker, memory stays
+ * bounded) or in a transaction (`db` NULL: the result is computed at once), under the cancel
+ * handle `cancel` (may be NULL; cancelling also stops a streaming query between rows).
+ * Writes the cursor to `*out_cursor` and the column names as a JSON array to
+ * `*out_columns_json` (free with [`toondb_free_string`]; the pointer may be NULL).
+ *
+ * # Safety
+ * As [`toondb_stmt_execute`]; `out_cursor` writable.
+ */
+int32_t toondb_stmt_query(const ToondbDatabase *db,
+                          ToondbTxn *txn,
+                          const char *sql,
+                          const char *params_json,
+                          const ToondbCancel *cancel,
+                          ToondbCursor **out_cursor,
+                          char **out_columns_json);
+
+/**
+ * The column names of a cursor as a JSON array (free with [`toondb_free_string`]).
+ *
+ * # Safety
+ * `cur` live; `out_json` writable.
+ */
+int32_t toondb_cursor_columns(const ToondbCursor *cur, char **out_json);
+
+/**
+ * The next row as a JSON array of values (blobs as `{"$blob":"hex"}`; free with
+ * [`toondb_free_string`]), or NULL in `*out_row_json` when the rows are finished. An error
+ * (the statement failed, was cancelled or interrupted) ends the cursor.
+ *
+ * # Safety
+ * `cur` live and used by one thread at a time; `out_row_json` writable.
+ */
+int32_t toondb_cursor_next(ToondbCursor *cur, char **out_row_json);
+
+/**
+ * Releases a cursor, stopping its query if it still runs. NULL is ignored.
+ *
+ * # Safety
+ * `cur` is NULL or a live cursor, freed once, with no call using it in flight.
+ */
+void toondb_cursor_free(ToondbCursor *cur);
 
 #ifdef __cplusplus
 }  // extern "C"

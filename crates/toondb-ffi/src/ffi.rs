@@ -238,7 +238,7 @@ pub unsafe extern "C" fn toondb_free_string(ptr: *mut c_char) {
 #[no_mangle]
 pub unsafe extern "C" fn toondb_open(path: *const c_char, out_db: *mut *mut ToondbDatabase) -> i32 {
     guard(|| {
-        // SAFETY: caller contract.
+        // SAFETY: as the `# Safety` section requires: `path` is NULL or a NUL-terminated string.
         let path = unsafe { opt_str(path, "path") }?;
         let db = match path {
             None | Some(":memory:") => Database::open_in_memory()?,
@@ -247,7 +247,7 @@ pub unsafe extern "C" fn toondb_open(path: *const c_char, out_db: *mut *mut Toon
         let h = Box::into_raw(Box::new(ToondbDatabase {
             db: RwLock::new(Some(db)),
         }));
-        // SAFETY: caller contract.
+        // SAFETY: as the `# Safety` section requires: `out_db` is NULL (refused) or writable.
         if let Err(e) = unsafe { write(out_db, h, "out_db") } {
             // SAFETY: `h` was just leaked above and never shared.
             drop(unsafe { Box::from_raw(h) });
@@ -271,7 +271,7 @@ pub unsafe extern "C" fn toondb_open_read_only(
     out_db: *mut *mut ToondbDatabase,
 ) -> i32 {
     guard(|| {
-        // SAFETY: caller contract.
+        // SAFETY: as the `# Safety` section requires: `path` is NULL or a NUL-terminated string.
         let path = unsafe { opt_str(path, "path") }?;
         let Some(p) = path else {
             return Err(FfiError::invalid(
@@ -282,7 +282,7 @@ pub unsafe extern "C" fn toondb_open_read_only(
         let h = Box::into_raw(Box::new(ToondbDatabase {
             db: RwLock::new(Some(db)),
         }));
-        // SAFETY: caller contract.
+        // SAFETY: as the `# Safety` section requires: `out_db` is NULL (refused) or writable.
         if let Err(e) = unsafe { write(out_db, h, "out_db") } {
             // SAFETY: `h` was just leaked above and never shared.
             drop(unsafe { Box::from_raw(h) });
@@ -348,7 +348,9 @@ pub unsafe extern "C" fn toondb_put(
     value_len: usize,
 ) -> i32 {
     guard(|| {
-        // SAFETY: caller contract for all three.
+        // SAFETY: as the `# Safety` section requires: `db` is a live database handle; `key` points
+        // to `key_len` readable elements (or the length is 0); `value` points to `value_len`
+        // readable elements (or the length is 0).
         let (d, k, v) = unsafe {
             (
                 db_of(db)?,
@@ -374,12 +376,15 @@ pub unsafe extern "C" fn toondb_get(
     out_len: *mut usize,
 ) -> i32 {
     guard(|| {
-        // SAFETY: caller contract.
+        // SAFETY: as the `# Safety` section requires: `db` is a live database handle; `key` points
+        // to `key_len` readable elements (or the length is 0).
         let (d, k) = unsafe { (db_of(db)?, bytes(key, key_len, "key")?) };
         match d.get(k)? {
-            // SAFETY: caller contract.
+            // SAFETY: as the `# Safety` section requires: `out_value` and `out_len` are NULL
+            // (refused) or writable; `out_value` is NULL (refused) or writable.
             Some(v) => unsafe { give_bytes(v, out_value, out_len) },
-            // SAFETY: caller contract.
+            // SAFETY: as the `# Safety` section requires: `out_value` is NULL (refused) or
+            // writable.
             None => unsafe {
                 write(out_value, std::ptr::null_mut(), "out_value")?;
                 write(out_len, 0, "out_len")
@@ -399,7 +404,8 @@ pub unsafe extern "C" fn toondb_delete(
     key_len: usize,
 ) -> i32 {
     guard(|| {
-        // SAFETY: caller contract.
+        // SAFETY: as the `# Safety` section requires: `db` is a live database handle; `key` points
+        // to `key_len` readable elements (or the length is 0).
         let (d, k) = unsafe { (db_of(db)?, bytes(key, key_len, "key")?) };
         Ok(d.delete(k)?)
     })
@@ -418,7 +424,8 @@ pub unsafe extern "C" fn toondb_scan_prefix(
     out_iter: *mut *mut ToondbIter,
 ) -> i32 {
     guard(|| {
-        // SAFETY: caller contract.
+        // SAFETY: as the `# Safety` section requires: `db` is a live database handle; `prefix`
+        // points to `prefix_len` readable elements (or the length is 0).
         let (d, p) = unsafe { (db_of(db)?, bytes(prefix, prefix_len, "prefix")?) };
         let it = d.scan_prefix(p)?;
         if out_iter.is_null() {
@@ -503,7 +510,8 @@ pub unsafe extern "C" fn toondb_execute(
     out_affected: *mut u64,
 ) -> i32 {
     guard(|| {
-        // SAFETY: caller contract.
+        // SAFETY: as the `# Safety` section requires: `db` is a live database handle; `sql` is NULL
+        // or a NUL-terminated string; `params_json` is NULL or a NUL-terminated string.
         let (d, sql, ps) = unsafe {
             (
                 db_of(db)?,
@@ -533,7 +541,8 @@ pub unsafe extern "C" fn toondb_query(
     out_json: *mut *mut c_char,
 ) -> i32 {
     guard(|| {
-        // SAFETY: caller contract.
+        // SAFETY: as the `# Safety` section requires: `db` is a live database handle; `sql` is NULL
+        // or a NUL-terminated string; `params_json` is NULL or a NUL-terminated string.
         let (d, sql, ps) = unsafe {
             (
                 db_of(db)?,
@@ -542,7 +551,7 @@ pub unsafe extern "C" fn toondb_query(
             )
         };
         let rows = d.query(sql, &conv::params_from_json(ps)?)?;
-        // SAFETY: caller contract.
+        // SAFETY: as the `# Safety` section requires: `out_json` is NULL (refused) or writable.
         unsafe { give_string(conv::rows_to_json(&rows), out_json) }
     })
 }
@@ -560,7 +569,7 @@ pub unsafe extern "C" fn toondb_begin(
     out_txn: *mut *mut ToondbTxn,
 ) -> i32 {
     guard(|| {
-        // SAFETY: caller contract.
+        // SAFETY: as the `# Safety` section requires: `db` is a live database handle.
         let d = unsafe { db_of(db)? };
         if out_txn.is_null() {
             return Err(null("out_txn"));
@@ -595,7 +604,9 @@ pub unsafe extern "C" fn toondb_txn_put(
     value_len: usize,
 ) -> i32 {
     guard(|| {
-        // SAFETY: caller contract.
+        // SAFETY: as the `# Safety` section requires: `txn` is a live transaction no other thread
+        // uses during the call; `key` points to `key_len` readable elements (or the length is 0);
+        // `value` points to `value_len` readable elements (or the length is 0).
         let (t, k, v) = unsafe {
             (
                 txn_mut(txn)?,
@@ -620,12 +631,15 @@ pub unsafe extern "C" fn toondb_txn_get(
     out_len: *mut usize,
 ) -> i32 {
     guard(|| {
-        // SAFETY: caller contract.
+        // SAFETY: as the `# Safety` section requires: `txn` is a live transaction no other thread
+        // uses during the call; `key` points to `key_len` readable elements (or the length is 0).
         let (t, k) = unsafe { (txn_mut(txn)?, bytes(key, key_len, "key")?) };
         match t.tx.get(k)? {
-            // SAFETY: caller contract.
+            // SAFETY: as the `# Safety` section requires: `out_value` and `out_len` are NULL
+            // (refused) or writable; `out_value` is NULL (refused) or writable.
             Some(v) => unsafe { give_bytes(v, out_value, out_len) },
-            // SAFETY: caller contract.
+            // SAFETY: as the `# Safety` section requires: `out_value` is NULL (refused) or
+            // writable.
             None => unsafe {
                 write(out_value, std::ptr::null_mut(), "out_value")?;
                 write(out_len, 0, "out_len")
@@ -645,7 +659,8 @@ pub unsafe extern "C" fn toondb_txn_delete(
     key_len: usize,
 ) -> i32 {
     guard(|| {
-        // SAFETY: caller contract.
+        // SAFETY: as the `# Safety` section requires: `txn` is a live transaction no other thread
+        // uses during the call; `key` points to `key_len` readable elements (or the length is 0).
         let (t, k) = unsafe { (txn_mut(txn)?, bytes(key, key_len, "key")?) };
         Ok(t.tx.delete(k)?)
     })
@@ -663,7 +678,9 @@ pub unsafe extern "C" fn toondb_txn_execute(
     out_affected: *mut u64,
 ) -> i32 {
     guard(|| {
-        // SAFETY: caller contract.
+        // SAFETY: as the `# Safety` section requires: `txn` is a live transaction no other thread
+        // uses during the call; `sql` is NULL or a NUL-terminated string; `params_json` is NULL or
+        // a NUL-terminated string.
         let (t, sql, ps) = unsafe {
             (
                 txn_mut(txn)?,
@@ -692,7 +709,9 @@ pub unsafe extern "C" fn toondb_txn_query(
     out_json: *mut *mut c_char,
 ) -> i32 {
     guard(|| {
-        // SAFETY: caller contract.
+        // SAFETY: as the `# Safety` section requires: `txn` is a live transaction no other thread
+        // uses during the call; `sql` is NULL or a NUL-terminated string; `params_json` is NULL or
+        // a NUL-terminated string.
         let (t, sql, ps) = unsafe {
             (
                 txn_mut(txn)?,
@@ -701,7 +720,7 @@ pub unsafe extern "C" fn toondb_txn_query(
             )
         };
         let rows = t.tx.query(sql, &conv::params_from_json(ps)?)?;
-        // SAFETY: caller contract.
+        // SAFETY: as the `# Safety` section requires: `out_json` is NULL (refused) or writable.
         unsafe { give_string(conv::rows_to_json(&rows), out_json) }
     })
 }
@@ -754,7 +773,8 @@ pub unsafe extern "C" fn toondb_create_collection(
     metric: *const c_char,
 ) -> i32 {
     guard(|| {
-        // SAFETY: caller contract.
+        // SAFETY: as the `# Safety` section requires: `db` is a live database handle; `name` is
+        // NULL or a NUL-terminated string; `metric` is NULL or a NUL-terminated string.
         let (d, name, metric) = unsafe {
             (
                 db_of(db)?,
@@ -779,7 +799,8 @@ pub unsafe extern "C" fn toondb_drop_collection(
     out_existed: *mut bool,
 ) -> i32 {
     guard(|| {
-        // SAFETY: caller contract.
+        // SAFETY: as the `# Safety` section requires: `db` is a live database handle; `name` is
+        // NULL or a NUL-terminated string.
         let (d, name) = unsafe { (db_of(db)?, req_str(name, "name")?) };
         let existed = d.drop_collection(name)?;
         if !out_existed.is_null() {
@@ -800,10 +821,10 @@ pub unsafe extern "C" fn toondb_list_collections(
     out_json: *mut *mut c_char,
 ) -> i32 {
     guard(|| {
-        // SAFETY: caller contract.
+        // SAFETY: as the `# Safety` section requires: `db` is a live database handle.
         let d = unsafe { db_of(db)? };
         let names = d.list_collections()?;
-        // SAFETY: caller contract.
+        // SAFETY: as the `# Safety` section requires: `out_json` is NULL (refused) or writable.
         unsafe { give_string(serde_json::Value::from(names).to_string(), out_json) }
     })
 }
@@ -825,7 +846,9 @@ pub unsafe extern "C" fn toondb_upsert(
     metadata_json: *const c_char,
 ) -> i32 {
     guard(|| {
-        // SAFETY: caller contract.
+        // SAFETY: as the `# Safety` section requires: `db` is a live database handle; `collection`
+        // is NULL or a NUL-terminated string; `id` is NULL or a NUL-terminated string; `text` is
+        // NULL or a NUL-terminated string; `metadata_json` is NULL or a NUL-terminated string.
         let (d, coll, id, text, meta) = unsafe {
             (
                 db_of(db)?,
@@ -835,7 +858,8 @@ pub unsafe extern "C" fn toondb_upsert(
                 opt_str(metadata_json, "metadata")?,
             )
         };
-        // SAFETY: caller contract.
+        // SAFETY: as the `# Safety` section requires: `vector` points to `dim` readable elements
+        // (or the length is 0).
         let v = unsafe { floats(vector, dim)? };
         let mut doc = Document::new(id, v).with_metadata(conv::metadata_from_json(meta)?);
         if let Some(t) = text {
@@ -873,7 +897,8 @@ pub unsafe extern "C" fn toondb_collection_get(
     out_json: *mut *mut c_char,
 ) -> i32 {
     guard(|| {
-        // SAFETY: caller contract.
+        // SAFETY: as the `# Safety` section requires: `db` is a live database handle; `collection`
+        // is NULL or a NUL-terminated string; `id` is NULL or a NUL-terminated string.
         let (d, coll, id) = unsafe {
             (
                 db_of(db)?,
@@ -882,9 +907,9 @@ pub unsafe extern "C" fn toondb_collection_get(
             )
         };
         match d.collection(coll)?.get(id)? {
-            // SAFETY: caller contract.
+            // SAFETY: as the `# Safety` section requires: `out_json` is NULL (refused) or writable.
             Some(doc) => unsafe { give_string(conv::document_to_json(&doc), out_json) },
-            // SAFETY: caller contract.
+            // SAFETY: as the `# Safety` section requires: `out_json` is NULL (refused) or writable.
             None => unsafe { write(out_json, std::ptr::null_mut(), "out_json") },
         }
     })
@@ -902,7 +927,8 @@ pub unsafe extern "C" fn toondb_collection_delete(
     out_existed: *mut bool,
 ) -> i32 {
     guard(|| {
-        // SAFETY: caller contract.
+        // SAFETY: as the `# Safety` section requires: `db` is a live database handle; `collection`
+        // is NULL or a NUL-terminated string; `id` is NULL or a NUL-terminated string.
         let (d, coll, id) = unsafe {
             (
                 db_of(db)?,
@@ -930,10 +956,11 @@ pub unsafe extern "C" fn toondb_collection_len(
     out_len: *mut usize,
 ) -> i32 {
     guard(|| {
-        // SAFETY: caller contract.
+        // SAFETY: as the `# Safety` section requires: `db` is a live database handle; `collection`
+        // is NULL or a NUL-terminated string.
         let (d, coll) = unsafe { (db_of(db)?, req_str(collection, "collection")?) };
         let n = d.collection(coll)?.len();
-        // SAFETY: caller contract.
+        // SAFETY: as the `# Safety` section requires: `out_len` is NULL (refused) or writable.
         unsafe { write(out_len, n, "out_len") }
     })
 }
@@ -959,7 +986,9 @@ pub unsafe extern "C" fn toondb_search(
     out_json: *mut *mut c_char,
 ) -> i32 {
     guard(|| {
-        // SAFETY: caller contract.
+        // SAFETY: as the `# Safety` section requires: `db` is a live database handle; `collection`
+        // is NULL or a NUL-terminated string; `text` is NULL or a NUL-terminated string;
+        // `filter_json` is NULL or a NUL-terminated string.
         let (d, coll, text, filter) = unsafe {
             (
                 db_of(db)?,
@@ -971,7 +1000,8 @@ pub unsafe extern "C" fn toondb_search(
         let v = if vector.is_null() {
             None
         } else {
-            // SAFETY: caller contract.
+            // SAFETY: as the `# Safety` section requires: `vector` points to `dim` readable
+            // elements (or the length is 0).
             Some(unsafe { floats(vector, dim)? })
         };
         let req = conv::search_request(
@@ -981,7 +1011,7 @@ pub unsafe extern "C" fn toondb_search(
             conv::filter_from_json(filter)?,
         )?;
         let hits = d.collection(coll)?.search_with(&req)?;
-        // SAFETY: caller contract.
+        // SAFETY: as the `# Safety` section requires: `out_json` is NULL (refused) or writable.
         unsafe { give_string(conv::hits_to_json(&hits), out_json) }
     })
 }
@@ -1000,10 +1030,11 @@ pub unsafe extern "C" fn toondb_context(
     out_json: *mut *mut c_char,
 ) -> i32 {
     guard(|| {
-        // SAFETY: caller contract.
+        // SAFETY: as the `# Safety` section requires: `db` is a live database handle; `spec_json`
+        // is NULL or a NUL-terminated string.
         let (d, spec) = unsafe { (db_of(db)?, req_str(spec_json, "spec")?) };
         let r = conv::build_context(&d, spec)?;
-        // SAFETY: caller contract.
+        // SAFETY: as the `# Safety` section requires: `out_json` is NULL (refused) or writable.
         unsafe { give_string(conv::context_to_json(&r), out_json) }
     })
 }
@@ -1019,10 +1050,11 @@ pub unsafe extern "C" fn toondb_context_query(
     out_json: *mut *mut c_char,
 ) -> i32 {
     guard(|| {
-        // SAFETY: caller contract.
+        // SAFETY: as the `# Safety` section requires: `db` is a live database handle; `statement`
+        // is NULL or a NUL-terminated string.
         let (d, stmt) = unsafe { (db_of(db)?, req_str(statement, "statement")?) };
         let r = d.execute_context(stmt)?;
-        // SAFETY: caller contract.
+        // SAFETY: as the `# Safety` section requires: `out_json` is NULL (refused) or writable.
         unsafe { give_string(conv::context_to_json(&r), out_json) }
     })
 }
@@ -1043,7 +1075,9 @@ pub unsafe extern "C" fn toondb_graph_call(
     out_json: *mut *mut c_char,
 ) -> i32 {
     guard(|| {
-        // SAFETY: caller contract.
+        // SAFETY: as the `# Safety` section requires: `db` is a live database handle; `ns` is NULL
+        // or a NUL-terminated string; `op` is NULL or a NUL-terminated string; `args_json` is NULL
+        // or a NUL-terminated string.
         let (d, ns, op, args) = unsafe {
             (
                 db_of(db)?,
@@ -1054,7 +1088,7 @@ pub unsafe extern "C" fn toondb_graph_call(
         };
         let args = graph_args(args)?;
         let r = d.graph(ns)?.call_json(op, &args)?;
-        // SAFETY: caller contract.
+        // SAFETY: as the `# Safety` section requires: `out_json` is NULL (refused) or writable.
         unsafe { give_string(r.to_string(), out_json) }
     })
 }
@@ -1072,7 +1106,9 @@ pub unsafe extern "C" fn toondb_txn_graph_call(
     out_json: *mut *mut c_char,
 ) -> i32 {
     guard(|| {
-        // SAFETY: caller contract.
+        // SAFETY: as the `# Safety` section requires: `txn` is a live transaction no other thread
+        // uses during the call; `ns` is NULL or a NUL-terminated string; `op` is NULL or a
+        // NUL-terminated string; `args_json` is NULL or a NUL-terminated string.
         let (t, ns, op, args) = unsafe {
             (
                 txn_mut(txn)?,
@@ -1083,7 +1119,7 @@ pub unsafe extern "C" fn toondb_txn_graph_call(
         };
         let args = graph_args(args)?;
         let r = t.tx.graph(ns)?.call_json(op, &args)?;
-        // SAFETY: caller contract.
+        // SAFETY: as the `# Safety` section requires: `out_json` is NULL (refused) or writable.
         unsafe { give_string(r.to_string(), out_json) }
     })
 }
@@ -1108,7 +1144,8 @@ pub unsafe extern "C" fn toondb_collection_set_embedder(
     model_dir: *const c_char,
 ) -> i32 {
     guard(|| {
-        // SAFETY: caller contract.
+        // SAFETY: as the `# Safety` section requires: `db` is a live database handle; `collection`
+        // is NULL or a NUL-terminated string; `model_dir` is NULL or a NUL-terminated string.
         let (d, coll, model) = unsafe {
             (
                 db_of(db)?,
@@ -1134,7 +1171,8 @@ pub unsafe extern "C" fn toondb_upsert_texts(
     items_json: *const c_char,
 ) -> i32 {
     guard(|| {
-        // SAFETY: caller contract.
+        // SAFETY: as the `# Safety` section requires: `db` is a live database handle; `collection`
+        // is NULL or a NUL-terminated string; `items_json` is NULL or a NUL-terminated string.
         let (d, coll, items) = unsafe {
             (
                 db_of(db)?,
@@ -1165,7 +1203,9 @@ pub unsafe extern "C" fn toondb_search_text(
     out_json: *mut *mut c_char,
 ) -> i32 {
     guard(|| {
-        // SAFETY: caller contract.
+        // SAFETY: as the `# Safety` section requires: `db` is a live database handle; `collection`
+        // is NULL or a NUL-terminated string; `text` is NULL or a NUL-terminated string;
+        // `filter_json` is NULL or a NUL-terminated string.
         let (d, coll, text, filter) = unsafe {
             (
                 db_of(db)?,
@@ -1183,7 +1223,7 @@ pub unsafe extern "C" fn toondb_search_text(
             conv::filter_from_json(filter)?,
         )?;
         let hits = c.search_with(&req)?;
-        // SAFETY: caller contract.
+        // SAFETY: as the `# Safety` section requires: `out_json` is NULL (refused) or writable.
         unsafe { give_string(conv::hits_to_json(&hits), out_json) }
     })
 }
@@ -1200,7 +1240,8 @@ pub unsafe extern "C" fn toondb_embed(
     out_json: *mut *mut c_char,
 ) -> i32 {
     guard(|| {
-        // SAFETY: caller contract.
+        // SAFETY: as the `# Safety` section requires: `model_dir` is NULL or a NUL-terminated
+        // string; `texts_json` is NULL or a NUL-terminated string.
         let (model, texts) = unsafe {
             (
                 opt_str(model_dir, "model_dir")?,
@@ -1213,9 +1254,292 @@ pub unsafe extern "C" fn toondb_embed(
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         let v = e.embed_texts(&refs)?;
         let out = serde_json::Value::from(v).to_string();
-        // SAFETY: caller contract.
+        // SAFETY: as the `# Safety` section requires: `out_json` is NULL (refused) or writable.
         unsafe { give_string(out, out_json) }
     })
+}
+
+// ------------------------------------------------------------------ statements with a target
+
+/// Cancels the statements started with it (from any thread): they fail with
+/// `TOONDB_ERR_INTERRUPTED` and apply nothing. Made by [`toondb_cancel_new`], released by
+/// [`toondb_cancel_free`]. Safe to use from several threads at once.
+pub struct ToondbCancel {
+    token: toondb::CancelToken,
+}
+
+/// The rows of a query, read one at a time with [`toondb_cursor_next`] and released by
+/// [`toondb_cursor_free`] (which stops a query still running). Use from one thread at a time.
+pub struct ToondbCursor {
+    columns: String,
+    rows: CursorRows,
+}
+
+enum CursorRows {
+    /// Outside a transaction: produced by a worker while the caller reads (bounded memory).
+    Stream(toondb::RowStream),
+    /// Inside a transaction (the transaction cannot be lent to a worker): the finished result.
+    Done(std::vec::IntoIter<toondb::Row>),
+}
+
+/// Where a statement runs: the database (autocommit) or a transaction.
+enum Target<'a> {
+    Db(Database),
+    Txn(&'a mut ToondbTxn),
+}
+
+/// # Safety
+/// `db` is NULL or a live database handle; `txn` is NULL or a live transaction handle not
+/// used by another thread during the call. Exactly one must be non-NULL.
+unsafe fn target<'a>(db: *const ToondbDatabase, txn: *mut ToondbTxn) -> FfiResult<Target<'a>> {
+    match (db.is_null(), txn.is_null()) {
+        // SAFETY: `db` non-null; a live handle per this function's contract.
+        (false, true) => Ok(Target::Db(unsafe { db_of(db)? })),
+        // SAFETY: `txn` non-null; live and exclusively ours per this function's contract.
+        (true, false) => Ok(Target::Txn(unsafe { txn_mut(txn)? })),
+        (true, true) => Err(FfiError::invalid("db and txn are both NULL: give one")),
+        (false, false) => Err(FfiError::invalid("db and txn are both set: give one")),
+    }
+}
+
+/// The token of a cancel handle (a fresh one for NULL); a statement is not started under a
+/// token that is already cancelled (short statements may finish before they look at it).
+///
+/// # Safety
+/// `c` is NULL or a live cancel handle.
+unsafe fn cancel_of(c: *const ToondbCancel) -> FfiResult<toondb::CancelToken> {
+    if c.is_null() {
+        return Ok(toondb::CancelToken::new());
+    }
+    // SAFETY: non-null; live by this function's contract; only shared access is taken.
+    let token = unsafe { &*c }.token.clone();
+    if token.is_cancelled() {
+        return Err(FfiError {
+            code: TOONDB_ERR_INTERRUPTED,
+            message: "statement cancelled".into(),
+        });
+    }
+    Ok(token)
+}
+
+/// Makes a cancel handle (not cancelled).
+///
+/// # Safety
+/// `out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn toondb_cancel_new(out: *mut *mut ToondbCancel) -> i32 {
+    guard(|| {
+        let h = Box::into_raw(Box::new(ToondbCancel {
+            token: toondb::CancelToken::new(),
+        }));
+        // SAFETY: `out` is NULL (refused by `write`) or writable per this function's contract.
+        unsafe { write(out, h, "out") }.inspect_err(|_| {
+            // SAFETY: `h` came from Box::into_raw just above and was not handed out.
+            drop(unsafe { Box::from_raw(h) })
+        })
+    })
+}
+
+/// Cancels every statement started with `c`, now or later. NULL is ignored.
+///
+/// # Safety
+/// `c` is NULL or a live cancel handle (any thread).
+#[no_mangle]
+pub unsafe extern "C" fn toondb_cancel(c: *const ToondbCancel) {
+    if !c.is_null() {
+        // SAFETY: non-null and live per this function's contract; `cancel` takes `&self`.
+        unsafe { &*c }.token.cancel();
+    }
+}
+
+/// Releases a cancel handle. NULL is ignored.
+///
+/// # Safety
+/// `c` is NULL or a live cancel handle, freed once, with no call using it in flight.
+#[no_mangle]
+pub unsafe extern "C" fn toondb_cancel_free(c: *mut ToondbCancel) {
+    if !c.is_null() {
+        // SAFETY: came from Box::into_raw in toondb_cancel_new; freed once per the contract.
+        drop(unsafe { Box::from_raw(c) });
+    }
+}
+
+/// Runs SQL on the database (autocommit; `txn` NULL) or in a transaction (`db` NULL), with
+/// parameters as a JSON array (NULL for none), under the cancel handle `cancel` (may be NULL).
+/// Writes the rows affected to `*out_affected` and the rowid of the last row inserted by the
+/// statement to `*out_rowid` with `*out_has_rowid` = 1 (0 when it inserted none); each output
+/// pointer may be NULL.
+///
+/// # Safety
+/// As [`target`] for `db`/`txn`; `cancel` NULL or live; strings NUL-terminated (params may be
+/// NULL); output pointers NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn toondb_stmt_execute(
+    db: *const ToondbDatabase,
+    txn: *mut ToondbTxn,
+    sql: *const c_char,
+    params_json: *const c_char,
+    cancel: *const ToondbCancel,
+    out_affected: *mut u64,
+    out_rowid: *mut i64,
+    out_has_rowid: *mut i32,
+) -> i32 {
+    guard(|| {
+        // SAFETY: the pointer arguments are as this function's contract states.
+        let (tgt, sql, ps, token) = unsafe {
+            (
+                target(db, txn)?,
+                req_str(sql, "sql")?,
+                opt_str(params_json, "params")?,
+                cancel_of(cancel)?,
+            )
+        };
+        let params = conv::params_from_json(ps)?;
+        let rows = toondb::with_cancel_token(&token, || match tgt {
+            Target::Db(d) => d.query(sql, &params),
+            Target::Txn(t) => t.tx.query(sql, &params),
+        })?;
+        let rowid = rows.last_insert_rowid();
+        // SAFETY: each output pointer is NULL (skipped) or writable per the contract.
+        unsafe {
+            if !out_affected.is_null() {
+                out_affected.write(rows.rows_affected());
+            }
+            if !out_rowid.is_null() {
+                out_rowid.write(rowid.unwrap_or(0));
+            }
+            if !out_has_rowid.is_null() {
+                out_has_rowid.write(i32::from(rowid.is_some()));
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Starts a query on the database (`txn` NULL: rows stream from a worker, memory stays
+/// bounded) or in a transaction (`db` NULL: the result is computed at once), under the cancel
+/// handle `cancel` (may be NULL; cancelling also stops a streaming query between rows).
+/// Writes the cursor to `*out_cursor` and the column names as a JSON array to
+/// `*out_columns_json` (free with [`toondb_free_string`]; the pointer may be NULL).
+///
+/// # Safety
+/// As [`toondb_stmt_execute`]; `out_cursor` writable.
+#[no_mangle]
+pub unsafe extern "C" fn toondb_stmt_query(
+    db: *const ToondbDatabase,
+    txn: *mut ToondbTxn,
+    sql: *const c_char,
+    params_json: *const c_char,
+    cancel: *const ToondbCancel,
+    out_cursor: *mut *mut ToondbCursor,
+    out_columns_json: *mut *mut c_char,
+) -> i32 {
+    guard(|| {
+        if out_cursor.is_null() {
+            return Err(null("out_cursor"));
+        }
+        // SAFETY: the pointer arguments are as this function's contract states.
+        let (tgt, sql, ps, token) = unsafe {
+            (
+                target(db, txn)?,
+                req_str(sql, "sql")?,
+                opt_str(params_json, "params")?,
+                cancel_of(cancel)?,
+            )
+        };
+        let params = conv::params_from_json(ps)?;
+        let (columns, rows) = toondb::with_cancel_token(&token, || -> FfiResult<_> {
+            Ok(match tgt {
+                Target::Db(d) => {
+                    let s = d.query_stream(sql, &params)?;
+                    (s.columns().to_vec(), CursorRows::Stream(s))
+                }
+                Target::Txn(t) => {
+                    let r = t.tx.query(sql, &params)?;
+                    (r.columns().to_vec(), CursorRows::Done(r.into_iter()))
+                }
+            })
+        })?;
+        let columns = serde_json::Value::from(columns).to_string();
+        if !out_columns_json.is_null() {
+            // SAFETY: non-null and writable per the contract.
+            unsafe { give_string(columns.clone(), out_columns_json)? };
+        }
+        let cur = Box::into_raw(Box::new(ToondbCursor { columns, rows }));
+        // SAFETY: `out_cursor` checked non-null above and writable per the contract.
+        unsafe { out_cursor.write(cur) };
+        Ok(())
+    })
+}
+
+/// The column names of a cursor as a JSON array (free with [`toondb_free_string`]).
+///
+/// # Safety
+/// `cur` live; `out_json` writable.
+#[no_mangle]
+pub unsafe extern "C" fn toondb_cursor_columns(
+    cur: *const ToondbCursor,
+    out_json: *mut *mut c_char,
+) -> i32 {
+    guard(|| {
+        if cur.is_null() {
+            return Err(null("cursor"));
+        }
+        // SAFETY: non-null live cursor per the contract (shared access); `out_json` writable.
+        unsafe { give_string((*cur).columns.clone(), out_json) }
+    })
+}
+
+/// The next row as a JSON array of values (blobs as `{"$blob":"hex"}`; free with
+/// [`toondb_free_string`]), or NULL in `*out_row_json` when the rows are finished. An error
+/// (the statement failed, was cancelled or interrupted) ends the cursor.
+///
+/// # Safety
+/// `cur` live and used by one thread at a time; `out_row_json` writable.
+#[no_mangle]
+pub unsafe extern "C" fn toondb_cursor_next(
+    cur: *mut ToondbCursor,
+    out_row_json: *mut *mut c_char,
+) -> i32 {
+    guard(|| {
+        if cur.is_null() {
+            return Err(null("cursor"));
+        }
+        if out_row_json.is_null() {
+            return Err(null("out_row_json"));
+        }
+        // SAFETY: non-null, live and not shared during the call per the contract.
+        let c = unsafe { &mut *cur };
+        let next = match &mut c.rows {
+            CursorRows::Stream(s) => s.next().transpose()?,
+            CursorRows::Done(it) => it.next(),
+        };
+        match next {
+            Some(row) => {
+                let vals: Vec<serde_json::Value> =
+                    row.values().iter().map(conv::value_to_json).collect();
+                // SAFETY: `out_row_json` non-null and writable per the contract.
+                unsafe { give_string(serde_json::Value::Array(vals).to_string(), out_row_json) }
+            }
+            None => {
+                // SAFETY: as above.
+                unsafe { out_row_json.write(std::ptr::null_mut()) };
+                Ok(())
+            }
+        }
+    })
+}
+
+/// Releases a cursor, stopping its query if it still runs. NULL is ignored.
+///
+/// # Safety
+/// `cur` is NULL or a live cursor, freed once, with no call using it in flight.
+#[no_mangle]
+pub unsafe extern "C" fn toondb_cursor_free(cur: *mut ToondbCursor) {
+    if !cur.is_null() {
+        // SAFETY: came from Box::into_raw in toondb_stmt_query; freed once per the contract.
+        drop(unsafe { Box::from_raw(cur) });
+    }
 }
 
 #[cfg(test)]
@@ -1287,6 +1611,170 @@ mod tests {
                 toondb_put(std::ptr::null(), b"k".as_ptr(), 1, b"v".as_ptr(), 1),
                 TOONDB_ERR_INVALID_ARGUMENT
             );
+        }
+    }
+
+    #[test]
+    fn statements_run_on_a_database_or_a_transaction_with_cursors_and_cancel() {
+        let mut db: *mut ToondbDatabase = std::ptr::null_mut();
+        let none = std::ptr::null_mut::<ToondbTxn>();
+        let no_cancel = std::ptr::null::<ToondbCancel>();
+        // SAFETY: every pointer is a valid local or a handle made here and freed once.
+        unsafe {
+            assert_eq!(toondb_open(std::ptr::null(), &mut db), TOONDB_OK);
+            let (mut n, mut rowid, mut has) = (0u64, 0i64, 0i32);
+            let create = c"CREATE TABLE t(x TEXT)";
+            assert_eq!(
+                toondb_stmt_execute(
+                    db,
+                    none,
+                    create.as_ptr(),
+                    std::ptr::null(),
+                    no_cancel,
+                    &mut n,
+                    &mut rowid,
+                    &mut has
+                ),
+                TOONDB_OK
+            );
+            assert_eq!(has, 0);
+            let ins = c"INSERT INTO t VALUES (?), (?)";
+            let ps = c"[\"a\", \"b\"]";
+            assert_eq!(
+                toondb_stmt_execute(
+                    db,
+                    none,
+                    ins.as_ptr(),
+                    ps.as_ptr(),
+                    no_cancel,
+                    &mut n,
+                    &mut rowid,
+                    &mut has
+                ),
+                TOONDB_OK
+            );
+            assert_eq!((n, rowid, has), (2, 2, 1));
+            // Exactly one target.
+            assert_eq!(
+                toondb_stmt_execute(
+                    std::ptr::null(),
+                    none,
+                    ins.as_ptr(),
+                    ps.as_ptr(),
+                    no_cancel,
+                    &mut n,
+                    &mut rowid,
+                    &mut has
+                ),
+                TOONDB_ERR_INVALID_ARGUMENT
+            );
+            assert!(last_error().contains("both NULL"));
+            let mut tx: *mut ToondbTxn = std::ptr::null_mut();
+            assert_eq!(toondb_begin(db, &mut tx), TOONDB_OK);
+            assert_eq!(
+                toondb_stmt_execute(
+                    db,
+                    tx,
+                    ins.as_ptr(),
+                    ps.as_ptr(),
+                    no_cancel,
+                    &mut n,
+                    &mut rowid,
+                    &mut has
+                ),
+                TOONDB_ERR_INVALID_ARGUMENT
+            );
+            let del = c"DELETE FROM t WHERE x = 'a'";
+            assert_eq!(
+                toondb_stmt_execute(
+                    std::ptr::null(),
+                    tx,
+                    del.as_ptr(),
+                    std::ptr::null(),
+                    no_cancel,
+                    &mut n,
+                    &mut rowid,
+                    &mut has
+                ),
+                TOONDB_OK
+            );
+            assert_eq!((n, has), (1, 0));
+            // A transaction's cursor sees its writes.
+            let sel = c"SELECT x FROM t ORDER BY x";
+            let mut cur: *mut ToondbCursor = std::ptr::null_mut();
+            let mut cols: *mut c_char = std::ptr::null_mut();
+            assert_eq!(
+                toondb_stmt_query(
+                    std::ptr::null(),
+                    tx,
+                    sel.as_ptr(),
+                    std::ptr::null(),
+                    no_cancel,
+                    &mut cur,
+                    &mut cols
+                ),
+                TOONDB_OK
+            );
+            assert_eq!(CStr::from_ptr(cols).to_str().unwrap(), "[\"x\"]");
+            toondb_free_string(cols);
+            let mut row: *mut c_char = std::ptr::null_mut();
+            assert_eq!(toondb_cursor_next(cur, &mut row), TOONDB_OK);
+            assert_eq!(CStr::from_ptr(row).to_str().unwrap(), "[\"b\"]");
+            toondb_free_string(row);
+            assert_eq!(toondb_cursor_next(cur, &mut row), TOONDB_OK);
+            assert!(row.is_null());
+            toondb_cursor_free(cur);
+            toondb_txn_rollback(tx);
+            // A streaming cursor over an endless query stops when its cancel handle fires.
+            let mut cancel: *mut ToondbCancel = std::ptr::null_mut();
+            assert_eq!(toondb_cancel_new(&mut cancel), TOONDB_OK);
+            let endless =
+                c"WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT x FROM c";
+            assert_eq!(
+                toondb_stmt_query(
+                    db,
+                    none,
+                    endless.as_ptr(),
+                    std::ptr::null(),
+                    cancel,
+                    &mut cur,
+                    std::ptr::null_mut()
+                ),
+                TOONDB_OK
+            );
+            for want in 1..=10 {
+                assert_eq!(toondb_cursor_next(cur, &mut row), TOONDB_OK);
+                assert_eq!(CStr::from_ptr(row).to_str().unwrap(), format!("[{want}]"));
+                toondb_free_string(row);
+            }
+            toondb_cancel(cancel);
+            let mut rc = TOONDB_OK;
+            for _ in 0..100_000 {
+                rc = toondb_cursor_next(cur, &mut row);
+                if rc != TOONDB_OK {
+                    break;
+                }
+                toondb_free_string(row);
+            }
+            assert_eq!(rc, TOONDB_ERR_INTERRUPTED, "{}", last_error());
+            toondb_cursor_free(cur);
+            // A cancelled handle stops statements started with it later, too.
+            assert_eq!(
+                toondb_stmt_execute(
+                    db,
+                    none,
+                    ins.as_ptr(),
+                    ps.as_ptr(),
+                    cancel,
+                    &mut n,
+                    &mut rowid,
+                    &mut has
+                ),
+                TOONDB_ERR_INTERRUPTED
+            );
+            toondb_cancel_free(cancel);
+            assert_eq!(toondb_close(db), TOONDB_OK);
+            toondb_free_database(db);
         }
     }
 

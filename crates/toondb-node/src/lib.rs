@@ -138,6 +138,10 @@ pub enum Out {
     Strings(Vec<String>),
     Pairs(Vec<(Vec<u8>, Vec<u8>)>),
     Rows(toondb::Rows),
+    /// A statement's outcome for `run`: `{ changes, lastInsertRowid }`.
+    Run(toondb::Rows),
+    /// The first row of a query (`undefined` when none); as an array when the flag is set.
+    First(Option<toondb::Row>, bool),
     Hits(Vec<toondb::SearchHit>),
     Doc(Option<toondb::Document>),
     Context(toondb::ContextResult),
@@ -213,6 +217,36 @@ fn rows_to_js(env: Env, rows: &toondb::Rows) -> napi::Result<JsUnknown> {
     Ok(arr.into_unknown())
 }
 
+/// One row as an object keyed by column name, or an array of values with `raw`.
+fn row_to_js(env: Env, row: &toondb::Row, raw: bool) -> napi::Result<JsUnknown> {
+    if raw {
+        let mut arr = env.create_array_with_length(row.values().len())?;
+        for (i, v) in row.values().iter().enumerate() {
+            arr.set_element(u32::try_from(i).unwrap_or(u32::MAX), value_to_js(env, v)?)?;
+        }
+        return Ok(arr.into_unknown());
+    }
+    let mut o = env.create_object()?;
+    for (c, v) in row.columns().iter().zip(row.values()) {
+        o.set_named_property(c, value_to_js(env, v)?)?;
+    }
+    Ok(o.into_unknown())
+}
+
+/// The first row of a query, stopping the statement there.
+fn first_row(
+    run: impl FnOnce(
+        &mut dyn FnMut(toondb::Row) -> toondb::Result<std::ops::ControlFlow<()>>,
+    ) -> toondb::Result<()>,
+) -> toondb::Result<Option<toondb::Row>> {
+    let mut first = None;
+    run(&mut |row| {
+        first = Some(row);
+        Ok(std::ops::ControlFlow::Break(()))
+    })?;
+    Ok(first)
+}
+
 fn opt_f32(env: Env, v: Option<f32>) -> napi::Result<JsUnknown> {
     match v {
         Some(x) => Ok(env.create_double(f64::from(x))?.into_unknown()),
@@ -241,6 +275,18 @@ fn to_js(env: Env, out: Out) -> napi::Result<JsUnknown> {
             arr.into_unknown()
         }
         Out::Rows(r) => rows_to_js(env, &r)?,
+        Out::First(None, _) => env.get_undefined()?.into_unknown(),
+        Out::First(Some(row), raw) => row_to_js(env, &row, raw)?,
+        Out::Run(r) => {
+            let mut o = env.create_object()?;
+            o.set_named_property("changes", env.create_double(r.rows_affected() as f64)?)?;
+            let id = match r.last_insert_rowid() {
+                Some(i) => value_to_js(env, &Value::Integer(i))?,
+                None => env.get_null()?.into_unknown(),
+            };
+            o.set_named_property("lastInsertRowid", id)?;
+            o.into_unknown()
+        }
         Out::Hits(hits) => {
             let mut arr = env.create_array_with_length(hits.len())?;
             for (i, h) in hits.into_iter().enumerate() {
@@ -409,6 +455,25 @@ impl Database {
         let ps = params(ps)?;
         Ok(Box::new(move || Ok(Out::Count(db.execute(&sql, &ps)?))))
     }
+    fn prep_run(&self, sql: String, ps: Option<Vec<ParamArg>>) -> Result<Work, Fail> {
+        let db = handle(&self.db)?;
+        let ps = params(ps)?;
+        Ok(Box::new(move || Ok(Out::Run(db.query(&sql, &ps)?))))
+    }
+    fn prep_first(
+        &self,
+        sql: String,
+        ps: Option<Vec<ParamArg>>,
+        raw: Option<bool>,
+    ) -> Result<Work, Fail> {
+        let db = handle(&self.db)?;
+        let ps = params(ps)?;
+        let raw = raw.unwrap_or(false);
+        Ok(Box::new(move || {
+            let row = first_row(|f| db.query_each(&sql, &ps, f))?;
+            Ok(Out::First(row, raw))
+        }))
+    }
     fn prep_query(&self, sql: String, ps: Option<Vec<ParamArg>>) -> Result<Work, Fail> {
         let db = handle(&self.db)?;
         let ps = params(ps)?;
@@ -562,6 +627,64 @@ impl Database {
     #[napi(ts_return_type = "Promise<Array<Record<string, SqlValue>>>")]
     pub fn query_async(&self, sql: String, params: Option<Vec<ParamArg>>) -> AsyncTask<Job> {
         task(self.prep_query(sql, params))
+    }
+    /// Runs one statement (autocommit); returns `{ changes, lastInsertRowid }` (the rowid of
+    /// the last row it inserted, `null` when it inserted none), like better-sqlite3's `run`.
+    #[napi(ts_return_type = "RunResult")]
+    pub fn run(
+        &self,
+        env: Env,
+        sql: String,
+        params: Option<Vec<ParamArg>>,
+    ) -> napi::Result<JsUnknown> {
+        run_sync(env, self.prep_run(sql, params))
+    }
+    /// `run` on the libuv pool.
+    #[napi(ts_return_type = "Promise<RunResult>")]
+    pub fn run_async(&self, sql: String, params: Option<Vec<ParamArg>>) -> AsyncTask<Job> {
+        task(self.prep_run(sql, params))
+    }
+    /// The first row of a query (an object, or an array with `raw`), or `undefined`; the
+    /// statement stops after that row.
+    #[napi(ts_return_type = "Record<string, SqlValue> | SqlValue[] | undefined")]
+    pub fn query_first(
+        &self,
+        env: Env,
+        sql: String,
+        params: Option<Vec<ParamArg>>,
+        raw: Option<bool>,
+    ) -> napi::Result<JsUnknown> {
+        run_sync(env, self.prep_first(sql, params, raw))
+    }
+    /// `queryFirst` on the libuv pool.
+    #[napi(ts_return_type = "Promise<Record<string, SqlValue> | SqlValue[] | undefined>")]
+    pub fn query_first_async(
+        &self,
+        sql: String,
+        params: Option<Vec<ParamArg>>,
+        raw: Option<bool>,
+    ) -> AsyncTask<Job> {
+        task(self.prep_first(sql, params, raw))
+    }
+    /// Starts a query whose rows are produced while you read them (`RowIter.nextRow`):
+    /// memory does not grow with the result, and closing the iterator stops the query.
+    #[napi]
+    pub fn query_iter(
+        &self,
+        env: Env,
+        sql: String,
+        params: Option<Vec<ParamArg>>,
+    ) -> napi::Result<RowIter> {
+        let r = (|| -> Result<RowIter, Fail> {
+            let db = handle(&self.db)?;
+            let ps = crate::params(params)?;
+            let s = db.query_stream(&sql, &ps)?;
+            Ok(RowIter::new(
+                s.columns().to_vec(),
+                RowSource::Stream(Box::new(s)),
+            ))
+        })();
+        r.map_err(|f| js_err(env, f))
     }
     /// Starts a transaction.
     #[napi]
@@ -757,6 +880,56 @@ impl Transaction {
         let ps = params_or_throw(env, params)?;
         self.with(env, move |t| t.query(&sql, &ps).map(Out::Rows))
     }
+    /// Runs one statement inside the transaction; returns `{ changes, lastInsertRowid }`.
+    #[napi(ts_return_type = "RunResult")]
+    pub fn run(
+        &self,
+        env: Env,
+        sql: String,
+        params: Option<Vec<ParamArg>>,
+    ) -> napi::Result<JsUnknown> {
+        let ps = params_or_throw(env, params)?;
+        self.with(env, move |t| t.query(&sql, &ps).map(Out::Run))
+    }
+    /// The first row of a query inside the transaction, or `undefined`.
+    #[napi(ts_return_type = "Record<string, SqlValue> | SqlValue[] | undefined")]
+    pub fn query_first(
+        &self,
+        env: Env,
+        sql: String,
+        params: Option<Vec<ParamArg>>,
+        raw: Option<bool>,
+    ) -> napi::Result<JsUnknown> {
+        let ps = params_or_throw(env, params)?;
+        let raw = raw.unwrap_or(false);
+        self.with(env, move |t| {
+            first_row(|f| t.query_each(&sql, &ps, f)).map(|r| Out::First(r, raw))
+        })
+    }
+    /// A query inside the transaction as a `RowIter` (the result is computed when the
+    /// query starts: a transaction's reads are not streamed).
+    #[napi]
+    pub fn query_iter(
+        &self,
+        env: Env,
+        sql: String,
+        params: Option<Vec<ParamArg>>,
+    ) -> napi::Result<RowIter> {
+        let r = (|| -> Result<RowIter, Fail> {
+            handle(&self.db)?;
+            let ps = crate::params(params)?;
+            let mut g = self.tx.lock().unwrap_or_else(|e| e.into_inner());
+            let t = g
+                .as_mut()
+                .ok_or_else(|| invalid("transaction already finished"))?;
+            let rows = t.query(&sql, &ps)?;
+            Ok(RowIter::new(
+                rows.columns().to_vec(),
+                RowSource::Done(rows.into_iter()),
+            ))
+        })();
+        r.map_err(|f| js_err(env, f))
+    }
     /// Commits atomically (CONFLICT if a concurrent transaction won).
     #[napi]
     pub fn commit(&self, env: Env) -> napi::Result<()> {
@@ -783,6 +956,69 @@ impl Transaction {
 
 fn params_or_throw(env: Env, ps: Option<Vec<ParamArg>>) -> napi::Result<Vec<Value>> {
     params(ps).map_err(|f| js_err(env, f))
+}
+
+// ------------------------------------------------------------------ RowIter
+
+enum RowSource {
+    /// Produced by a worker while the caller reads.
+    Stream(Box<toondb::RowStream>),
+    /// A finished result (inside a transaction).
+    Done(std::vec::IntoIter<toondb::Row>),
+}
+
+/// The rows of a query, one at a time (`Database.queryIter`, `Statement.iterate`); index.js
+/// makes it a JS iterator. Closing it (or reaching the end) stops the query.
+#[napi]
+pub struct RowIter {
+    columns: Vec<String>,
+    src: Mutex<Option<RowSource>>,
+}
+
+impl RowIter {
+    fn new(columns: Vec<String>, src: RowSource) -> RowIter {
+        RowIter {
+            columns,
+            src: Mutex::new(Some(src)),
+        }
+    }
+}
+
+#[napi]
+impl RowIter {
+    /// Column names.
+    #[napi(getter)]
+    pub fn columns(&self) -> Vec<String> {
+        self.columns.clone()
+    }
+    /// The next row (an object keyed by column, or an array with `raw`), or `undefined` at
+    /// the end. An error ends the iterator.
+    #[napi(ts_return_type = "Record<string, SqlValue> | SqlValue[] | undefined")]
+    pub fn next_row(&self, env: Env, raw: Option<bool>) -> napi::Result<JsUnknown> {
+        let mut g = self.src.lock().unwrap_or_else(|e| e.into_inner());
+        let next = match g.as_mut() {
+            None => None,
+            Some(RowSource::Stream(s)) => match s.next() {
+                Some(Ok(r)) => Some(r),
+                Some(Err(e)) => {
+                    *g = None;
+                    return Err(js_err(env, e.into()));
+                }
+                None => None,
+            },
+            Some(RowSource::Done(it)) => it.next(),
+        };
+        let Some(row) = next else {
+            *g = None;
+            return Ok(env.get_undefined()?.into_unknown());
+        };
+        row_to_js(env, &row, raw.unwrap_or(false))
+    }
+    /// Stops the query and releases its rows (idempotent).
+    #[napi]
+    pub fn close(&self) {
+        self.src.lock().unwrap_or_else(|e| e.into_inner()).take();
+    }
 }
 
 // ------------------------------------------------------------------ Collection

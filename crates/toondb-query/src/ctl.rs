@@ -82,6 +82,12 @@ pub fn with_cancel_token<T>(token: &CancelToken, f: impl FnOnce() -> T) -> T {
     f()
 }
 
+/// The token [`with_cancel_token`] set on this thread, if any: code that moves a statement to
+/// another thread (a streaming worker) passes it on so cancelling still reaches the statement.
+pub fn current_cancel_token() -> Option<CancelToken> {
+    CURRENT_TOKEN.with(|c| c.borrow().clone())
+}
+
 /// Limits applied to every statement of a session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StatementLimits {

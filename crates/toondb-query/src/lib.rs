@@ -34,7 +34,8 @@ pub mod storage;
 pub mod value;
 
 pub use ctl::{
-    with_cancel_token, CancelToken, InterruptHandle, StatementLimits, DEFAULT_MEMORY_BUDGET,
+    current_cancel_token, with_cancel_token, CancelToken, InterruptHandle, StatementLimits,
+    DEFAULT_MEMORY_BUDGET,
 };
 pub use error::{Error, ErrorClass, Result};
 pub use exec::Flow;

@@ -112,7 +112,8 @@ pub use txn::{Transaction, TxnCollection};
 
 pub use toondb_index::Metric;
 pub use toondb_query::{
-    with_cancel_token, Arity, CancelToken, InterruptHandle, StatementLimits, Value,
+    current_cancel_token, with_cancel_token, Arity, CancelToken, InterruptHandle, StatementLimits,
+    Value,
 };
 pub use toondb_storage::{
     BackupReport, Direction, Isolation, RepairReport, SyncMode, TailCutKind, VerifyReport,

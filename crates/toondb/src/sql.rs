@@ -602,24 +602,29 @@ impl RowStream {
     {
         let (header_tx, header_rx) = crossbeam_channel::bounded::<Result<Rows>>(1);
         let (tx, rx) = crossbeam_channel::bounded::<Result<Vec<Value>>>(STREAM_BUFFER_ROWS);
+        // A cancel token set by the caller (`with_cancel_token`) must reach the statement,
+        // which runs on the worker.
+        let token = toondb_query::current_cancel_token().unwrap_or_default();
         let worker = std::thread::Builder::new()
             .name("toondb-query-stream".into())
             .spawn(move || {
-                let header_sent = std::cell::Cell::new(false);
-                let r = run(
-                    &mut |hdr| {
-                        header_sent.set(true);
-                        header_tx.send(Ok(hdr.without_rows())).is_ok()
-                    },
-                    &mut |row| tx.send(Ok(row)).is_ok(),
-                );
-                if let Err(e) = r {
-                    if header_sent.get() {
-                        let _ = tx.send(Err(e));
-                    } else {
-                        let _ = header_tx.send(Err(e));
+                toondb_query::with_cancel_token(&token, || {
+                    let header_sent = std::cell::Cell::new(false);
+                    let r = run(
+                        &mut |hdr| {
+                            header_sent.set(true);
+                            header_tx.send(Ok(hdr.without_rows())).is_ok()
+                        },
+                        &mut |row| tx.send(Ok(row)).is_ok(),
+                    );
+                    if let Err(e) = r {
+                        if header_sent.get() {
+                            let _ = tx.send(Err(e));
+                        } else {
+                            let _ = header_tx.send(Err(e));
+                        }
                     }
-                }
+                })
             })
             .map_err(|e| Error::Internal(format!("cannot start a query thread: {e}")))?;
         let header = match header_rx.recv() {
