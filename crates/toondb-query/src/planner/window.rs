@@ -368,7 +368,13 @@ impl Planner<'_> {
 
     /// A frame offset: evaluated once per partition without a current row.
     fn bind_offset(&mut self, e: &AE) -> Result<Expr> {
-        self.bind(e, &mut None)
+        match e {
+            // sqlparser reads `'5' PRECEDING` as an INTERVAL literal.
+            AE::Interval(iv) if iv.leading_field.is_none() && iv.last_field.is_none() => {
+                self.bind(&iv.value, &mut None)
+            }
+            e => self.bind(e, &mut None),
+        }
     }
 }
 
