@@ -815,9 +815,6 @@ fn random_window_functions_match_sqlite() {
     let mut s = db.session();
     let c = rusqlite::Connection::open_in_memory().unwrap();
     for q in SETUP.iter().map(|s| s.to_string()).chain(data(&mut rng)) {
-        if std::env::var("DUMP").is_ok() {
-            println!("{q};");
-        }
         s.execute(&q).unwrap();
         c.execute(&q, []).unwrap();
     }
