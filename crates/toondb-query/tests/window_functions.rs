@@ -272,3 +272,77 @@ fn group_concat_frames_cut_the_oldest_value() {
         .collect();
     assert_eq!(got, want);
 }
+
+/// Not a test: prints how long window queries take over one large partition, for the report
+/// (`cargo test -p toondb-query --test window_functions -- --ignored --nocapture`).
+#[test]
+#[ignore]
+fn print_window_timings() {
+    let n: usize = std::env::var("TOONDB_WINDOW_ROWS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100_000);
+    let (_db, mut s) = session_with(n);
+    for sql in [
+        "SELECT count(*) FROM t",
+        "SELECT count(*) FROM (SELECT row_number() OVER (ORDER BY x, id) FROM t)",
+        "SELECT count(*) FROM (SELECT sum(x) OVER (ORDER BY id) FROM t)",
+        "SELECT count(*) FROM (SELECT sum(x) OVER (ORDER BY id ROWS BETWEEN 1000 PRECEDING AND 1000 FOLLOWING) FROM t)",
+        "SELECT count(*) FROM (SELECT avg(x) OVER (PARTITION BY g ORDER BY x RANGE BETWEEN 10 PRECEDING AND 10 FOLLOWING) FROM t)",
+        "SELECT count(*) FROM (SELECT max(x) OVER (ORDER BY id ROWS 100 PRECEDING) FROM t)",
+    ] {
+        let t = std::time::Instant::now();
+        s.execute(sql).unwrap();
+        println!("{:>8.1} ms  {sql}", t.elapsed().as_secs_f64() * 1e3);
+    }
+}
+
+/// Views, CTEs, compound SELECTs, INSERT ... SELECT and correlated subqueries around window
+/// calls give SQLite's rows.
+#[test]
+fn windows_inside_views_ctes_and_subqueries_match_sqlite() {
+    let db = Database::open_in_memory().unwrap();
+    let mut s = db.session();
+    let c = rusqlite::Connection::open_in_memory().unwrap();
+    let setup = [
+        "CREATE TABLE t(id INTEGER PRIMARY KEY, g INTEGER, x INTEGER)",
+        "INSERT INTO t(g, x) VALUES (1, 5), (1, 3), (2, 8), (2, 8), (2, 1), (3, NULL), (1, 9)",
+        "CREATE VIEW v AS SELECT id, g, sum(x) OVER (PARTITION BY g ORDER BY x ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING EXCLUDE CURRENT ROW) AS s FROM t",
+        "CREATE TABLE out(id INTEGER, r INTEGER)",
+        "INSERT INTO out SELECT id, rank() OVER (ORDER BY x DESC) FROM t",
+    ];
+    for q in setup {
+        s.execute(q).unwrap();
+        c.execute(q, []).unwrap();
+    }
+    for sql in [
+        "SELECT * FROM v ORDER BY id",
+        "SELECT * FROM out ORDER BY id",
+        "WITH w AS (SELECT g, x, dense_rank() OVER (ORDER BY x) AS d FROM t) SELECT g, max(d) FROM w GROUP BY g ORDER BY g",
+        "SELECT id, row_number() OVER (ORDER BY id) FROM t WHERE g = 1 UNION ALL SELECT id, -row_number() OVER (ORDER BY id DESC) FROM t WHERE g = 2 ORDER BY 1, 2",
+        "SELECT id, (SELECT sum(x) OVER (ORDER BY t2.id ROWS 1 PRECEDING) FROM t AS t2 WHERE t2.id = t.id) FROM t ORDER BY id",
+        "SELECT id, x, lag(x, 1, 0) OVER (PARTITION BY g ORDER BY id) + lead(x, 1, 0) OVER (PARTITION BY g ORDER BY id) FROM t ORDER BY id",
+    ] {
+        let ours = s.execute(sql).unwrap().rows;
+        let mut st = c.prepare(sql).unwrap();
+        let n = st.column_count();
+        let theirs: Vec<Vec<Value>> = st
+            .query_map([], |r| {
+                (0..n)
+                    .map(|i| {
+                        Ok(match r.get::<_, rusqlite::types::Value>(i)? {
+                            rusqlite::types::Value::Null => Value::Null,
+                            rusqlite::types::Value::Integer(v) => Value::Integer(v),
+                            rusqlite::types::Value::Real(v) => Value::Real(v),
+                            rusqlite::types::Value::Text(v) => Value::Text(v),
+                            rusqlite::types::Value::Blob(v) => Value::Blob(v),
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(ours, theirs, "{sql}");
+    }
+}
