@@ -6,10 +6,9 @@
 //! each window call. Frames move forward only (SQLite refuses frames whose start could pass
 //! their end), so aggregates slide: rows entering the frame are added, rows leaving it are
 //! removed with the aggregate's inverse (count, sum, total, avg, group_concat and the JSON
-//! group functions have one, as in SQLite). min/max have no inverse: with an
-//! `UNBOUNDED PRECEDING` start they still grow incrementally, with a moving start they are
-//! recomputed over the frame. Frames with an EXCLUDE clause are recomputed per row, as SQLite
-//! does.
+//! group functions have one, as in SQLite). min/max have no inverse: they keep a monotonic
+//! queue of candidates instead. Either way a partition costs O(n) steps. Frames with an
+//! EXCLUDE clause are recomputed per row (O(n × frame)), as SQLite does.
 
 use std::cmp::Ordering;
 
@@ -577,17 +576,14 @@ fn slide(
     ctl: &mut Ctl,
     out: &mut Vec<Value>,
 ) -> Result<()> {
-    let invertible = !matches!(f, AggFunc::Min | AggFunc::Max);
+    if let AggFunc::Min | AggFunc::Max = f {
+        return slide_extreme(c, f == AggFunc::Max, peers, ctl, out);
+    }
     let mut st = WinAgg::new(f);
     let (mut clo, mut chi) = (0usize, 0usize);
     for i in 0..peers.len() {
         ctl.tick()?;
         let (lo, hi) = peers.frame(c.frame, i)?;
-        if lo > clo && !invertible {
-            st = WinAgg::new(f);
-            clo = lo;
-            chi = lo;
-        }
         // Rows leaving go out before rows entering come in (SQLite's order, which shows in
         // group_concat's separators once the text runs empty).
         while clo < lo.min(chi) {
@@ -607,6 +603,59 @@ fn slide(
             chi += 1;
         }
         out.push(st.value(f, false)?);
+    }
+    Ok(())
+}
+
+/// min/max over moving frames: a monotonic queue of candidate rows (each better than every
+/// later row kept after it), so each row enters and leaves once: O(n) per partition. Among
+/// equal values the earliest wins, as in SQLite's min()/max().
+fn slide_extreme(
+    c: &CallInput<'_>,
+    max: bool,
+    peers: &Peers<'_>,
+    ctl: &mut Ctl,
+    out: &mut Vec<Value>,
+) -> Result<()> {
+    let value = |j: usize| c.args[j].first().filter(|v| !v.is_null());
+    let worse = |a: &Value, b: &Value| {
+        let o = a.total_cmp(b);
+        if max {
+            o == Ordering::Less
+        } else {
+            o == Ordering::Greater
+        }
+    };
+    let mut queue: std::collections::VecDeque<usize> = std::collections::VecDeque::new();
+    let mut chi = 0usize;
+    for i in 0..peers.len() {
+        ctl.tick()?;
+        let (lo, hi) = peers.frame(c.frame, i)?;
+        chi = chi.max(lo);
+        while chi < hi {
+            ctl.tick()?;
+            if let Some(v) = value(chi).filter(|_| c.keep[chi]) {
+                while queue
+                    .back()
+                    .and_then(|&b| value(b))
+                    .is_some_and(|b| worse(b, v))
+                {
+                    queue.pop_back();
+                }
+                queue.push_back(chi);
+            }
+            chi += 1;
+        }
+        while queue.front().is_some_and(|&f| f < lo) {
+            queue.pop_front();
+        }
+        out.push(
+            queue
+                .front()
+                .and_then(|&f| value(f))
+                .cloned()
+                .unwrap_or(Value::Null),
+        );
     }
     Ok(())
 }

@@ -830,7 +830,9 @@ fn random_window_functions_match_sqlite() {
         "last_value(col0)",
         "nth_value(col2, 2)",
         "nth_value(col0, 3)",
-        "group_concat(col2)",
+        // NULLIF: SQLite 3.40 (the reference) and 3.46 (bundled here) differ on a window
+        // group_concat whose text is only '' values; window.test covers 3.40's answer.
+        "group_concat(nullif(col2, ''))",
         "group_concat(col0, '-')",
         "json_group_array(col0)",
     ];
