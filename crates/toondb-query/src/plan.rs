@@ -638,10 +638,13 @@ impl Plan {
                     groups.iter().map(fmt_expr).collect::<Vec<_>>().join(", "),
                     aggs.iter()
                         .map(|a| format!(
-                            "{:?}({}{})",
+                            "{:?}({}{}){}",
                             a.func,
                             if a.distinct { "DISTINCT " } else { "" },
-                            a.args.iter().map(fmt_expr).collect::<Vec<_>>().join(", ")
+                            a.args.iter().map(fmt_expr).collect::<Vec<_>>().join(", "),
+                            a.filter
+                                .as_ref()
+                                .map_or(String::new(), |f| format!(" FILTER {}", fmt_expr(f)))
                         ))
                         .collect::<Vec<_>>()
                         .join(", ")

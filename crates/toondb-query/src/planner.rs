@@ -173,6 +173,46 @@ fn is_agg_name(name: &str, nargs: usize) -> bool {
     ) || (matches!(name, "min" | "max") && nargs == 1)
 }
 
+/// The aggregate behind an aggregate function name (`is_agg_name` holds); `star`: called
+/// with `*` or no argument (only count cares).
+fn agg_func(name: &str, star: bool) -> AggFunc {
+    match name {
+        "count" if star => AggFunc::CountStar,
+        "count" => AggFunc::Count,
+        "sum" => AggFunc::Sum,
+        "avg" => AggFunc::Avg,
+        "total" => AggFunc::Total,
+        "min" => AggFunc::Min,
+        "max" => AggFunc::Max,
+        "json_group_array" => AggFunc::JsonGroupArray(false),
+        "json_group_object" => AggFunc::JsonGroupObject(false),
+        _ => AggFunc::GroupConcat,
+    }
+}
+
+/// Whether an aggregate takes `n` arguments.
+fn agg_nargs_ok(func: AggFunc, n: usize) -> bool {
+    match func {
+        AggFunc::CountStar => true,
+        AggFunc::GroupConcat => (1..=2).contains(&n),
+        AggFunc::JsonGroupObject(_) => n == 2,
+        _ => n == 1,
+    }
+}
+
+/// Sets the JSON-embedding flag of json_group_* from the bound arguments.
+fn with_json_flag(func: AggFunc, bound: &[Expr]) -> AggFunc {
+    match func {
+        AggFunc::JsonGroupArray(_) => {
+            AggFunc::JsonGroupArray(bound.first().is_some_and(is_json_expr))
+        }
+        AggFunc::JsonGroupObject(_) => {
+            AggFunc::JsonGroupObject(bound.get(1).is_some_and(is_json_expr))
+        }
+        f => f,
+    }
+}
+
 fn func_args(f: &ast::Function) -> Result<(Vec<&FunctionArgExpr>, bool)> {
     match &f.args {
         FunctionArguments::None => Ok((vec![], false)),
@@ -895,25 +935,9 @@ impl<'a> Planner<'a> {
                 )));
             };
             let star = args.len() == 1 && matches!(args[0], FunctionArgExpr::Wildcard);
-            let func = match name.as_str() {
-                "count" if star || args.is_empty() => AggFunc::CountStar,
-                "count" => AggFunc::Count,
-                "sum" => AggFunc::Sum,
-                "avg" => AggFunc::Avg,
-                "total" => AggFunc::Total,
-                "min" => AggFunc::Min,
-                "max" => AggFunc::Max,
-                "json_group_array" => AggFunc::JsonGroupArray(false),
-                "json_group_object" => AggFunc::JsonGroupObject(false),
-                _ => AggFunc::GroupConcat,
-            };
-            let nargs_ok = match func {
-                AggFunc::CountStar => !distinct,
-                AggFunc::GroupConcat => (1..=2).contains(&args.len()),
-                AggFunc::JsonGroupArray(_) => args.len() == 1,
-                AggFunc::JsonGroupObject(_) => args.len() == 2,
-                _ => args.len() == 1,
-            };
+            let func = agg_func(&name, star || args.is_empty());
+            let nargs_ok =
+                agg_nargs_ok(func, args.len()) && !(func == AggFunc::CountStar && distinct);
             if !nargs_ok {
                 return Err(Error::Semantic(format!(
                     "wrong number of arguments to function {name}()"
@@ -925,13 +949,7 @@ impl<'a> Planner<'a> {
             let bound_args = self.bind_agg_args(&name, func, &args, f.filter.as_deref());
             self.win = saved_win;
             let (bound, filter) = bound_args?;
-            let func = match func {
-                AggFunc::JsonGroupArray(_) => AggFunc::JsonGroupArray(is_json_expr(&bound[0])),
-                AggFunc::JsonGroupObject(_) => {
-                    AggFunc::JsonGroupObject(bound.get(1).is_some_and(is_json_expr))
-                }
-                f => f,
-            };
+            let func = with_json_flag(func, &bound);
             if distinct && bound.len() != 1 {
                 return Err(Error::Semantic(
                     "DISTINCT aggregates must have exactly one argument".into(),

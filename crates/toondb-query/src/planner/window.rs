@@ -6,7 +6,9 @@
 use sqlparser::ast;
 use sqlparser::ast::{Expr as AE, FunctionArgExpr};
 
-use super::{func_args, is_agg_name, is_json_expr, name_err, sort_key, Planner};
+use super::{
+    agg_func, agg_nargs_ok, func_args, is_agg_name, name_err, sort_key, with_json_flag, Planner,
+};
 use crate::error::{Error, Result};
 use crate::expr::{AggFunc, Expr, Func};
 use crate::plan::{Plan, SortKey};
@@ -46,45 +48,6 @@ impl PendingWin {
 
 fn misuse(name: &str) -> Error {
     Error::Semantic(format!("misuse of window function {name}()"))
-}
-
-/// The aggregate behind an aggregate function name (`is_agg_name` holds).
-pub(super) fn agg_func(name: &str, star: bool) -> AggFunc {
-    match name {
-        "count" if star => AggFunc::CountStar,
-        "count" => AggFunc::Count,
-        "sum" => AggFunc::Sum,
-        "avg" => AggFunc::Avg,
-        "total" => AggFunc::Total,
-        "min" => AggFunc::Min,
-        "max" => AggFunc::Max,
-        "json_group_array" => AggFunc::JsonGroupArray(false),
-        "json_group_object" => AggFunc::JsonGroupObject(false),
-        _ => AggFunc::GroupConcat,
-    }
-}
-
-/// Whether an aggregate takes `n` arguments.
-pub(super) fn agg_nargs_ok(func: AggFunc, n: usize) -> bool {
-    match func {
-        AggFunc::CountStar => true,
-        AggFunc::GroupConcat => (1..=2).contains(&n),
-        AggFunc::JsonGroupObject(_) => n == 2,
-        _ => n == 1,
-    }
-}
-
-/// Sets the JSON-embedding flag of json_group_* from the bound arguments.
-pub(super) fn with_json_flag(func: AggFunc, bound: &[Expr]) -> AggFunc {
-    match func {
-        AggFunc::JsonGroupArray(_) => {
-            AggFunc::JsonGroupArray(bound.first().is_some_and(is_json_expr))
-        }
-        AggFunc::JsonGroupObject(_) => {
-            AggFunc::JsonGroupObject(bound.get(1).is_some_and(is_json_expr))
-        }
-        f => f,
-    }
 }
 
 /// Splits the parse stage's EXCLUDE marker off a window name: (base name, EXCLUDE mode).
@@ -239,7 +202,7 @@ impl Planner<'_> {
             }
             wf
         } else if is_agg_name(name, args.len()) {
-            let a = agg_func(name, star || (name == "count" && args.is_empty()));
+            let a = agg_func(name, star || args.is_empty());
             if !agg_nargs_ok(a, args.len()) {
                 return Err(wrong_args());
             }
