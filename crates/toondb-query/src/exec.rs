@@ -297,8 +297,8 @@ impl AggState {
     }
 
     /// Inverse of [`AggState::step`] for the oldest input still in the state (window frames
-    /// whose start moves). As in SQLite, a sum that has seen a REAL stays REAL. Not for
-    /// min/max (no inverse) nor DISTINCT.
+    /// whose start moves). As in SQLite, a sum that has seen a REAL stays REAL. For count,
+    /// sum, total, avg and the JSON group functions (not min/max, group_concat, DISTINCT).
     pub(crate) fn remove(&mut self, f: AggFunc, args: &[Value]) {
         match f {
             AggFunc::CountStar => self.count -= 1,
@@ -320,7 +320,7 @@ impl AggState {
                         }
                         x => self.real_sum -= x.to_f64().unwrap_or(0.0),
                     },
-                    AggFunc::GroupConcat => self.remove_piece(),
+                    // group_concat windows use window::ConcatWin (SQLite's byte cuts).
                     _ => {}
                 }
             }
