@@ -95,6 +95,22 @@ fn misuse_is_refused_with_sqlite_messages() {
             "SELECT abs(x) FILTER (WHERE x > 1) FROM t",
             "FILTER may not be used with non-aggregate abs()",
         ),
+        (
+            "UPDATE t SET x = row_number() OVER ()",
+            "misuse of window function row_number()",
+        ),
+        (
+            "DELETE FROM t WHERE rank() OVER (ORDER BY x) > 1",
+            "misuse of window function rank()",
+        ),
+        (
+            "INSERT INTO t(x) VALUES (ntile(2) OVER ())",
+            "misuse of window function ntile()",
+        ),
+        (
+            "DELETE FROM t RETURNING sum(x) OVER ()",
+            "misuse of window function sum()",
+        ),
     ] {
         match s.execute(sql) {
             Err(e @ Error::Semantic(_)) => assert_eq!(e.to_string(), msg, "{sql}"),
