@@ -25,6 +25,7 @@ use crate::expr::{
 use crate::kv::KvTxn;
 use crate::plan::{Access, JoinKind, Plan, SetOpKind, SortKey};
 use crate::value::{Affinity, Value};
+use crate::window::WinCall;
 
 /// A row of values.
 pub type Row = Vec<Value>;
@@ -206,8 +207,10 @@ pub(crate) fn sort_cmp(a: &[Value], b: &[Value], keys: &[SortKey]) -> Ordering {
     Ordering::Equal
 }
 
+/// The running state of one aggregate call (also used by window aggregates, which may remove
+/// their oldest input again: see [`AggState::remove`]).
 #[derive(Clone)]
-struct AggState {
+pub(crate) struct AggState {
     count: i64,
     int_sum: i64,
     overflow: bool,
@@ -216,10 +219,13 @@ struct AggState {
     best: Value,
     text: Option<String>,
     seen: Option<BTreeSet<Vec<u8>>>,
+    /// Window use: (separator bytes, total bytes) of each element appended to `text`, so the
+    /// oldest can be cut off again.
+    pieces: Option<std::collections::VecDeque<(usize, usize)>>,
 }
 
 impl AggState {
-    fn new(distinct: bool) -> Self {
+    pub(crate) fn new(distinct: bool) -> Self {
         AggState {
             count: 0,
             int_sum: 0,
@@ -233,11 +239,96 @@ impl AggState {
             } else {
                 None
             },
+            pieces: None,
+        }
+    }
+
+    /// A state whose oldest input [`AggState::remove`] can take out again.
+    pub(crate) fn for_window() -> Self {
+        AggState {
+            pieces: Some(std::collections::VecDeque::new()),
+            ..AggState::new(false)
+        }
+    }
+
+    /// Appends `elem` to the text (after `sep` unless it is the first element), remembering
+    /// the piece for [`AggState::remove`]; returns the bytes added.
+    fn append(&mut self, sep: &str, elem: &str) -> usize {
+        let (sep_len, added) = match &mut self.text {
+            None => {
+                self.text = Some(elem.to_string());
+                (0, elem.len())
+            }
+            Some(t) => {
+                t.push_str(sep);
+                t.push_str(elem);
+                (sep.len(), sep.len() + elem.len())
+            }
+        };
+        if let Some(p) = &mut self.pieces {
+            p.push_back((sep_len, added));
+        }
+        added
+    }
+
+    /// Cuts the oldest element (and the separator after it) off the text.
+    fn remove_piece(&mut self) {
+        let Some(p) = &mut self.pieces else { return };
+        let Some((_, first)) = p.pop_front() else {
+            return;
+        };
+        let cut = match p.front_mut() {
+            Some(next) => {
+                let c = first + next.0;
+                next.1 -= next.0;
+                next.0 = 0;
+                c
+            }
+            None => first,
+        };
+        if p.is_empty() {
+            self.text = None;
+        } else if let Some(t) = &mut self.text {
+            let cut = cut.min(t.len());
+            if t.is_char_boundary(cut) {
+                t.drain(..cut);
+            }
+        }
+    }
+
+    /// Inverse of [`AggState::step`] for the oldest input still in the state (window frames
+    /// whose start moves). As in SQLite, a sum that has seen a REAL stays REAL. For count,
+    /// sum, total, avg and the JSON group functions (not min/max, group_concat, DISTINCT).
+    pub(crate) fn remove(&mut self, f: AggFunc, args: &[Value]) {
+        match f {
+            AggFunc::CountStar => self.count -= 1,
+            AggFunc::JsonGroupArray(_) | AggFunc::JsonGroupObject(_) => {
+                self.count -= 1;
+                self.remove_piece();
+            }
+            _ => {
+                let v = match args.first() {
+                    Some(v) if !v.is_null() => v,
+                    _ => return,
+                };
+                self.count -= 1;
+                match f {
+                    AggFunc::Sum | AggFunc::Avg | AggFunc::Total => match sum_input(v) {
+                        Value::Integer(i) if !self.any_real && !self.overflow => {
+                            self.real_sum -= i as f64;
+                            self.int_sum = self.int_sum.wrapping_sub(i);
+                        }
+                        x => self.real_sum -= x.to_f64().unwrap_or(0.0),
+                    },
+                    // group_concat windows use window::ConcatWin (SQLite's byte cuts).
+                    _ => {}
+                }
+            }
         }
     }
 
     /// Adds one input; returns the bytes of state it added (DISTINCT sets, group_concat).
-    fn step(&mut self, f: AggFunc, args: &[Value]) -> usize {
+    pub(crate) fn step(&mut self, f: AggFunc, args: &[Value]) -> usize {
         if f == AggFunc::CountStar {
             self.count += 1;
             return 0;
@@ -260,7 +351,7 @@ impl AggState {
         }
         self.count += 1;
         match f {
-            AggFunc::Sum | AggFunc::Avg | AggFunc::Total => match v.to_numeric() {
+            AggFunc::Sum | AggFunc::Avg | AggFunc::Total => match sum_input(v) {
                 Value::Integer(i) => {
                     self.real_sum += i as f64;
                     match self.int_sum.checked_add(i) {
@@ -268,11 +359,10 @@ impl AggState {
                         None => self.overflow = true,
                     }
                 }
-                Value::Real(r) => {
-                    self.real_sum += r;
+                x => {
+                    self.real_sum += x.to_f64().unwrap_or(0.0);
                     self.any_real = true;
                 }
-                _ => {}
             },
             AggFunc::Min => {
                 if self.best.is_null() || v.total_cmp(&self.best) == Ordering::Less {
@@ -290,15 +380,7 @@ impl AggState {
                     Some(s) => s.to_text_lossy(),
                     None => ",".to_string(),
                 };
-                let before = self.text.as_ref().map_or(0, String::len);
-                match &mut self.text {
-                    None => self.text = Some(v.to_text_lossy()),
-                    Some(t) => {
-                        t.push_str(&sep);
-                        t.push_str(&v.to_text_lossy());
-                    }
-                }
-                grew += self.text.as_ref().map_or(0, String::len) - before;
+                grew += self.append(&sep, &v.to_text_lossy());
             }
             AggFunc::Count
             | AggFunc::CountStar
@@ -330,19 +412,11 @@ impl AggState {
                 return 0;
             }
         };
-        let before = self.text.as_ref().map_or(0, String::len);
-        match &mut self.text {
-            None => self.text = Some(elem),
-            Some(t) => {
-                t.push(',');
-                t.push_str(&elem);
-            }
-        }
         self.count += 1;
-        self.text.as_ref().map_or(0, String::len) - before
+        self.append(",", &elem)
     }
 
-    fn finish(&self, f: AggFunc) -> Result<Value> {
+    pub(crate) fn finish(&self, f: AggFunc) -> Result<Value> {
         Ok(match f {
             AggFunc::CountStar | AggFunc::Count => Value::Integer(self.count),
             AggFunc::Sum => {
@@ -377,6 +451,20 @@ impl AggState {
                 })
             }
         })
+    }
+}
+
+/// What sum/avg/total add for a value, as SQLite's numeric type of it: integers (and text
+/// that reads as one) exactly, everything else as a REAL (text by its numeric prefix).
+fn sum_input(v: &Value) -> Value {
+    match v {
+        Value::Integer(_) | Value::Real(_) => v.clone(),
+        Value::Text(s) => match crate::value::parse_numeric_exact(s) {
+            Some(n) => n,
+            None => Value::Real(v.to_f64().unwrap_or(0.0)),
+        },
+        Value::Blob(_) => Value::Real(v.to_f64().unwrap_or(0.0)),
+        Value::Null => Value::Null,
     }
 }
 
@@ -694,6 +782,7 @@ impl<'t> Exec<'t> {
                 f.call(&vals)?
             }
             Expr::Agg(_) => return rt("misuse of aggregate function"),
+            Expr::Win(_) => return rt("misuse of window function"),
         })
     }
 
@@ -949,6 +1038,12 @@ impl<'t> Exec<'t> {
                 input_width,
             } => self.aggregate(input, groups, aggs, *input_width, sink),
             Plan::Sort { input, keys } => self.sort_emit(input, keys, None, 0, sink),
+            Plan::Window {
+                input,
+                partition,
+                order,
+                calls,
+            } => self.window(input, partition, order, calls, sink),
             Plan::Limit {
                 input,
                 limit,
@@ -1331,16 +1426,23 @@ impl<'t> Exec<'t> {
         let mut map: BTreeMap<Vec<u8>, Group> = BTreeMap::new();
         let mut bytes = 0usize;
         let mut argv: Vec<Vec<Value>> = vec![Vec::new(); aggs.len()];
+        let mut kept: Vec<bool> = vec![true; aggs.len()];
         let res = self.stream(input, &mut |x, r| {
             let mut keys = Vec::with_capacity(groups.len());
             for g in groups {
                 keys.push(x.eval(g, &r)?);
             }
             let k = encode_key(&keys);
-            for (a, v) in aggs.iter().zip(argv.iter_mut()) {
+            for ((a, v), keep) in aggs.iter().zip(argv.iter_mut()).zip(kept.iter_mut()) {
                 v.clear();
-                for e in &a.args {
-                    v.push(x.eval(e, &r)?);
+                *keep = match &a.filter {
+                    Some(f) => x.truth(f, &r)?,
+                    None => true,
+                };
+                if *keep {
+                    for e in &a.args {
+                        v.push(x.eval(e, &r)?);
+                    }
                 }
             }
             let g = match map.get_mut(&k) {
@@ -1356,7 +1458,12 @@ impl<'t> Exec<'t> {
                     })
                 }
             };
-            for ((a, st), args) in aggs.iter().zip(g.states.iter_mut()).zip(&argv) {
+            for (((a, st), args), keep) in
+                aggs.iter().zip(g.states.iter_mut()).zip(&argv).zip(&kept)
+            {
+                if !keep {
+                    continue;
+                }
                 let grew = st.step(a.func, args);
                 if grew > 0 {
                     x.ctl.charge(grew, "hash aggregate")?;
@@ -1391,6 +1498,176 @@ impl<'t> Exec<'t> {
             }
         }
         Ok(Flow::More)
+    }
+
+    /// Window functions: gathers each partition of the (sorted) input, charged to the memory
+    /// budget, and emits its rows with the calls' results appended.
+    fn window(
+        &mut self,
+        input: &Plan,
+        partition: &[Expr],
+        order: &[SortKey],
+        calls: &[WinCall],
+        sink: &mut RowSink<'_, 't>,
+    ) -> Result<Flow> {
+        let mut rows: Vec<Row> = Vec::new();
+        let mut current: Option<Row> = None;
+        let mut bytes = 0usize;
+        let mut stopped = false;
+        let res = self.stream(input, &mut |x, r| {
+            let mut key = Vec::with_capacity(partition.len());
+            for e in partition {
+                key.push(x.eval(e, &r)?);
+            }
+            let same = current.as_ref().is_none_or(|c| {
+                c.iter()
+                    .zip(&key)
+                    .all(|(a, b)| (a.is_null() && b.is_null()) || a.total_cmp(b) == Ordering::Equal)
+            });
+            if !same {
+                let done = std::mem::take(&mut rows);
+                x.ctl.release(bytes);
+                bytes = 0;
+                if x.window_partition(done, order, calls, sink)? == Flow::Stop {
+                    stopped = true;
+                    return Ok(Flow::Stop);
+                }
+            }
+            current = Some(key);
+            let b = row_bytes(&r);
+            x.ctl.charge(b, "window")?;
+            bytes += b;
+            rows.push(r);
+            Ok(Flow::More)
+        });
+        if let Err(e) = res {
+            self.ctl.release(bytes);
+            return Err(e);
+        }
+        if stopped {
+            self.ctl.release(bytes);
+            return Ok(Flow::Stop);
+        }
+        let r = self.window_partition(rows, order, calls, sink);
+        self.ctl.release(bytes);
+        r
+    }
+
+    /// Computes the window calls over one partition and emits its rows.
+    fn window_partition(
+        &mut self,
+        mut rows: Vec<Row>,
+        order: &[SortKey],
+        calls: &[WinCall],
+        sink: &mut RowSink<'_, 't>,
+    ) -> Result<Flow> {
+        use crate::window::{check_offset, evaluate, Bound, CallInput, Peers, ResolvedFrame};
+        if rows.is_empty() {
+            return Ok(Flow::More);
+        }
+        let mut charged = 0usize;
+        let r = (|| {
+            let mut keys = Vec::with_capacity(rows.len());
+            for r in &rows {
+                self.ctl.tick()?;
+                let mut k = Vec::with_capacity(order.len());
+                for o in order {
+                    k.push(self.eval(&o.expr, r)?);
+                }
+                let b = row_bytes(&k);
+                self.ctl.charge(b, "window")?;
+                charged += b;
+                keys.push(k);
+            }
+            let peers = Peers::new(&keys, order);
+            let mut results: Vec<Vec<Value>> = Vec::with_capacity(calls.len());
+            for c in calls {
+                let mut args = Vec::with_capacity(rows.len());
+                let mut keep = Vec::with_capacity(rows.len());
+                for r in &rows {
+                    self.ctl.tick()?;
+                    let k = match &c.filter {
+                        Some(f) => self.truth(f, r)?,
+                        None => true,
+                    };
+                    let mut a = Vec::with_capacity(c.args.len());
+                    if k {
+                        for e in &c.args {
+                            a.push(self.eval(e, r)?);
+                        }
+                    }
+                    let b = row_bytes(&a) + 1;
+                    self.ctl.charge(b, "window")?;
+                    charged += b;
+                    args.push(a);
+                    keep.push(k);
+                }
+                let mut bound = |b: &crate::window::FrameBound, starting: bool| -> Result<Bound> {
+                    use crate::window::FrameBound as F;
+                    Ok(match b {
+                        F::UnboundedPreceding => Bound::UnboundedPreceding,
+                        F::CurrentRow => Bound::CurrentRow,
+                        F::UnboundedFollowing => Bound::UnboundedFollowing,
+                        F::Preceding(e) => Bound::Preceding(check_offset(
+                            self.eval(e, &[])?,
+                            c.frame.units,
+                            starting,
+                        )?),
+                        F::Following(e) => Bound::Following(check_offset(
+                            self.eval(e, &[])?,
+                            c.frame.units,
+                            starting,
+                        )?),
+                    })
+                };
+                let frame = ResolvedFrame {
+                    units: c.frame.units,
+                    start: bound(&c.frame.start, true)?,
+                    end: bound(&c.frame.end, false)?,
+                    exclude: c.frame.exclude,
+                };
+                let input = CallInput {
+                    func: c.func,
+                    args: &args,
+                    keep: &keep,
+                    frame: &frame,
+                };
+                let out = evaluate(&input, &peers, &mut self.ctl)?;
+                let b = row_bytes(&out);
+                self.ctl.charge(b, "window")?;
+                charged += b;
+                results.push(out);
+            }
+            Ok(results)
+        })();
+        let results = match r {
+            Ok(v) => v,
+            Err(e) => {
+                self.ctl.release(charged);
+                return Err(e);
+            }
+        };
+        let mut cols: Vec<std::vec::IntoIter<Value>> =
+            results.into_iter().map(Vec::into_iter).collect();
+        let mut flow = Ok(Flow::More);
+        for mut row in rows.drain(..) {
+            if let Err(e) = self.ctl.tick() {
+                flow = Err(e);
+                break;
+            }
+            for c in cols.iter_mut() {
+                row.push(c.next().unwrap_or(Value::Null));
+            }
+            match sink(self, row) {
+                Ok(Flow::More) => {}
+                other => {
+                    flow = other;
+                    break;
+                }
+            }
+        }
+        self.ctl.release(charged);
+        flow
     }
 
     // ------------------------------------------------------------ storage access

@@ -232,6 +232,8 @@ pub struct AggCall {
     pub args: Vec<Expr>,
     /// DISTINCT modifier.
     pub distinct: bool,
+    /// FILTER (WHERE ...): only rows for which it is true are aggregated.
+    pub filter: Option<Expr>,
 }
 
 /// A bound expression. Column references are positions in the input row.
@@ -354,6 +356,8 @@ pub enum Expr {
     Udf(std::sync::Arc<crate::func::ScalarFunction>, Vec<Expr>),
     /// Aggregate placeholder (only during binding).
     Agg(usize),
+    /// Window function placeholder (only during binding).
+    Win(usize),
     /// Applies a comparison affinity to the value (used for index probe keys).
     Aff(Box<Expr>, Affinity),
 }
@@ -367,7 +371,12 @@ impl Expr {
     /// Visits direct children.
     pub fn children(&self) -> Vec<&Expr> {
         match self {
-            Expr::Lit(_) | Expr::Col(_) | Expr::Outer { .. } | Expr::Param(_) | Expr::Agg(_) => {
+            Expr::Lit(_)
+            | Expr::Col(_)
+            | Expr::Outer { .. }
+            | Expr::Param(_)
+            | Expr::Agg(_)
+            | Expr::Win(_) => {
                 vec![]
             }
             Expr::Unary(_, e) | Expr::IsNull(e, _) | Expr::Cast(e, _) | Expr::Aff(e, _) => vec![e],
@@ -412,7 +421,12 @@ impl Expr {
     /// Mutable version of [`Expr::children`].
     pub fn children_mut(&mut self) -> Vec<&mut Expr> {
         match self {
-            Expr::Lit(_) | Expr::Col(_) | Expr::Outer { .. } | Expr::Param(_) | Expr::Agg(_) => {
+            Expr::Lit(_)
+            | Expr::Col(_)
+            | Expr::Outer { .. }
+            | Expr::Param(_)
+            | Expr::Agg(_)
+            | Expr::Win(_) => {
                 vec![]
             }
             Expr::Unary(_, e) | Expr::IsNull(e, _) | Expr::Cast(e, _) | Expr::Aff(e, _) => vec![e],
@@ -475,7 +489,7 @@ impl Expr {
     /// True if the value does not depend on the current row (may depend on params / outer rows).
     pub fn is_row_independent(&self) -> bool {
         match self {
-            Expr::Col(_) | Expr::Agg(_) => false,
+            Expr::Col(_) | Expr::Agg(_) | Expr::Win(_) => false,
             Expr::InSub { .. } | Expr::Exists { .. } | Expr::Scalar { .. } => false,
             Expr::Func(Func::Random, _) => false,
             Expr::Udf(f, _) if !f.is_deterministic() => false,
@@ -487,7 +501,9 @@ impl Expr {
     pub fn is_constant(&self) -> bool {
         match self {
             Expr::Lit(_) => true,
-            Expr::Col(_) | Expr::Outer { .. } | Expr::Param(_) | Expr::Agg(_) => false,
+            Expr::Col(_) | Expr::Outer { .. } | Expr::Param(_) | Expr::Agg(_) | Expr::Win(_) => {
+                false
+            }
             Expr::InSub { .. } | Expr::Exists { .. } | Expr::Scalar { .. } => false,
             Expr::Func(Func::Random, _) => false,
             // 'now' changes between executions of a cached plan: never fold.

@@ -32,6 +32,7 @@ pub mod spill;
 pub mod stats;
 pub mod storage;
 pub mod value;
+pub mod window;
 
 pub use ctl::{
     current_cancel_token, with_cancel_token, CancelToken, InterruptHandle, StatementLimits,

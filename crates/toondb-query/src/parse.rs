@@ -46,6 +46,8 @@ fn too_deep_nesting() -> Error {
 /// Parses SQL text into statements (generic dialect, SQLite dialect as fallback).
 pub fn parse(sql: &str) -> Result<Vec<Statement>> {
     check_expr_depth(sql)?;
+    let rewritten = rewrite_exclude(sql);
+    let sql = rewritten.as_deref().unwrap_or(sql);
     let generic = Parser::new(&GenericDialect {})
         .with_recursion_limit(MAX_NESTING)
         .try_with_sql(sql)
@@ -103,6 +105,104 @@ pub fn parse_expr(sql: &str) -> Result<sqlparser::ast::Expr> {
                 message: e.to_string(),
             },
         })
+}
+
+/// Carries window frames' `EXCLUDE ...` clauses, which sqlparser does not parse, into the
+/// window specification's name: `OVER ([w] ... ROWS ... EXCLUDE TIES)` becomes
+/// `OVER ("\u{1}ties\u{1}w" ... ROWS ...)`; the planner splits the name again (see
+/// `planner::EXCLUDE_MARK`). Returns None when the text has no such clause.
+fn rewrite_exclude(sql: &str) -> Option<String> {
+    use sqlparser::keywords::Keyword as K;
+    use sqlparser::tokenizer::Word;
+    if !sql.to_ascii_lowercase().contains("exclude") {
+        return None;
+    }
+    let tokens = Tokenizer::new(&GenericDialect {}, sql).tokenize().ok()?;
+    let is = |i: Option<&usize>, k: &str| {
+        i.and_then(|&i| tokens.get(i)).is_some_and(
+            |t| matches!(t, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case(k)),
+        )
+    };
+    let sig: Vec<usize> = (0..tokens.len())
+        .filter(|&i| !matches!(tokens[i], Token::Whitespace(_)))
+        .collect();
+    let mut dropped = vec![false; tokens.len()];
+    let mut marks: Vec<(usize, &str)> = Vec::new();
+    let mut opens: Vec<usize> = Vec::new();
+    for (p, &i) in sig.iter().enumerate() {
+        match &tokens[i] {
+            Token::LParen => opens.push(i),
+            Token::RParen => {
+                opens.pop();
+            }
+            _ => {}
+        }
+        let after_bound = p > 0
+            && ["preceding", "following", "row"]
+                .iter()
+                .any(|k| is(sig.get(p - 1), k));
+        if !is(Some(&i), "exclude") || !after_bound {
+            continue;
+        }
+        let (mode, words) = if is(sig.get(p + 1), "no") && is(sig.get(p + 2), "others") {
+            ("no others", 2)
+        } else if is(sig.get(p + 1), "current") && is(sig.get(p + 2), "row") {
+            ("current row", 2)
+        } else if is(sig.get(p + 1), "group") {
+            ("group", 1)
+        } else if is(sig.get(p + 1), "ties") {
+            ("ties", 1)
+        } else {
+            continue;
+        };
+        let Some(&open) = opens.last() else { continue };
+        for &j in &sig[p..=p + words] {
+            dropped[j] = true;
+        }
+        if mode != "no others" {
+            marks.push((open, mode));
+        }
+    }
+    if !dropped.contains(&true) {
+        return None;
+    }
+    let marker = |mode: &str, base: &str| {
+        Token::Word(Word {
+            value: format!("\u{1}{mode}\u{1}{base}"),
+            quote_style: Some('"'),
+            keyword: K::NoKeyword,
+        })
+    };
+    let mut out: Vec<Token> = Vec::with_capacity(tokens.len() + 2);
+    let mut replace: Vec<(usize, Token)> = Vec::new();
+    for (i, t) in tokens.iter().enumerate() {
+        if dropped[i] {
+            continue;
+        }
+        if let Some(pos) = replace.iter().position(|(j, _)| *j == i) {
+            out.push(replace.swap_remove(pos).1);
+            continue;
+        }
+        out.push(t.clone());
+        if let Some((_, mode)) = marks.iter().find(|(o, _)| *o == i) {
+            let next = sig.iter().copied().find(|&j| j > i);
+            match next.map(|j| (j, &tokens[j])) {
+                Some((j, Token::Word(w)))
+                    if !matches!(
+                        w.keyword,
+                        K::PARTITION | K::ORDER | K::ROWS | K::RANGE | K::GROUPS
+                    ) =>
+                {
+                    replace.push((j, marker(mode, &w.value)));
+                }
+                _ => {
+                    out.push(marker(mode, ""));
+                    out.push(Token::Whitespace(sqlparser::tokenizer::Whitespace::Space));
+                }
+            }
+        }
+    }
+    Some(out.iter().map(ToString::to_string).collect())
 }
 
 fn is_binary_operator(t: &Token) -> bool {
@@ -250,6 +350,22 @@ pub(crate) fn count_params(sql: &str) -> (usize, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exclude_clauses_move_into_the_window_name() {
+        let r = rewrite_exclude(
+            "SELECT sum(x) OVER (ORDER BY x ROWS 1 PRECEDING EXCLUDE TIES), \
+             sum(x) OVER (w ROWS CURRENT ROW EXCLUDE NO OTHERS) FROM t",
+        )
+        .unwrap_or_default();
+        assert!(r.contains("OVER (\"\u{1}ties\u{1}\" ORDER BY"), "{r}");
+        assert!(!r.to_ascii_lowercase().contains("exclude"), "{r}");
+        assert!(r.contains("OVER (w ROWS"), "{r}");
+        let g = rewrite_exclude("SELECT f() OVER (w ROWS 2 PRECEDING EXCLUDE GROUP) FROM t")
+            .unwrap_or_default();
+        assert!(g.contains("\"\u{1}group\u{1}w\""), "{g}");
+        assert_eq!(rewrite_exclude("SELECT 'exclude' FROM t"), None);
+    }
 
     #[test]
     fn operator_chains_are_bounded_before_parsing() {

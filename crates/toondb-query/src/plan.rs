@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::catalog::{IndexDef, TableDef};
 use crate::expr::{AggCall, Expr};
+use crate::window::{Exclude, FrameBound, FrameUnits, WinCall, WindowFrame};
 
 /// How a table scan reaches its rows.
 #[derive(Debug, Clone)]
@@ -214,6 +215,19 @@ pub enum Plan {
         /// Input width.
         input_width: usize,
     },
+    /// Window functions over input sorted by `partition` then `order` (the planner puts a
+    /// Sort below): each partition is gathered, every call computed over it, and each row
+    /// comes out with one more column per call; output = input columns ++ call results.
+    Window {
+        /// Input (sorted by partition and order keys).
+        input: Box<Plan>,
+        /// PARTITION BY expressions over the input row.
+        partition: Vec<Expr>,
+        /// ORDER BY of the window (defines peers and RANGE/GROUPS frames).
+        order: Vec<SortKey>,
+        /// The window calls sharing this partitioning and order.
+        calls: Vec<WinCall>,
+    },
     /// Sort.
     Sort {
         /// Input.
@@ -313,6 +327,50 @@ fn fmt_expr(e: &Expr) -> String {
     }
 }
 
+fn fmt_frame_bound(b: &FrameBound) -> String {
+    match b {
+        FrameBound::UnboundedPreceding => "UNBOUNDED PRECEDING".into(),
+        FrameBound::Preceding(e) => format!("{} PRECEDING", fmt_expr(e)),
+        FrameBound::CurrentRow => "CURRENT ROW".into(),
+        FrameBound::Following(e) => format!("{} FOLLOWING", fmt_expr(e)),
+        FrameBound::UnboundedFollowing => "UNBOUNDED FOLLOWING".into(),
+    }
+}
+
+fn fmt_frame(f: &WindowFrame) -> String {
+    let units = match f.units {
+        FrameUnits::Rows => "ROWS",
+        FrameUnits::Range => "RANGE",
+        FrameUnits::Groups => "GROUPS",
+    };
+    let exclude = match f.exclude {
+        Exclude::NoOthers => "",
+        Exclude::CurrentRow => " EXCLUDE CURRENT ROW",
+        Exclude::Group => " EXCLUDE GROUP",
+        Exclude::Ties => " EXCLUDE TIES",
+    };
+    format!(
+        "{units} BETWEEN {} AND {}{exclude}",
+        fmt_frame_bound(&f.start),
+        fmt_frame_bound(&f.end)
+    )
+}
+
+fn fmt_win_call(c: &WinCall) -> String {
+    let mut s = format!(
+        "{}({})",
+        c.func.name(),
+        c.args.iter().map(fmt_expr).collect::<Vec<_>>().join(", ")
+    );
+    if let Some(f) = &c.filter {
+        let _ = write!(s, " FILTER {}", fmt_expr(f));
+    }
+    if c.func.uses_frame() {
+        let _ = write!(s, " {}", fmt_frame(&c.frame));
+    }
+    s
+}
+
 /// A table as EXPLAIN shows it: its name, with `AS alias` when aliased.
 fn shown_name(table: &TableDef, alias: &str) -> String {
     if alias.eq_ignore_ascii_case(&table.name) {
@@ -367,6 +425,7 @@ impl Plan {
                 ..
             } => input_width + groups.len() + aggs.len(),
             Plan::SetOp { left, .. } => left.width(),
+            Plan::Window { input, calls, .. } => input.width() + calls.len(),
             Plan::IndexJoin { left, table, .. } => left.width() + table.columns.len(),
             Plan::RecursiveCte { width, .. } | Plan::WorkTable { width, .. } => *width,
         }
@@ -579,11 +638,45 @@ impl Plan {
                     groups.iter().map(fmt_expr).collect::<Vec<_>>().join(", "),
                     aggs.iter()
                         .map(|a| format!(
-                            "{:?}({}{})",
+                            "{:?}({}{}){}",
                             a.func,
                             if a.distinct { "DISTINCT " } else { "" },
-                            a.args.iter().map(fmt_expr).collect::<Vec<_>>().join(", ")
+                            a.args.iter().map(fmt_expr).collect::<Vec<_>>().join(", "),
+                            a.filter
+                                .as_ref()
+                                .map_or(String::new(), |f| format!(" FILTER {}", fmt_expr(f)))
                         ))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                vec![input]
+            }
+            Plan::Window {
+                input,
+                partition,
+                order,
+                calls,
+            } => {
+                let _ = write!(
+                    line,
+                    "Window partition=[{}] order=[{}] calls=[{}]",
+                    partition
+                        .iter()
+                        .map(fmt_expr)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    order
+                        .iter()
+                        .map(|k| format!(
+                            "{}{}",
+                            fmt_expr(&k.expr),
+                            if k.desc { " DESC" } else { "" }
+                        ))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    calls
+                        .iter()
+                        .map(fmt_win_call)
                         .collect::<Vec<_>>()
                         .join(", ")
                 );
@@ -707,9 +800,10 @@ fn estimate(p: &Plan) -> f64 {
             }
         }
         Plan::Filter { input, .. } => estimate(input) * 0.3,
-        Plan::Project { input, .. } | Plan::Sort { input, .. } | Plan::Distinct { input, .. } => {
-            estimate(input)
-        }
+        Plan::Project { input, .. }
+        | Plan::Sort { input, .. }
+        | Plan::Distinct { input, .. }
+        | Plan::Window { input, .. } => estimate(input),
         Plan::Limit { input, .. } => estimate(input).min(100.0),
         Plan::NestedLoop { left, right, .. } => estimate(left) * estimate(right),
         Plan::HashJoin { left, right, .. } => estimate(left).max(estimate(right)),

@@ -17,6 +17,9 @@ use crate::expr::{AggCall, AggFunc, BinOp, Expr, Func, UnOp};
 use crate::json::JsonFunc;
 use crate::plan::{Access, JoinKind, Plan, SetOpKind, SortKey};
 use crate::value::{Affinity, DataType, Value};
+use crate::window::WinFunc;
+
+mod window;
 
 /// Maximum expression / subquery nesting accepted by the binder (the parse stage already
 /// bounds expression depth at [`crate::parse::MAX_EXPR_DEPTH`]; this is the backstop).
@@ -170,6 +173,46 @@ fn is_agg_name(name: &str, nargs: usize) -> bool {
     ) || (matches!(name, "min" | "max") && nargs == 1)
 }
 
+/// The aggregate behind an aggregate function name (`is_agg_name` holds); `star`: called
+/// with `*` or no argument (only count cares).
+fn agg_func(name: &str, star: bool) -> AggFunc {
+    match name {
+        "count" if star => AggFunc::CountStar,
+        "count" => AggFunc::Count,
+        "sum" => AggFunc::Sum,
+        "avg" => AggFunc::Avg,
+        "total" => AggFunc::Total,
+        "min" => AggFunc::Min,
+        "max" => AggFunc::Max,
+        "json_group_array" => AggFunc::JsonGroupArray(false),
+        "json_group_object" => AggFunc::JsonGroupObject(false),
+        _ => AggFunc::GroupConcat,
+    }
+}
+
+/// Whether an aggregate takes `n` arguments.
+fn agg_nargs_ok(func: AggFunc, n: usize) -> bool {
+    match func {
+        AggFunc::CountStar => true,
+        AggFunc::GroupConcat => (1..=2).contains(&n),
+        AggFunc::JsonGroupObject(_) => n == 2,
+        _ => n == 1,
+    }
+}
+
+/// Sets the JSON-embedding flag of json_group_* from the bound arguments.
+fn with_json_flag(func: AggFunc, bound: &[Expr]) -> AggFunc {
+    match func {
+        AggFunc::JsonGroupArray(_) => {
+            AggFunc::JsonGroupArray(bound.first().is_some_and(is_json_expr))
+        }
+        AggFunc::JsonGroupObject(_) => {
+            AggFunc::JsonGroupObject(bound.get(1).is_some_and(is_json_expr))
+        }
+        f => f,
+    }
+}
+
 fn func_args(f: &ast::Function) -> Result<(Vec<&FunctionArgExpr>, bool)> {
     match &f.args {
         FunctionArguments::None => Ok((vec![], false)),
@@ -206,13 +249,22 @@ fn contains_agg(e: &AE, depth: usize) -> bool {
         AE::Function(f) => {
             let name = object_name(&f.name).to_ascii_lowercase();
             let args = func_args(f).map(|a| a.0).unwrap_or_default();
-            if is_agg_name(&name, args.len()) {
+            if f.over.is_none() && is_agg_name(&name, args.len()) {
                 return true;
             }
-            args.iter().any(|a| match a {
-                FunctionArgExpr::Expr(x) => contains_agg(x, d),
+            let in_window = match &f.over {
+                Some(ast::WindowType::WindowSpec(s)) => {
+                    s.partition_by.iter().any(|x| contains_agg(x, d))
+                        || s.order_by.iter().any(|o| contains_agg(&o.expr, d))
+                }
                 _ => false,
-            })
+            };
+            in_window
+                || f.filter.as_deref().is_some_and(|x| contains_agg(x, d))
+                || args.iter().any(|a| match a {
+                    FunctionArgExpr::Expr(x) => contains_agg(x, d),
+                    _ => false,
+                })
         }
         AE::BinaryOp { left, right, .. } => contains_agg(left, d) || contains_agg(right, d),
         AE::UnaryOp { expr, .. }
@@ -386,6 +438,9 @@ pub struct Planner<'a> {
     /// The SELECT being planned has a LIMIT: reading a whole index in ORDER BY order (and
     /// stopping after LIMIT rows) beats a full scan plus a top-k buffer.
     limited: bool,
+    /// Window calls of the SELECT whose result columns or ORDER BY are being bound (None
+    /// where window functions are not allowed: WHERE, GROUP BY, HAVING, inside aggregates).
+    win: Option<window::WinScope>,
 }
 
 impl<'a> Planner<'a> {
@@ -401,6 +456,7 @@ impl<'a> Planner<'a> {
             ctes: Vec::new(),
             work_tables: Vec::new(),
             limited: false,
+            win: None,
         }
     }
 
@@ -858,10 +914,20 @@ impl<'a> Planner<'a> {
         aggs: &mut Option<&mut Vec<AggCall>>,
     ) -> Result<Expr> {
         let name = object_name(&f.name).to_ascii_lowercase();
-        if f.filter.is_some() || f.over.is_some() {
-            return unsupported(format!("FILTER/OVER on {name}"));
+        if let Some(over) = &f.over {
+            return self.bind_window_call(f, &name, over, aggs);
         }
         let (args, distinct) = func_args(f)?;
+        if WinFunc::lookup(&name).is_some() {
+            return Err(Error::Semantic(format!(
+                "misuse of window function {name}()"
+            )));
+        }
+        if f.filter.is_some() && !is_agg_name(&name, args.len()) {
+            return Err(Error::Semantic(format!(
+                "FILTER may not be used with non-aggregate {name}()"
+            )));
+        }
         if is_agg_name(&name, args.len()) {
             let Some(list) = aggs.as_deref_mut() else {
                 return Err(Error::Semantic(format!(
@@ -869,47 +935,21 @@ impl<'a> Planner<'a> {
                 )));
             };
             let star = args.len() == 1 && matches!(args[0], FunctionArgExpr::Wildcard);
-            let func = match name.as_str() {
-                "count" if star || args.is_empty() => AggFunc::CountStar,
-                "count" => AggFunc::Count,
-                "sum" => AggFunc::Sum,
-                "avg" => AggFunc::Avg,
-                "total" => AggFunc::Total,
-                "min" => AggFunc::Min,
-                "max" => AggFunc::Max,
-                "json_group_array" => AggFunc::JsonGroupArray(false),
-                "json_group_object" => AggFunc::JsonGroupObject(false),
-                _ => AggFunc::GroupConcat,
-            };
-            let nargs_ok = match func {
-                AggFunc::CountStar => !distinct,
-                AggFunc::GroupConcat => (1..=2).contains(&args.len()),
-                AggFunc::JsonGroupArray(_) => args.len() == 1,
-                AggFunc::JsonGroupObject(_) => args.len() == 2,
-                _ => args.len() == 1,
-            };
+            let func = agg_func(&name, star || args.is_empty());
+            let nargs_ok =
+                agg_nargs_ok(func, args.len()) && !(func == AggFunc::CountStar && distinct);
             if !nargs_ok {
                 return Err(Error::Semantic(format!(
                     "wrong number of arguments to function {name}()"
                 )));
             }
-            let mut bound = Vec::new();
-            if func != AggFunc::CountStar {
-                // Aggregate arguments are bound without aggregate context (no nesting).
-                for a in &args {
-                    match a {
-                        FunctionArgExpr::Expr(x) => bound.push(self.bind(x, &mut None)?),
-                        _ => return unsupported(format!("wildcard argument to {name}")),
-                    }
-                }
-            }
-            let func = match func {
-                AggFunc::JsonGroupArray(_) => AggFunc::JsonGroupArray(is_json_expr(&bound[0])),
-                AggFunc::JsonGroupObject(_) => {
-                    AggFunc::JsonGroupObject(bound.get(1).is_some_and(is_json_expr))
-                }
-                f => f,
-            };
+            // Aggregate arguments and FILTER are bound without aggregate or window context
+            // (no nesting).
+            let saved_win = self.win.take();
+            let bound_args = self.bind_agg_args(&name, func, &args, f.filter.as_deref());
+            self.win = saved_win;
+            let (bound, filter) = bound_args?;
+            let func = with_json_flag(func, &bound);
             if distinct && bound.len() != 1 {
                 return Err(Error::Semantic(
                     "DISTINCT aggregates must have exactly one argument".into(),
@@ -919,6 +959,7 @@ impl<'a> Planner<'a> {
                 func,
                 args: bound,
                 distinct,
+                filter,
             };
             let key = format!("{call:?}");
             let idx = match list.iter().position(|c| format!("{c:?}") == key) {
@@ -981,6 +1022,30 @@ impl<'a> Planner<'a> {
             f => f,
         };
         Ok(Expr::Func(func, bound))
+    }
+
+    /// Binds an aggregate's arguments and FILTER condition.
+    fn bind_agg_args(
+        &mut self,
+        name: &str,
+        func: AggFunc,
+        args: &[&FunctionArgExpr],
+        filter: Option<&AE>,
+    ) -> Result<(Vec<Expr>, Option<Expr>)> {
+        let mut bound = Vec::new();
+        if func != AggFunc::CountStar {
+            for a in args {
+                match a {
+                    FunctionArgExpr::Expr(x) => bound.push(self.bind(x, &mut None)?),
+                    _ => return unsupported(format!("wildcard argument to {name}")),
+                }
+            }
+        }
+        let filter = match filter {
+            Some(x) => Some(self.bind(x, &mut None)?),
+            None => None,
+        };
+        Ok((bound, filter))
     }
 
     // ------------------------------------------------------------ queries
@@ -1551,11 +1616,18 @@ impl<'a> Planner<'a> {
         {
             return unsupported("TOP / INTO / LATERAL VIEW / QUALIFY");
         }
+        // Window calls of an enclosing SELECT are not this SELECT's.
+        let outer_win = self.win.take();
         // FROM items are bound before this SELECT's frame exists (they cannot see it).
         let mut items: Vec<FromItem> = Vec::new();
         let mut joins: Vec<(JoinKind, Option<&AE>, Vec<String>)> = Vec::new();
         for twj in &sel.from {
-            self.add_from(twj, (JoinKind::Inner, None, vec![]), &mut items, &mut joins)?;
+            if let Err(e) =
+                self.add_from(twj, (JoinKind::Inner, None, vec![]), &mut items, &mut joins)
+            {
+                self.win = outer_win;
+                return Err(e);
+            }
         }
         let mut frame = Frame::default();
         let mut offsets = Vec::new();
@@ -1565,6 +1637,7 @@ impl<'a> Planner<'a> {
         }
         self.frames.push(frame);
         let r = self.plan_select_body(sel, order, items, joins, offsets);
+        self.win = outer_win;
         let f = self.frames.pop();
         let mut p = r?;
         p.correlated = p.correlated || f.is_some_and(|f| f.correlated);
@@ -1732,6 +1805,8 @@ impl<'a> Planner<'a> {
             groups.push(b);
         }
 
+        // Window functions may appear in the result columns and ORDER BY only.
+        self.win = Some(window::named_windows(sel)?);
         let mut out_exprs: Vec<Expr> = Vec::new();
         let mut columns: Vec<Column> = Vec::new();
         for p in &proj {
@@ -1778,8 +1853,11 @@ impl<'a> Planner<'a> {
 
         let mut having = None;
         if let Some(h) = &sel.having {
+            let scope = self.win.take();
             let mut slot = Some(&mut aggs);
-            having = Some(self.bind(h, &mut slot)?);
+            let bound = self.bind(h, &mut slot);
+            self.win = scope;
+            having = Some(bound?);
         }
 
         // ORDER BY: ordinals and aliases refer to result columns; else an expression.
@@ -1829,9 +1907,11 @@ impl<'a> Planner<'a> {
             sort_keys.push(sort_key(Expr::Col(col), &o.options));
         }
 
+        let mut win_calls = self.win.take().map(|w| w.calls).unwrap_or_default();
         let mut plan = from_plan;
         let mut all_out: Vec<Expr> = out_exprs.into_iter().chain(extra).collect();
         if !is_agg
+            && win_calls.is_empty()
             && !sort_keys.is_empty()
             && ordered_scan(&mut plan, &all_out, &sort_keys, self.limited)
         {
@@ -1847,6 +1927,11 @@ impl<'a> Planner<'a> {
             if let Some(h) = having.as_mut() {
                 rewrite_all(h);
             }
+            for c in win_calls.iter_mut() {
+                for e in c.exprs_mut() {
+                    rewrite_all(e);
+                }
+            }
             plan = Plan::Aggregate {
                 input: Box::new(plan),
                 groups,
@@ -1855,6 +1940,14 @@ impl<'a> Planner<'a> {
             };
             if let Some(h) = having {
                 plan = filter(plan, h);
+            }
+        }
+        if !win_calls.is_empty() {
+            let base = plan.width();
+            let (p, cols) = window::plan_windows(plan, win_calls, base);
+            plan = p;
+            for e in all_out.iter_mut() {
+                window::replace_win(e, &cols);
             }
         }
         let total = all_out.len();

@@ -801,3 +801,188 @@ fn random_right_and_full_joins_match_sqlite() {
         .unwrap_err();
     assert!(e.to_string().contains("USING"), "{e}");
 }
+
+/// Window functions: random calls (ranking, value and aggregate functions, FILTER) over random
+/// PARTITION BY / ORDER BY / frames (ROWS, RANGE with offsets, GROUPS, EXCLUDE) must give
+/// SQLite's values. Functions whose value depends on the order among peers only get a total
+/// order (ending in the primary key); the others also run with ties and single-key RANGE
+/// offsets. Plus fixed queries mixing windows with GROUP BY, DISTINCT, LIMIT and named windows.
+#[test]
+fn random_window_functions_match_sqlite() {
+    let n = statement_count();
+    let mut rng = Rng(0x3141_5926_5358_9793);
+    let db = Database::open_in_memory().unwrap();
+    let mut s = db.session();
+    let c = rusqlite::Connection::open_in_memory().unwrap();
+    for q in SETUP.iter().map(|s| s.to_string()).chain(data(&mut rng)) {
+        s.execute(&q).unwrap();
+        c.execute(&q, []).unwrap();
+    }
+    const ORDER_SENSITIVE: &[&str] = &[
+        "row_number()",
+        "ntile(3)",
+        "ntile(7)",
+        "lag(col0)",
+        "lag(col2, 2, 'd')",
+        "lead(col1, 1)",
+        "lead(col0, 3, -1)",
+        "first_value(col2)",
+        "last_value(col0)",
+        "nth_value(col2, 2)",
+        "nth_value(col0, 3)",
+        // NULLIF: SQLite 3.40 (the reference) and 3.46 (bundled here) differ on a window
+        // group_concat whose text is only '' values; window.test covers 3.40's answer.
+        "group_concat(nullif(col2, ''))",
+        "group_concat(col0, '-')",
+        "json_group_array(col0)",
+    ];
+    const PEER_SAFE: &[&str] = &[
+        "count(*)",
+        "count(col0)",
+        "sum(col0)",
+        "total(col1)",
+        "avg(col0)",
+        "min(col2)",
+        "max(col1)",
+        "sum(col1)",
+        "min(col0)",
+        "max(col3)",
+        "rank()",
+        "dense_rank()",
+        "percent_rank()",
+        "cume_dist()",
+    ];
+    const PARTITIONS: &[&str] = &[
+        "",
+        "PARTITION BY col3 % 3 ",
+        "PARTITION BY col2 ",
+        "PARTITION BY col0 IS NULL ",
+    ];
+    const FRAMES: &[&str] = &[
+        "",
+        " ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING",
+        " ROWS UNBOUNDED PRECEDING",
+        " ROWS BETWEEN 2 PRECEDING AND 1 PRECEDING",
+        " ROWS BETWEEN CURRENT ROW AND 3 FOLLOWING",
+        " ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING",
+        " ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING",
+        " GROUPS BETWEEN 1 PRECEDING AND CURRENT ROW",
+        " GROUPS BETWEEN CURRENT ROW AND 2 FOLLOWING",
+        " GROUPS 2 PRECEDING",
+        " RANGE BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING",
+        " RANGE UNBOUNDED PRECEDING",
+    ];
+    const RANGE_OFFSETS: &[&str] = &[
+        " RANGE BETWEEN 5 PRECEDING AND 5 FOLLOWING",
+        " RANGE BETWEEN 2.5 PRECEDING AND CURRENT ROW",
+        " RANGE 3 PRECEDING",
+        " RANGE BETWEEN CURRENT ROW AND 10 FOLLOWING",
+        " RANGE BETWEEN 1 FOLLOWING AND 20 FOLLOWING",
+        " RANGE BETWEEN 4 PRECEDING AND 2 PRECEDING",
+    ];
+    const EXCLUDES: &[&str] = &[
+        "",
+        "",
+        " EXCLUDE CURRENT ROW",
+        " EXCLUDE GROUP",
+        " EXCLUDE TIES",
+        " EXCLUDE NO OTHERS",
+    ];
+    let mut compared = 0;
+    for _ in 0..n {
+        let part = rng.pick(PARTITIONS);
+        let (func, order, frame) = match rng.below(3) {
+            0 => (
+                rng.pick(ORDER_SENSITIVE),
+                rng.pick(&[
+                    "ORDER BY col0, pk",
+                    "ORDER BY col2 DESC, pk",
+                    "ORDER BY col1 NULLS LAST, pk",
+                    "ORDER BY pk DESC",
+                ]),
+                rng.pick(FRAMES),
+            ),
+            1 => (
+                rng.pick(PEER_SAFE),
+                rng.pick(&["ORDER BY col0", "ORDER BY col3 DESC", "ORDER BY col2", ""]),
+                rng.pick(&FRAMES[..1]),
+            ),
+            _ => (
+                rng.pick(PEER_SAFE),
+                rng.pick(&[
+                    "ORDER BY col0",
+                    "ORDER BY col0 DESC",
+                    "ORDER BY col1",
+                    "ORDER BY col3 DESC",
+                ]),
+                rng.pick(RANGE_OFFSETS),
+            ),
+        };
+        let frame = if frame.is_empty() {
+            match rng.below(3) {
+                0 if !order.is_empty() => rng.pick(&FRAMES[7..]),
+                _ => "",
+            }
+        } else {
+            frame
+        };
+        let exclude = if frame.is_empty() {
+            ""
+        } else {
+            rng.pick(EXCLUDES)
+        };
+        let filter = if func.contains("rank") || func.contains("cume") || func.contains("ntile")
+            || func.contains("_value") || func.starts_with("l") || func.starts_with("row")
+            // SQLite 3.40 ignores FILTER for min/max over some moving frames (its min/max
+            // window path): not compared.
+            || func.starts_with("min") || func.starts_with("max")
+        {
+            ""
+        } else {
+            rng.pick(&[
+                "",
+                "",
+                " FILTER (WHERE col3 > 0)",
+                " FILTER (WHERE col2 IS NOT NULL)",
+            ])
+        };
+        let w = rng.pick(&[
+            "",
+            " WHERE col3 > 5",
+            " WHERE col0 IS NOT NULL",
+            " WHERE pk > 30",
+        ]);
+        let sql =
+            format!("SELECT pk, {func}{filter} OVER ({part}{order}{frame}{exclude}) FROM tab0{w}");
+        if let Some((mut a, mut b)) = run_both(&mut s, &c, &sql) {
+            normalize(&mut a);
+            normalize(&mut b);
+            assert_eq!(b, a, "result mismatch (left ToonDB, right SQLite):\n{sql}");
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, n, "every window query is valid SQL");
+    for sql in [
+        "SELECT col3 % 4 AS g, sum(col0), rank() OVER (ORDER BY sum(col0) DESC) FROM tab0 GROUP BY g",
+        "SELECT col3 % 4 AS g, count(*), sum(count(*)) OVER (ORDER BY col3 % 4 ROWS 1 PRECEDING) FROM tab0 GROUP BY g HAVING count(*) > 1",
+        "SELECT pk, row_number() OVER (PARTITION BY col3 % 2 ORDER BY pk), sum(col0) OVER (PARTITION BY col2 ORDER BY pk), max(col1) OVER () FROM tab0",
+        "SELECT DISTINCT col2, count(*) OVER (PARTITION BY col2) FROM tab0",
+        "SELECT pk, rank() OVER w, sum(col0) OVER (w ROWS 2 PRECEDING) FROM tab0 WINDOW w AS (ORDER BY col0, pk)",
+        "SELECT pk, sum(col0) OVER w FROM tab0 WINDOW w AS (PARTITION BY col3 % 3 ORDER BY pk ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING EXCLUDE CURRENT ROW)",
+        "SELECT count(*) FILTER (WHERE col0 > 0), sum(col0) FILTER (WHERE col3 IS NULL), col3 % 3 FROM tab0 GROUP BY col3 % 3",
+        "SELECT (SELECT count(*) FROM tab1 WHERE tab1.col0 < tab0.col0), sum(col0) OVER (ORDER BY pk) FROM tab0",
+        "SELECT * FROM (SELECT pk, row_number() OVER (ORDER BY col1 DESC, pk) AS rn FROM tab0) WHERE rn <= 5",
+        "SELECT pk, lag(col0) OVER (ORDER BY pk) - col0 FROM tab0 WHERE col0 > 3",
+    ] {
+        if let Some((mut a, mut b)) = run_both(&mut s, &c, sql) {
+            normalize(&mut a);
+            normalize(&mut b);
+            assert_eq!(b, a, "result mismatch (left ToonDB, right SQLite):\n{sql}");
+        }
+    }
+    // Window order: ORDER BY a window value with LIMIT keeps SQLite's order.
+    let sql =
+        "SELECT pk, row_number() OVER (ORDER BY col0 DESC, pk) AS r FROM tab0 ORDER BY r LIMIT 7";
+    let (a, b) = run_both(&mut s, &c, sql).unwrap();
+    assert_eq!(b, a, "{sql}");
+}

@@ -20,7 +20,8 @@ impl Rng {
 fn corpus() -> Vec<String> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/slt");
     let text = std::fs::read_to_string(dir.join("select1.test")).unwrap()
-        + &std::fs::read_to_string(dir.join("evidence/slt_lang_aggfunc.test")).unwrap();
+        + &std::fs::read_to_string(dir.join("evidence/slt_lang_aggfunc.test")).unwrap()
+        + &std::fs::read_to_string(dir.join("features/window.test")).unwrap();
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut in_sql = false;
