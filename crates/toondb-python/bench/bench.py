@@ -1,5 +1,6 @@
 """SDK benchmark (not run by tests): toondb through Python vs sqlite3 (stdlib) for
-key-value put/get, and vs hnswlib for vector insert/search.
+key-value put/get, DB-API inserts (executemany in one transaction) and point queries
+(cursor.execute + fetchone by primary key), and vs hnswlib for vector insert/search.
 
     python bench/bench.py [N]
 
@@ -51,8 +52,33 @@ def bench_sqlite(conn, keys, label):
     print(f"{label:<30} put {put:>10.0f}/s   get {get:>10.0f}/s   (n={len(keys)})")
 
 
+def bench_dbapi(module, label, n):
+    """The same DB-API code against toondb and sqlite3 (both in memory)."""
+    con = module.connect(":memory:")
+    cur = con.cursor()
+    cur.execute("CREATE TABLE person(id INTEGER PRIMARY KEY, name TEXT, age INTEGER)")
+    con.commit()
+    rows = [(i, "name%d" % i, i % 90) for i in range(n)]
+    t = time.perf_counter()
+    cur.executemany("INSERT INTO person VALUES (?, ?, ?)", rows)
+    con.commit()
+    ins = rate(n, time.perf_counter() - t)
+    t = time.perf_counter()
+    for i in range(0, n, 7):
+        cur.execute("SELECT name, age FROM person WHERE id = ?", (i,))
+        cur.fetchone()
+    q = rate(len(range(0, n, 7)), time.perf_counter() - t)
+    con.close()
+    print(f"{label:<30} insert {ins:>10.0f}/s   point query {q:>10.0f}/s   (n={n})")
+    return ins, q
+
+
 def main():
     print(f"python {sys.version.split()[0]}, toondb {toondb.__version__}")
+    n = min(N, 100_000)
+    t_ins, t_q = bench_dbapi(toondb, "toondb DB-API (:memory:)", n)
+    s_ins, s_q = bench_dbapi(sqlite3, "sqlite3 DB-API (:memory:)", n)
+    print(f"{'ratio sqlite3/toondb':<30} insert {s_ins / t_ins:>10.2f}x   point query {s_q / t_q:>10.2f}x")
     with toondb.Database.open_in_memory() as db:
         bench_toondb(db, KEYS, "toondb python (in-memory)")
     bench_sqlite(sqlite3.connect(":memory:"), KEYS, "sqlite3 stdlib (:memory:)")

@@ -60,6 +60,22 @@ impl Collection {
     }
 }
 
+/// A stored vector for Python: a float32 `numpy.ndarray` made from one buffer (no Python
+/// object per element) when numpy is installed, else a list of floats.
+fn vector_out(py: Python<'_>, v: &[f32]) -> PyResult<PyObject> {
+    match py.import("numpy") {
+        Ok(np) => {
+            let mut raw = Vec::with_capacity(v.len() * 4);
+            for x in v {
+                raw.extend_from_slice(&x.to_le_bytes());
+            }
+            let buf = pyo3::types::PyByteArray::new(py, &raw);
+            Ok(np.call_method1("frombuffer", (buf, "<f4"))?.unbind())
+        }
+        Err(_) => Ok(PyList::new(py, v)?.into_any().unbind()),
+    }
+}
+
 fn document(
     id: String,
     vec: &Bound<'_, PyAny>,
@@ -171,7 +187,7 @@ impl Collection {
         let Some(d) = d else { return Ok(None) };
         let out = PyDict::new(py);
         out.set_item("id", d.id)?;
-        out.set_item("vector", PyList::new(py, d.vector)?)?;
+        out.set_item("vector", vector_out(py, &d.vector)?)?;
         out.set_item("text", d.text)?;
         out.set_item("metadata", from_map(py, &d.metadata)?)?;
         Ok(Some(out.into_py_any(py)?))

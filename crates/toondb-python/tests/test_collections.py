@@ -67,6 +67,13 @@ def test_get_delete_upsert_many(docs):
     d = docs.get("a")
     assert d["id"] == "a" and d["text"] == "Rust storage engines"
     assert d["vector"] == pytest.approx([1.0, 0.0, 0.0])
+    # numpy in, numpy out: a float32 array built from one buffer, writable, round-trips.
+    v = d["vector"]
+    assert isinstance(v, np.ndarray) and v.dtype == np.float32 and v.shape == (3,)
+    v[0] = 0.5
+    docs.upsert("v", v * 2)
+    assert docs.get("v")["vector"].tolist() == [1.0, 0.0, 0.0]  # cosine stores normalised
+    docs.delete("v")
     assert docs.get("zzz") is None
     assert docs.delete("a") is True
     assert docs.delete("a") is False
