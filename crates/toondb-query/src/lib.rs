@@ -31,12 +31,13 @@ pub mod session;
 pub mod spill;
 pub mod stats;
 pub mod storage;
+pub mod trigger;
 pub mod value;
 
 pub use ctl::{
     with_cancel_token, CancelToken, InterruptHandle, StatementLimits, DEFAULT_MEMORY_BUDGET,
 };
-pub use error::{Error, ErrorClass, Result};
+pub use error::{Error, ErrorClass, RaiseKind, Result};
 pub use exec::Flow;
 pub use format::{to_json, to_table};
 pub use func::{Arity, Functions, ScalarFunction};

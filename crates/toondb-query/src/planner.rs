@@ -386,9 +386,17 @@ pub struct Planner<'a> {
     /// The SELECT being planned has a LIMIT: reading a whole index in ORDER BY order (and
     /// stopping after LIMIT rows) beats a full scan plus a top-k buffer.
     limited: bool,
+    /// Planning a trigger program, where `RAISE()` is allowed.
+    in_trigger: bool,
 }
 
 impl<'a> Planner<'a> {
+    /// Marks the statement as part of a trigger program (`RAISE()` allowed) or not.
+    pub(crate) fn in_trigger(mut self, yes: bool) -> Self {
+        self.in_trigger = yes;
+        self
+    }
+
     /// New planner over a catalog snapshot.
     pub fn new(catalog: &'a Catalog) -> Self {
         Planner {
@@ -401,6 +409,7 @@ impl<'a> Planner<'a> {
             ctes: Vec::new(),
             work_tables: Vec::new(),
             limited: false,
+            in_trigger: false,
         }
     }
 
@@ -862,6 +871,9 @@ impl<'a> Planner<'a> {
             return unsupported(format!("FILTER/OVER on {name}"));
         }
         let (args, distinct) = func_args(f)?;
+        if name == "raise" {
+            return self.bind_raise(&args);
+        }
         if is_agg_name(&name, args.len()) {
             let Some(list) = aggs.as_deref_mut() else {
                 return Err(Error::Semantic(format!(
@@ -981,6 +993,41 @@ impl<'a> Planner<'a> {
             f => f,
         };
         Ok(Expr::Func(func, bound))
+    }
+
+    /// `RAISE(IGNORE)` / `RAISE(ABORT|FAIL|ROLLBACK, message)` (trigger programs only; the
+    /// session refuses it elsewhere before planning).
+    fn bind_raise(&mut self, args: &[&FunctionArgExpr]) -> Result<Expr> {
+        use crate::error::RaiseKind;
+        if !self.in_trigger {
+            return Err(Error::Semantic(
+                "RAISE() may only be used within a trigger-program".into(),
+            ));
+        }
+        let kind = match args.first() {
+            Some(FunctionArgExpr::Expr(AE::Identifier(id))) => {
+                match id.value.to_ascii_lowercase().as_str() {
+                    "ignore" => RaiseKind::Ignore,
+                    "abort" => RaiseKind::Abort,
+                    "fail" => RaiseKind::Fail,
+                    "rollback" => RaiseKind::Rollback,
+                    _ => return Err(raise_syntax(&id.value)),
+                }
+            }
+            Some(other) => return Err(raise_syntax(&other.to_string())),
+            None => return Err(raise_syntax(")")),
+        };
+        let msg = match (kind, args.get(1..).unwrap_or_default()) {
+            (RaiseKind::Ignore, []) => Vec::new(),
+            (RaiseKind::Ignore, [_, ..]) => return Err(raise_syntax(",")),
+            (_, [FunctionArgExpr::Expr(m)]) => vec![self.bind(m, &mut None)?],
+            (_, _) => {
+                return Err(Error::Syntax {
+                    message: "RAISE(ABORT|FAIL|ROLLBACK, ...) takes exactly one message".into(),
+                })
+            }
+        };
+        Ok(Expr::Func(Func::Raise(kind), msg))
     }
 
     // ------------------------------------------------------------ queries
@@ -2720,6 +2767,14 @@ fn choose_access(table: &TableDef, conj: &[Expr]) -> Access {
         }
     }
     best.map_or(Access::Full, |(_, a)| a)
+}
+
+fn raise_syntax(near: &str) -> Error {
+    Error::Syntax {
+        message: format!(
+            "near \"{near}\": RAISE takes IGNORE, or ABORT, FAIL or ROLLBACK and a message"
+        ),
+    }
 }
 
 /// Constant folding: evaluates constant subtrees (errors are left for run time).
