@@ -127,6 +127,51 @@ fn bind_row_refs<V: ast::VisitMut>(stmt: &mut V, slots: &mut Vec<Slot>) {
     });
 }
 
+/// Checks every `RAISE(...)` of a trigger program has SQLite's form: `RAISE(IGNORE)` or
+/// `RAISE(ABORT|FAIL|ROLLBACK, 'message')` with a string literal.
+fn check_raise<V: ast::Visit>(node: &V) -> Result<()> {
+    let bad = ast::visit_expressions(node, |e| {
+        let ast::Expr::Function(f) = e else {
+            return ControlFlow::Continue(());
+        };
+        if !object_name(&f.name).eq_ignore_ascii_case("raise") {
+            return ControlFlow::Continue(());
+        }
+        let ast::FunctionArguments::List(l) = &f.args else {
+            return ControlFlow::Break(f.to_string());
+        };
+        let arg = |i: usize| match l.args.get(i) {
+            Some(ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(x))) => Some(x),
+            _ => None,
+        };
+        let kind = match arg(0) {
+            Some(ast::Expr::Identifier(id)) => id.value.to_ascii_lowercase(),
+            _ => return ControlFlow::Break(f.to_string()),
+        };
+        let ok = match (kind.as_str(), l.args.len()) {
+            ("ignore", 1) => true,
+            ("abort" | "fail" | "rollback", 2) => matches!(
+                arg(1),
+                Some(ast::Expr::Value(v)) if matches!(v.value, ast::Value::SingleQuotedString(_))
+            ),
+            _ => false,
+        };
+        if ok && l.duplicate_treatment.is_none() && l.clauses.is_empty() {
+            ControlFlow::Continue(())
+        } else {
+            ControlFlow::Break(f.to_string())
+        }
+    });
+    match bad {
+        ControlFlow::Continue(()) => Ok(()),
+        ControlFlow::Break(text) => Err(Error::Syntax {
+            message: format!(
+                "{text}: RAISE takes IGNORE, or ABORT, FAIL or ROLLBACK and a string literal"
+            ),
+        }),
+    }
+}
+
 fn uses_params<V: ast::Visit>(node: &V) -> bool {
     ast::visit_expressions(node, |e| match e {
         ast::Expr::Value(v) if matches!(v.value, ast::Value::Placeholder(_)) => {
@@ -311,6 +356,10 @@ pub(crate) fn create_trigger(
         if uses_params(s) {
             return Err(Error::Semantic("trigger cannot use variables".into()));
         }
+        check_raise(s)?;
+    }
+    if let Some(w) = &ct.condition {
+        check_raise(w)?;
     }
     if ct.condition.as_ref().is_some_and(uses_params) {
         return Err(Error::Semantic("trigger cannot use variables".into()));
