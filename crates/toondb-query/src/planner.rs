@@ -824,6 +824,10 @@ impl<'a> Planner<'a> {
                     glob: true,
                 })
             }
+            // `a IS b` / `a IS NOT b` (the SQLite dialect's spelling of IS [NOT] DISTINCT FROM,
+            // common in triggers: `WHEN new.x IS NOT old.x`).
+            AB::Is => return Ok(Expr::Is(Box::new(l), Box::new(r), false)),
+            AB::IsNot => return Ok(Expr::Is(Box::new(l), Box::new(r), true)),
             AB::Arrow => return Ok(Expr::Func(Func::Json(JsonFunc::Arrow), vec![l, r])),
             AB::LongArrow => return Ok(Expr::Func(Func::Json(JsonFunc::LongArrow), vec![l, r])),
             other => return unsupported(format!("operator {other}")),
