@@ -1,5 +1,6 @@
 //! Triggers: persisted across close/reopen, atomic with their statement (RAISE(ABORT) leaves
 //! no partial writes), RAISE(ROLLBACK) ends the transaction, typed errors for bad input.
+#![allow(clippy::unwrap_used)] // test code
 
 use toondb_query::{Database, Error, ErrorClass, RaiseKind, Session, Value};
 
