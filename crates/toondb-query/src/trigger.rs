@@ -678,6 +678,75 @@ mod tests {
     }
 
     #[test]
+    fn nesting_deeper_than_sqlite_allows_is_a_clear_error() {
+        use crate::kv::{KvBackend, MemBackend};
+        let def = TriggerDef {
+            name: "deep".into(),
+            table: "t".into(),
+            timing: TriggerTiming::After,
+            event: TriggerEvent::Insert,
+            columns: Vec::new(),
+            seq: 1,
+            sql: "CREATE TRIGGER deep AFTER INSERT ON t BEGIN SELECT 1; END".into(),
+        };
+        let list = vec![Arc::new(Trigger::compile(def).unwrap())];
+        let cat = Catalog::default();
+        let ctl = Ctl::unlimited();
+        let b = MemBackend::new();
+        let mut txn = b.begin().unwrap();
+        let mut ex = Exec::new(txn.as_mut(), &[]);
+        let row = [Value::Integer(1)];
+        let new = Image {
+            row: &row,
+            rowid: &Value::Integer(1),
+        };
+        let columns = ["a".to_string()];
+        let at = |depth| Frame {
+            name: "other",
+            parent: None,
+            depth,
+        };
+        let ok = at(MAX_TRIGGER_DEPTH - 1);
+        let fire = Firing {
+            cat: &cat,
+            ctl: &ctl,
+            frame: Some(&ok),
+        };
+        assert_eq!(
+            fire.fire(&mut ex, &list, &columns, None, Some(new))
+                .unwrap(),
+            Outcome::Proceed
+        );
+        let deep = at(MAX_TRIGGER_DEPTH);
+        let fire = Firing {
+            frame: Some(&deep),
+            ..fire
+        };
+        let e = fire
+            .fire(&mut ex, &list, &columns, None, Some(new))
+            .unwrap_err();
+        assert!(
+            matches!(e, Error::TooBig(ref m) if m.contains("trigger recursion")),
+            "{e:?}"
+        );
+        // A trigger already running does not fire again (recursive_triggers off), at any depth.
+        let running = Frame {
+            name: "DEEP",
+            parent: Some(&deep),
+            depth: MAX_TRIGGER_DEPTH + 1,
+        };
+        let fire = Firing {
+            frame: Some(&running),
+            ..fire
+        };
+        assert_eq!(
+            fire.fire(&mut ex, &list, &columns, None, Some(new))
+                .unwrap(),
+            Outcome::Proceed
+        );
+    }
+
+    #[test]
     fn row_references_become_parameters() {
         let def = TriggerDef {
             name: "tr".into(),
