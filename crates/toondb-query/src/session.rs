@@ -1935,6 +1935,9 @@ fn update(
     if let Some((name, fired)) =
         view_target(cat, &u.table.relation, TriggerEvent::Update, &set_refs)
     {
+        if u.returning.is_some() || u.or.is_some() {
+            return unsupported("RETURNING or OR <conflict> on an UPDATE of a view");
+        }
         let sel = u.selection.as_ref();
         return view_update_or_delete(fire, txn, &name, &fired, sel, &u.assignments, params);
     }
@@ -2052,6 +2055,9 @@ fn delete(
     }
     let rel = delete_relation(d)?;
     if let Some((name, fired)) = view_target(cat, rel, TriggerEvent::Delete, &[]) {
+        if d.returning.is_some() {
+            return unsupported("RETURNING on a DELETE from a view");
+        }
         let sel = d.selection.as_ref();
         return view_update_or_delete(fire, txn, &name, &fired, sel, &[], params);
     }
@@ -2153,8 +2159,8 @@ fn insert_into_view(
     name: &str,
     fired: &Fired,
 ) -> Result<QueryResult> {
-    if ins.returning.is_some() || ins.on.is_some() {
-        return unsupported("RETURNING or ON CONFLICT on an INSERT into a view");
+    if ins.returning.is_some() || ins.on.is_some() || ins.or.is_some() || ins.replace_into {
+        return unsupported("RETURNING, ON CONFLICT or OR <conflict> on an INSERT into a view");
     }
     let (_, columns) = view_rows(fire.cat, name)?;
     let mut targets = Vec::new();

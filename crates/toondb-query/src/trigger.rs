@@ -191,7 +191,11 @@ fn uses_params<V: ast::Visit>(node: &V) -> bool {
 pub fn strip_if_not_exists(sql: &str) -> (std::borrow::Cow<'_, str>, Vec<bool>) {
     use sqlparser::keywords::Keyword;
     use sqlparser::tokenizer::{Token, Tokenizer};
-    if !sql.to_ascii_lowercase().contains("trigger") {
+    if !sql
+        .as_bytes()
+        .windows(7)
+        .any(|w| w.eq_ignore_ascii_case(b"trigger"))
+    {
         return (sql.into(), Vec::new());
     }
     let dialect = sqlparser::dialect::GenericDialect {};
