@@ -155,7 +155,11 @@ impl Database {
             backend: self.backend.clone(),
             txn: None,
             catalog: None,
-            functions: self.functions.clone(),
+            attached: Attached {
+                functions: self.functions.clone(),
+                temp_triggers: BTreeMap::new(),
+            },
+            temp_seq: 0,
             interrupt: self.interrupt.clone(),
             limits: self.limits,
             spill_dir: self.spill_dir.clone(),
@@ -249,11 +253,24 @@ pub struct Session {
     backend: Arc<dyn KvBackend>,
     txn: Option<Box<dyn KvTxn>>,
     catalog: Option<Arc<Catalog>>,
-    functions: Functions,
+    attached: Attached,
+    /// TEMP triggers created so far (orders them newest first).
+    temp_seq: u64,
     interrupt: InterruptHandle,
     limits: StatementLimits,
     spill_dir: Option<Arc<std::path::PathBuf>>,
 }
+
+/// What a session adds to every catalog snapshot it loads: the database's user functions and
+/// the session's own TEMP triggers (which live only as long as the session, as in SQLite).
+struct Attached {
+    functions: Functions,
+    temp_triggers: BTreeMap<String, Arc<crate::trigger::Trigger>>,
+}
+
+/// TEMP triggers order after every stored trigger, so they fire first (as in SQLite, whose
+/// temp schema's triggers head each table's list).
+const TEMP_TRIGGER_SEQ: u64 = 1 << 62;
 
 enum TxnCtl {
     Begin,
@@ -515,7 +532,7 @@ impl Session {
         };
         match self.txn.as_deref_mut() {
             Some(t) => {
-                let cat = load_catalog(&mut self.catalog, t, &self.functions)?;
+                let cat = load_catalog(&mut self.catalog, t, &self.attached)?;
                 let mut ov = Box::new(Overlay {
                     base: t,
                     writes: BTreeMap::new(),
@@ -525,7 +542,7 @@ impl Session {
             }
             None => {
                 let mut t = self.backend.begin()?;
-                let cat = load_catalog(&mut self.catalog, t.as_mut(), &self.functions)?;
+                let cat = load_catalog(&mut self.catalog, t.as_mut(), &self.attached)?;
                 match run(&cat, t.as_mut()) {
                     Ok(()) => t.commit(),
                     Err(e) => {
@@ -539,10 +556,10 @@ impl Session {
 
     fn current_catalog(&mut self) -> Result<Arc<Catalog>> {
         match self.txn.as_deref_mut() {
-            Some(t) => load_catalog(&mut self.catalog, t, &self.functions),
+            Some(t) => load_catalog(&mut self.catalog, t, &self.attached),
             None => {
                 let mut t = self.backend.begin()?;
-                let r = load_catalog(&mut self.catalog, t.as_mut(), &self.functions);
+                let r = load_catalog(&mut self.catalog, t.as_mut(), &self.attached);
                 t.rollback();
                 r
             }
@@ -572,8 +589,53 @@ impl Session {
         if matches!(stmt, Statement::Query(_)) {
             return self.run_statement_inner(stmt, params, cache, each);
         }
+        if let Some(r) = self.temp_trigger_ddl(stmt)? {
+            return Ok(r);
+        }
         let r = self.run_statement_inner(stmt, params, cache, None)?;
+        if let Statement::Drop {
+            object_type: ast::ObjectType::Table | ast::ObjectType::View,
+            names,
+            ..
+        } = stmt
+        {
+            // A dropped table or view takes the session's TEMP triggers on it along.
+            let dropped: Vec<String> = names.iter().map(object_name).collect();
+            let before = self.attached.temp_triggers.len();
+            self.attached
+                .temp_triggers
+                .retain(|_, t| !dropped.iter().any(|d| d.eq_ignore_ascii_case(&t.def.table)));
+            if self.attached.temp_triggers.len() != before {
+                self.catalog = None;
+            }
+        }
         feed_rows(r, each)
+    }
+
+    /// `CREATE TEMP TRIGGER` and `DROP TRIGGER` of a TEMP trigger: the session keeps those
+    /// triggers (they fire only for its own statements and end with it).
+    fn temp_trigger_ddl(&mut self, stmt: &Statement) -> Result<Option<QueryResult>> {
+        match stmt {
+            Statement::CreateTrigger(ct) if ct.temporary => {
+                let cat = self.current_catalog()?;
+                self.temp_seq += 1;
+                let t = crate::trigger::define(&cat, ct, TEMP_TRIGGER_SEQ + self.temp_seq)?;
+                self.attached
+                    .temp_triggers
+                    .insert(t.def.name.to_ascii_lowercase(), Arc::new(t));
+                self.catalog = None;
+                Ok(Some(QueryResult::default()))
+            }
+            Statement::DropTrigger(dt) if dt.table_name.is_none() && dt.option.is_none() => {
+                let name = object_name(&dt.trigger_name).to_ascii_lowercase();
+                if self.attached.temp_triggers.remove(&name).is_none() {
+                    return Ok(None);
+                }
+                self.catalog = None;
+                Ok(Some(QueryResult::default()))
+            }
+            _ => Ok(None),
+        }
     }
 
     fn run_statement_inner(
@@ -627,7 +689,7 @@ impl Session {
                 });
                 let r = exec_statement(
                     &mut self.catalog,
-                    &self.functions,
+                    &self.attached,
                     ov.as_mut(),
                     stmt,
                     params,
@@ -691,7 +753,7 @@ impl Session {
         let ctl = self.start_ctl();
         match exec_statement(
             &mut self.catalog,
-            &self.functions,
+            &self.attached,
             t.as_mut(),
             stmt,
             params,
@@ -788,7 +850,7 @@ fn new_column_def(c: &ast::ColumnDef) -> ColumnDef {
 fn load_catalog(
     cache: &mut Option<Arc<Catalog>>,
     txn: &mut dyn KvTxn,
-    functions: &Functions,
+    attached: &Attached,
 ) -> Result<Arc<Catalog>> {
     let v = catalog::version(txn)?;
     if let Some(c) = cache {
@@ -797,7 +859,13 @@ fn load_catalog(
         }
     }
     let mut c = catalog::load(txn)?;
-    c.functions = functions.clone();
+    c.functions = attached.functions.clone();
+    for (name, t) in &attached.temp_triggers {
+        // A TEMP trigger whose table another session dropped stays inert.
+        if c.table(&t.def.table).is_some() || c.view(&t.def.table).is_some() {
+            c.triggers.insert(name.clone(), t.clone());
+        }
+    }
     let c = Arc::new(c);
     *cache = Some(c.clone());
     Ok(c)
@@ -832,7 +900,7 @@ fn feed_rows(mut r: QueryResult, each: Option<&mut RowCallback<'_>>) -> Result<Q
 #[allow(clippy::too_many_arguments)]
 fn exec_statement(
     catalog_cache: &mut Option<Arc<Catalog>>,
-    functions: &Functions,
+    attached: &Attached,
     txn: &mut dyn KvTxn,
     stmt: &Statement,
     params: &[Value],
@@ -840,7 +908,7 @@ fn exec_statement(
     ctl: &Ctl,
     each: Option<&mut RowCallback<'_>>,
 ) -> Result<QueryResult> {
-    let cat = load_catalog(catalog_cache, txn, functions)?;
+    let cat = load_catalog(catalog_cache, txn, attached)?;
     match stmt {
         Statement::Query(q) => {
             let cached = cache.and_then(|c| {

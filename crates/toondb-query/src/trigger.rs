@@ -270,12 +270,21 @@ pub(crate) fn create_trigger(
     txn: &mut dyn crate::kv::KvTxn,
     ct: &ast::CreateTrigger,
 ) -> Result<QueryResult> {
+    if ct.temporary {
+        // The session keeps TEMP triggers (`Session` handles them before this point).
+        return Err(Error::Internal("TEMP trigger reached the catalog".into()));
+    }
+    let t = define(cat, ct, catalog::next_table_id(txn)?.into())?;
+    catalog::put_trigger(txn, &t.def)?;
+    Ok(QueryResult::default())
+}
+
+/// Checks a `CREATE TRIGGER` (header and program) against the catalog and compiles it;
+/// `seq` orders it among the table's triggers.
+pub(crate) fn define(cat: &Catalog, ct: &ast::CreateTrigger, seq: u64) -> Result<Trigger> {
     let name = object_name(&ct.name);
     if cat.trigger(&name).is_some() {
         return name_err(format!("trigger {name} already exists"));
-    }
-    if ct.temporary {
-        return unsupported("TEMP triggers (create the trigger without TEMP)");
     }
     if ct.or_alter || ct.or_replace || ct.is_constraint {
         return unsupported("CREATE OR REPLACE / OR ALTER / CONSTRAINT TRIGGER");
@@ -368,21 +377,17 @@ pub(crate) fn create_trigger(
     if ct.condition.as_ref().is_some_and(uses_params) {
         return Err(Error::Semantic("trigger cannot use variables".into()));
     }
-    let mut stored = ct.clone();
-    stored.temporary = false;
     let def = TriggerDef {
         name,
         table,
         timing,
         event,
         columns,
-        seq: catalog::next_table_id(txn)?.into(),
-        sql: Statement::CreateTrigger(stored).to_string(),
+        seq,
+        sql: Statement::CreateTrigger(ct.clone()).to_string(),
     };
-    // The stored text must come back as the same trigger.
-    Trigger::compile(def.clone())?;
-    catalog::put_trigger(txn, &def)?;
-    Ok(QueryResult::default())
+    // Compiled from the stored text, which must come back as the same trigger.
+    Trigger::compile(def)
 }
 
 /// `DROP TRIGGER [IF EXISTS] name`.

@@ -155,8 +155,8 @@ fn bad_trigger_definitions_are_typed_errors() {
             ErrorClass::Unsupported,
         ),
         (
-            "CREATE TEMP TRIGGER x AFTER INSERT ON t BEGIN SELECT 1; END",
-            ErrorClass::Unsupported,
+            "CREATE TEMP TRIGGER x AFTER INSERT ON nope BEGIN SELECT 1; END",
+            ErrorClass::NotFound,
         ),
         (
             "CREATE TRIGGER x AFTER INSERT ON t BEGIN CREATE TABLE u(a); END",
@@ -239,4 +239,50 @@ fn prepared_statements_fire_triggers_and_see_new_triggers() {
     .unwrap();
     s.execute_prepared(&ins, &[Value::Integer(2)]).unwrap();
     assert_eq!(ints(&mut s, "SELECT a FROM log"), vec![4]);
+}
+
+#[test]
+fn temp_triggers_belong_to_their_session() {
+    let db = Database::open_in_memory().unwrap();
+    let mut a = db.session();
+    let mut b = db.session();
+    a.execute(
+        "CREATE TABLE t(x); CREATE TABLE log(who, x);
+         CREATE TRIGGER keep AFTER INSERT ON t BEGIN INSERT INTO log VALUES ('keep', new.x); END;
+         CREATE TEMP TRIGGER mine AFTER INSERT ON t BEGIN INSERT INTO log VALUES ('mine', new.x); END",
+    )
+    .unwrap();
+    // Another session does not see the TEMP trigger: it may reuse the name, and its
+    // statements do not fire it.
+    b.execute("CREATE TEMP TRIGGER mine AFTER DELETE ON t BEGIN SELECT 1; END")
+        .unwrap();
+    b.execute("DROP TRIGGER mine; INSERT INTO t VALUES (1)")
+        .unwrap();
+    a.execute("INSERT INTO t VALUES (2)").unwrap();
+    assert_eq!(
+        rows(&mut a, "SELECT who, x FROM log ORDER BY x, who"),
+        vec![
+            vec![Value::from("keep"), Value::Integer(1)],
+            // TEMP triggers fire before the table's stored ones.
+            vec![Value::from("keep"), Value::Integer(2)],
+            vec![Value::from("mine"), Value::Integer(2)],
+        ]
+    );
+    let e = a
+        .execute("CREATE TRIGGER mine AFTER DELETE ON t BEGIN SELECT 1; END")
+        .unwrap_err();
+    assert_eq!(e.class(), ErrorClass::AlreadyExists);
+    drop(a);
+    let mut c = db.session();
+    c.execute("INSERT INTO t VALUES (3)").unwrap();
+    assert_eq!(
+        ints(&mut c, "SELECT count(*) FROM log WHERE x = 3"),
+        vec![1]
+    );
+    assert!(c.execute("DROP TRIGGER mine").is_err());
+    // DROP TABLE drops the session's TEMP triggers on it.
+    c.execute("CREATE TEMP TRIGGER t2 AFTER INSERT ON t BEGIN SELECT 1; END; DROP TABLE t")
+        .unwrap();
+    c.execute("CREATE TABLE t(x)").unwrap();
+    assert!(c.execute("DROP TRIGGER t2").is_err());
 }
