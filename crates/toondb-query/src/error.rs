@@ -85,7 +85,7 @@ pub enum RaiseKind {
     Ignore,
     /// Abort the statement; its writes (triggers' included) are undone.
     Abort,
-    /// Like `Abort` (ToonDB statements are atomic, so FAIL does not keep earlier rows).
+    /// End the statement, keeping what it wrote before (earlier rows, trigger writes).
     Fail,
     /// Abort the statement and roll back the enclosing explicit transaction.
     Rollback,

@@ -702,6 +702,10 @@ impl Session {
                         ov.commit()?;
                         Ok(res)
                     }
+                    Err(e) if keeps_writes(&e) => {
+                        ov.commit()?;
+                        Err(e)
+                    }
                     Err(e) => {
                         drop(ov);
                         self.catalog = None;
@@ -772,6 +776,13 @@ impl Session {
                 }
                 Ok(res)
             }
+            Err(e) if keeps_writes(&e) => {
+                if let Err(c) = t.commit() {
+                    self.catalog = None;
+                    return Err(c);
+                }
+                Err(e)
+            }
             Err(e) => {
                 t.rollback();
                 self.catalog = None;
@@ -779,6 +790,17 @@ impl Session {
             }
         }
     }
+}
+
+/// `RAISE(FAIL, ..)` ends the statement but, as in SQLite, keeps what it wrote before.
+fn keeps_writes(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::Raise {
+            kind: crate::error::RaiseKind::Fail,
+            ..
+        }
+    )
 }
 
 impl Drop for Session {

@@ -286,3 +286,37 @@ fn temp_triggers_belong_to_their_session() {
     c.execute("CREATE TABLE t(x)").unwrap();
     assert!(c.execute("DROP TRIGGER t2").is_err());
 }
+
+#[test]
+fn raise_fail_keeps_the_rows_written_before_it() {
+    let db = Database::open_in_memory().unwrap();
+    let mut s = db.session();
+    s.execute(
+        "CREATE TABLE t(n INTEGER);
+         CREATE TABLE side(n INTEGER);
+         CREATE TRIGGER t_bi BEFORE INSERT ON t BEGIN
+           INSERT INTO side VALUES (new.n);
+           SELECT RAISE(FAIL, 'stop') WHERE new.n = 3;
+         END",
+    )
+    .unwrap();
+    let e = s
+        .execute("INSERT INTO t VALUES (1), (2), (3), (4)")
+        .unwrap_err();
+    assert!(matches!(
+        e,
+        Error::Raise {
+            kind: RaiseKind::Fail,
+            ..
+        }
+    ));
+    // As in SQLite: rows 1 and 2 stay, and so do the trigger writes before the RAISE.
+    assert_eq!(ints(&mut s, "SELECT n FROM t ORDER BY n"), vec![1, 2]);
+    assert_eq!(ints(&mut s, "SELECT n FROM side ORDER BY n"), vec![1, 2, 3]);
+    // The same inside an explicit transaction, which stays open.
+    s.execute("BEGIN").unwrap();
+    assert!(s.execute("INSERT INTO t VALUES (5), (3)").is_err());
+    assert!(s.in_transaction());
+    s.execute("ROLLBACK").unwrap();
+    assert_eq!(ints(&mut s, "SELECT count(*) FROM t"), vec![2]);
+}
