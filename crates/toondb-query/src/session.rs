@@ -1020,6 +1020,7 @@ fn top_level<'a>(cat: &'a Catalog, ctl: &'a Ctl) -> Firing<'a> {
         cat,
         ctl,
         frame: None,
+        conflict: None,
     }
 }
 
@@ -1524,17 +1525,17 @@ fn drop_objects(
 
 // ---------------------------------------------------------------- DML
 
-fn conflict_mode(or: Option<ast::SqliteOnConflict>, replace_into: bool) -> Result<OnConflict> {
+/// The conflict policy a statement states (`OR ...`, `REPLACE INTO`), if it states one.
+fn explicit_conflict(or: Option<ast::SqliteOnConflict>, replace_into: bool) -> Option<OnConflict> {
     if replace_into {
-        return Ok(OnConflict::Replace);
+        return Some(OnConflict::Replace);
     }
-    Ok(match or {
-        None
-        | Some(ast::SqliteOnConflict::Abort)
-        | Some(ast::SqliteOnConflict::Fail)
-        | Some(ast::SqliteOnConflict::Rollback) => OnConflict::Abort,
-        Some(ast::SqliteOnConflict::Replace) => OnConflict::Replace,
-        Some(ast::SqliteOnConflict::Ignore) => OnConflict::Ignore,
+    Some(match or? {
+        ast::SqliteOnConflict::Abort
+        | ast::SqliteOnConflict::Fail
+        | ast::SqliteOnConflict::Rollback => OnConflict::Abort,
+        ast::SqliteOnConflict::Replace => OnConflict::Replace,
+        ast::SqliteOnConflict::Ignore => OnConflict::Ignore,
     })
 }
 
@@ -1579,7 +1580,8 @@ fn insert(
         }
     }
     let t = table_for_write(cat, &name)?.clone();
-    let mode = conflict_mode(ins.or, ins.replace_into)?;
+    let fire = fire.with_conflict(explicit_conflict(ins.or, ins.replace_into));
+    let mode = fire.conflict.unwrap_or(OnConflict::Abort);
     let mut planner = Planner::new(cat).in_trigger(fire.in_trigger());
     let upsert = match &ins.on {
         None => None,
@@ -2037,7 +2039,8 @@ fn update(
         u.selection.as_ref(),
         fire.in_trigger(),
     )?;
-    let mode = conflict_mode(u.or, false)?;
+    let fire = fire.with_conflict(explicit_conflict(u.or, false));
+    let mode = fire.conflict.unwrap_or(OnConflict::Abort);
     let mut p = Planner::new(cat).in_trigger(fire.in_trigger());
     let mut sets: Vec<(usize, Expr)> = Vec::new();
     for a in &u.assignments {

@@ -546,12 +546,24 @@ pub(crate) struct Firing<'a> {
     pub cat: &'a Catalog,
     pub ctl: &'a Ctl,
     pub frame: Option<&'a Frame<'a>>,
+    /// The conflict policy an enclosing statement stated (`INSERT OR REPLACE ...`): as in
+    /// SQLite it overrides the policy of the statements its triggers run.
+    pub conflict: Option<crate::exec::OnConflict>,
 }
 
 impl<'a> Firing<'a> {
     /// True when the statement runs inside a trigger program.
     pub fn in_trigger(&self) -> bool {
         self.frame.is_some()
+    }
+
+    /// This context for a statement stating conflict policy `own` (an enclosing statement's
+    /// policy wins).
+    pub fn with_conflict(self, own: Option<crate::exec::OnConflict>) -> Self {
+        Firing {
+            conflict: self.conflict.or(own),
+            ..self
+        }
     }
 
     /// Runs `list` for one row, in the statement's transaction (through `ex`).
@@ -601,9 +613,8 @@ impl<'a> Firing<'a> {
                 depth,
             };
             let inner = Firing {
-                cat: self.cat,
-                ctl: self.ctl,
                 frame: Some(&frame),
+                ..*self
             };
             let txn = ex.txn_mut()?;
             let mut run = || -> Result<()> {
@@ -720,6 +731,7 @@ mod tests {
             cat: &cat,
             ctl: &ctl,
             frame: Some(&ok),
+            conflict: None,
         };
         assert_eq!(
             fire.fire(&mut ex, &list, &columns, None, Some(new))
