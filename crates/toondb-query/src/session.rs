@@ -1841,6 +1841,37 @@ fn stored_rowid(t: &TableDef, row: &[Value], fallback: Option<i64>) -> Value {
     }
 }
 
+/// One row an UPDATE (or an UPSERT's DO UPDATE) changes, as its triggers see it.
+struct RowUpdate<'a> {
+    fire: Firing<'a>,
+    t: &'a TableDef,
+    columns: &'a [String],
+    rowid: i64,
+    old: &'a [Value],
+}
+
+impl RowUpdate<'_> {
+    /// Fires UPDATE triggers `list` with OLD = the row before and NEW = `new`.
+    fn fire(
+        &self,
+        ex: &mut Exec,
+        list: &[Arc<crate::trigger::Trigger>],
+        new: &[Value],
+    ) -> Result<Outcome> {
+        let old_id = Value::Integer(self.rowid);
+        let new_id = stored_rowid(self.t, new, Some(self.rowid));
+        let old = Image {
+            row: self.old,
+            rowid: &old_id,
+        };
+        let new = Image {
+            row: new,
+            rowid: &new_id,
+        };
+        self.fire.fire(ex, list, self.columns, Some(old), Some(new))
+    }
+}
+
 /// How an INSERT writes each of its rows.
 struct RowWrite<'a> {
     t: &'a TableDef,
@@ -1906,43 +1937,24 @@ impl RowWrite<'_> {
                 for (ci, e) in sets {
                     new[*ci] = ex.eval(e, &both)?;
                 }
-                let old_id = Value::Integer(rowid);
+                let updated = RowUpdate {
+                    fire: self.fire,
+                    t,
+                    columns: &trig.columns,
+                    rowid,
+                    old: &old,
+                };
                 if !trig.update.before.is_empty() {
-                    let new_img = with_affinities(t, new.clone());
-                    let new_id = stored_rowid(t, &new_img, Some(rowid));
-                    let o = self.fire.fire(
-                        ex,
-                        &trig.update.before,
-                        &trig.columns,
-                        Some(Image {
-                            row: &old,
-                            rowid: &old_id,
-                        }),
-                        Some(Image {
-                            row: &new_img,
-                            rowid: &new_id,
-                        }),
-                    )?;
-                    if o == Outcome::Ignore || ex.load_row(t, rowid)?.is_none() {
+                    let img = with_affinities(t, new.clone());
+                    if updated.fire(ex, &trig.update.before, &img)? == Outcome::Ignore
+                        || ex.load_row(t, rowid)?.is_none()
+                    {
                         return Ok(());
                     }
                 }
                 if let Some(stored) = ex.write_row_out(t, new, Some(rowid), OnConflict::Abort)? {
                     out.written(ex, &stored)?;
-                    let new_id = stored_rowid(t, &stored, Some(rowid));
-                    self.fire.fire(
-                        ex,
-                        &trig.update.after,
-                        &trig.columns,
-                        Some(Image {
-                            row: &old,
-                            rowid: &old_id,
-                        }),
-                        Some(Image {
-                            row: &stored,
-                            rowid: &new_id,
-                        }),
-                    )?;
+                    updated.fire(ex, &trig.update.after, &stored)?;
                 }
                 return Ok(());
             }
@@ -2073,24 +2085,16 @@ fn update(
         for (ci, e) in &sets {
             new[*ci] = ex.eval(e, &old)?;
         }
-        let old_id = Value::Integer(rowid);
+        let updated = RowUpdate {
+            fire,
+            t: &t,
+            columns: &columns,
+            rowid,
+            old: &old,
+        };
         if !trig.before.is_empty() {
             let img = with_affinities(&t, new.clone());
-            let new_id = stored_rowid(&t, &img, Some(rowid));
-            let o = fire.fire(
-                &mut ex,
-                &trig.before,
-                &columns,
-                Some(Image {
-                    row: &old,
-                    rowid: &old_id,
-                }),
-                Some(Image {
-                    row: &img,
-                    rowid: &new_id,
-                }),
-            )?;
-            if o == Outcome::Ignore {
+            if updated.fire(&mut ex, &trig.before, &img)? == Outcome::Ignore {
                 continue;
             }
             // As in SQLite: the columns the UPDATE does not set are read again.
@@ -2105,22 +2109,7 @@ fn update(
         }
         if let Some(stored) = ex.write_row_out(&t, new, Some(rowid), mode)? {
             out.written(&mut ex, &stored)?;
-            if !trig.after.is_empty() {
-                let new_id = stored_rowid(&t, &stored, Some(rowid));
-                fire.fire(
-                    &mut ex,
-                    &trig.after,
-                    &columns,
-                    Some(Image {
-                        row: &old,
-                        rowid: &old_id,
-                    }),
-                    Some(Image {
-                        row: &stored,
-                        rowid: &new_id,
-                    }),
-                )?;
-            }
+            updated.fire(&mut ex, &trig.after, &stored)?;
         }
     }
     Ok(out.finish(None))
