@@ -164,6 +164,9 @@ pub struct TriggerDef {
     pub columns: Vec<String>,
     /// Creation sequence number: triggers of one event fire newest first, as in SQLite.
     pub seq: u64,
+    /// A TEMP trigger: kept by its session, never stored.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub temporary: bool,
     /// The whole `CREATE TRIGGER` statement.
     pub sql: String,
 }

@@ -268,10 +268,6 @@ struct Attached {
     temp_triggers: BTreeMap<String, Arc<crate::trigger::Trigger>>,
 }
 
-/// TEMP triggers order after every stored trigger, so they fire first (as in SQLite, whose
-/// temp schema's triggers head each table's list).
-const TEMP_TRIGGER_SEQ: u64 = 1 << 62;
-
 enum TxnCtl {
     Begin,
     Commit,
@@ -619,7 +615,11 @@ impl Session {
             Statement::CreateTrigger(ct) if ct.temporary => {
                 let cat = self.current_catalog()?;
                 self.temp_seq += 1;
-                let t = crate::trigger::define(&cat, ct, TEMP_TRIGGER_SEQ + self.temp_seq)?;
+                let t = crate::trigger::define(
+                    &cat,
+                    ct,
+                    crate::trigger::TEMP_SEQ_FLOOR + self.temp_seq,
+                )?;
                 self.attached
                     .temp_triggers
                     .insert(t.def.name.to_ascii_lowercase(), Arc::new(t));
@@ -1284,6 +1284,13 @@ fn alter_table(cat: &Catalog, txn: &mut dyn KvTxn, at: &ast::AlterTable) -> Resu
                     return name_err(format!("duplicate column name: {}", new_column_name.value));
                 }
                 t2.columns[ci].name = new_column_name.value.clone();
+                crate::trigger::rename_column_in_triggers(
+                    cat,
+                    txn,
+                    &t2.name,
+                    &old_column_name.value,
+                    &new_column_name.value,
+                )?;
             }
             ast::AlterTableOperation::AddColumn {
                 column_def,

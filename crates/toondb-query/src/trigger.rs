@@ -384,6 +384,7 @@ pub(crate) fn define(cat: &Catalog, ct: &ast::CreateTrigger, seq: u64) -> Result
         event,
         columns,
         seq,
+        temporary: ct.temporary,
         sql: Statement::CreateTrigger(ct.clone()).to_string(),
     };
     // Compiled from the stored text, which must come back as the same trigger.
@@ -415,7 +416,9 @@ pub(crate) fn drop_triggers_on(
     table: &str,
 ) -> Result<()> {
     for t in cat.triggers_on(table) {
-        catalog::delete_trigger(txn, &t.def.name)?;
+        if !t.def.temporary {
+            catalog::delete_trigger(txn, &t.def.name)?;
+        }
     }
     Ok(())
 }
@@ -433,7 +436,7 @@ pub(crate) fn rename_table_in_triggers(
             *n = ast::ObjectName::from(vec![ast::Ident::new(new)]);
         }
     };
-    for t in cat.triggers.values() {
+    for t in cat.triggers.values().filter(|t| !t.def.temporary) {
         let mut ct = extract(&t.def.sql)?;
         let mut def = t.def.clone();
         if def.table.eq_ignore_ascii_case(old) {
@@ -461,6 +464,68 @@ pub(crate) fn rename_table_in_triggers(
     }
     Ok(())
 }
+
+/// Makes the triggers of `table` follow a renamed column: their `UPDATE OF` list and their
+/// `NEW.col` / `OLD.col` references. (Other references to the column in trigger programs are
+/// not rewritten; they fail with "no such column" when the trigger fires.)
+pub(crate) fn rename_column_in_triggers(
+    cat: &Catalog,
+    txn: &mut dyn crate::kv::KvTxn,
+    table: &str,
+    old: &str,
+    new: &str,
+) -> Result<()> {
+    for t in cat.triggers_on(table) {
+        if t.def.temporary {
+            continue;
+        }
+        let mut ct = extract(&t.def.sql)?;
+        if let [ast::TriggerEvent::Update(cols)] = ct.events.as_mut_slice() {
+            for c in cols
+                .iter_mut()
+                .filter(|c| c.value.eq_ignore_ascii_case(old))
+            {
+                *c = ast::Ident::new(new);
+            }
+        }
+        let rename = |e: &mut ast::Expr| {
+            if let ast::Expr::CompoundIdentifier(ids) = e {
+                if let [q, c] = ids.as_mut_slice() {
+                    let row =
+                        q.value.eq_ignore_ascii_case("new") || q.value.eq_ignore_ascii_case("old");
+                    if row && c.value.eq_ignore_ascii_case(old) {
+                        *c = ast::Ident::new(new);
+                    }
+                }
+            }
+            ControlFlow::<()>::Continue(())
+        };
+        if let Some(w) = &mut ct.condition {
+            let _ = ast::visit_expressions_mut(w, rename);
+        }
+        if let Some(ast::ConditionalStatements::BeginEnd(b)) = &mut ct.statements {
+            let _ = ast::visit_expressions_mut(&mut b.statements, rename);
+        }
+        let mut def = t.def.clone();
+        for c in def
+            .columns
+            .iter_mut()
+            .filter(|c| c.eq_ignore_ascii_case(old))
+        {
+            *c = new.to_string();
+        }
+        def.sql = Statement::CreateTrigger(ct).to_string();
+        if def.sql != t.def.sql {
+            catalog::put_trigger(txn, &def)?;
+        }
+    }
+    Ok(())
+}
+
+/// TEMP triggers (kept by the `Session`, not stored) take sequence numbers from here up, so
+/// they fire before every stored trigger, as in SQLite (whose temp schema's triggers head
+/// each table's list).
+pub(crate) const TEMP_SEQ_FLOOR: u64 = 1 << 62;
 
 // ---------------------------------------------------------------- firing
 
@@ -707,6 +772,7 @@ mod tests {
             event: TriggerEvent::Insert,
             columns: Vec::new(),
             seq: 1,
+            temporary: false,
             sql: "CREATE TRIGGER deep AFTER INSERT ON t BEGIN SELECT 1; END".into(),
         };
         let list = vec![Arc::new(Trigger::compile(def).unwrap())];
@@ -776,6 +842,7 @@ mod tests {
             event: TriggerEvent::Update,
             columns: Vec::new(),
             seq: 1,
+            temporary: false,
             sql: "CREATE TRIGGER tr AFTER UPDATE ON t WHEN new.a > OLD.a BEGIN \
                   INSERT INTO log VALUES (new.a, old.a, NEW.a); END"
                 .into(),

@@ -320,3 +320,35 @@ fn raise_fail_keeps_the_rows_written_before_it() {
     s.execute("ROLLBACK").unwrap();
     assert_eq!(ints(&mut s, "SELECT count(*) FROM t"), vec![2]);
 }
+
+#[test]
+fn temp_triggers_are_never_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let open = || {
+        let engine =
+            toondb_storage::Engine::open(dir.path(), toondb_storage::Options::default()).unwrap();
+        (Database::from_engine(engine.clone()), engine)
+    };
+    {
+        let (db, engine) = open();
+        let mut s = db.session();
+        s.execute(
+            "CREATE TABLE t(x); CREATE TABLE log(x);
+             CREATE TEMP TRIGGER tmp AFTER INSERT ON t BEGIN INSERT INTO log VALUES (new.x); END;
+             ALTER TABLE t RENAME TO u; ALTER TABLE u RENAME COLUMN x TO y;
+             CREATE TABLE v(x); DROP TABLE v",
+        )
+        .unwrap();
+        drop(s);
+        drop(db);
+        engine.close().unwrap();
+    }
+    let (db, engine) = open();
+    let mut s = db.session();
+    s.execute("INSERT INTO u VALUES (1)").unwrap();
+    assert_eq!(ints(&mut s, "SELECT count(*) FROM log"), vec![0]);
+    assert!(s.execute("DROP TRIGGER tmp").is_err());
+    drop(s);
+    drop(db);
+    engine.close().unwrap();
+}
