@@ -643,7 +643,12 @@ impl<'a> Firing<'a> {
         if list.is_empty() {
             return Ok(Outcome::Proceed);
         }
-        let r = self.fire_all(ex, list, columns, old, new);
+        // Cascades nest statements inside statements: grow the stack in segments, as the
+        // binder and executor do.
+        use crate::planner::{STACK_GROW, STACK_RED_ZONE};
+        let r = stacker::maybe_grow(STACK_RED_ZONE, STACK_GROW, || {
+            self.fire_all(ex, list, columns, old, new)
+        });
         // A program may have written the statement's own table.
         ex.forget_rowids();
         r

@@ -352,3 +352,23 @@ fn temp_triggers_are_never_stored() {
     drop(db);
     engine.close().unwrap();
 }
+
+#[test]
+fn long_cascades_run_without_exhausting_the_stack() {
+    let db = Database::open_in_memory().unwrap();
+    let mut s = db.session();
+    let n = 150;
+    let mut script = String::new();
+    for i in 0..=n {
+        script.push_str(&format!("CREATE TABLE c{i}(x);"));
+    }
+    for i in 0..n {
+        script.push_str(&format!(
+            "CREATE TRIGGER c{i}_ai AFTER INSERT ON c{i} BEGIN INSERT INTO c{} VALUES (new.x + 1); END;",
+            i + 1
+        ));
+    }
+    s.execute(&script).unwrap();
+    s.execute("INSERT INTO c0 VALUES (0)").unwrap();
+    assert_eq!(ints(&mut s, &format!("SELECT x FROM c{n}")), vec![n]);
+}
