@@ -423,8 +423,8 @@ pub(crate) fn drop_triggers_on(
     Ok(())
 }
 
-/// Makes the triggers of a renamed table follow it: their `ON` table, and the table's name
-/// where the programs write to or read from it.
+/// Makes the triggers of a renamed table follow it: their `ON` table, the table's name where
+/// the programs write to or read from it, and column references qualified with it.
 pub(crate) fn rename_table_in_triggers(
     cat: &Catalog,
     txn: &mut dyn crate::kv::KvTxn,
@@ -452,6 +452,17 @@ pub(crate) fn rename_table_in_triggers(
                 }
                 let _ = ast::visit_relations_mut(s, |n| {
                     rename(n);
+                    ControlFlow::<()>::Continue(())
+                });
+                // Column references qualified with the old name (`t.col`).
+                let _ = ast::visit_expressions_mut(s, |e| {
+                    if let ast::Expr::CompoundIdentifier(ids) = e {
+                        if let [q, _] = ids.as_mut_slice() {
+                            if q.value.eq_ignore_ascii_case(old) {
+                                *q = ast::Ident::new(new);
+                            }
+                        }
+                    }
                     ControlFlow::<()>::Continue(())
                 });
             }
