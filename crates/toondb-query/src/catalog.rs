@@ -1,4 +1,4 @@
-//! The SQL catalog (tables, indexes, views), stored as JSON under the reserved `0x00` prefix
+//! The SQL catalog (tables, indexes, views, triggers), stored as JSON under the reserved `0x00` prefix
 //! and changed inside the same transaction as the data.
 
 use std::collections::BTreeMap;
@@ -126,6 +126,51 @@ pub struct ViewDef {
     pub columns: Vec<String>,
 }
 
+/// When a trigger runs relative to the write of its row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TriggerTiming {
+    /// Before the row is written (`BEFORE`, SQLite's default).
+    Before,
+    /// After the row is written.
+    After,
+    /// In place of the write (views only).
+    InsteadOf,
+}
+
+/// The kind of write a trigger fires on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TriggerEvent {
+    /// INSERT (and the insert half of an UPSERT).
+    Insert,
+    /// UPDATE (and `ON CONFLICT DO UPDATE`).
+    Update,
+    /// DELETE.
+    Delete,
+}
+
+/// A trigger as stored: its `CREATE TRIGGER` text plus the header fields the executor needs
+/// to pick it without parsing.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TriggerDef {
+    /// Trigger name.
+    pub name: String,
+    /// The table or view it is attached to.
+    pub table: String,
+    /// BEFORE / AFTER / INSTEAD OF.
+    pub timing: TriggerTiming,
+    /// INSERT / UPDATE / DELETE.
+    pub event: TriggerEvent,
+    /// `UPDATE OF` columns (empty: any update).
+    pub columns: Vec<String>,
+    /// Creation sequence number: triggers of one event fire newest first, as in SQLite.
+    pub seq: u64,
+    /// A TEMP trigger: kept by its session, never stored.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub temporary: bool,
+    /// The whole `CREATE TRIGGER` statement.
+    pub sql: String,
+}
+
 /// In-memory snapshot of the catalog.
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
@@ -133,6 +178,8 @@ pub struct Catalog {
     pub tables: BTreeMap<String, Arc<TableDef>>,
     /// Views by lower-cased name.
     pub views: BTreeMap<String, Arc<ViewDef>>,
+    /// Triggers by lower-cased name, compiled for execution.
+    pub triggers: BTreeMap<String, Arc<crate::trigger::Trigger>>,
     /// Version counter at load time.
     pub version: u64,
     /// User-defined functions of the database (not stored; attached when loaded).
@@ -141,6 +188,7 @@ pub struct Catalog {
 
 const K_TABLE: u8 = b'T';
 const K_VIEW: u8 = b'V';
+const K_TRIGGER: u8 = b'G';
 const K_NEXT_ID: &[u8] = &[0x00, b'N'];
 const K_VERSION: &[u8] = &[0x00, b'S'];
 
@@ -249,6 +297,14 @@ pub fn load(txn: &mut dyn KvTxn) -> Result<Catalog> {
                     serde_json::from_slice(&v).map_err(|e| corrupt(&k, e.to_string()))?;
                 cat.views.insert(t.name.to_ascii_lowercase(), Arc::new(t));
             }
+            Some(&K_TRIGGER) => {
+                let t: TriggerDef =
+                    serde_json::from_slice(&v).map_err(|e| corrupt(&k, e.to_string()))?;
+                let name = t.name.to_ascii_lowercase();
+                let t =
+                    crate::trigger::Trigger::compile(t).map_err(|e| corrupt(&k, e.to_string()))?;
+                cat.triggers.insert(name, Arc::new(t));
+            }
             _ => {}
         }
     }
@@ -281,7 +337,36 @@ pub fn delete_view(txn: &mut dyn KvTxn, name: &str) -> Result<()> {
     bump_version(txn)
 }
 
+/// Writes (creates or replaces) a trigger definition.
+pub fn put_trigger(txn: &mut dyn KvTxn, t: &TriggerDef) -> Result<()> {
+    let b = serde_json::to_vec(t).map_err(|e| Error::Runtime(e.to_string()))?;
+    txn.put(&key(K_TRIGGER, &t.name), &b)?;
+    bump_version(txn)
+}
+
+/// Removes a trigger definition.
+pub fn delete_trigger(txn: &mut dyn KvTxn, name: &str) -> Result<()> {
+    txn.delete(&key(K_TRIGGER, name))?;
+    bump_version(txn)
+}
+
 impl Catalog {
+    /// Trigger by name (case-insensitive).
+    pub fn trigger(&self, name: &str) -> Option<&Arc<crate::trigger::Trigger>> {
+        self.triggers.get(&name.to_ascii_lowercase())
+    }
+
+    /// Triggers attached to table or view `table` (any event), in creation order.
+    pub fn triggers_on(&self, table: &str) -> Vec<&Arc<crate::trigger::Trigger>> {
+        let mut v: Vec<_> = self
+            .triggers
+            .values()
+            .filter(|t| t.def.table.eq_ignore_ascii_case(table))
+            .collect();
+        v.sort_by_key(|t| t.def.seq);
+        v
+    }
+
     /// Table by name (case-insensitive).
     pub fn table(&self, name: &str) -> Option<&Arc<TableDef>> {
         self.tables.get(&name.to_ascii_lowercase())

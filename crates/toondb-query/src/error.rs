@@ -67,6 +67,28 @@ pub enum Error {
     /// A failure that is not the caller's fault (a poisoned lock, a worker thread that died).
     #[error("internal error: {0}")]
     Internal(String),
+    /// `RAISE(kind, message)` in a trigger program stopped the statement (SQLite reports the
+    /// message alone). `RAISE(IGNORE)` never reaches the caller: it skips the current row.
+    #[error("{message}")]
+    Raise {
+        /// How the statement ends.
+        kind: RaiseKind,
+        /// The message given to RAISE (empty for IGNORE).
+        message: String,
+    },
+}
+
+/// The first argument of SQLite's `RAISE()`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RaiseKind {
+    /// Skip the current row: the rest of the trigger program and the row's write are abandoned.
+    Ignore,
+    /// Abort the statement; its writes (triggers' included) are undone.
+    Abort,
+    /// End the statement, keeping what it wrote before (earlier rows, trigger writes).
+    Fail,
+    /// Abort the statement and roll back the enclosing explicit transaction.
+    Rollback,
 }
 
 /// Whose fault an [`Error`] is, for the edges (gRPC status, SDK exception classes). Every
@@ -134,6 +156,7 @@ impl Error {
             Error::ResourceExhausted { .. } => ErrorClass::ResourceExhausted,
             Error::TooBig(_) => ErrorClass::InvalidArgument,
             Error::Internal(_) => ErrorClass::Internal,
+            Error::Raise { .. } => ErrorClass::Constraint,
         }
     }
 }

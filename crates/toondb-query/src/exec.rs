@@ -492,6 +492,17 @@ impl<'t> Exec<'t> {
         }
     }
 
+    /// The statement's transaction, for trigger programs that run in the middle of it.
+    pub(crate) fn txn_mut(&mut self) -> Result<&mut dyn KvTxn> {
+        self.txn()
+    }
+
+    /// Forgets the next rowids cached for the statement (a trigger program may have written
+    /// the same tables).
+    pub(crate) fn forget_rowids(&mut self) {
+        self.next_rowid.clear();
+    }
+
     fn txn(&mut self) -> Result<&mut dyn KvTxn> {
         match self.txn.as_deref_mut() {
             Some(t) => Ok(t),

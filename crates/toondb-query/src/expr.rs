@@ -156,6 +156,9 @@ pub enum Func {
     Date(crate::datetime::DateFunc),
     /// JSON functions and the `->` / `->>` operators (see [`crate::json`])
     Json(crate::json::JsonFunc),
+    /// `RAISE(kind [, message])`, only in trigger programs: always an error
+    /// ([`Error::Raise`]) when evaluated.
+    Raise(crate::error::RaiseKind),
 }
 
 impl Func {
@@ -491,7 +494,7 @@ impl Expr {
         match self {
             Expr::Col(_) | Expr::Agg(_) | Expr::Win(_) => false,
             Expr::InSub { .. } | Expr::Exists { .. } | Expr::Scalar { .. } => false,
-            Expr::Func(Func::Random, _) => false,
+            Expr::Func(Func::Random | Func::Raise(_), _) => false,
             Expr::Udf(f, _) if !f.is_deterministic() => false,
             _ => self.children().iter().all(|c| c.is_row_independent()),
         }
@@ -505,7 +508,7 @@ impl Expr {
                 false
             }
             Expr::InSub { .. } | Expr::Exists { .. } | Expr::Scalar { .. } => false,
-            Expr::Func(Func::Random, _) => false,
+            Expr::Func(Func::Random | Func::Raise(_), _) => false,
             // 'now' changes between executions of a cached plan: never fold.
             Expr::Func(Func::Date(_), _) => false,
             // Kept as calls so an enclosing JSON function still sees they produce JSON.
@@ -1013,6 +1016,13 @@ pub fn call_func(f: Func, args: &[Value]) -> Result<Value> {
         }
         Func::Date(d) => crate::datetime::call(d, args),
         Func::Json(j) => crate::json::call(j, args)?,
+        Func::Raise(kind) => {
+            let message = match arg(0) {
+                Value::Null => String::new(),
+                v => v.to_text_lossy(),
+            };
+            return Err(crate::error::Error::Raise { kind, message });
+        }
         Func::Quote => match arg(0) {
             Value::Null => Value::Text("NULL".into()),
             Value::Text(s) => Value::Text(format!("'{}'", s.replace('\'', "''"))),

@@ -31,6 +31,7 @@ pub mod session;
 pub mod spill;
 pub mod stats;
 pub mod storage;
+pub mod trigger;
 pub mod value;
 pub mod window;
 
@@ -38,7 +39,7 @@ pub use ctl::{
     current_cancel_token, with_cancel_token, CancelToken, InterruptHandle, StatementLimits,
     DEFAULT_MEMORY_BUDGET,
 };
-pub use error::{Error, ErrorClass, Result};
+pub use error::{Error, ErrorClass, RaiseKind, Result};
 pub use exec::Flow;
 pub use format::{to_json, to_table};
 pub use func::{Arity, Functions, ScalarFunction};

@@ -441,9 +441,17 @@ pub struct Planner<'a> {
     /// Window calls of the SELECT whose result columns or ORDER BY are being bound (None
     /// where window functions are not allowed: WHERE, GROUP BY, HAVING, inside aggregates).
     win: Option<window::WinScope>,
+    /// Planning a trigger program, where `RAISE()` is allowed.
+    in_trigger: bool,
 }
 
 impl<'a> Planner<'a> {
+    /// Marks the statement as part of a trigger program (`RAISE()` allowed) or not.
+    pub(crate) fn in_trigger(mut self, yes: bool) -> Self {
+        self.in_trigger = yes;
+        self
+    }
+
     /// New planner over a catalog snapshot.
     pub fn new(catalog: &'a Catalog) -> Self {
         Planner {
@@ -457,6 +465,7 @@ impl<'a> Planner<'a> {
             work_tables: Vec::new(),
             limited: false,
             win: None,
+            in_trigger: false,
         }
     }
 
@@ -871,6 +880,10 @@ impl<'a> Planner<'a> {
                     glob: true,
                 })
             }
+            // `a IS b` / `a IS NOT b` (the SQLite dialect's spelling of IS [NOT] DISTINCT FROM,
+            // common in triggers: `WHEN new.x IS NOT old.x`).
+            AB::Is => return Ok(Expr::Is(Box::new(l), Box::new(r), false)),
+            AB::IsNot => return Ok(Expr::Is(Box::new(l), Box::new(r), true)),
             AB::Arrow => return Ok(Expr::Func(Func::Json(JsonFunc::Arrow), vec![l, r])),
             AB::LongArrow => return Ok(Expr::Func(Func::Json(JsonFunc::LongArrow), vec![l, r])),
             other => return unsupported(format!("operator {other}")),
@@ -927,6 +940,9 @@ impl<'a> Planner<'a> {
             return Err(Error::Semantic(format!(
                 "FILTER may not be used with non-aggregate {name}()"
             )));
+        }
+        if name == "raise" {
+            return self.bind_raise(&args);
         }
         if is_agg_name(&name, args.len()) {
             let Some(list) = aggs.as_deref_mut() else {
@@ -1046,6 +1062,41 @@ impl<'a> Planner<'a> {
             None => None,
         };
         Ok((bound, filter))
+    }
+
+    /// `RAISE(IGNORE)` / `RAISE(ABORT|FAIL|ROLLBACK, message)` (trigger programs only; the
+    /// session refuses it elsewhere before planning).
+    fn bind_raise(&mut self, args: &[&FunctionArgExpr]) -> Result<Expr> {
+        use crate::error::RaiseKind;
+        if !self.in_trigger {
+            return Err(Error::Semantic(
+                "RAISE() may only be used within a trigger-program".into(),
+            ));
+        }
+        let kind = match args.first() {
+            Some(FunctionArgExpr::Expr(AE::Identifier(id))) => {
+                match id.value.to_ascii_lowercase().as_str() {
+                    "ignore" => RaiseKind::Ignore,
+                    "abort" => RaiseKind::Abort,
+                    "fail" => RaiseKind::Fail,
+                    "rollback" => RaiseKind::Rollback,
+                    _ => return Err(raise_syntax(&id.value)),
+                }
+            }
+            Some(other) => return Err(raise_syntax(&other.to_string())),
+            None => return Err(raise_syntax(")")),
+        };
+        let msg = match (kind, args.get(1..).unwrap_or_default()) {
+            (RaiseKind::Ignore, []) => Vec::new(),
+            (RaiseKind::Ignore, [_, ..]) => return Err(raise_syntax(",")),
+            (_, [FunctionArgExpr::Expr(m)]) => vec![self.bind(m, &mut None)?],
+            (_, _) => {
+                return Err(Error::Syntax {
+                    message: "RAISE(ABORT|FAIL|ROLLBACK, ...) takes exactly one message".into(),
+                })
+            }
+        };
+        Ok(Expr::Func(Func::Raise(kind), msg))
     }
 
     // ------------------------------------------------------------ queries
@@ -2813,6 +2864,14 @@ fn choose_access(table: &TableDef, conj: &[Expr]) -> Access {
         }
     }
     best.map_or(Access::Full, |(_, a)| a)
+}
+
+fn raise_syntax(near: &str) -> Error {
+    Error::Syntax {
+        message: format!(
+            "near \"{near}\": RAISE takes IGNORE, or ABORT, FAIL or ROLLBACK and a message"
+        ),
+    }
 }
 
 /// Constant folding: evaluates constant subtrees (errors are left for run time).

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use sqlparser::ast::{self, Statement};
 
-use crate::catalog::{self, Catalog, ColumnDef, IndexDef, TableDef, ViewDef};
+use crate::catalog::{self, Catalog, ColumnDef, IndexDef, TableDef, TriggerEvent, ViewDef};
 use crate::codec::{index_prefix, table_prefix};
 use crate::ctl::{Ctl, InterruptHandle, StatementLimits};
 use crate::error::{name_err, unsupported, Error, Result};
@@ -18,6 +18,7 @@ use crate::kv::{range_is_empty, KvBackend, KvPairs, KvTxn, MemBackend, MergeWrit
 use crate::parse::{count_params, parse, parse_one};
 use crate::plan::Plan;
 use crate::planner::{object_name, Column, Planned, Planner};
+use crate::trigger::{Fired, Firing, Image, Outcome};
 use crate::value::{Affinity, DataType, Value};
 
 /// Attempts for an autocommit statement that hits a write-write conflict.
@@ -154,7 +155,11 @@ impl Database {
             backend: self.backend.clone(),
             txn: None,
             catalog: None,
-            functions: self.functions.clone(),
+            attached: Attached {
+                functions: self.functions.clone(),
+                temp_triggers: BTreeMap::new(),
+            },
+            temp_seq: 0,
             interrupt: self.interrupt.clone(),
             limits: self.limits,
             spill_dir: self.spill_dir.clone(),
@@ -248,10 +253,19 @@ pub struct Session {
     backend: Arc<dyn KvBackend>,
     txn: Option<Box<dyn KvTxn>>,
     catalog: Option<Arc<Catalog>>,
-    functions: Functions,
+    attached: Attached,
+    /// TEMP triggers created so far (orders them newest first).
+    temp_seq: u64,
     interrupt: InterruptHandle,
     limits: StatementLimits,
     spill_dir: Option<Arc<std::path::PathBuf>>,
+}
+
+/// What a session adds to every catalog snapshot it loads: the database's user functions and
+/// the session's own TEMP triggers (which live only as long as the session, as in SQLite).
+struct Attached {
+    functions: Functions,
+    temp_triggers: BTreeMap<String, Arc<crate::trigger::Trigger>>,
 }
 
 enum TxnCtl {
@@ -342,7 +356,8 @@ impl Session {
         if let Some(r) = self.special(sql)? {
             return feed_rows(r, each);
         }
-        let stmts = parse(sql)?;
+        let (sql, if_not_exists) = crate::trigger::strip_if_not_exists(sql);
+        let stmts = parse(&sql)?;
         if !params.is_empty() {
             // Every statement of a script numbers its parameters from 1 and sees the same
             // values, so the script needs as many as its hungriest statement; more is a
@@ -355,7 +370,21 @@ impl Session {
             check_no_surplus(most, params)?;
         }
         let mut last = QueryResult::default();
+        let mut triggers_seen = 0;
         for (i, s) in stmts.iter().enumerate() {
+            if let Statement::CreateTrigger(ct) = s {
+                let ine = if_not_exists.get(triggers_seen) == Some(&true);
+                triggers_seen += 1;
+                if ine
+                    && self
+                        .current_catalog()?
+                        .trigger(&object_name(&ct.name))
+                        .is_some()
+                {
+                    last = QueryResult::default();
+                    continue;
+                }
+            }
             let sink = if i + 1 == stmts.len() {
                 each.as_deref_mut()
             } else {
@@ -499,7 +528,7 @@ impl Session {
         };
         match self.txn.as_deref_mut() {
             Some(t) => {
-                let cat = load_catalog(&mut self.catalog, t, &self.functions)?;
+                let cat = load_catalog(&mut self.catalog, t, &self.attached)?;
                 let mut ov = Box::new(Overlay {
                     base: t,
                     writes: BTreeMap::new(),
@@ -509,7 +538,7 @@ impl Session {
             }
             None => {
                 let mut t = self.backend.begin()?;
-                let cat = load_catalog(&mut self.catalog, t.as_mut(), &self.functions)?;
+                let cat = load_catalog(&mut self.catalog, t.as_mut(), &self.attached)?;
                 match run(&cat, t.as_mut()) {
                     Ok(()) => t.commit(),
                     Err(e) => {
@@ -523,10 +552,10 @@ impl Session {
 
     fn current_catalog(&mut self) -> Result<Arc<Catalog>> {
         match self.txn.as_deref_mut() {
-            Some(t) => load_catalog(&mut self.catalog, t, &self.functions),
+            Some(t) => load_catalog(&mut self.catalog, t, &self.attached),
             None => {
                 let mut t = self.backend.begin()?;
-                let r = load_catalog(&mut self.catalog, t.as_mut(), &self.functions);
+                let r = load_catalog(&mut self.catalog, t.as_mut(), &self.attached);
                 t.rollback();
                 r
             }
@@ -556,8 +585,57 @@ impl Session {
         if matches!(stmt, Statement::Query(_)) {
             return self.run_statement_inner(stmt, params, cache, each);
         }
+        if let Some(r) = self.temp_trigger_ddl(stmt)? {
+            return Ok(r);
+        }
         let r = self.run_statement_inner(stmt, params, cache, None)?;
+        if let Statement::Drop {
+            object_type: ast::ObjectType::Table | ast::ObjectType::View,
+            names,
+            ..
+        } = stmt
+        {
+            // A dropped table or view takes the session's TEMP triggers on it along.
+            let dropped: Vec<String> = names.iter().map(object_name).collect();
+            let before = self.attached.temp_triggers.len();
+            self.attached
+                .temp_triggers
+                .retain(|_, t| !dropped.iter().any(|d| d.eq_ignore_ascii_case(&t.def.table)));
+            if self.attached.temp_triggers.len() != before {
+                self.catalog = None;
+            }
+        }
         feed_rows(r, each)
+    }
+
+    /// `CREATE TEMP TRIGGER` and `DROP TRIGGER` of a TEMP trigger: the session keeps those
+    /// triggers (they fire only for its own statements and end with it).
+    fn temp_trigger_ddl(&mut self, stmt: &Statement) -> Result<Option<QueryResult>> {
+        match stmt {
+            Statement::CreateTrigger(ct) if ct.temporary => {
+                let cat = self.current_catalog()?;
+                self.temp_seq += 1;
+                let t = crate::trigger::define(
+                    &cat,
+                    ct,
+                    crate::trigger::TEMP_SEQ_FLOOR + self.temp_seq,
+                )?;
+                self.attached
+                    .temp_triggers
+                    .insert(t.def.name.to_ascii_lowercase(), Arc::new(t));
+                self.catalog = None;
+                Ok(Some(QueryResult::default()))
+            }
+            Statement::DropTrigger(dt) if dt.table_name.is_none() && dt.option.is_none() => {
+                let name = object_name(&dt.trigger_name).to_ascii_lowercase();
+                if self.attached.temp_triggers.remove(&name).is_none() {
+                    return Ok(None);
+                }
+                self.catalog = None;
+                Ok(Some(QueryResult::default()))
+            }
+            _ => Ok(None),
+        }
     }
 
     fn run_statement_inner(
@@ -611,7 +689,7 @@ impl Session {
                 });
                 let r = exec_statement(
                     &mut self.catalog,
-                    &self.functions,
+                    &self.attached,
                     ov.as_mut(),
                     stmt,
                     params,
@@ -624,8 +702,25 @@ impl Session {
                         ov.commit()?;
                         Ok(res)
                     }
+                    Err(e) if keeps_writes(&e) => {
+                        ov.commit()?;
+                        Err(e)
+                    }
                     Err(e) => {
+                        drop(ov);
                         self.catalog = None;
+                        if matches!(
+                            e,
+                            Error::Raise {
+                                kind: crate::error::RaiseKind::Rollback,
+                                ..
+                            }
+                        ) {
+                            // RAISE(ROLLBACK) ends the whole explicit transaction.
+                            if let Some(t) = self.txn.take() {
+                                t.rollback();
+                            }
+                        }
                         Err(e)
                     }
                 }
@@ -662,7 +757,7 @@ impl Session {
         let ctl = self.start_ctl();
         match exec_statement(
             &mut self.catalog,
-            &self.functions,
+            &self.attached,
             t.as_mut(),
             stmt,
             params,
@@ -681,6 +776,13 @@ impl Session {
                 }
                 Ok(res)
             }
+            Err(e) if keeps_writes(&e) => {
+                if let Err(c) = t.commit() {
+                    self.catalog = None;
+                    return Err(c);
+                }
+                Err(e)
+            }
             Err(e) => {
                 t.rollback();
                 self.catalog = None;
@@ -688,6 +790,17 @@ impl Session {
             }
         }
     }
+}
+
+/// `RAISE(FAIL, ..)` ends the statement but, as in SQLite, keeps what it wrote before.
+fn keeps_writes(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::Raise {
+            kind: crate::error::RaiseKind::Fail,
+            ..
+        }
+    )
 }
 
 impl Drop for Session {
@@ -759,7 +872,7 @@ fn new_column_def(c: &ast::ColumnDef) -> ColumnDef {
 fn load_catalog(
     cache: &mut Option<Arc<Catalog>>,
     txn: &mut dyn KvTxn,
-    functions: &Functions,
+    attached: &Attached,
 ) -> Result<Arc<Catalog>> {
     let v = catalog::version(txn)?;
     if let Some(c) = cache {
@@ -768,7 +881,13 @@ fn load_catalog(
         }
     }
     let mut c = catalog::load(txn)?;
-    c.functions = functions.clone();
+    c.functions = attached.functions.clone();
+    for (name, t) in &attached.temp_triggers {
+        // A TEMP trigger whose table another session dropped stays inert.
+        if c.table(&t.def.table).is_some() || c.view(&t.def.table).is_some() {
+            c.triggers.insert(name.clone(), t.clone());
+        }
+    }
     let c = Arc::new(c);
     *cache = Some(c.clone());
     Ok(c)
@@ -803,7 +922,7 @@ fn feed_rows(mut r: QueryResult, each: Option<&mut RowCallback<'_>>) -> Result<Q
 #[allow(clippy::too_many_arguments)]
 fn exec_statement(
     catalog_cache: &mut Option<Arc<Catalog>>,
-    functions: &Functions,
+    attached: &Attached,
     txn: &mut dyn KvTxn,
     stmt: &Statement,
     params: &[Value],
@@ -811,7 +930,7 @@ fn exec_statement(
     ctl: &Ctl,
     each: Option<&mut RowCallback<'_>>,
 ) -> Result<QueryResult> {
-    let cat = load_catalog(catalog_cache, txn, functions)?;
+    let cat = load_catalog(catalog_cache, txn, attached)?;
     match stmt {
         Statement::Query(q) => {
             let cached = cache.and_then(|c| {
@@ -872,9 +991,9 @@ fn exec_statement(
                 last_insert_rowid: None,
             })
         }
-        Statement::Insert(ins) => insert(&cat, txn, ins, params, ctl),
-        Statement::Update(u) => update(&cat, txn, u, params, ctl),
-        Statement::Delete(d) => delete(&cat, txn, d, params, ctl),
+        Statement::Insert(ins) => insert(top_level(&cat, ctl), txn, ins, params),
+        Statement::Update(u) => update(top_level(&cat, ctl), txn, u, params),
+        Statement::Delete(d) => delete(top_level(&cat, ctl), txn, d, params),
         Statement::CreateTable(ct) => create_table(&cat, txn, ct),
         Statement::CreateIndex(ci) => create_index(&cat, txn, ci, ctl),
         Statement::CreateView(cv) => create_view(&cat, txn, cv),
@@ -885,13 +1004,71 @@ fn exec_statement(
             ..
         } => drop_objects(&cat, txn, *object_type, *if_exists, names),
         Statement::AlterTable(at) => alter_table(&cat, txn, at),
-        Statement::CreateTrigger(_) | Statement::DropTrigger(_) => unsupported("triggers"),
+        Statement::CreateTrigger(ct) => crate::trigger::create_trigger(&cat, txn, ct),
+        Statement::DropTrigger(dt) => crate::trigger::drop_trigger(&cat, txn, dt),
         other => {
             let s = other.to_string();
             let head: String = s.chars().take(40).collect();
             unsupported(format!("statement {head}"))
         }
     }
+}
+
+/// A statement the user ran (not part of a trigger program).
+fn top_level<'a>(cat: &'a Catalog, ctl: &'a Ctl) -> Firing<'a> {
+    Firing {
+        cat,
+        ctl,
+        frame: None,
+        conflict: None,
+    }
+}
+
+/// Runs one statement of a trigger program with the row's values as parameters.
+pub(crate) fn run_trigger_step(
+    fire: Firing<'_>,
+    txn: &mut dyn KvTxn,
+    stmt: &Statement,
+    params: &[Value],
+) -> Result<()> {
+    match stmt {
+        Statement::Query(q) => {
+            let mut p = Planner::new(fire.cat).in_trigger(true);
+            let planned = p.plan_query(q)?;
+            check_params(p.nparams, params)?;
+            let mut ex = Exec::with_ctl(txn, params, fire.ctl.clone());
+            ex.stream(&planned.plan, &mut |_, _| Ok(Flow::More))?;
+            Ok(())
+        }
+        Statement::Insert(i) => insert(fire, txn, i, params).map(drop),
+        Statement::Update(u) => update(fire, txn, u, params).map(drop),
+        Statement::Delete(d) => delete(fire, txn, d, params).map(drop),
+        other => unsupported(format!(
+            "statement in a trigger program: {}",
+            other.to_string().chars().take(30).collect::<String>()
+        )),
+    }
+}
+
+/// Evaluates a trigger's `WHEN` (compiled as `SELECT (<when>)`) for one row.
+pub(crate) fn trigger_condition(
+    fire: Firing<'_>,
+    txn: &mut dyn KvTxn,
+    when: &Statement,
+    params: &[Value],
+) -> Result<bool> {
+    let Statement::Query(q) = when else {
+        return Err(Error::Internal("trigger WHEN is not a query".into()));
+    };
+    let mut p = Planner::new(fire.cat).in_trigger(true);
+    let planned = p.plan_query(q)?;
+    check_params(p.nparams, params)?;
+    let mut ex = Exec::with_ctl(txn, params, fire.ctl.clone());
+    let rows = ex.run(&planned.plan)?;
+    Ok(rows
+        .first()
+        .and_then(|r| r.first())
+        .is_some_and(|v| v.truthy() == Some(true)))
 }
 
 fn check_params(needed: usize, given: &[Value]) -> Result<()> {
@@ -908,7 +1085,8 @@ fn explain(cat: &Catalog, stmt: &Statement) -> Result<Vec<String>> {
             Ok(p.plan_query(q)?.plan.explain())
         }
         Statement::Update(u) => {
-            let (t, pred, access) = dml_target(cat, &u.table.relation, u.selection.as_ref())?;
+            let (t, pred, access) =
+                dml_target(cat, &u.table.relation, u.selection.as_ref(), false)?;
             let plan = Plan::Scan {
                 table: t.clone(),
                 alias: t.name.clone(),
@@ -922,7 +1100,7 @@ fn explain(cat: &Catalog, stmt: &Statement) -> Result<Vec<String>> {
         }
         Statement::Delete(d) => {
             let rel = delete_relation(d)?;
-            let (t, pred, access) = dml_target(cat, rel, d.selection.as_ref())?;
+            let (t, pred, access) = dml_target(cat, rel, d.selection.as_ref(), false)?;
             let plan = Plan::Scan {
                 table: t.clone(),
                 alias: t.name.clone(),
@@ -1092,6 +1270,7 @@ fn alter_table(cat: &Catalog, txn: &mut dyn KvTxn, at: &ast::AlterTable) -> Resu
                 }
                 catalog::delete_table(txn, &t2.name)?;
                 rename_in_views(cat, txn, &t2.name, &new)?;
+                crate::trigger::rename_table_in_triggers(cat, txn, &t2.name, &new)?;
                 t2.name = new;
             }
             ast::AlterTableOperation::RenameColumn {
@@ -1105,6 +1284,13 @@ fn alter_table(cat: &Catalog, txn: &mut dyn KvTxn, at: &ast::AlterTable) -> Resu
                     return name_err(format!("duplicate column name: {}", new_column_name.value));
                 }
                 t2.columns[ci].name = new_column_name.value.clone();
+                crate::trigger::rename_column_in_triggers(
+                    cat,
+                    txn,
+                    &t2.name,
+                    &old_column_name.value,
+                    &new_column_name.value,
+                )?;
             }
             ast::AlterTableOperation::AddColumn {
                 column_def,
@@ -1308,13 +1494,17 @@ fn drop_objects(
                     let mut ex = Exec::new(txn, &[]);
                     ex.delete_prefix(&table_prefix(t.id))?;
                     txn.delete(&catalog::rowid_counter_key(t.id))?;
+                    crate::trigger::drop_triggers_on(cat, txn, &t.name)?;
                     catalog::delete_table(txn, &t.name)?;
                 }
                 None if if_exists => {}
                 None => return name_err(format!("no such table: {name}")),
             },
             ast::ObjectType::View => match cat.view(&name) {
-                Some(v) => catalog::delete_view(txn, &v.name)?,
+                Some(v) => {
+                    crate::trigger::drop_triggers_on(cat, txn, &v.name)?;
+                    catalog::delete_view(txn, &v.name)?
+                }
                 None if if_exists => {}
                 None => return name_err(format!("no such view: {name}")),
             },
@@ -1342,17 +1532,17 @@ fn drop_objects(
 
 // ---------------------------------------------------------------- DML
 
-fn conflict_mode(or: Option<ast::SqliteOnConflict>, replace_into: bool) -> Result<OnConflict> {
+/// The conflict policy a statement states (`OR ...`, `REPLACE INTO`), if it states one.
+fn explicit_conflict(or: Option<ast::SqliteOnConflict>, replace_into: bool) -> Option<OnConflict> {
     if replace_into {
-        return Ok(OnConflict::Replace);
+        return Some(OnConflict::Replace);
     }
-    Ok(match or {
-        None
-        | Some(ast::SqliteOnConflict::Abort)
-        | Some(ast::SqliteOnConflict::Fail)
-        | Some(ast::SqliteOnConflict::Rollback) => OnConflict::Abort,
-        Some(ast::SqliteOnConflict::Replace) => OnConflict::Replace,
-        Some(ast::SqliteOnConflict::Ignore) => OnConflict::Ignore,
+    Some(match or? {
+        ast::SqliteOnConflict::Abort
+        | ast::SqliteOnConflict::Fail
+        | ast::SqliteOnConflict::Rollback => OnConflict::Abort,
+        ast::SqliteOnConflict::Replace => OnConflict::Replace,
+        ast::SqliteOnConflict::Ignore => OnConflict::Ignore,
     })
 }
 
@@ -1380,19 +1570,26 @@ fn default_value(t: &TableDef, i: usize) -> Result<Value> {
 }
 
 fn insert(
-    cat: &Catalog,
+    fire: Firing<'_>,
     txn: &mut dyn KvTxn,
     ins: &ast::Insert,
     params: &[Value],
-    ctl: &Ctl,
 ) -> Result<QueryResult> {
+    let (cat, ctl) = (fire.cat, fire.ctl);
     let ast::TableObject::TableName(tn) = &ins.table else {
         return unsupported("INSERT INTO TABLE FUNCTION");
     };
     let name = object_name(tn);
+    if cat.table(&name).is_none() && cat.view(&name).is_some() {
+        let fired = Fired::new(cat, &name, TriggerEvent::Insert, &[]);
+        if !fired.instead.is_empty() {
+            return insert_into_view(fire, txn, ins, params, &name, &fired);
+        }
+    }
     let t = table_for_write(cat, &name)?.clone();
-    let mode = conflict_mode(ins.or, ins.replace_into)?;
-    let mut planner = Planner::new(cat);
+    let fire = fire.with_conflict(explicit_conflict(ins.or, ins.replace_into));
+    let mode = fire.conflict.unwrap_or(OnConflict::Abort);
+    let mut planner = Planner::new(cat).in_trigger(fire.in_trigger());
     let upsert = match &ins.on {
         None => None,
         Some(ast::OnInsert::OnConflict(oc)) => Some(bind_upsert(&mut planner, &t, oc)?),
@@ -1415,13 +1612,21 @@ fn insert(
         }
         v
     };
+    let trig = InsertTriggers::new(cat, &t, upsert.as_ref());
     let Some(source) = &ins.source else {
         // INSERT ... DEFAULT VALUES
         check_params(planner.nparams, params)?;
         let mut ex = Exec::with_ctl(txn, params, ctl.clone());
         let row: Result<Row> = (0..t.columns.len()).map(|i| default_value(&t, i)).collect();
         let mut out = DmlOutput::new(returning);
-        write_insert(&mut ex, &t, row?, mode, upsert.as_ref(), &mut out)?;
+        let w = RowWrite {
+            t: &t,
+            mode,
+            upsert: upsert.as_ref(),
+            trig: &trig,
+            fire,
+        };
+        w.insert(&mut ex, row?, &mut out)?;
         return Ok(out.finish(ex.last_rowid));
     };
     let planned = match source.body.as_ref() {
@@ -1456,13 +1661,20 @@ fn insert(
     let mut ex = Exec::with_ctl(txn, params, ctl.clone());
     let rows = ex.run(&planned.plan)?;
     let mut out = DmlOutput::new(returning);
+    let w = RowWrite {
+        t: &t,
+        mode,
+        upsert: upsert.as_ref(),
+        trig: &trig,
+        fire,
+    };
     for src in rows {
         ex.ctl().tick()?;
         let mut row = defaults.clone();
         for (v, &ti) in src.into_iter().zip(&targets) {
             row[ti] = v;
         }
-        write_insert(&mut ex, &t, row, mode, upsert.as_ref(), &mut out)?;
+        w.insert(&mut ex, row, &mut out)?;
     }
     Ok(out.finish(ex.last_rowid))
 }
@@ -1586,54 +1798,195 @@ impl DmlOutput {
     }
 }
 
-/// Inserts one row, applying the UPSERT clause when it conflicts on its target.
-fn write_insert(
-    ex: &mut Exec,
-    t: &TableDef,
-    mut row: Row,
-    mode: OnConflict,
-    upsert: Option<&Upsert>,
-    out: &mut DmlOutput,
-) -> Result<()> {
-    if let Some(u) = upsert {
-        for (i, c) in t.columns.iter().enumerate() {
-            let v = std::mem::replace(&mut row[i], Value::Null);
-            row[i] = c.affinity.apply(v);
+/// The triggers an INSERT fires on its table: INSERT ones, and UPDATE ones for the rows its
+/// `ON CONFLICT DO UPDATE` updates.
+struct InsertTriggers {
+    insert: Fired,
+    update: Fired,
+    columns: Vec<String>,
+}
+
+impl InsertTriggers {
+    fn new(cat: &Catalog, t: &TableDef, upsert: Option<&Upsert>) -> Self {
+        let update = match upsert.map(|u| &u.action) {
+            Some(UpsertAction::Update { sets, .. }) => {
+                let set: Vec<&str> = sets
+                    .iter()
+                    .filter_map(|(ci, _)| t.columns.get(*ci).map(|c| c.name.as_str()))
+                    .collect();
+                Fired::new(cat, &t.name, TriggerEvent::Update, &set)
+            }
+            _ => Fired::default(),
+        };
+        InsertTriggers {
+            insert: Fired::new(cat, &t.name, TriggerEvent::Insert, &[]),
+            update,
+            columns: column_names(t),
         }
-        if let Some(rowid) = ex.upsert_conflict(t, &row, u.target.as_deref())? {
-            let UpsertAction::Update { sets, pred } = &u.action else {
-                return Ok(());
-            };
-            let Some(old) = ex.load_row(t, rowid)? else {
-                return Ok(());
-            };
-            let mut both = old.clone();
-            both.extend(row);
-            if let Some(p) = pred {
-                if ex.eval(p, &both)?.truthy() != Some(true) {
-                    return Ok(());
+    }
+}
+
+fn column_names(t: &TableDef) -> Vec<String> {
+    t.columns.iter().map(|c| c.name.clone()).collect()
+}
+
+/// `row` with the table's column affinities applied (what BEFORE triggers see as NEW).
+fn with_affinities(t: &TableDef, mut row: Row) -> Row {
+    for (i, c) in t.columns.iter().enumerate() {
+        if let Some(v) = row.get_mut(i) {
+            *v = c.affinity.apply(std::mem::replace(v, Value::Null));
+        }
+    }
+    row
+}
+
+/// The rowid of a row as stored (the INTEGER PRIMARY KEY column, else `fallback`).
+fn stored_rowid(t: &TableDef, row: &[Value], fallback: Option<i64>) -> Value {
+    match t.rowid_column.and_then(|rc| row.get(rc)) {
+        Some(v) => v.clone(),
+        None => fallback.map_or(Value::Null, Value::Integer),
+    }
+}
+
+/// One row an UPDATE (or an UPSERT's DO UPDATE) changes, as its triggers see it.
+struct RowUpdate<'a> {
+    fire: Firing<'a>,
+    t: &'a TableDef,
+    columns: &'a [String],
+    rowid: i64,
+    old: &'a [Value],
+}
+
+impl RowUpdate<'_> {
+    /// Fires UPDATE triggers `list` with OLD = the row before and NEW = `new`.
+    fn fire(
+        &self,
+        ex: &mut Exec,
+        list: &[Arc<crate::trigger::Trigger>],
+        new: &[Value],
+    ) -> Result<Outcome> {
+        let old_id = Value::Integer(self.rowid);
+        let new_id = stored_rowid(self.t, new, Some(self.rowid));
+        let old = Image {
+            row: self.old,
+            rowid: &old_id,
+        };
+        let new = Image {
+            row: new,
+            rowid: &new_id,
+        };
+        self.fire.fire(ex, list, self.columns, Some(old), Some(new))
+    }
+}
+
+/// How an INSERT writes each of its rows.
+struct RowWrite<'a> {
+    t: &'a TableDef,
+    mode: OnConflict,
+    upsert: Option<&'a Upsert>,
+    trig: &'a InsertTriggers,
+    fire: Firing<'a>,
+}
+
+impl RowWrite<'_> {
+    /// Inserts one row, applying the UPSERT clause when it conflicts on its target, and
+    /// fires the table's triggers around the write.
+    fn insert(&self, ex: &mut Exec, row: Row, out: &mut DmlOutput) -> Result<()> {
+        let t = self.t;
+        let trig = self.trig;
+        let mut row = row;
+        if !trig.insert.before.is_empty() {
+            // As in SQLite: NEW has the column affinities applied, and an automatic rowid
+            // reads as -1 (it is not assigned yet).
+            row = with_affinities(t, row);
+            let mut img = row.clone();
+            if let Some(v) = t.rowid_column.and_then(|rc| img.get_mut(rc)) {
+                if v.is_null() {
+                    *v = Value::Integer(-1);
                 }
             }
-            let mut new = old;
-            for (ci, e) in sets {
-                new[*ci] = ex.eval(e, &both)?;
+            let rowid = stored_rowid(t, &img, Some(-1));
+            let new = Image {
+                row: &img,
+                rowid: &rowid,
+            };
+            let o = self
+                .fire
+                .fire(ex, &trig.insert.before, &trig.columns, None, Some(new))?;
+            if o == Outcome::Ignore {
+                return Ok(());
             }
-            if let Some(stored) = ex.write_row_out(t, new, Some(rowid), OnConflict::Abort)? {
-                out.written(ex, &stored)?;
-            }
-            return Ok(());
         }
+        self.write(ex, row, out)
     }
-    if let Some(stored) = ex.write_row_out(t, row, None, mode)? {
-        out.written(ex, &stored)?;
+
+    /// The write itself (after BEFORE INSERT triggers).
+    fn write(&self, ex: &mut Exec, mut row: Row, out: &mut DmlOutput) -> Result<()> {
+        let t = self.t;
+        let trig = self.trig;
+        if let Some(u) = self.upsert {
+            row = with_affinities(t, row);
+            if let Some(rowid) = ex.upsert_conflict(t, &row, u.target.as_deref())? {
+                let UpsertAction::Update { sets, pred } = &u.action else {
+                    return Ok(());
+                };
+                let Some(old) = ex.load_row(t, rowid)? else {
+                    return Ok(());
+                };
+                let mut both = old.clone();
+                both.extend(row);
+                if let Some(p) = pred {
+                    if ex.eval(p, &both)?.truthy() != Some(true) {
+                        return Ok(());
+                    }
+                }
+                let mut new = old.clone();
+                for (ci, e) in sets {
+                    new[*ci] = ex.eval(e, &both)?;
+                }
+                let updated = RowUpdate {
+                    fire: self.fire,
+                    t,
+                    columns: &trig.columns,
+                    rowid,
+                    old: &old,
+                };
+                if !trig.update.before.is_empty() {
+                    let img = with_affinities(t, new.clone());
+                    if updated.fire(ex, &trig.update.before, &img)? == Outcome::Ignore
+                        || ex.load_row(t, rowid)?.is_none()
+                    {
+                        return Ok(());
+                    }
+                }
+                if let Some(stored) = ex.write_row_out(t, new, Some(rowid), OnConflict::Abort)? {
+                    out.written(ex, &stored)?;
+                    updated.fire(ex, &trig.update.after, &stored)?;
+                }
+                return Ok(());
+            }
+        }
+        if let Some(stored) = ex.write_row_out(t, row, None, self.mode)? {
+            out.written(ex, &stored)?;
+            if !trig.insert.after.is_empty() {
+                let id = stored_rowid(t, &stored, ex.last_rowid);
+                let img = Image {
+                    row: &stored,
+                    rowid: &id,
+                };
+                self.fire
+                    .fire(ex, &trig.insert.after, &trig.columns, None, Some(img))?;
+            }
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 fn dml_target(
     cat: &Catalog,
     rel: &ast::TableFactor,
     selection: Option<&ast::Expr>,
+    in_trigger: bool,
 ) -> Result<(Arc<TableDef>, Option<Expr>, crate::plan::Access)> {
     let ast::TableFactor::Table { name, alias, .. } = rel else {
         return unsupported("UPDATE/DELETE on a non-table");
@@ -1642,7 +1995,7 @@ fn dml_target(
         return unsupported("alias on UPDATE/DELETE target");
     }
     let t = table_for_write(cat, &object_name(name))?.clone();
-    let mut p = Planner::new(cat);
+    let mut p = Planner::new(cat).in_trigger(in_trigger);
     let pred = match selection {
         Some(e) => Some(p.bind_in_table(Some(&t), e)?),
         None => None,
@@ -1651,19 +2004,63 @@ fn dml_target(
     Ok((t, pred, access))
 }
 
-fn update(
+/// The view an UPDATE/DELETE targets, when it is a view with INSTEAD OF triggers for
+/// `event` (`set`: the UPDATE's SET columns).
+fn view_target(
     cat: &Catalog,
+    rel: &ast::TableFactor,
+    event: TriggerEvent,
+    set: &[&str],
+) -> Option<(String, Fired)> {
+    let ast::TableFactor::Table { name, .. } = rel else {
+        return None;
+    };
+    let name = object_name(name);
+    if cat.table(&name).is_some() || cat.view(&name).is_none() {
+        return None;
+    }
+    let fired = Fired::new(cat, &name, event, set);
+    // A view without INSTEAD OF triggers for the event is refused by `dml_target`.
+    (!fired.instead.is_empty()).then_some((name, fired))
+}
+
+fn update(
+    fire: Firing<'_>,
     txn: &mut dyn KvTxn,
     u: &ast::Update,
     params: &[Value],
-    ctl: &Ctl,
 ) -> Result<QueryResult> {
+    let (cat, ctl) = (fire.cat, fire.ctl);
     if !u.table.joins.is_empty() || u.from.is_some() || u.limit.is_some() {
         return unsupported("UPDATE with joins / FROM / LIMIT");
     }
-    let (t, pred, access) = dml_target(cat, &u.table.relation, u.selection.as_ref())?;
-    let mode = conflict_mode(u.or, false)?;
-    let mut p = Planner::new(cat);
+    let set_names: Vec<String> = u
+        .assignments
+        .iter()
+        .filter_map(|a| match &a.target {
+            ast::AssignmentTarget::ColumnName(n) => Some(object_name(n)),
+            ast::AssignmentTarget::Tuple(_) => None,
+        })
+        .collect();
+    let set_refs: Vec<&str> = set_names.iter().map(String::as_str).collect();
+    if let Some((name, fired)) =
+        view_target(cat, &u.table.relation, TriggerEvent::Update, &set_refs)
+    {
+        if u.returning.is_some() || u.or.is_some() {
+            return unsupported("RETURNING or OR <conflict> on an UPDATE of a view");
+        }
+        let sel = u.selection.as_ref();
+        return view_update_or_delete(fire, txn, &name, &fired, sel, &u.assignments, params);
+    }
+    let (t, pred, access) = dml_target(
+        cat,
+        &u.table.relation,
+        u.selection.as_ref(),
+        fire.in_trigger(),
+    )?;
+    let fire = fire.with_conflict(explicit_conflict(u.or, false));
+    let mode = fire.conflict.unwrap_or(OnConflict::Abort);
+    let mut p = Planner::new(cat).in_trigger(fire.in_trigger());
     let mut sets: Vec<(usize, Expr)> = Vec::new();
     for a in &u.assignments {
         let ci = assignment_column(&t, a)?;
@@ -1676,17 +2073,50 @@ fn update(
         None => None,
     };
     check_params(p.nparams, params)?;
+    let trig = Fired::new(cat, &t.name, TriggerEvent::Update, &set_refs);
+    let columns = column_names(&t);
     let mut ex = Exec::with_ctl(txn, params, ctl.clone());
     let rows = ex.scan_rows(&t, &access, pred.as_ref())?;
     let mut out = DmlOutput::new(returning);
     for (rowid, old) in rows {
         ex.ctl().tick()?;
+        let mut old = old;
+        if !trig.is_empty() {
+            // Earlier rows' trigger programs may have changed or deleted this row.
+            match ex.load_row(&t, rowid)? {
+                Some(cur) => old = cur,
+                None => continue,
+            }
+        }
         let mut new = old.clone();
         for (ci, e) in &sets {
             new[*ci] = ex.eval(e, &old)?;
         }
+        let updated = RowUpdate {
+            fire,
+            t: &t,
+            columns: &columns,
+            rowid,
+            old: &old,
+        };
+        if !trig.before.is_empty() {
+            let img = with_affinities(&t, new.clone());
+            if updated.fire(&mut ex, &trig.before, &img)? == Outcome::Ignore {
+                continue;
+            }
+            // As in SQLite: the columns the UPDATE does not set are read again.
+            let Some(cur) = ex.load_row(&t, rowid)? else {
+                continue;
+            };
+            for (i, v) in cur.into_iter().enumerate() {
+                if !sets.iter().any(|(ci, _)| *ci == i) {
+                    new[i] = v;
+                }
+            }
+        }
         if let Some(stored) = ex.write_row_out(&t, new, Some(rowid), mode)? {
             out.written(&mut ex, &stored)?;
+            updated.fire(&mut ex, &trig.after, &stored)?;
         }
     }
     Ok(out.finish(None))
@@ -1703,28 +2133,239 @@ fn delete_relation(d: &ast::Delete) -> Result<&ast::TableFactor> {
 }
 
 fn delete(
-    cat: &Catalog,
+    fire: Firing<'_>,
     txn: &mut dyn KvTxn,
     d: &ast::Delete,
     params: &[Value],
-    ctl: &Ctl,
 ) -> Result<QueryResult> {
+    let (cat, ctl) = (fire.cat, fire.ctl);
     if d.limit.is_some() {
         return unsupported("DELETE ... LIMIT");
     }
     let rel = delete_relation(d)?;
-    let (t, pred, access) = dml_target(cat, rel, d.selection.as_ref())?;
+    if let Some((name, fired)) = view_target(cat, rel, TriggerEvent::Delete, &[]) {
+        if d.returning.is_some() {
+            return unsupported("RETURNING on a DELETE from a view");
+        }
+        let sel = d.selection.as_ref();
+        return view_update_or_delete(fire, txn, &name, &fired, sel, &[], params);
+    }
+    let (t, pred, access) = dml_target(cat, rel, d.selection.as_ref(), fire.in_trigger())?;
     let returning = match &d.returning {
-        Some(items) => Some(Planner::new(cat).bind_returning(&t, items)?),
+        Some(items) => Some(
+            Planner::new(cat)
+                .in_trigger(fire.in_trigger())
+                .bind_returning(&t, items)?,
+        ),
         None => None,
     };
+    let trig = Fired::new(cat, &t.name, TriggerEvent::Delete, &[]);
+    let columns = column_names(&t);
     let mut ex = Exec::with_ctl(txn, params, ctl.clone());
     let rows = ex.scan_rows(&t, &access, pred.as_ref())?;
     let mut out = DmlOutput::new(returning);
     for (rowid, row) in rows {
         ex.ctl().tick()?;
+        let mut row = row;
+        let id = Value::Integer(rowid);
+        if !trig.is_empty() {
+            // Earlier rows' trigger programs may have changed or deleted this row.
+            match ex.load_row(&t, rowid)? {
+                Some(cur) => row = cur,
+                None => continue,
+            }
+        }
+        if !trig.before.is_empty() {
+            let old = Image {
+                row: &row,
+                rowid: &id,
+            };
+            if fire.fire(&mut ex, &trig.before, &columns, Some(old), None)? == Outcome::Ignore {
+                continue;
+            }
+            match ex.load_row(&t, rowid)? {
+                Some(cur) => row = cur,
+                None => continue,
+            }
+        }
         ex.delete_row(&t, rowid, &row)?;
         out.written(&mut ex, &row)?;
+        let old = Image {
+            row: &row,
+            rowid: &id,
+        };
+        fire.fire(&mut ex, &trig.after, &columns, Some(old), None)?;
     }
     Ok(out.finish(None))
+}
+
+// ---------------------------------------------------------------- INSTEAD OF (views)
+
+/// A plan reading every row of view `name`, and its column names.
+fn view_rows(cat: &Catalog, name: &str) -> Result<(Planned, Vec<String>)> {
+    let sql = format!("SELECT * FROM \"{}\"", name.replace('"', "\"\""));
+    let Statement::Query(q) = parse_one(&sql)? else {
+        return Err(Error::Internal("view scan is not a query".into()));
+    };
+    let planned = Planner::new(cat).plan_query(&q)?;
+    let names = planned.columns.iter().map(|c| c.name.clone()).collect();
+    Ok((planned, names))
+}
+
+/// A stand-in table with a view's columns, to bind WHERE and SET expressions over its rows.
+fn view_as_table(name: &str, columns: &[String]) -> TableDef {
+    TableDef {
+        id: 0,
+        name: name.to_string(),
+        columns: columns
+            .iter()
+            .map(|c| ColumnDef {
+                name: c.clone(),
+                decl_type: String::new(),
+                ty: DataType::Null,
+                affinity: Affinity::Blob,
+                not_null: false,
+                default: None,
+                added_default: None,
+            })
+            .collect(),
+        rowid_column: None,
+        indexes: Vec::new(),
+        next_index_id: 1,
+        stats: None,
+        autoincrement: false,
+        primary_key: None,
+    }
+}
+
+/// INSERT into a view with INSTEAD OF INSERT triggers: each row fires them as NEW (the view
+/// itself is not written; as in SQLite, no row counts as changed).
+fn insert_into_view(
+    fire: Firing<'_>,
+    txn: &mut dyn KvTxn,
+    ins: &ast::Insert,
+    params: &[Value],
+    name: &str,
+    fired: &Fired,
+) -> Result<QueryResult> {
+    if ins.returning.is_some() || ins.on.is_some() || ins.or.is_some() || ins.replace_into {
+        return unsupported("RETURNING, ON CONFLICT or OR <conflict> on an INSERT into a view");
+    }
+    let (_, columns) = view_rows(fire.cat, name)?;
+    let mut targets = Vec::new();
+    for c in &ins.columns {
+        let n = object_name(c);
+        match columns.iter().position(|x| x.eq_ignore_ascii_case(&n)) {
+            Some(p) => targets.push(p),
+            None => return name_err(format!("table {name} has no column named {n}")),
+        }
+    }
+    if ins.columns.is_empty() {
+        targets = (0..columns.len()).collect();
+    }
+    let mut planner = Planner::new(fire.cat).in_trigger(fire.in_trigger());
+    let rows = match &ins.source {
+        None => vec![Vec::new()],
+        Some(source) => {
+            let planned = match source.body.as_ref() {
+                ast::SetExpr::Values(v)
+                    if source.order_by.is_none() && source.limit_clause.is_none() =>
+                {
+                    planner.plan_values(v)?
+                }
+                _ => planner.plan_query(source)?,
+            };
+            check_params(planner.nparams, params)?;
+            if planned.plan.width() != targets.len() {
+                return Err(Error::Semantic(format!(
+                    "{} values for {} columns",
+                    planned.plan.width(),
+                    targets.len()
+                )));
+            }
+            let mut ex = Exec::with_ctl(&mut *txn, params, fire.ctl.clone());
+            ex.run(&planned.plan)?
+        }
+    };
+    let mut ex = Exec::with_ctl(txn, params, fire.ctl.clone());
+    for src in rows {
+        ex.ctl().tick()?;
+        ex.ctl()
+            .charge(crate::ctl::row_bytes(&src), "INSTEAD OF trigger")?;
+        let mut row = vec![Value::Null; columns.len()];
+        for (v, &ti) in src.into_iter().zip(&targets) {
+            row[ti] = v;
+        }
+        let new = Image {
+            row: &row,
+            rowid: &Value::Null,
+        };
+        fire.fire(&mut ex, &fired.instead, &columns, None, Some(new))?;
+    }
+    Ok(QueryResult::default())
+}
+
+/// UPDATE (with `sets`) or DELETE (without) on a view with INSTEAD OF triggers: each view
+/// row matching `selection` fires them with OLD (and NEW for UPDATE).
+fn view_update_or_delete(
+    fire: Firing<'_>,
+    txn: &mut dyn KvTxn,
+    name: &str,
+    fired: &Fired,
+    selection: Option<&ast::Expr>,
+    sets: &[ast::Assignment],
+    params: &[Value],
+) -> Result<QueryResult> {
+    let (planned, columns) = view_rows(fire.cat, name)?;
+    let vt = view_as_table(name, &columns);
+    let mut p = Planner::new(fire.cat).in_trigger(fire.in_trigger());
+    let pred = match selection {
+        Some(e) => Some(p.bind_in_table(Some(&vt), e)?),
+        None => None,
+    };
+    let mut bound: Vec<(usize, Expr)> = Vec::new();
+    for a in sets {
+        let ci = assignment_column(&vt, a)?;
+        let e = p.bind_in_table(Some(&vt), &a.value)?;
+        bound.retain(|(c, _)| *c != ci);
+        bound.push((ci, e));
+    }
+    check_params(p.nparams, params)?;
+    let mut ex = Exec::with_ctl(txn, params, fire.ctl.clone());
+    let rows = ex.run(&planned.plan)?;
+    let update = !sets.is_empty();
+    for old in rows {
+        ex.ctl().tick()?;
+        ex.ctl()
+            .charge(crate::ctl::row_bytes(&old), "INSTEAD OF trigger")?;
+        if let Some(pr) = &pred {
+            if ex.eval(pr, &old)?.truthy() != Some(true) {
+                continue;
+            }
+        }
+        let old_img = Image {
+            row: &old,
+            rowid: &Value::Null,
+        };
+        if update {
+            let mut new = old.clone();
+            for (ci, e) in &bound {
+                new[*ci] = ex.eval(e, &old)?;
+            }
+            let new_img = Image {
+                row: &new,
+                rowid: &Value::Null,
+            };
+            fire.fire(
+                &mut ex,
+                &fired.instead,
+                &columns,
+                Some(old_img),
+                Some(new_img),
+            )?;
+        } else {
+            fire.fire(&mut ex, &fired.instead, &columns, Some(old_img), None)?;
+        }
+    }
+    Ok(QueryResult::default())
 }

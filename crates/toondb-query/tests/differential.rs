@@ -339,6 +339,74 @@ fn random_upserts_match_sqlite() {
     );
 }
 
+/// Random writes to a table with BEFORE/AFTER triggers (WHEN, UPDATE OF, RAISE(IGNORE),
+/// RAISE(ABORT), a cascade into a second table's trigger): the rows each statement returns,
+/// the table and the trigger-written tables afterwards must match SQLite's.
+#[test]
+fn random_trigger_writes_match_sqlite() {
+    let n = statement_count();
+    let mut rng = Rng(0x7216_6E55_0B5E_55ED);
+    let db = Database::open_in_memory().unwrap();
+    let mut s = db.session();
+    let c = rusqlite::Connection::open_in_memory().unwrap();
+    let setup = [
+        "CREATE TABLE u(id INTEGER PRIMARY KEY, k TEXT UNIQUE, v INTEGER, n INTEGER DEFAULT 0)",
+        "CREATE TABLE log(seq INTEGER PRIMARY KEY, what TEXT, id INTEGER, a, b)",
+        "CREATE TABLE total(id INTEGER PRIMARY KEY, s INTEGER)",
+        "INSERT INTO total VALUES (1, 0)",
+        "CREATE TRIGGER u_bi BEFORE INSERT ON u WHEN new.v % 7 = 0 BEGIN SELECT RAISE(IGNORE); END",
+        "CREATE TRIGGER u_ai AFTER INSERT ON u BEGIN INSERT INTO log(what, id, a, b) VALUES ('ins', new.id, new.k, new.v); END",
+        "CREATE TRIGGER u_au AFTER UPDATE OF v ON u WHEN new.v IS NOT old.v BEGIN INSERT INTO log(what, id, a, b) VALUES ('upd', new.id, old.v, new.v); END",
+        "CREATE TRIGGER u_bd BEFORE DELETE ON u WHEN old.v = 13 BEGIN SELECT RAISE(ABORT, 'keep 13'); END",
+        "CREATE TRIGGER u_ad AFTER DELETE ON u BEGIN INSERT INTO log(what, id, a, b) VALUES ('del', old.id, old.k, old.v); END",
+        "CREATE TRIGGER log_ai AFTER INSERT ON log WHEN new.what <> 'del' BEGIN UPDATE total SET s = s + coalesce(new.b, 0) WHERE id = 1; END",
+    ];
+    for q in setup {
+        s.execute(q).unwrap();
+        c.execute(q, []).unwrap();
+    }
+    let mut compared = 0;
+    for _ in 0..n {
+        let id = rng.below(12).to_string();
+        let k = format!("'k{}'", rng.below(10));
+        let v = rng.below(40) as i64 - 10;
+        let ret = rng.pick(&["", " RETURNING *", " RETURNING id, v"]);
+        let sql = match rng.below(7) {
+            0 => format!("INSERT INTO u(id, k, v) VALUES ({id}, {k}, {v}) ON CONFLICT (k) DO UPDATE SET v = excluded.v, n = n + 1{ret}"),
+            1 => format!("INSERT OR REPLACE INTO u(id, k, v) VALUES ({id}, {k}, {v}){ret}"),
+            2 => format!("INSERT OR IGNORE INTO u(k, v) VALUES ({k}, {v}), ({k}, {}){ret}", v + 1),
+            3 => format!("UPDATE u SET v = v + {} WHERE id % 3 = {}{ret}", rng.below(5), rng.below(3)),
+            4 => format!("UPDATE u SET n = n + 1 WHERE v < {v}{ret}"),
+            5 => format!("INSERT INTO u(id, k, v) VALUES ({id}, {k}, {v}){ret}"),
+            _ => format!("DELETE FROM u WHERE v > {}{ret}", v + 15),
+        };
+        if let Some((mut a, mut b)) = run_both(&mut s, &c, &sql) {
+            normalize(&mut a);
+            normalize(&mut b);
+            assert_eq!(
+                b, a,
+                "RETURNING mismatch (left ToonDB, right SQLite):\n{sql}"
+            );
+            compared += 1;
+        }
+        for state in [
+            "SELECT id, k, v, n FROM u ORDER BY id",
+            "SELECT seq, what, id, a, b FROM log ORDER BY seq",
+            "SELECT s FROM total",
+        ] {
+            let (a, b) = run_both(&mut s, &c, state).unwrap();
+            assert_eq!(
+                b, a,
+                "{state} differs after (left ToonDB, right SQLite):\n{sql}"
+            );
+        }
+    }
+    assert!(
+        compared > n / 3,
+        "too few comparable statements: {compared}"
+    );
+}
+
 /// Random JSON extraction and construction over generated documents: results must match
 /// SQLite's (bundled) JSON functions.
 #[test]
