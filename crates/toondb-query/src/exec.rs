@@ -2022,6 +2022,20 @@ impl<'t> Exec<'t> {
         Ok(())
     }
 
+    /// Rewrites every stored row of `t` through `f` (ALTER TABLE DROP COLUMN), reading the
+    /// table in chunks so the rewrite holds no more than one chunk at a time.
+    pub fn rewrite_rows(&mut self, t: &TableDef, f: &mut dyn FnMut(&mut Row)) -> Result<()> {
+        let prefix = table_rows_prefix(t.id);
+        let hi = prefix_end(&prefix);
+        self.range_stream(Bound::Included(prefix), hi, &mut |x, k, v| {
+            let mut row = x.read_row(t, &k, &v)?;
+            f(&mut row);
+            x.txn()?.put(&k, &crate::codec::encode_row(&row))?;
+            Ok(Flow::More)
+        })?;
+        Ok(())
+    }
+
     /// Deletes every key with the given prefix.
     pub fn delete_prefix(&mut self, prefix: &[u8]) -> Result<u64> {
         let hi = prefix_end(prefix);
