@@ -153,6 +153,8 @@ pub struct Exec<'t> {
     ctl: Ctl,
     /// The current row of each running recursive CTE (by work-table id).
     work: HashMap<usize, Row>,
+    /// Left rows of the running lateral joins (innermost last).
+    lateral: Vec<Row>,
 }
 
 /// Evaluates an expression without data access (constant folding, defaults).
@@ -166,6 +168,7 @@ pub fn eval_const(e: &Expr) -> Result<Value> {
         last_rowid: None,
         ctl: Ctl::unlimited(),
         work: HashMap::new(),
+        lateral: Vec::new(),
     };
     x.eval(e, &[])
 }
@@ -401,6 +404,7 @@ impl<'t> Exec<'t> {
             last_rowid: None,
             ctl,
             work: HashMap::new(),
+            lateral: Vec::new(),
         }
     }
 
@@ -862,6 +866,81 @@ impl<'t> Exec<'t> {
                 self.ctl.release(bytes);
                 r
             }
+            Plan::JsonTable {
+                tree,
+                args,
+                lateral,
+            } => {
+                let ctx = if *lateral {
+                    match self.lateral.last() {
+                        Some(r) => r.clone(),
+                        None => return rt("internal: lateral function outside its join"),
+                    }
+                } else {
+                    Vec::new()
+                };
+                let mut vals = Vec::with_capacity(args.len());
+                for a in args {
+                    vals.push(self.eval(a, &ctx)?);
+                }
+                let Some(doc) = vals.first() else {
+                    return rt("internal: json_each without arguments");
+                };
+                let rows = crate::json_each::rows(doc, vals.get(1), *tree)?;
+                let bytes: usize = rows.iter().map(|r| row_bytes(r)).sum();
+                self.ctl.charge(bytes, "json_each")?;
+                let mut flow = Ok(Flow::More);
+                for r in rows {
+                    if let Err(e) = self.ctl.tick() {
+                        flow = Err(e);
+                        break;
+                    }
+                    match sink(self, r) {
+                        Ok(Flow::More) => {}
+                        other => {
+                            flow = other;
+                            break;
+                        }
+                    }
+                }
+                self.ctl.release(bytes);
+                flow
+            }
+            Plan::LateralJoin {
+                left,
+                right,
+                kind,
+                on,
+                right_width,
+            } => self.stream(left, &mut |x, l| {
+                if x.lateral.len() > crate::planner::MAX_DEPTH {
+                    return Err(Error::TooBig("lateral joins nested too deep".into()));
+                }
+                x.lateral.push(l.clone());
+                let mut matched = false;
+                let r = x.stream(right, &mut |x, r| {
+                    let mut row = Vec::with_capacity(l.len() + r.len());
+                    row.extend(l.iter().cloned());
+                    row.extend(r);
+                    if let Some(c) = on {
+                        if !x.truth(c, &row)? {
+                            return Ok(Flow::More);
+                        }
+                    }
+                    matched = true;
+                    sink(x, row)
+                });
+                x.lateral.pop();
+                if r? == Flow::Stop {
+                    return Ok(Flow::Stop);
+                }
+                if !matched && kind.keeps_left() {
+                    let mut row = l;
+                    row.extend(std::iter::repeat_n(Value::Null, *right_width));
+                    return sink(x, row);
+                }
+                Ok(Flow::More)
+            }),
             Plan::WorkTable { id, .. } => match self.work.get(id).cloned() {
                 Some(row) => sink(self, row),
                 None => rt("internal: recursive table read outside its recursion"),

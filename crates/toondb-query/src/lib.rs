@@ -22,6 +22,7 @@ pub mod expr;
 pub mod format;
 pub mod func;
 pub mod json;
+pub mod json_each;
 pub mod kv;
 pub mod parse;
 pub mod plan;

@@ -79,6 +79,8 @@ struct ScopeCol {
     ty: DataType,
     aff: Option<Affinity>,
     decl: Option<String>,
+    /// Left out of `*` and NATURAL joins (json_each's `json` and `root`).
+    hidden: bool,
 }
 
 #[derive(Debug, Default)]
@@ -368,6 +370,9 @@ struct FromItem {
     /// Base table (for scans that can take pushed-down filters and index access).
     table: Option<Arc<TableDef>>,
     cols: Vec<ScopeCol>,
+    /// A table-valued function whose arguments read earlier FROM items (joined with
+    /// [`Plan::LateralJoin`]).
+    lateral: bool,
 }
 
 /// Binder/planner state for one statement.
@@ -386,6 +391,9 @@ pub struct Planner<'a> {
     /// The SELECT being planned has a LIMIT: reading a whole index in ORDER BY order (and
     /// stopping after LIMIT rows) beats a full scan plus a top-k buffer.
     limited: bool,
+    /// A table-valued function's arguments in the FROM clause being bound read an enclosing
+    /// query (the SELECT they belong to is correlated).
+    from_correlated: bool,
 }
 
 impl<'a> Planner<'a> {
@@ -401,6 +409,7 @@ impl<'a> Planner<'a> {
             ctes: Vec::new(),
             work_tables: Vec::new(),
             limited: false,
+            from_correlated: false,
         }
     }
 
@@ -1329,6 +1338,7 @@ impl<'a> Planner<'a> {
                             ty: c.ty,
                             aff: None,
                             decl: c.decl_type.clone(),
+                            hidden: false,
                         })
                         .collect();
                     return Ok(FromItem {
@@ -1338,6 +1348,7 @@ impl<'a> Planner<'a> {
                         },
                         table: None,
                         cols,
+                        lateral: false,
                     });
                 }
                 if let Some(pos) = self
@@ -1380,6 +1391,7 @@ impl<'a> Planner<'a> {
                             ty: c.ty,
                             aff: Some(c.affinity),
                             decl: decl_text(&c.decl_type),
+                            hidden: false,
                         })
                         .collect();
                     return Ok(FromItem {
@@ -1392,6 +1404,7 @@ impl<'a> Planner<'a> {
                         },
                         table: Some(t.clone()),
                         cols,
+                        lateral: false,
                     });
                 }
                 if let Some(v) = self.catalog.view(&tname) {
@@ -1495,15 +1508,19 @@ impl<'a> Planner<'a> {
                     if matches!(j.relation, TableFactor::NestedJoin { .. }) {
                         return unsupported("NATURAL JOIN with a parenthesized join");
                     }
-                    items.push(self.table_factor(&j.relation)?);
+                    let item = self.table_factor_in(&j.relation, items)?;
+                    items.push(item);
                     let (l, r) = items.split_at(items.len() - 1);
                     let names: Vec<String> = r[0]
                         .cols
                         .iter()
                         .filter(|c| {
-                            l.iter().any(|it| {
-                                it.cols.iter().any(|x| x.name.eq_ignore_ascii_case(&c.name))
-                            })
+                            !c.hidden
+                                && l.iter().any(|it| {
+                                    it.cols
+                                        .iter()
+                                        .any(|x| !x.hidden && x.name.eq_ignore_ascii_case(&c.name))
+                                })
                         })
                         .map(|c| c.name.clone())
                         .collect();
@@ -1538,9 +1555,93 @@ impl<'a> Planner<'a> {
             }
             return unsupported("parenthesized outer joins");
         }
-        items.push(self.table_factor(tf)?);
+        let item = self.table_factor_in(tf, items)?;
+        items.push(item);
         joins.push(spec);
         Ok(())
+    }
+
+    /// A FROM item after `earlier` ones: a table-valued function (`json_each`, `json_tree`)
+    /// binds its arguments with the earlier items' columns visible (a lateral reference);
+    /// anything else is [`Planner::table_factor`].
+    fn table_factor_in(&mut self, tf: &TableFactor, earlier: &[FromItem]) -> Result<FromItem> {
+        let TableFactor::Table {
+            name,
+            alias,
+            args: Some(targs),
+            ..
+        } = tf
+        else {
+            return self.table_factor(tf);
+        };
+        let fname = object_name(name).to_ascii_lowercase();
+        let tree = match fname.as_str() {
+            "json_each" => false,
+            "json_tree" => true,
+            _ => return unsupported(format!("table-valued function {fname}")),
+        };
+        if targs.settings.is_some() {
+            return unsupported("SETTINGS in a table-valued function");
+        }
+        // No argument: no rows, as in SQLite (the document is NULL).
+        if targs.args.len() > 2 {
+            return Err(Error::Semantic(format!(
+                "wrong number of arguments to function {fname}()"
+            )));
+        }
+        let frame = Frame {
+            cols: earlier
+                .iter()
+                .flat_map(|it| it.cols.iter().cloned())
+                .collect(),
+            ..Frame::default()
+        };
+        self.frames.push(frame);
+        let bound: Result<Vec<Expr>> = targs
+            .args
+            .iter()
+            .map(|a| match a {
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => self.bind(e, &mut None),
+                other => unsupported(format!("argument {other} of {fname}()")),
+            })
+            .collect();
+        let f = self.frames.pop();
+        self.from_correlated |= f.is_some_and(|f| f.correlated);
+        let mut args = bound?;
+        if args.is_empty() {
+            args.push(Expr::Lit(Value::Null));
+        }
+        let mut cols = Vec::new();
+        for a in &args {
+            a.columns(&mut cols);
+        }
+        let lateral = !cols.is_empty();
+        let a = alias
+            .as_ref()
+            .map_or_else(|| fname.clone(), |a| a.name.value.clone());
+        let n = crate::json_each::COLUMNS.len();
+        let cols = crate::json_each::COLUMNS
+            .iter()
+            .enumerate()
+            .map(|(i, c)| ScopeCol {
+                table: a.clone(),
+                name: (*c).to_string(),
+                ty: DataType::Null,
+                aff: None,
+                decl: None,
+                hidden: i >= n - crate::json_each::HIDDEN,
+            })
+            .collect();
+        Ok(FromItem {
+            plan: Plan::JsonTable {
+                tree,
+                args,
+                lateral,
+            },
+            table: None,
+            cols,
+            lateral,
+        })
     }
 
     fn plan_select(&mut self, sel: &ast::Select, order: &[&ast::OrderByExpr]) -> Result<Planned> {
@@ -1554,10 +1655,16 @@ impl<'a> Planner<'a> {
         // FROM items are bound before this SELECT's frame exists (they cannot see it).
         let mut items: Vec<FromItem> = Vec::new();
         let mut joins: Vec<(JoinKind, Option<&AE>, Vec<String>)> = Vec::new();
-        for twj in &sel.from {
-            self.add_from(twj, (JoinKind::Inner, None, vec![]), &mut items, &mut joins)?;
-        }
-        let mut frame = Frame::default();
+        let saved_correlated = std::mem::replace(&mut self.from_correlated, false);
+        let added: Result<()> = sel.from.iter().try_for_each(|twj| {
+            self.add_from(twj, (JoinKind::Inner, None, vec![]), &mut items, &mut joins)
+        });
+        let from_correlated = std::mem::replace(&mut self.from_correlated, saved_correlated);
+        added?;
+        let mut frame = Frame {
+            correlated: from_correlated,
+            ..Frame::default()
+        };
         let mut offsets = Vec::new();
         for it in &items {
             offsets.push(frame.cols.len());
@@ -1656,7 +1763,11 @@ impl<'a> Planner<'a> {
                     if frame_cols.is_empty() {
                         return Err(Error::Semantic("no tables specified".into()));
                     }
-                    proj.extend((0..from_width).map(Item::Col));
+                    proj.extend(
+                        (0..from_width)
+                            .filter(|&i| !frame_cols[i].hidden)
+                            .map(Item::Col),
+                    );
                 }
                 SelectItem::QualifiedWildcard(kind, _) => {
                     let t = match kind {
@@ -1668,7 +1779,7 @@ impl<'a> Planner<'a> {
                         frame_cols
                             .iter()
                             .enumerate()
-                            .filter(|(_, c)| c.table.eq_ignore_ascii_case(&t))
+                            .filter(|(_, c)| !c.hidden && c.table.eq_ignore_ascii_case(&t))
                             .map(|(i, _)| Item::Col(i)),
                     );
                     if proj.len() == before {
@@ -1903,7 +2014,7 @@ impl<'a> Planner<'a> {
         where_conj: &mut Vec<Expr>,
     ) -> Result<Plan> {
         let n = items.len();
-        if n < 3 || kinds.iter().any(|k| *k != JoinKind::Inner) {
+        if n < 3 || kinds.iter().any(|k| *k != JoinKind::Inner) || items.iter().any(|i| i.lateral) {
             return self.build_joins_in_order(items, offsets, join_conds, kinds, where_conj);
         }
         // Inner joins only: greedy join ordering. Start from the smallest (filtered) input,
@@ -1944,6 +2055,7 @@ impl<'a> Planner<'a> {
                     plan: it.plan.clone(),
                     table: it.table.clone(),
                     cols: Vec::new(),
+                    lateral: false,
                 };
                 estimate(&self.attach_filter(probe, local, ranges[i].0))
             })
@@ -2100,6 +2212,7 @@ impl<'a> Planner<'a> {
                 }
             }
         }
+        let lateral: Vec<bool> = items.iter().map(|it| it.lateral).collect();
         let mut plans: Vec<Plan> = Vec::new();
         for (i, it) in items.into_iter().enumerate() {
             let conds = std::mem::take(&mut per_table[i]);
@@ -2126,6 +2239,21 @@ impl<'a> Planner<'a> {
                 remaining = keep;
             }
             let (rs, re) = ranges[i];
+            if lateral[i] {
+                if !matches!(kind, JoinKind::Inner | JoinKind::Left) {
+                    return unsupported(
+                        "RIGHT or FULL JOIN of a table-valued function over earlier tables",
+                    );
+                }
+                acc = Plan::LateralJoin {
+                    left: Box::new(acc),
+                    right: Box::new(right),
+                    kind,
+                    on: Expr::conjoin(conds),
+                    right_width: re - rs,
+                };
+                continue;
+            }
             // Split equi-join keys: left expr only over tables < i, right expr only over table i.
             let mut lkeys = Vec::new();
             let mut rkeys = Vec::new();
@@ -2276,6 +2404,7 @@ impl<'a> Planner<'a> {
                 ty: c.ty,
                 aff: Some(c.affinity),
                 decl: decl_text(&c.decl_type),
+                hidden: false,
             }));
         }
         self.frames.push(f);
@@ -2369,12 +2498,14 @@ fn derived(p: Planned, alias: String) -> FromItem {
             ty: c.ty,
             aff: None,
             decl: c.decl_type.clone(),
+            hidden: false,
         })
         .collect();
     FromItem {
         plan: p.plan,
         table: None,
         cols,
+        lateral: false,
     }
 }
 
