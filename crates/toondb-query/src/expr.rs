@@ -156,6 +156,8 @@ pub enum Func {
     Date(crate::datetime::DateFunc),
     /// JSON functions and the `->` / `->>` operators (see [`crate::json`])
     Json(crate::json::JsonFunc),
+    /// char, unicode, printf, math functions, ... (see [`crate::corefunc`])
+    Core(crate::corefunc::CoreFunc),
 }
 
 impl Func {
@@ -191,6 +193,9 @@ impl Func {
             "unixepoch" => (Func::Date(DateFunc::UnixEpoch), 0, usize::MAX),
             "strftime" => (Func::Date(DateFunc::StrFTime), 1, usize::MAX),
             _ => {
+                if let Some((c, min, max)) = crate::corefunc::CoreFunc::lookup(name) {
+                    return Some((Func::Core(c), min, max));
+                }
                 let (j, min, max) = crate::json::JsonFunc::lookup(name)?;
                 (Func::Json(j), min, max)
             }
@@ -478,6 +483,7 @@ impl Expr {
             Expr::Col(_) | Expr::Agg(_) => false,
             Expr::InSub { .. } | Expr::Exists { .. } | Expr::Scalar { .. } => false,
             Expr::Func(Func::Random, _) => false,
+            Expr::Func(Func::Core(c), _) if !c.is_deterministic() => false,
             Expr::Udf(f, _) if !f.is_deterministic() => false,
             _ => self.children().iter().all(|c| c.is_row_independent()),
         }
@@ -490,6 +496,7 @@ impl Expr {
             Expr::Col(_) | Expr::Outer { .. } | Expr::Param(_) | Expr::Agg(_) => false,
             Expr::InSub { .. } | Expr::Exists { .. } | Expr::Scalar { .. } => false,
             Expr::Func(Func::Random, _) => false,
+            Expr::Func(Func::Core(c), _) if !c.is_deterministic() => false,
             // 'now' changes between executions of a cached plan: never fold.
             Expr::Func(Func::Date(_), _) => false,
             // Kept as calls so an enclosing JSON function still sees they produce JSON.
@@ -997,6 +1004,7 @@ pub fn call_func(f: Func, args: &[Value]) -> Result<Value> {
         }
         Func::Date(d) => crate::datetime::call(d, args),
         Func::Json(j) => crate::json::call(j, args)?,
+        Func::Core(c) => crate::corefunc::call(c, args)?,
         Func::Quote => match arg(0) {
             Value::Null => Value::Text("NULL".into()),
             Value::Text(s) => Value::Text(format!("'{}'", s.replace('\'', "''"))),

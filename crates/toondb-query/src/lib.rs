@@ -14,6 +14,7 @@
 
 pub mod catalog;
 pub mod codec;
+pub mod corefunc;
 pub mod ctl;
 pub mod datetime;
 pub mod error;

@@ -81,6 +81,12 @@ struct ScopeCol {
     decl: Option<String>,
     /// Left out of `*` and NATURAL joins (json_each's `json` and `root`).
     hidden: bool,
+    /// The right column of a USING / NATURAL join: left out of `*` and of unqualified names
+    /// (which mean the left column).
+    merged: bool,
+    /// Right columns merged into this one by RIGHT / FULL joins: the unqualified name (and
+    /// `*`) means `coalesce(this, those...)`.
+    coalesce: Vec<usize>,
 }
 
 #[derive(Debug, Default)]
@@ -434,7 +440,9 @@ impl<'a> Planner<'a> {
                 if !c.name.eq_ignore_ascii_case(name) {
                     continue;
                 }
-                if table.is_none() && frame.qualified_only_from.is_some_and(|q| i >= q) {
+                if table.is_none()
+                    && (c.merged || frame.qualified_only_from.is_some_and(|q| i >= q))
+                {
                     continue;
                 }
                 if let Some(t) = table {
@@ -448,16 +456,28 @@ impl<'a> Planner<'a> {
                 found = Some(i);
             }
             if let Some(i) = found {
-                if fi + 1 == n {
-                    return Ok(Some(Expr::Col(i)));
+                let depth = n - 1 - fi;
+                let at = |idx: usize| {
+                    if depth == 0 {
+                        Expr::Col(idx)
+                    } else {
+                        Expr::Outer { depth, idx }
+                    }
+                };
+                let merged = &frame.cols[i].coalesce;
+                let e = if table.is_none() && !merged.is_empty() {
+                    let mut args = vec![at(i)];
+                    args.extend(merged.iter().map(|&j| at(j)));
+                    Expr::Func(Func::Coalesce, args)
+                } else {
+                    at(i)
+                };
+                if depth > 0 {
+                    for f in &mut self.frames[fi + 1..] {
+                        f.correlated = true;
+                    }
                 }
-                for f in &mut self.frames[fi + 1..] {
-                    f.correlated = true;
-                }
-                return Ok(Some(Expr::Outer {
-                    depth: n - 1 - fi,
-                    idx: i,
-                }));
+                return Ok(Some(e));
             }
         }
         Ok(None)
@@ -783,6 +803,29 @@ impl<'a> Planner<'a> {
             }
             AE::Tuple(items) if items.len() == 1 => self.bind(&items[0], aggs)?,
             AE::TypedString(ts) => Expr::Lit(literal(&ts.value.value)?),
+            // sqlparser parses ceil(x) / floor(x) as their own expressions; SQLite's math
+            // functions take exactly one argument.
+            AE::Ceil {
+                expr,
+                field: ast::CeilFloorKind::DateTimeField(ast::DateTimeField::NoDateTime),
+            }
+            | AE::Floor {
+                expr,
+                field: ast::CeilFloorKind::DateTimeField(ast::DateTimeField::NoDateTime),
+            } => {
+                let m = if matches!(e, AE::Ceil { .. }) {
+                    crate::corefunc::Math::Ceil
+                } else {
+                    crate::corefunc::Math::Floor
+                };
+                let arg = self.bind(expr, aggs)?;
+                Expr::Func(Func::Core(crate::corefunc::CoreFunc::Math(m)), vec![arg])
+            }
+            AE::Ceil { .. } | AE::Floor { .. } => {
+                return Err(Error::Semantic(format!(
+                    "wrong number of arguments to function {e}"
+                )))
+            }
             other => return unsupported(format!("expression {other}")),
         })
     }
@@ -1339,6 +1382,8 @@ impl<'a> Planner<'a> {
                             aff: None,
                             decl: c.decl_type.clone(),
                             hidden: false,
+                            merged: false,
+                            coalesce: Vec::new(),
                         })
                         .collect();
                     return Ok(FromItem {
@@ -1392,6 +1437,8 @@ impl<'a> Planner<'a> {
                             aff: Some(c.affinity),
                             decl: decl_text(&c.decl_type),
                             hidden: false,
+                            merged: false,
+                            coalesce: Vec::new(),
                         })
                         .collect();
                     return Ok(FromItem {
@@ -1488,11 +1535,6 @@ impl<'a> Planner<'a> {
                     )
                 }
             };
-            if kind.keeps_right() && matches!(c, JoinConstraint::Using(_) | JoinConstraint::Natural)
-            {
-                // The merged column would have to be COALESCE(left, right).
-                return unsupported("RIGHT or FULL JOIN with USING or NATURAL (use ON)");
-            }
             match c {
                 JoinConstraint::On(e) => {
                     self.add_factor(&j.relation, (kind, Some(e), vec![]), items, joins)?
@@ -1630,6 +1672,8 @@ impl<'a> Planner<'a> {
                 aff: None,
                 decl: None,
                 hidden: i >= n - crate::json_each::HIDDEN,
+                merged: false,
+                coalesce: Vec::new(),
             })
             .collect();
         Ok(FromItem {
@@ -1690,6 +1734,7 @@ impl<'a> Planner<'a> {
         let from_width: usize = items.iter().map(|i| i.cols.len()).sum();
         // ---- ON / USING conditions
         let mut join_conds: Vec<Vec<Expr>> = Vec::new();
+        let any_right = joins.iter().any(|j| j.0.keeps_right());
         for (i, (_, on, using)) in joins.iter().enumerate() {
             let mut conds = Vec::new();
             if let Some(on) = on {
@@ -1699,20 +1744,51 @@ impl<'a> Planner<'a> {
                 let right = items[i]
                     .cols
                     .iter()
-                    .position(|c| c.name.eq_ignore_ascii_case(name))
+                    .position(|c| !c.hidden && c.name.eq_ignore_ascii_case(name))
                     .map(|p| p + offsets[i]);
-                let left = (0..offsets[i]).rev().find(|&p| {
-                    self.frames
-                        .last()
-                        .is_some_and(|f| f.cols[p].name.eq_ignore_ascii_case(name))
+                // The left column is the leftmost visible one of that name (as in SQLite);
+                // after RIGHT / FULL joins it stands for the coalesce of the merged columns.
+                let Some(frame) = self.frames.last_mut() else {
+                    return Err(Error::Internal("USING outside a SELECT".into()));
+                };
+                let left = (0..offsets[i]).find(|&p| {
+                    let c = &frame.cols[p];
+                    !c.hidden && !c.merged && c.name.eq_ignore_ascii_case(name)
                 });
+                // With RIGHT / FULL joins in the FROM clause SQLite merges every left column
+                // of that name, and refuses one that no earlier USING merged.
+                if any_right
+                    && (0..offsets[i]).any(|p| {
+                        let c = &frame.cols[p];
+                        Some(p) != left
+                            && !c.hidden
+                            && !c.merged
+                            && c.name.eq_ignore_ascii_case(name)
+                    })
+                {
+                    return name_err(format!("ambiguous reference to {name} in USING()"));
+                }
                 match (left, right) {
-                    (Some(l), Some(r)) => conds.push(Expr::Bin {
-                        op: BinOp::Eq,
-                        l: Box::new(Expr::Col(l)),
-                        r: Box::new(Expr::Col(r)),
-                        aff: (None, None),
-                    }),
+                    (Some(l), Some(r)) => {
+                        let lc = &mut frame.cols[l];
+                        let le = if lc.coalesce.is_empty() {
+                            Expr::Col(l)
+                        } else {
+                            let mut args = vec![Expr::Col(l)];
+                            args.extend(lc.coalesce.iter().map(|&j| Expr::Col(j)));
+                            Expr::Func(Func::Coalesce, args)
+                        };
+                        if joins[i].0.keeps_right() {
+                            lc.coalesce.push(r);
+                        }
+                        frame.cols[r].merged = true;
+                        conds.push(Expr::Bin {
+                            op: BinOp::Eq,
+                            l: Box::new(le),
+                            r: Box::new(Expr::Col(r)),
+                            aff: (None, None),
+                        });
+                    }
                     _ => {
                         return name_err(format!(
                             "cannot join using column {name} - column not present in both tables"
@@ -1721,6 +1797,24 @@ impl<'a> Planner<'a> {
                 }
             }
             join_conds.push(conds);
+        }
+        // SQLite expands a column of `*` or `t.*` under its unqualified name (the merged
+        // column) when its table lies left of a RIGHT / FULL join and a later USING / NATURAL
+        // join names it (select.c, selectExpander and inAnyUsingClause).
+        let mut star_merged = vec![false; from_width];
+        for (t, it) in items.iter().enumerate() {
+            let later = &joins[t + 1..];
+            if !later.iter().any(|j| j.0.keeps_right()) {
+                continue;
+            }
+            for (k, c) in it.cols.iter().enumerate() {
+                if later
+                    .iter()
+                    .any(|j| j.2.iter().any(|u| u.eq_ignore_ascii_case(&c.name)))
+                {
+                    star_merged[offsets[t] + k] = true;
+                }
+            }
         }
         // ---- WHERE
         let mut where_conj = Vec::new();
@@ -1746,7 +1840,11 @@ impl<'a> Planner<'a> {
         enum Item<'e> {
             Ast(&'e AE, Option<String>),
             Col(usize),
+            /// A column a RIGHT / FULL USING join merged (`coalesce` of the joined ones),
+            /// named after column `.1`.
+            Merged(Expr, usize),
         }
+
         let mut proj: Vec<Item> = Vec::new();
         let frame_cols = self
             .frames
@@ -1763,11 +1861,23 @@ impl<'a> Planner<'a> {
                     if frame_cols.is_empty() {
                         return Err(Error::Semantic("no tables specified".into()));
                     }
-                    proj.extend(
-                        (0..from_width)
-                            .filter(|&i| !frame_cols[i].hidden)
-                            .map(Item::Col),
-                    );
+                    for i in 0..from_width {
+                        let c = &frame_cols[i];
+                        if c.hidden || c.merged {
+                            continue;
+                        }
+                        // Like SQLite, a column merged by a later RIGHT / FULL join expands as
+                        // its unqualified name (an error where that name is ambiguous).
+                        let merged = if star_merged[i] {
+                            self.resolve(None, &c.name)?
+                        } else {
+                            None
+                        };
+                        proj.push(match merged {
+                            Some(e) => Item::Merged(e, i),
+                            None => Item::Col(i),
+                        });
+                    }
                 }
                 SelectItem::QualifiedWildcard(kind, _) => {
                     let t = match kind {
@@ -1782,6 +1892,15 @@ impl<'a> Planner<'a> {
                             .filter(|(_, c)| !c.hidden && c.table.eq_ignore_ascii_case(&t))
                             .map(|(i, _)| Item::Col(i)),
                     );
+                    for p in &mut proj[before..] {
+                        if let Item::Col(i) = *p {
+                            if star_merged[i] {
+                                if let Some(e) = self.resolve(None, &frame_cols[i].name)? {
+                                    *p = Item::Merged(e, i);
+                                }
+                            }
+                        }
+                    }
                     if proj.len() == before {
                         return name_err(format!("no such table: {t}"));
                     }
@@ -1825,6 +1944,10 @@ impl<'a> Planner<'a> {
                             groups.push(Expr::Col(*c));
                             continue;
                         }
+                        Some(Item::Merged(e, _)) => {
+                            groups.push(e.clone());
+                            continue;
+                        }
                         None => {
                             return Err(Error::Semantic(format!(
                                 "GROUP BY term out of range - should be between 1 and {}",
@@ -1849,6 +1972,11 @@ impl<'a> Planner<'a> {
             match p {
                 Item::Col(i) => {
                     out_exprs.push(Expr::Col(*i));
+                    let c = &frame_cols[*i];
+                    columns.push(Column::planned(c.name.clone(), c.ty, c.decl.clone()));
+                }
+                Item::Merged(e, i) => {
+                    out_exprs.push(e.clone());
                     let c = &frame_cols[*i];
                     columns.push(Column::planned(c.name.clone(), c.ty, c.decl.clone()));
                 }
@@ -2405,6 +2533,8 @@ impl<'a> Planner<'a> {
                 aff: Some(c.affinity),
                 decl: decl_text(&c.decl_type),
                 hidden: false,
+                merged: false,
+                coalesce: Vec::new(),
             }));
         }
         self.frames.push(f);
@@ -2499,6 +2629,8 @@ fn derived(p: Planned, alias: String) -> FromItem {
             aff: None,
             decl: c.decl_type.clone(),
             hidden: false,
+            merged: false,
+            coalesce: Vec::new(),
         })
         .collect();
     FromItem {
