@@ -397,7 +397,7 @@ pub fn printf(fmt: &str, args: &[Value]) -> Result<String> {
                 let q = if conv == 'w' { '"' } else { '\'' };
                 if v.is_null() {
                     let t = if conv == 'Q' { "NULL" } else { "(NULL)" };
-                    (t.to_string(), false)
+                    (truncate(t, s.precision), false)
                 } else {
                     let t = truncate(&v.to_text_lossy(), s.precision);
                     let esc = t.replace(q, &format!("{q}{q}"));
@@ -410,7 +410,8 @@ pub fn printf(fmt: &str, args: &[Value]) -> Result<String> {
             }
             'c' => {
                 let t = take().to_text_lossy();
-                let ch = t.chars().next().map(String::from).unwrap_or_default();
+                // SQLite repeats a NUL for an empty argument.
+                let ch = String::from(t.chars().next().unwrap_or('\0'));
                 let n = s.precision.unwrap_or(1).max(1);
                 (ch.repeat(n.min(MAX_FIELD)), false)
             }
@@ -479,6 +480,17 @@ fn group_thousands(digits: &str) -> String {
     out
 }
 
+/// Minimum digits of an integer conversion: the precision, or with the `0` flag the width
+/// less the sign (SQLite zero-fills integers this way even when left-justified).
+fn zero_precision(s: &Spec, sign_len: usize) -> usize {
+    let p = s.precision.unwrap_or(0);
+    if s.zero {
+        p.max(s.width.saturating_sub(sign_len))
+    } else {
+        p
+    }
+}
+
 fn int_arg(v: &Value) -> i64 {
     match v.to_numeric() {
         Value::Integer(i) => i,
@@ -494,16 +506,16 @@ fn int_field(v: &Value, s: &Spec, unsigned: bool) -> (String, bool) {
     } else {
         (i < 0, i.unsigned_abs())
     };
+    let sign = if unsigned { "" } else { sign_prefix(neg, s) };
     let mut digits = mag.to_string();
-    if let Some(p) = s.precision {
-        if digits.len() < p {
-            digits = "0".repeat(p - digits.len()) + &digits;
-        }
+    let p = zero_precision(s, sign.len());
+    if digits.len() < p {
+        digits = "0".repeat(p - digits.len()) + &digits;
     }
     if s.comma {
         digits = group_thousands(&digits);
     }
-    (format!("{}{digits}", sign_prefix(neg, s)), true)
+    (format!("{sign}{digits}"), true)
 }
 
 fn radix_field(v: &Value, s: &Spec, conv: char) -> (String, bool) {
@@ -513,10 +525,9 @@ fn radix_field(v: &Value, s: &Spec, conv: char) -> (String, bool) {
         'X' => format!("{u:X}"),
         _ => format!("{u:o}"),
     };
-    if let Some(p) = s.precision {
-        if digits.len() < p {
-            digits = "0".repeat(p - digits.len()) + &digits;
-        }
+    let p = zero_precision(s, 0);
+    if digits.len() < p {
+        digits = "0".repeat(p - digits.len()) + &digits;
     }
     if s.alt && u != 0 {
         digits = match conv {
@@ -528,29 +539,120 @@ fn radix_field(v: &Value, s: &Spec, conv: char) -> (String, bool) {
     (digits, true)
 }
 
-/// `a` (not negative) with `p` digits after the point, rounded as SQLite's printf rounds:
-/// half a unit of the last digit is added, then the digits are cut.
-fn fixed(a: f64, p: usize) -> String {
-    let r = a + 0.5 * 10f64.powi(-(p.min(300) as i32));
-    let extra = p + 4;
-    let s = format!("{r:.extra$}");
-    let cut = s.len() - 4;
-    let s = &s[..cut];
-    s.strip_suffix('.').unwrap_or(s).to_string()
+/// A non-negative number as SQLite's printf sees it: its first 16 significant digits
+/// (`0.d1d2... × 10^(exp + 1)`, i.e. `d1.d2... × 10^exp`); later digits print as zeros.
+struct Dec {
+    digits: Vec<u8>,
+    exp: i32,
 }
 
-/// `d.ddde+XX` with `p` digits after the point, as C prints it.
-fn exp_form(x: f64, p: usize, upper: bool) -> String {
-    let s = format!("{x:.p$e}");
-    let (mant, exp) = s.split_once('e').unwrap_or((&s, "0"));
-    let e: i32 = exp.parse().unwrap_or(0);
-    let sign = if e < 0 { '-' } else { '+' };
-    let out = format!("{mant}e{sign}{:02}", e.unsigned_abs());
-    if upper {
-        out.to_uppercase()
-    } else {
-        out
+impl Dec {
+    fn new(a: f64) -> Dec {
+        if a == 0.0 {
+            return Dec {
+                digits: vec![0],
+                exp: 0,
+            };
+        }
+        let s = format!("{a:.15e}");
+        let (mant, exp) = s.split_once('e').unwrap_or((&s, "0"));
+        Dec {
+            digits: mant
+                .bytes()
+                .filter(u8::is_ascii_digit)
+                .map(|b| b - b'0')
+                .collect(),
+            exp: exp.parse().unwrap_or(0),
+        }
     }
+
+    /// Rounded half-up (on the decimal digits, as SQLite does) to `keep` significant digits;
+    /// `keep <= 0` keeps none (the value becomes 0, or 1 unit at the rounding position).
+    fn round(&self, keep: i32) -> Dec {
+        if keep >= self.digits.len() as i32 {
+            return Dec {
+                digits: self.digits.clone(),
+                exp: self.exp,
+            };
+        }
+        let first_dropped = if keep < 0 {
+            0
+        } else {
+            self.digits[keep as usize]
+        };
+        let mut d: Vec<u8> = self.digits[..keep.max(0) as usize].to_vec();
+        let mut exp = self.exp;
+        if first_dropped >= 5 && keep >= 0 {
+            let mut i = d.len();
+            loop {
+                if i == 0 {
+                    d.insert(0, 1);
+                    exp += 1;
+                    break;
+                }
+                i -= 1;
+                if d[i] == 9 {
+                    d[i] = 0;
+                } else {
+                    d[i] += 1;
+                    break;
+                }
+            }
+        }
+        if d.is_empty() {
+            return Dec {
+                digits: vec![0],
+                exp: 0,
+            };
+        }
+        Dec { digits: d, exp }
+    }
+
+    /// The digit at decimal position `pos` (0 = units, 1 = tens, -1 = tenths).
+    fn digit(&self, pos: i32) -> char {
+        let i = self.exp - pos;
+        if i < 0 || i as usize >= self.digits.len() {
+            '0'
+        } else {
+            char::from(b'0' + self.digits[i as usize])
+        }
+    }
+}
+
+/// `a` (not negative) with `p` digits after the point, as SQLite's printf rounds and prints.
+fn fixed(a: f64, p: usize, alt: bool) -> String {
+    let d = Dec::new(a);
+    let d = d.round(d.exp + 1 + p as i32);
+    let mut out = String::new();
+    for pos in (0..=d.exp.max(0)).rev() {
+        out.push(d.digit(pos));
+    }
+    if p > 0 || alt {
+        out.push('.');
+    }
+    for k in 1..=p as i32 {
+        out.push(d.digit(-k));
+    }
+    out
+}
+
+/// `d.ddde+XX` with `p` digits after the point, as SQLite's printf prints it.
+fn exp_form(a: f64, p: usize, upper: bool, alt: bool) -> String {
+    let d = Dec::new(a).round(p as i32 + 1);
+    let exp = if a == 0.0 { 0 } else { d.exp };
+    let mut out = String::new();
+    out.push(d.digit(d.exp));
+    if p > 0 || alt {
+        out.push('.');
+    }
+    for k in 1..=p as i32 {
+        out.push(d.digit(d.exp - k));
+    }
+    let sign = if exp < 0 { '-' } else { '+' };
+    out.push(if upper { 'E' } else { 'e' });
+    out.push(sign);
+    out.push_str(&format!("{:02}", exp.unsigned_abs()));
+    out
 }
 
 fn strip_fraction_zeros(s: &str) -> String {
@@ -581,34 +683,21 @@ fn float_field(v: &Value, s: &Spec, conv: char) -> (String, bool) {
         "NaN".to_string()
     } else {
         match conv {
-            'f' => {
-                let b = fixed(a, p);
-                if s.comma {
-                    match b.split_once('.') {
-                        Some((i, f)) => format!("{}.{f}", group_thousands(i)),
-                        None => group_thousands(&b),
-                    }
-                } else {
-                    b
-                }
-            }
-            'e' | 'E' => exp_form(a, p, conv == 'E'),
+            'f' => fixed(a, p, s.alt),
+            'e' | 'E' => exp_form(a, p, conv == 'E', s.alt),
             _ => {
                 let p = p.max(1);
+                // The exponent after rounding to p significant digits.
                 let e = if a == 0.0 {
                     0
                 } else {
-                    // The exponent after rounding to p significant digits.
-                    let r = exp_form(a, p - 1, false);
-                    r.split_once('e')
-                        .and_then(|(_, e)| e.parse::<i32>().ok())
-                        .unwrap_or(0)
+                    Dec::new(a).round(p as i32).exp
                 };
                 let b = if e < -4 || e >= p as i32 {
-                    exp_form(a, p - 1, conv == 'G')
+                    exp_form(a, p - 1, conv == 'G', s.alt)
                 } else {
                     let digits = (p as i32 - 1 - e).max(0) as usize;
-                    fixed(a, digits)
+                    fixed(a, digits, s.alt)
                 };
                 if s.alt {
                     b
@@ -617,6 +706,12 @@ fn float_field(v: &Value, s: &Spec, conv: char) -> (String, bool) {
                 }
             }
         }
+    };
+    let body = if s.comma {
+        let cut = body.find(['.', 'e', 'E']).unwrap_or(body.len());
+        format!("{}{}", group_thousands(&body[..cut]), &body[cut..])
+    } else {
+        body
     };
     (format!("{}{body}", sign_prefix(neg, s)), true)
 }
