@@ -1272,19 +1272,29 @@ fn drop_column(
     after
         .tables
         .insert(t2.name.to_ascii_lowercase(), Arc::new(t2.clone()));
-    for v in cat.views.values() {
-        let Ok(Statement::Query(q)) = parse_one(&v.sql) else {
-            continue;
-        };
-        if let Err(e) = Planner::new(&after).plan_query(&q) {
-            return refuse(format!("error in view {} after drop column: {e}", v.name));
-        }
-    }
+    check_views(&after, "drop column")?;
     let mut ex = Exec::with_ctl(txn, &[], ctl.clone());
     ex.rewrite_rows(&t, &mut |row| {
         row.remove(ci);
     })?;
     Ok(t2)
+}
+
+/// Every view must still plan against the catalog a schema change leaves (`after`), else the
+/// change fails as in SQLite: "error in view v after <what>: ...".
+fn check_views(after: &Catalog, what: &str) -> Result<()> {
+    for v in after.views.values() {
+        let Ok(Statement::Query(q)) = parse_one(&v.sql) else {
+            continue;
+        };
+        if let Err(e) = Planner::new(after).plan_query(&q) {
+            return Err(Error::Semantic(format!(
+                "error in view {} after {what}: {e}",
+                v.name
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Makes views follow a renamed column of `t` (already renamed in `t`): in every view that
@@ -1394,17 +1404,7 @@ fn rename_column_in_views(
             .insert(v2.name.to_ascii_lowercase(), Arc::new(v2.clone()));
         changed.push(v2);
     }
-    for v in after.views.values() {
-        let Ok(Statement::Query(q)) = parse_one(&v.sql) else {
-            continue;
-        };
-        if let Err(e) = Planner::new(&after).plan_query(&q) {
-            return Err(Error::Semantic(format!(
-                "error in view {} after rename: {e}",
-                v.name
-            )));
-        }
-    }
+    check_views(&after, "rename")?;
     for v in &changed {
         catalog::put_view(txn, v)?;
     }
