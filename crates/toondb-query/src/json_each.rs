@@ -51,11 +51,9 @@ fn label_step(k: &str) -> String {
     }
 }
 
-/// The rows being built, with the values every row shares.
+/// The rows being built.
 struct Out {
     rows: Vec<Vec<Value>>,
-    json: Value,
-    root: String,
 }
 
 impl Out {
@@ -74,8 +72,8 @@ impl Out {
             parent.map_or(Value::Null, Value::Integer),
             Value::Text(full.to_string()),
             Value::Text(path.to_string()),
-            self.json.clone(),
-            Value::Text(self.root.clone()),
+            Value::Null,
+            Value::Null,
         ]);
     }
 
@@ -148,11 +146,7 @@ pub fn rows(json: &Value, root: Option<&Value>, tree: bool) -> Result<Vec<Vec<Va
         };
         (cur, id, key) = (n, nid, k);
     }
-    let mut out = Out {
-        rows: Vec::new(),
-        json: json.clone(),
-        root: root.clone(),
-    };
+    let mut out = Out { rows: Vec::new() };
     if tree {
         let parent_path = steps.last().map_or("$", |(_, at)| &root[..*at]);
         out.push(key, cur, id, None, &root, parent_path);

@@ -87,6 +87,9 @@ struct ScopeCol {
     /// Right columns merged into this one by RIGHT / FULL joins: the unqualified name (and
     /// `*`) means `coalesce(this, those...)`.
     coalesce: Vec<usize>,
+    /// A column whose value is this expression over the same frame (json_each's hidden
+    /// `json` and `root`: the call's arguments).
+    value: Option<Expr>,
 }
 
 #[derive(Debug, Default)]
@@ -464,6 +467,22 @@ impl<'a> Planner<'a> {
                         Expr::Outer { depth, idx }
                     }
                 };
+                if let Some(v) = &frame.cols[i].value {
+                    if depth == 0 {
+                        return Ok(Some(v.clone()));
+                    }
+                    if v.has_subquery() {
+                        return unsupported(format!(
+                            "column {name} of a table-valued function in a subquery"
+                        ));
+                    }
+                    let mut v = v.clone();
+                    to_outer(&mut v, depth);
+                    for f in &mut self.frames[fi + 1..] {
+                        f.correlated = true;
+                    }
+                    return Ok(Some(v));
+                }
                 let merged = &frame.cols[i].coalesce;
                 let e = if table.is_none() && !merged.is_empty() {
                     let mut args = vec![at(i)];
@@ -1384,6 +1403,7 @@ impl<'a> Planner<'a> {
                             hidden: false,
                             merged: false,
                             coalesce: Vec::new(),
+                            value: None,
                         })
                         .collect();
                     return Ok(FromItem {
@@ -1439,6 +1459,7 @@ impl<'a> Planner<'a> {
                             hidden: false,
                             merged: false,
                             coalesce: Vec::new(),
+                            value: None,
                         })
                         .collect();
                     return Ok(FromItem {
@@ -1674,6 +1695,15 @@ impl<'a> Planner<'a> {
                 hidden: i >= n - crate::json_each::HIDDEN,
                 merged: false,
                 coalesce: Vec::new(),
+                value: match i {
+                    8 => args.first().cloned(),
+                    9 => Some(
+                        args.get(1)
+                            .cloned()
+                            .unwrap_or_else(|| Expr::Lit(Value::Text("$".into()))),
+                    ),
+                    _ => None,
+                },
             })
             .collect();
         Ok(FromItem {
@@ -2535,6 +2565,7 @@ impl<'a> Planner<'a> {
                 hidden: false,
                 merged: false,
                 coalesce: Vec::new(),
+                value: None,
             }));
         }
         self.frames.push(f);
@@ -2618,6 +2649,20 @@ impl<'a> Planner<'a> {
     }
 }
 
+/// Rebinds an expression over a frame `depth` levels further out (its columns become outer
+/// references).
+fn to_outer(e: &mut Expr, depth: usize) {
+    match e {
+        Expr::Col(i) => *e = Expr::Outer { depth, idx: *i },
+        Expr::Outer { depth: d, .. } => *d += depth,
+        _ => {
+            for c in e.children_mut() {
+                to_outer(c, depth);
+            }
+        }
+    }
+}
+
 fn derived(p: Planned, alias: String) -> FromItem {
     let cols = p
         .columns
@@ -2631,6 +2676,7 @@ fn derived(p: Planned, alias: String) -> FromItem {
             hidden: false,
             merged: false,
             coalesce: Vec::new(),
+            value: None,
         })
         .collect();
     FromItem {
