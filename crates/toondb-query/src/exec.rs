@@ -886,25 +886,11 @@ impl<'t> Exec<'t> {
                 let Some(doc) = vals.first() else {
                     return rt("internal: json_each without arguments");
                 };
-                let rows = crate::json_each::rows(doc, vals.get(1), *tree)?;
-                let bytes: usize = rows.iter().map(|r| row_bytes(r)).sum();
-                self.ctl.charge(bytes, "json_each")?;
-                let mut flow = Ok(Flow::More);
-                for r in rows {
-                    if let Err(e) = self.ctl.tick() {
-                        flow = Err(e);
-                        break;
-                    }
-                    match sink(self, r) {
-                        Ok(Flow::More) => {}
-                        other => {
-                            flow = other;
-                            break;
-                        }
-                    }
-                }
-                self.ctl.release(bytes);
-                flow
+                // Rows stream to the consumer as the document is walked: nothing is kept.
+                crate::json_each::each(doc, vals.get(1), *tree, &mut |r| {
+                    self.ctl.tick()?;
+                    sink(self, r)
+                })
             }
             Plan::LateralJoin {
                 left,

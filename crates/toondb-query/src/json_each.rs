@@ -6,6 +6,7 @@
 use serde_json::Value as J;
 
 use crate::error::Result;
+use crate::exec::Flow;
 use crate::json::{parse, path_steps, step_index, to_sql, Step};
 use crate::value::Value;
 
@@ -51,19 +52,26 @@ fn label_step(k: &str) -> String {
     }
 }
 
-/// The rows being built.
-struct Out {
-    rows: Vec<Vec<Value>>,
+/// Hands each row to the consumer as it is produced.
+struct Out<'s> {
+    sink: &'s mut dyn FnMut(Vec<Value>) -> Result<Flow>,
 }
 
-impl Out {
-    #[allow(clippy::too_many_arguments)]
-    fn push(&mut self, key: Value, j: &J, id: i64, parent: Option<i64>, full: &str, path: &str) {
+impl Out<'_> {
+    fn push(
+        &mut self,
+        key: Value,
+        j: &J,
+        id: i64,
+        parent: Option<i64>,
+        full: &str,
+        path: &str,
+    ) -> Result<Flow> {
         let (value, atom) = match j {
             J::Array(_) | J::Object(_) => (Value::Text(j.to_string()), Value::Null),
             _ => (to_sql(j), to_sql(j)),
         };
-        self.rows.push(vec![
+        (self.sink)(vec![
             key,
             value,
             Value::Text(type_name(j).into()),
@@ -74,20 +82,23 @@ impl Out {
             Value::Text(path.to_string()),
             Value::Null,
             Value::Null,
-        ]);
+        ])
     }
 
-    /// The children of container `j` (node `id`, full key `full`), recursively for a tree.
-    fn children(&mut self, j: &J, id: i64, full: &str, tree: bool) {
+    /// The children of container `j` (node `id`, full key `full`), recursively for a tree
+    /// (serde_json's parser bounds the nesting, hence this recursion).
+    fn children(&mut self, j: &J, id: i64, full: &str, tree: bool) -> Result<Flow> {
         let parent = tree.then_some(id);
         let mut child = id + 1;
         match j {
             J::Array(a) => {
                 for (i, e) in a.iter().enumerate() {
                     let f = format!("{full}[{i}]");
-                    self.push(Value::Integer(i as i64), e, child, parent, &f, full);
-                    if tree {
-                        self.children(e, child, &f, tree);
+                    if self.push(Value::Integer(i as i64), e, child, parent, &f, full)?
+                        == Flow::Stop
+                        || (tree && self.children(e, child, &f, tree)? == Flow::Stop)
+                    {
+                        return Ok(Flow::Stop);
                     }
                     child += node_count(e);
                 }
@@ -95,23 +106,43 @@ impl Out {
             J::Object(m) => {
                 for (k, v) in m {
                     let f = format!("{full}{}", label_step(k));
-                    self.push(Value::Text(k.clone()), v, child + 1, parent, &f, full);
-                    if tree {
-                        self.children(v, child + 1, &f, tree);
+                    if self.push(Value::Text(k.clone()), v, child + 1, parent, &f, full)?
+                        == Flow::Stop
+                        || (tree && self.children(v, child + 1, &f, tree)? == Flow::Stop)
+                    {
+                        return Ok(Flow::Stop);
                     }
                     child += 1 + node_count(v);
                 }
             }
             _ => {}
         }
+        Ok(Flow::More)
     }
+}
+
+/// All rows of `json_each(json, root)` (or `json_tree`), collected (see [`each`]).
+pub fn rows(json: &Value, root: Option<&Value>, tree: bool) -> Result<Vec<Vec<Value>>> {
+    let mut out = Vec::new();
+    each(json, root, tree, &mut |r| {
+        out.push(r);
+        Ok(Flow::More)
+    })?;
+    Ok(out)
 }
 
 /// The rows of `json_each(json, root)` (or `json_tree` when `tree`): none for a NULL
 /// document or a path that selects nothing; an error for malformed JSON or a bad path.
-pub fn rows(json: &Value, root: Option<&Value>, tree: bool) -> Result<Vec<Vec<Value>>> {
+/// (The columns are those of [`COLUMNS`]; the hidden ones are left NULL.) The rows go to
+/// `sink` one at a time, in SQLite's order, until it answers [`Flow::Stop`].
+pub fn each(
+    json: &Value,
+    root: Option<&Value>,
+    tree: bool,
+    sink: &mut dyn FnMut(Vec<Value>) -> Result<Flow>,
+) -> Result<Flow> {
     if json.is_null() || root.is_some_and(Value::is_null) {
-        return Ok(Vec::new());
+        return Ok(Flow::More);
     }
     let doc = parse(json)?;
     let root = root.map_or_else(|| "$".to_string(), Value::to_text_lossy);
@@ -142,21 +173,22 @@ pub fn rows(json: &Value, root: Option<&Value>, tree: bool) -> Result<Vec<Vec<Va
             _ => None,
         };
         let Some((n, nid, k)) = found else {
-            return Ok(Vec::new());
+            return Ok(Flow::More);
         };
         (cur, id, key) = (n, nid, k);
     }
-    let mut out = Out { rows: Vec::new() };
+    let mut out = Out { sink };
     if tree {
         let parent_path = steps.last().map_or("$", |(_, at)| &root[..*at]);
-        out.push(key, cur, id, None, &root, parent_path);
-        out.children(cur, id, &root, true);
+        if out.push(key, cur, id, None, &root, parent_path)? == Flow::Stop {
+            return Ok(Flow::Stop);
+        }
+        out.children(cur, id, &root, true)
     } else if matches!(cur, J::Array(_) | J::Object(_)) {
-        out.children(cur, id, &root, false);
+        out.children(cur, id, &root, false)
     } else {
-        out.push(Value::Null, cur, id, None, &root, &root);
+        out.push(Value::Null, cur, id, None, &root, &root)
     }
-    Ok(out.rows)
 }
 
 #[cfg(test)]
