@@ -154,6 +154,8 @@ pub struct Exec<'t> {
     ctl: Ctl,
     /// The current row of each running recursive CTE (by work-table id).
     work: HashMap<usize, Row>,
+    /// Left rows of the running lateral joins (innermost last).
+    lateral: Vec<Row>,
 }
 
 /// Evaluates an expression without data access (constant folding, defaults).
@@ -167,6 +169,7 @@ pub fn eval_const(e: &Expr) -> Result<Value> {
         last_rowid: None,
         ctl: Ctl::unlimited(),
         work: HashMap::new(),
+        lateral: Vec::new(),
     };
     x.eval(e, &[])
 }
@@ -489,6 +492,7 @@ impl<'t> Exec<'t> {
             last_rowid: None,
             ctl,
             work: HashMap::new(),
+            lateral: Vec::new(),
         }
     }
 
@@ -962,6 +966,67 @@ impl<'t> Exec<'t> {
                 self.ctl.release(bytes);
                 r
             }
+            Plan::JsonTable {
+                tree,
+                args,
+                lateral,
+            } => {
+                let ctx = if *lateral {
+                    match self.lateral.last() {
+                        Some(r) => r.clone(),
+                        None => return rt("internal: lateral function outside its join"),
+                    }
+                } else {
+                    Vec::new()
+                };
+                let mut vals = Vec::with_capacity(args.len());
+                for a in args {
+                    vals.push(self.eval(a, &ctx)?);
+                }
+                let Some(doc) = vals.first() else {
+                    return rt("internal: json_each without arguments");
+                };
+                // Rows stream to the consumer as the document is walked: nothing is kept.
+                crate::json_each::each(doc, vals.get(1), *tree, &mut |r| {
+                    self.ctl.tick()?;
+                    sink(self, r)
+                })
+            }
+            Plan::LateralJoin {
+                left,
+                right,
+                kind,
+                on,
+                right_width,
+            } => self.stream(left, &mut |x, l| {
+                if x.lateral.len() > crate::planner::MAX_DEPTH {
+                    return Err(Error::TooBig("lateral joins nested too deep".into()));
+                }
+                x.lateral.push(l.clone());
+                let mut matched = false;
+                let r = x.stream(right, &mut |x, r| {
+                    let mut row = Vec::with_capacity(l.len() + r.len());
+                    row.extend(l.iter().cloned());
+                    row.extend(r);
+                    if let Some(c) = on {
+                        if !x.truth(c, &row)? {
+                            return Ok(Flow::More);
+                        }
+                    }
+                    matched = true;
+                    sink(x, row)
+                });
+                x.lateral.pop();
+                if r? == Flow::Stop {
+                    return Ok(Flow::Stop);
+                }
+                if !matched && kind.keeps_left() {
+                    let mut row = l;
+                    row.extend(std::iter::repeat_n(Value::Null, *right_width));
+                    return sink(x, row);
+                }
+                Ok(Flow::More)
+            }),
             Plan::WorkTable { id, .. } => match self.work.get(id).cloned() {
                 Some(row) => sink(self, row),
                 None => rt("internal: recursive table read outside its recursion"),
@@ -2307,6 +2372,20 @@ impl<'t> Exec<'t> {
             let k = index_key(t.id, idx.id, &vals, id);
             self.txn()?.put(&k, &rk_of(id))?;
         }
+        Ok(())
+    }
+
+    /// Rewrites every stored row of `t` through `f` (ALTER TABLE DROP COLUMN), reading the
+    /// table in chunks so the rewrite holds no more than one chunk at a time.
+    pub fn rewrite_rows(&mut self, t: &TableDef, f: &mut dyn FnMut(&mut Row)) -> Result<()> {
+        let prefix = table_rows_prefix(t.id);
+        let hi = prefix_end(&prefix);
+        self.range_stream(Bound::Included(prefix), hi, &mut |x, k, v| {
+            let mut row = x.read_row(t, &k, &v)?;
+            f(&mut row);
+            x.txn()?.put(&k, &crate::codec::encode_row(&row))?;
+            Ok(Flow::More)
+        })?;
         Ok(())
     }
 

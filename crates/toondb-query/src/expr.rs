@@ -159,6 +159,8 @@ pub enum Func {
     /// `RAISE(kind [, message])`, only in trigger programs: always an error
     /// ([`Error::Raise`]) when evaluated.
     Raise(crate::error::RaiseKind),
+    /// char, unicode, printf, math functions, ... (see [`crate::corefunc`])
+    Core(crate::corefunc::CoreFunc),
 }
 
 impl Func {
@@ -194,6 +196,9 @@ impl Func {
             "unixepoch" => (Func::Date(DateFunc::UnixEpoch), 0, usize::MAX),
             "strftime" => (Func::Date(DateFunc::StrFTime), 1, usize::MAX),
             _ => {
+                if let Some((c, min, max)) = crate::corefunc::CoreFunc::lookup(name) {
+                    return Some((Func::Core(c), min, max));
+                }
                 let (j, min, max) = crate::json::JsonFunc::lookup(name)?;
                 (Func::Json(j), min, max)
             }
@@ -495,6 +500,7 @@ impl Expr {
             Expr::Col(_) | Expr::Agg(_) | Expr::Win(_) => false,
             Expr::InSub { .. } | Expr::Exists { .. } | Expr::Scalar { .. } => false,
             Expr::Func(Func::Random | Func::Raise(_), _) => false,
+            Expr::Func(Func::Core(c), _) if !c.is_deterministic() => false,
             Expr::Udf(f, _) if !f.is_deterministic() => false,
             _ => self.children().iter().all(|c| c.is_row_independent()),
         }
@@ -509,6 +515,7 @@ impl Expr {
             }
             Expr::InSub { .. } | Expr::Exists { .. } | Expr::Scalar { .. } => false,
             Expr::Func(Func::Random | Func::Raise(_), _) => false,
+            Expr::Func(Func::Core(c), _) if !c.is_deterministic() => false,
             // 'now' changes between executions of a cached plan: never fold.
             Expr::Func(Func::Date(_), _) => false,
             // Kept as calls so an enclosing JSON function still sees they produce JSON.
@@ -1023,6 +1030,7 @@ pub fn call_func(f: Func, args: &[Value]) -> Result<Value> {
             };
             return Err(crate::error::Error::Raise { kind, message });
         }
+        Func::Core(c) => crate::corefunc::call(c, args)?,
         Func::Quote => match arg(0) {
             Value::Null => Value::Text("NULL".into()),
             Value::Text(s) => Value::Text(format!("'{}'", s.replace('\'', "''"))),

@@ -70,7 +70,7 @@ impl JsonFunc {
     }
 }
 
-fn parse(v: &Value) -> Result<J> {
+pub(crate) fn parse(v: &Value) -> Result<J> {
     match v {
         Value::Blob(_) => rt("JSON cannot hold BLOB values"),
         _ => serde_json::from_str(&v.to_text_lossy()).or_else(|_| rt("malformed JSON")),
@@ -94,7 +94,7 @@ pub fn to_json(v: &Value, is_json: bool) -> Result<J> {
 }
 
 /// The SQL value of a JSON element (json_extract / ->>).
-fn to_sql(j: &J) -> Value {
+pub(crate) fn to_sql(j: &J) -> Value {
     match j {
         J::Null => Value::Null,
         J::Bool(b) => Value::Integer(i64::from(*b)),
@@ -107,14 +107,27 @@ fn to_sql(j: &J) -> Value {
     }
 }
 
-/// Follows a JSON path (`$`, `.key`, `."key"`, `[N]`, `[#-N]`). `Ok(None)` = not found.
-fn lookup<'j>(root: &'j J, path: &str) -> Result<Option<&'j J>> {
+/// One step of a JSON path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// `.key` or `."key"`.
+    Key(String),
+    /// `[N]`.
+    Index(usize),
+    /// `[#-N]` (`[#]` is `FromEnd(0)`, one past the last element).
+    FromEnd(usize),
+}
+
+/// Splits a JSON path (`$`, `.key`, `."key"`, `[N]`, `[#-N]`) into steps, each with the byte
+/// offset where it starts in `path` (so a caller can cut the text of a parent path).
+pub(crate) fn path_steps(path: &str) -> Result<Vec<(Step, usize)>> {
     let bad = || rt(format!("bad JSON path: '{path}'"));
     let Some(mut rest) = path.strip_prefix('$') else {
         return bad();
     };
-    let mut cur = root;
+    let mut steps = Vec::new();
     while !rest.is_empty() {
+        let at = path.len() - rest.len();
         if let Some(r) = rest.strip_prefix('.') {
             let (key, after) = if let Some(q) = r.strip_prefix('"') {
                 match q.find('"') {
@@ -129,45 +142,59 @@ fn lookup<'j>(root: &'j J, path: &str) -> Result<Option<&'j J>> {
                 (&r[..e], &r[e..])
             };
             rest = after;
-            match cur.get(key) {
-                Some(n) => cur = n,
-                None => return Ok(None),
-            }
+            steps.push((Step::Key(key.to_string()), at));
         } else if let Some(r) = rest.strip_prefix('[') {
             let Some(e) = r.find(']') else {
                 return bad();
             };
             let idx = r[..e].trim();
             rest = &r[e + 1..];
-            let Some(arr) = cur.as_array() else {
-                return Ok(None);
-            };
-            let i = if let Some(back) = idx.strip_prefix('#') {
+            let step = if let Some(back) = idx.strip_prefix('#') {
                 let back = back.trim();
-                let k: usize = if back.is_empty() {
-                    0
+                if back.is_empty() {
+                    Step::FromEnd(0)
                 } else {
                     match back.strip_prefix('-').map(str::trim).map(str::parse) {
-                        Some(Ok(k)) => k,
+                        Some(Ok(k)) => Step::FromEnd(k),
                         _ => return bad(),
                     }
-                };
-                match arr.len().checked_sub(k) {
-                    Some(i) => i,
-                    None => return Ok(None),
                 }
             } else {
                 match idx.parse::<usize>() {
-                    Ok(i) => i,
+                    Ok(i) => Step::Index(i),
                     Err(_) => return bad(),
                 }
             };
-            match arr.get(i) {
-                Some(n) => cur = n,
-                None => return Ok(None),
-            }
+            steps.push((step, at));
         } else {
             return bad();
+        }
+    }
+    Ok(steps)
+}
+
+/// The array position a step selects in an array of `len` elements (None: out of range).
+pub(crate) fn step_index(step: &Step, len: usize) -> Option<usize> {
+    match step {
+        Step::Index(i) => (*i < len).then_some(*i),
+        Step::FromEnd(k) => len.checked_sub(*k).filter(|&i| i < len),
+        Step::Key(_) => None,
+    }
+}
+
+/// Follows a JSON path (`$`, `.key`, `."key"`, `[N]`, `[#-N]`). `Ok(None)` = not found.
+fn lookup<'j>(root: &'j J, path: &str) -> Result<Option<&'j J>> {
+    let mut cur = root;
+    for (step, _) in path_steps(path)? {
+        let next = match (&step, cur) {
+            (Step::Key(k), J::Object(m)) => m.get(k),
+            (Step::Key(_), _) => None,
+            (_, J::Array(a)) => step_index(&step, a.len()).and_then(|i| a.get(i)),
+            _ => None,
+        };
+        match next {
+            Some(n) => cur = n,
+            None => return Ok(None),
         }
     }
     Ok(Some(cur))

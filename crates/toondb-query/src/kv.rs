@@ -48,6 +48,13 @@ pub trait KvTxn: Send {
 pub trait KvBackend: Send + Sync {
     /// Starts a new transaction.
     fn begin(&self) -> Result<Box<dyn KvTxn>>;
+    /// `VACUUM`: reclaims the space of deleted and overwritten data in the backend's whole
+    /// key range. The default does nothing (in-memory backends hold no dead space worth a
+    /// rewrite); a backend that runs inside an open transaction refuses with
+    /// [`Error::Transaction`].
+    fn vacuum(&self) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// True when no key can lie between the bounds: the lower bound is above the upper one, or

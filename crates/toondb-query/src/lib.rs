@@ -14,6 +14,7 @@
 
 pub mod catalog;
 pub mod codec;
+pub mod corefunc;
 pub mod ctl;
 pub mod datetime;
 pub mod error;
@@ -22,6 +23,7 @@ pub mod expr;
 pub mod format;
 pub mod func;
 pub mod json;
+pub mod json_each;
 pub mod kv;
 pub mod parse;
 pub mod plan;

@@ -203,6 +203,32 @@ pub enum Plan {
         /// Row width.
         width: usize,
     },
+    /// `json_each` / `json_tree` rows (see [`crate::json_each`]): the columns of
+    /// [`crate::json_each::COLUMNS`]. `args` (document, optional path) are evaluated over no
+    /// row, or, when `lateral`, over the left row of the enclosing [`Plan::LateralJoin`].
+    JsonTable {
+        /// json_tree (recursive) rather than json_each.
+        tree: bool,
+        /// The document and the optional root path.
+        args: Vec<Expr>,
+        /// The arguments read columns of earlier FROM items.
+        lateral: bool,
+    },
+    /// Join whose right side reads the current left row (a table-valued function with
+    /// arguments over earlier FROM items): the right plan runs once per left row; output row
+    /// = left ++ right.
+    LateralJoin {
+        /// Outer side.
+        left: Box<Plan>,
+        /// Inner side (contains a lateral [`Plan::JsonTable`]).
+        right: Box<Plan>,
+        /// INNER or LEFT.
+        kind: JoinKind,
+        /// Join condition over left ++ right.
+        on: Option<Expr>,
+        /// Right width (for NULL padding).
+        right_width: usize,
+    },
     /// Grouping and aggregation; output = input columns of the last row of the group
     /// (SQLite "bare column" semantics), then group keys, then aggregate results.
     Aggregate {
@@ -417,7 +443,11 @@ impl Plan {
             }
             | Plan::HashJoin {
                 left, right_width, ..
+            }
+            | Plan::LateralJoin {
+                left, right_width, ..
             } => left.width() + right_width,
+            Plan::JsonTable { .. } => crate::json_each::COLUMNS.len(),
             Plan::Aggregate {
                 groups,
                 aggs,
@@ -556,6 +586,28 @@ impl Plan {
             Plan::WorkTable { id, .. } => {
                 let _ = write!(line, "WorkTable #{id}");
                 vec![]
+            }
+            Plan::JsonTable { tree, args, .. } => {
+                let _ = write!(
+                    line,
+                    "{}({})",
+                    if *tree { "JsonTree" } else { "JsonEach" },
+                    args.iter().map(fmt_expr).collect::<Vec<_>>().join(", ")
+                );
+                vec![]
+            }
+            Plan::LateralJoin {
+                left,
+                right,
+                kind,
+                on,
+                ..
+            } => {
+                let _ = write!(line, "LateralJoin {kind:?}");
+                if let Some(on) = on {
+                    let _ = write!(line, " on={}", fmt_expr(on));
+                }
+                vec![left, right]
             }
             Plan::IndexJoin {
                 left,
@@ -829,5 +881,7 @@ fn estimate(p: &Plan) -> f64 {
         Plan::SetOp { left, right, .. } => estimate(left) + estimate(right),
         Plan::RecursiveCte { anchor, .. } => estimate(anchor) * 10.0,
         Plan::WorkTable { .. } => 1.0,
+        Plan::JsonTable { .. } => 10.0,
+        Plan::LateralJoin { left, right, .. } => estimate(left) * estimate(right),
     }
 }

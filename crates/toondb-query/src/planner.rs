@@ -82,6 +82,17 @@ struct ScopeCol {
     ty: DataType,
     aff: Option<Affinity>,
     decl: Option<String>,
+    /// Left out of `*` and NATURAL joins (json_each's `json` and `root`).
+    hidden: bool,
+    /// The right column of a USING / NATURAL join: left out of `*` and of unqualified names
+    /// (which mean the left column).
+    merged: bool,
+    /// Right columns merged into this one by RIGHT / FULL joins: the unqualified name (and
+    /// `*`) means `coalesce(this, those...)`.
+    coalesce: Vec<usize>,
+    /// A column whose value is this expression over the same frame (json_each's hidden
+    /// `json` and `root`: the call's arguments).
+    value: Option<Expr>,
 }
 
 #[derive(Debug, Default)]
@@ -420,6 +431,9 @@ struct FromItem {
     /// Base table (for scans that can take pushed-down filters and index access).
     table: Option<Arc<TableDef>>,
     cols: Vec<ScopeCol>,
+    /// A table-valued function whose arguments read earlier FROM items (joined with
+    /// [`Plan::LateralJoin`]).
+    lateral: bool,
 }
 
 /// Binder/planner state for one statement.
@@ -443,6 +457,9 @@ pub struct Planner<'a> {
     win: Option<window::WinScope>,
     /// Planning a trigger program, where `RAISE()` is allowed.
     in_trigger: bool,
+    /// A table-valued function's arguments in the FROM clause being bound read an enclosing
+    /// query (the SELECT they belong to is correlated).
+    from_correlated: bool,
 }
 
 impl<'a> Planner<'a> {
@@ -466,6 +483,7 @@ impl<'a> Planner<'a> {
             limited: false,
             win: None,
             in_trigger: false,
+            from_correlated: false,
         }
     }
 
@@ -490,7 +508,9 @@ impl<'a> Planner<'a> {
                 if !c.name.eq_ignore_ascii_case(name) {
                     continue;
                 }
-                if table.is_none() && frame.qualified_only_from.is_some_and(|q| i >= q) {
+                if table.is_none()
+                    && (c.merged || frame.qualified_only_from.is_some_and(|q| i >= q))
+                {
                     continue;
                 }
                 if let Some(t) = table {
@@ -504,16 +524,44 @@ impl<'a> Planner<'a> {
                 found = Some(i);
             }
             if let Some(i) = found {
-                if fi + 1 == n {
-                    return Ok(Some(Expr::Col(i)));
+                let depth = n - 1 - fi;
+                let at = |idx: usize| {
+                    if depth == 0 {
+                        Expr::Col(idx)
+                    } else {
+                        Expr::Outer { depth, idx }
+                    }
+                };
+                if let Some(v) = &frame.cols[i].value {
+                    if depth == 0 {
+                        return Ok(Some(v.clone()));
+                    }
+                    if v.has_subquery() {
+                        return unsupported(format!(
+                            "column {name} of a table-valued function in a subquery"
+                        ));
+                    }
+                    let mut v = v.clone();
+                    to_outer(&mut v, depth);
+                    for f in &mut self.frames[fi + 1..] {
+                        f.correlated = true;
+                    }
+                    return Ok(Some(v));
                 }
-                for f in &mut self.frames[fi + 1..] {
-                    f.correlated = true;
+                let merged = &frame.cols[i].coalesce;
+                let e = if table.is_none() && !merged.is_empty() {
+                    let mut args = vec![at(i)];
+                    args.extend(merged.iter().map(|&j| at(j)));
+                    Expr::Func(Func::Coalesce, args)
+                } else {
+                    at(i)
+                };
+                if depth > 0 {
+                    for f in &mut self.frames[fi + 1..] {
+                        f.correlated = true;
+                    }
                 }
-                return Ok(Some(Expr::Outer {
-                    depth: n - 1 - fi,
-                    idx: i,
-                }));
+                return Ok(Some(e));
             }
         }
         Ok(None)
@@ -839,6 +887,29 @@ impl<'a> Planner<'a> {
             }
             AE::Tuple(items) if items.len() == 1 => self.bind(&items[0], aggs)?,
             AE::TypedString(ts) => Expr::Lit(literal(&ts.value.value)?),
+            // sqlparser parses ceil(x) / floor(x) as their own expressions; SQLite's math
+            // functions take exactly one argument.
+            AE::Ceil {
+                expr,
+                field: ast::CeilFloorKind::DateTimeField(ast::DateTimeField::NoDateTime),
+            }
+            | AE::Floor {
+                expr,
+                field: ast::CeilFloorKind::DateTimeField(ast::DateTimeField::NoDateTime),
+            } => {
+                let m = if matches!(e, AE::Ceil { .. }) {
+                    crate::corefunc::Math::Ceil
+                } else {
+                    crate::corefunc::Math::Floor
+                };
+                let arg = self.bind(expr, aggs)?;
+                Expr::Func(Func::Core(crate::corefunc::CoreFunc::Math(m)), vec![arg])
+            }
+            AE::Ceil { .. } | AE::Floor { .. } => {
+                return Err(Error::Semantic(format!(
+                    "wrong number of arguments to function {e}"
+                )))
+            }
             other => return unsupported(format!("expression {other}")),
         })
     }
@@ -1445,6 +1516,10 @@ impl<'a> Planner<'a> {
                             ty: c.ty,
                             aff: None,
                             decl: c.decl_type.clone(),
+                            hidden: false,
+                            merged: false,
+                            coalesce: Vec::new(),
+                            value: None,
                         })
                         .collect();
                     return Ok(FromItem {
@@ -1454,6 +1529,7 @@ impl<'a> Planner<'a> {
                         },
                         table: None,
                         cols,
+                        lateral: false,
                     });
                 }
                 if let Some(pos) = self
@@ -1496,6 +1572,10 @@ impl<'a> Planner<'a> {
                             ty: c.ty,
                             aff: Some(c.affinity),
                             decl: decl_text(&c.decl_type),
+                            hidden: false,
+                            merged: false,
+                            coalesce: Vec::new(),
+                            value: None,
                         })
                         .collect();
                     return Ok(FromItem {
@@ -1508,6 +1588,7 @@ impl<'a> Planner<'a> {
                         },
                         table: Some(t.clone()),
                         cols,
+                        lateral: false,
                     });
                 }
                 if let Some(v) = self.catalog.view(&tname) {
@@ -1591,11 +1672,6 @@ impl<'a> Planner<'a> {
                     )
                 }
             };
-            if kind.keeps_right() && matches!(c, JoinConstraint::Using(_) | JoinConstraint::Natural)
-            {
-                // The merged column would have to be COALESCE(left, right).
-                return unsupported("RIGHT or FULL JOIN with USING or NATURAL (use ON)");
-            }
             match c {
                 JoinConstraint::On(e) => {
                     self.add_factor(&j.relation, (kind, Some(e), vec![]), items, joins)?
@@ -1611,15 +1687,19 @@ impl<'a> Planner<'a> {
                     if matches!(j.relation, TableFactor::NestedJoin { .. }) {
                         return unsupported("NATURAL JOIN with a parenthesized join");
                     }
-                    items.push(self.table_factor(&j.relation)?);
+                    let item = self.table_factor_in(&j.relation, items)?;
+                    items.push(item);
                     let (l, r) = items.split_at(items.len() - 1);
                     let names: Vec<String> = r[0]
                         .cols
                         .iter()
                         .filter(|c| {
-                            l.iter().any(|it| {
-                                it.cols.iter().any(|x| x.name.eq_ignore_ascii_case(&c.name))
-                            })
+                            !c.hidden
+                                && l.iter().any(|it| {
+                                    it.cols
+                                        .iter()
+                                        .any(|x| !x.hidden && x.name.eq_ignore_ascii_case(&c.name))
+                                })
                         })
                         .map(|c| c.name.clone())
                         .collect();
@@ -1654,9 +1734,104 @@ impl<'a> Planner<'a> {
             }
             return unsupported("parenthesized outer joins");
         }
-        items.push(self.table_factor(tf)?);
+        let item = self.table_factor_in(tf, items)?;
+        items.push(item);
         joins.push(spec);
         Ok(())
+    }
+
+    /// A FROM item after `earlier` ones: a table-valued function (`json_each`, `json_tree`)
+    /// binds its arguments with the earlier items' columns visible (a lateral reference);
+    /// anything else is [`Planner::table_factor`].
+    fn table_factor_in(&mut self, tf: &TableFactor, earlier: &[FromItem]) -> Result<FromItem> {
+        let TableFactor::Table {
+            name,
+            alias,
+            args: Some(targs),
+            ..
+        } = tf
+        else {
+            return self.table_factor(tf);
+        };
+        let fname = object_name(name).to_ascii_lowercase();
+        let tree = match fname.as_str() {
+            "json_each" => false,
+            "json_tree" => true,
+            _ => return unsupported(format!("table-valued function {fname}")),
+        };
+        if targs.settings.is_some() {
+            return unsupported("SETTINGS in a table-valued function");
+        }
+        // No argument: no rows, as in SQLite (the document is NULL).
+        if targs.args.len() > 2 {
+            return Err(Error::Semantic(format!(
+                "wrong number of arguments to function {fname}()"
+            )));
+        }
+        let frame = Frame {
+            cols: earlier
+                .iter()
+                .flat_map(|it| it.cols.iter().cloned())
+                .collect(),
+            ..Frame::default()
+        };
+        self.frames.push(frame);
+        let bound: Result<Vec<Expr>> = targs
+            .args
+            .iter()
+            .map(|a| match a {
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => self.bind(e, &mut None),
+                other => unsupported(format!("argument {other} of {fname}()")),
+            })
+            .collect();
+        let f = self.frames.pop();
+        self.from_correlated |= f.is_some_and(|f| f.correlated);
+        let mut args = bound?;
+        if args.is_empty() {
+            args.push(Expr::Lit(Value::Null));
+        }
+        let mut cols = Vec::new();
+        for a in &args {
+            a.columns(&mut cols);
+        }
+        let lateral = !cols.is_empty();
+        let a = alias
+            .as_ref()
+            .map_or_else(|| fname.clone(), |a| a.name.value.clone());
+        let n = crate::json_each::COLUMNS.len();
+        let cols = crate::json_each::COLUMNS
+            .iter()
+            .enumerate()
+            .map(|(i, c)| ScopeCol {
+                table: a.clone(),
+                name: (*c).to_string(),
+                ty: DataType::Null,
+                aff: None,
+                decl: None,
+                hidden: i >= n - crate::json_each::HIDDEN,
+                merged: false,
+                coalesce: Vec::new(),
+                value: match i {
+                    8 => args.first().cloned(),
+                    9 => Some(
+                        args.get(1)
+                            .cloned()
+                            .unwrap_or_else(|| Expr::Lit(Value::Text("$".into()))),
+                    ),
+                    _ => None,
+                },
+            })
+            .collect();
+        Ok(FromItem {
+            plan: Plan::JsonTable {
+                tree,
+                args,
+                lateral,
+            },
+            table: None,
+            cols,
+            lateral,
+        })
     }
 
     fn plan_select(&mut self, sel: &ast::Select, order: &[&ast::OrderByExpr]) -> Result<Planned> {
@@ -1672,15 +1847,19 @@ impl<'a> Planner<'a> {
         // FROM items are bound before this SELECT's frame exists (they cannot see it).
         let mut items: Vec<FromItem> = Vec::new();
         let mut joins: Vec<(JoinKind, Option<&AE>, Vec<String>)> = Vec::new();
-        for twj in &sel.from {
-            if let Err(e) =
-                self.add_from(twj, (JoinKind::Inner, None, vec![]), &mut items, &mut joins)
-            {
-                self.win = outer_win;
-                return Err(e);
-            }
+        let saved_correlated = std::mem::replace(&mut self.from_correlated, false);
+        let added: Result<()> = sel.from.iter().try_for_each(|twj| {
+            self.add_from(twj, (JoinKind::Inner, None, vec![]), &mut items, &mut joins)
+        });
+        let from_correlated = std::mem::replace(&mut self.from_correlated, saved_correlated);
+        if let Err(e) = added {
+            self.win = outer_win;
+            return Err(e);
         }
-        let mut frame = Frame::default();
+        let mut frame = Frame {
+            correlated: from_correlated,
+            ..Frame::default()
+        };
         let mut offsets = Vec::new();
         for it in &items {
             offsets.push(frame.cols.len());
@@ -1707,6 +1886,7 @@ impl<'a> Planner<'a> {
         let from_width: usize = items.iter().map(|i| i.cols.len()).sum();
         // ---- ON / USING conditions
         let mut join_conds: Vec<Vec<Expr>> = Vec::new();
+        let any_right = joins.iter().any(|j| j.0.keeps_right());
         for (i, (_, on, using)) in joins.iter().enumerate() {
             let mut conds = Vec::new();
             if let Some(on) = on {
@@ -1716,20 +1896,51 @@ impl<'a> Planner<'a> {
                 let right = items[i]
                     .cols
                     .iter()
-                    .position(|c| c.name.eq_ignore_ascii_case(name))
+                    .position(|c| !c.hidden && c.name.eq_ignore_ascii_case(name))
                     .map(|p| p + offsets[i]);
-                let left = (0..offsets[i]).rev().find(|&p| {
-                    self.frames
-                        .last()
-                        .is_some_and(|f| f.cols[p].name.eq_ignore_ascii_case(name))
+                // The left column is the leftmost visible one of that name (as in SQLite);
+                // after RIGHT / FULL joins it stands for the coalesce of the merged columns.
+                let Some(frame) = self.frames.last_mut() else {
+                    return Err(Error::Internal("USING outside a SELECT".into()));
+                };
+                let left = (0..offsets[i]).find(|&p| {
+                    let c = &frame.cols[p];
+                    !c.hidden && !c.merged && c.name.eq_ignore_ascii_case(name)
                 });
+                // With RIGHT / FULL joins in the FROM clause SQLite merges every left column
+                // of that name, and refuses one that no earlier USING merged.
+                if any_right
+                    && (0..offsets[i]).any(|p| {
+                        let c = &frame.cols[p];
+                        Some(p) != left
+                            && !c.hidden
+                            && !c.merged
+                            && c.name.eq_ignore_ascii_case(name)
+                    })
+                {
+                    return name_err(format!("ambiguous reference to {name} in USING()"));
+                }
                 match (left, right) {
-                    (Some(l), Some(r)) => conds.push(Expr::Bin {
-                        op: BinOp::Eq,
-                        l: Box::new(Expr::Col(l)),
-                        r: Box::new(Expr::Col(r)),
-                        aff: (None, None),
-                    }),
+                    (Some(l), Some(r)) => {
+                        let lc = &mut frame.cols[l];
+                        let le = if lc.coalesce.is_empty() {
+                            Expr::Col(l)
+                        } else {
+                            let mut args = vec![Expr::Col(l)];
+                            args.extend(lc.coalesce.iter().map(|&j| Expr::Col(j)));
+                            Expr::Func(Func::Coalesce, args)
+                        };
+                        if joins[i].0.keeps_right() {
+                            lc.coalesce.push(r);
+                        }
+                        frame.cols[r].merged = true;
+                        conds.push(Expr::Bin {
+                            op: BinOp::Eq,
+                            l: Box::new(le),
+                            r: Box::new(Expr::Col(r)),
+                            aff: (None, None),
+                        });
+                    }
                     _ => {
                         return name_err(format!(
                             "cannot join using column {name} - column not present in both tables"
@@ -1738,6 +1949,24 @@ impl<'a> Planner<'a> {
                 }
             }
             join_conds.push(conds);
+        }
+        // SQLite expands a column of `*` or `t.*` under its unqualified name (the merged
+        // column) when its table lies left of a RIGHT / FULL join and a later USING / NATURAL
+        // join names it (select.c, selectExpander and inAnyUsingClause).
+        let mut star_merged = vec![false; from_width];
+        for (t, it) in items.iter().enumerate() {
+            let later = &joins[t + 1..];
+            if !later.iter().any(|j| j.0.keeps_right()) {
+                continue;
+            }
+            for (k, c) in it.cols.iter().enumerate() {
+                if later
+                    .iter()
+                    .any(|j| j.2.iter().any(|u| u.eq_ignore_ascii_case(&c.name)))
+                {
+                    star_merged[offsets[t] + k] = true;
+                }
+            }
         }
         // ---- WHERE
         let mut where_conj = Vec::new();
@@ -1763,7 +1992,11 @@ impl<'a> Planner<'a> {
         enum Item<'e> {
             Ast(&'e AE, Option<String>),
             Col(usize),
+            /// A column a RIGHT / FULL USING join merged (`coalesce` of the joined ones),
+            /// named after column `.1`.
+            Merged(Expr, usize),
         }
+
         let mut proj: Vec<Item> = Vec::new();
         let frame_cols = self
             .frames
@@ -1780,7 +2013,23 @@ impl<'a> Planner<'a> {
                     if frame_cols.is_empty() {
                         return Err(Error::Semantic("no tables specified".into()));
                     }
-                    proj.extend((0..from_width).map(Item::Col));
+                    for i in 0..from_width {
+                        let c = &frame_cols[i];
+                        if c.hidden || c.merged {
+                            continue;
+                        }
+                        // Like SQLite, a column merged by a later RIGHT / FULL join expands as
+                        // its unqualified name (an error where that name is ambiguous).
+                        let merged = if star_merged[i] {
+                            self.resolve(None, &c.name)?
+                        } else {
+                            None
+                        };
+                        proj.push(match merged {
+                            Some(e) => Item::Merged(e, i),
+                            None => Item::Col(i),
+                        });
+                    }
                 }
                 SelectItem::QualifiedWildcard(kind, _) => {
                     let t = match kind {
@@ -1792,9 +2041,18 @@ impl<'a> Planner<'a> {
                         frame_cols
                             .iter()
                             .enumerate()
-                            .filter(|(_, c)| c.table.eq_ignore_ascii_case(&t))
+                            .filter(|(_, c)| !c.hidden && c.table.eq_ignore_ascii_case(&t))
                             .map(|(i, _)| Item::Col(i)),
                     );
+                    for p in &mut proj[before..] {
+                        if let Item::Col(i) = *p {
+                            if star_merged[i] {
+                                if let Some(e) = self.resolve(None, &frame_cols[i].name)? {
+                                    *p = Item::Merged(e, i);
+                                }
+                            }
+                        }
+                    }
                     if proj.len() == before {
                         return name_err(format!("no such table: {t}"));
                     }
@@ -1838,6 +2096,10 @@ impl<'a> Planner<'a> {
                             groups.push(Expr::Col(*c));
                             continue;
                         }
+                        Some(Item::Merged(e, _)) => {
+                            groups.push(e.clone());
+                            continue;
+                        }
                         None => {
                             return Err(Error::Semantic(format!(
                                 "GROUP BY term out of range - should be between 1 and {}",
@@ -1864,6 +2126,11 @@ impl<'a> Planner<'a> {
             match p {
                 Item::Col(i) => {
                     out_exprs.push(Expr::Col(*i));
+                    let c = &frame_cols[*i];
+                    columns.push(Column::planned(c.name.clone(), c.ty, c.decl.clone()));
+                }
+                Item::Merged(e, i) => {
+                    out_exprs.push(e.clone());
                     let c = &frame_cols[*i];
                     columns.push(Column::planned(c.name.clone(), c.ty, c.decl.clone()));
                 }
@@ -2047,7 +2314,7 @@ impl<'a> Planner<'a> {
         where_conj: &mut Vec<Expr>,
     ) -> Result<Plan> {
         let n = items.len();
-        if n < 3 || kinds.iter().any(|k| *k != JoinKind::Inner) {
+        if n < 3 || kinds.iter().any(|k| *k != JoinKind::Inner) || items.iter().any(|i| i.lateral) {
             return self.build_joins_in_order(items, offsets, join_conds, kinds, where_conj);
         }
         // Inner joins only: greedy join ordering. Start from the smallest (filtered) input,
@@ -2088,6 +2355,7 @@ impl<'a> Planner<'a> {
                     plan: it.plan.clone(),
                     table: it.table.clone(),
                     cols: Vec::new(),
+                    lateral: false,
                 };
                 estimate(&self.attach_filter(probe, local, ranges[i].0))
             })
@@ -2244,6 +2512,7 @@ impl<'a> Planner<'a> {
                 }
             }
         }
+        let lateral: Vec<bool> = items.iter().map(|it| it.lateral).collect();
         let mut plans: Vec<Plan> = Vec::new();
         for (i, it) in items.into_iter().enumerate() {
             let conds = std::mem::take(&mut per_table[i]);
@@ -2270,6 +2539,21 @@ impl<'a> Planner<'a> {
                 remaining = keep;
             }
             let (rs, re) = ranges[i];
+            if lateral[i] {
+                if !matches!(kind, JoinKind::Inner | JoinKind::Left) {
+                    return unsupported(
+                        "RIGHT or FULL JOIN of a table-valued function over earlier tables",
+                    );
+                }
+                acc = Plan::LateralJoin {
+                    left: Box::new(acc),
+                    right: Box::new(right),
+                    kind,
+                    on: Expr::conjoin(conds),
+                    right_width: re - rs,
+                };
+                continue;
+            }
             // Split equi-join keys: left expr only over tables < i, right expr only over table i.
             let mut lkeys = Vec::new();
             let mut rkeys = Vec::new();
@@ -2420,6 +2704,10 @@ impl<'a> Planner<'a> {
                 ty: c.ty,
                 aff: Some(c.affinity),
                 decl: decl_text(&c.decl_type),
+                hidden: false,
+                merged: false,
+                coalesce: Vec::new(),
+                value: None,
             }));
         }
         self.frames.push(f);
@@ -2503,6 +2791,20 @@ impl<'a> Planner<'a> {
     }
 }
 
+/// Rebinds an expression over a frame `depth` levels further out (its columns become outer
+/// references).
+fn to_outer(e: &mut Expr, depth: usize) {
+    match e {
+        Expr::Col(i) => *e = Expr::Outer { depth, idx: *i },
+        Expr::Outer { depth: d, .. } => *d += depth,
+        _ => {
+            for c in e.children_mut() {
+                to_outer(c, depth);
+            }
+        }
+    }
+}
+
 fn derived(p: Planned, alias: String) -> FromItem {
     let cols = p
         .columns
@@ -2513,12 +2815,17 @@ fn derived(p: Planned, alias: String) -> FromItem {
             ty: c.ty,
             aff: None,
             decl: c.decl_type.clone(),
+            hidden: false,
+            merged: false,
+            coalesce: Vec::new(),
+            value: None,
         })
         .collect();
     FromItem {
         plan: p.plan,
         table: None,
         cols,
+        lateral: false,
     }
 }
 

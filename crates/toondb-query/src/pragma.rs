@@ -116,7 +116,7 @@ pub(crate) fn run(cat: &Catalog, name: &str, arg: Option<&str>) -> Result<QueryR
                         text(&c.name),
                         text(&c.decl_type),
                         int(usize::from(c.not_null)),
-                        c.default.as_deref().map_or(Value::Null, text),
+                        c.default.as_deref().map_or(Value::Null, |d| text(dflt_text(d))),
                         int(pk_pos),
                     ]);
                 }
@@ -204,6 +204,18 @@ pub(crate) fn run(cat: &Catalog, name: &str, arg: Option<&str>) -> Result<QueryR
         other => Err(Error::Unsupported(format!(
             "PRAGMA {other} (available: table_info, table_xinfo, index_list, index_info, table_list)"
         ))),
+    }
+}
+
+/// The `dflt_value` SQLite shows: the DEFAULT expression's text, without the parentheses of
+/// `DEFAULT (expr)`.
+fn dflt_text(d: &str) -> &str {
+    match crate::parse::parse_expr(d) {
+        Ok(sqlparser::ast::Expr::Nested(_)) => d
+            .strip_prefix('(')
+            .and_then(|x| x.strip_suffix(')'))
+            .unwrap_or(d),
+        _ => d,
     }
 }
 

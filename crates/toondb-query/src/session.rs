@@ -484,6 +484,9 @@ impl Session {
             let cat = self.current_catalog()?;
             return crate::pragma::run(&cat, &name, arg.as_deref()).map(Some);
         }
+        if let Some(r) = self.vacuum(t)? {
+            return Ok(Some(r));
+        }
         let mut words = t.split_whitespace();
         if words
             .next()
@@ -502,6 +505,43 @@ impl Session {
             return Ok(Some(QueryResult::default()));
         }
         Ok(None)
+    }
+
+    /// `VACUUM [main]`: compacts the backend's whole key range (see [`KvBackend::vacuum`]).
+    /// `None` when `t` is not a VACUUM statement. Refused inside a transaction, as in SQLite.
+    fn vacuum(&mut self, t: &str) -> Result<Option<QueryResult>> {
+        let mut words = t.split_whitespace();
+        if !words
+            .next()
+            .is_some_and(|w| w.eq_ignore_ascii_case("vacuum"))
+        {
+            return Ok(None);
+        }
+        let rest: Vec<&str> = words.collect();
+        match rest.as_slice() {
+            [] => {}
+            [schema] => {
+                let s = schema.trim_matches(|c| c == '"' || c == '`' || c == '[' || c == ']');
+                if !s.eq_ignore_ascii_case("main") {
+                    return Err(Error::Semantic(format!("unknown database {s}")));
+                }
+            }
+            [.., into, _] if into.eq_ignore_ascii_case("into") => {
+                return unsupported("VACUUM INTO");
+            }
+            _ => {
+                return Err(Error::Syntax {
+                    message: format!("unexpected text after VACUUM: {t}"),
+                })
+            }
+        }
+        if self.txn.is_some() {
+            return Err(Error::Transaction(
+                "cannot VACUUM from within a transaction".into(),
+            ));
+        }
+        self.backend.vacuum()?;
+        Ok(Some(QueryResult::default()))
     }
 
     /// ANALYZE [table]: stores row counts and distinct estimates in the catalog.
@@ -1003,7 +1043,7 @@ fn exec_statement(
             names,
             ..
         } => drop_objects(&cat, txn, *object_type, *if_exists, names),
-        Statement::AlterTable(at) => alter_table(&cat, txn, at),
+        Statement::AlterTable(at) => alter_table(&cat, txn, at, ctl),
         Statement::CreateTrigger(ct) => crate::trigger::create_trigger(&cat, txn, ct),
         Statement::DropTrigger(dt) => crate::trigger::drop_trigger(&cat, txn, dt),
         other => {
@@ -1246,7 +1286,12 @@ fn create_table(cat: &Catalog, txn: &mut dyn KvTxn, ct: &ast::CreateTable) -> Re
     Ok(QueryResult::default())
 }
 
-fn alter_table(cat: &Catalog, txn: &mut dyn KvTxn, at: &ast::AlterTable) -> Result<QueryResult> {
+fn alter_table(
+    cat: &Catalog,
+    txn: &mut dyn KvTxn,
+    at: &ast::AlterTable,
+    ctl: &Ctl,
+) -> Result<QueryResult> {
     let name = object_name(&at.name);
     let Some(t) = cat.table(&name) else {
         if at.if_exists {
@@ -1283,14 +1328,31 @@ fn alter_table(cat: &Catalog, txn: &mut dyn KvTxn, at: &ast::AlterTable) -> Resu
                 if t2.column_index(&new_column_name.value).is_some() {
                     return name_err(format!("duplicate column name: {}", new_column_name.value));
                 }
-                t2.columns[ci].name = new_column_name.value.clone();
+                let old_name =
+                    std::mem::replace(&mut t2.columns[ci].name, new_column_name.value.clone());
+                rename_column_in_views(cat, txn, &t2, &old_name, &new_column_name.value)?;
                 crate::trigger::rename_column_in_triggers(
                     cat,
                     txn,
                     &t2.name,
-                    &old_column_name.value,
+                    &old_name,
                     &new_column_name.value,
                 )?;
+            }
+            ast::AlterTableOperation::DropColumn {
+                column_names,
+                if_exists,
+                ..
+            } => {
+                for c in column_names {
+                    let Some(ci) = t2.column_index(&c.value) else {
+                        if *if_exists {
+                            continue;
+                        }
+                        return name_err(format!("no such column: \"{}\"", c.value));
+                    };
+                    t2 = drop_column(cat, txn, t2, ci, ctl)?;
+                }
             }
             ast::AlterTableOperation::AddColumn {
                 column_def,
@@ -1339,6 +1401,200 @@ fn alter_table(cat: &Catalog, txn: &mut dyn KvTxn, at: &ast::AlterTable) -> Resu
     }
     catalog::put_table(txn, &t2)?;
     Ok(QueryResult::default())
+}
+
+/// `ALTER TABLE t DROP COLUMN`, with SQLite's refusals: the column may not be (part of) the
+/// PRIMARY KEY, UNIQUE, indexed, used by a view, nor the table's only column. Each stored row
+/// is rewritten without the value, in the statement's transaction (as SQLite rewrites the
+/// table): reads stay a plain decode with no per-row position mapping, and the catalog keeps
+/// no trace of the dropped column that every later DDL would have to respect.
+fn drop_column(
+    cat: &Catalog,
+    txn: &mut dyn KvTxn,
+    t: TableDef,
+    ci: usize,
+    ctl: &Ctl,
+) -> Result<TableDef> {
+    let cname = t.columns[ci].name.clone();
+    let refuse = |why: String| Err(Error::Semantic(why));
+    if t.columns.len() == 1 {
+        return refuse(format!(
+            "cannot drop column \"{cname}\": no other columns exist"
+        ));
+    }
+    if t.primary_key_columns().contains(&ci) {
+        return refuse(format!("cannot drop PRIMARY KEY column: \"{cname}\""));
+    }
+    for idx in &t.indexes {
+        if !idx.columns.contains(&ci) {
+            continue;
+        }
+        if idx.auto {
+            return refuse(format!("cannot drop UNIQUE column: \"{cname}\""));
+        }
+        return refuse(format!(
+            "error in index {} after drop column: no such column: {cname}",
+            idx.name
+        ));
+    }
+    let shift = |c: usize| if c > ci { c - 1 } else { c };
+    let mut t2 = t.clone();
+    t2.columns.remove(ci);
+    t2.rowid_column = t.rowid_column.map(shift);
+    t2.primary_key = t
+        .primary_key
+        .as_ref()
+        .map(|pk| pk.iter().map(|&c| shift(c)).collect());
+    for idx in &mut t2.indexes {
+        idx.columns = idx.columns.iter().map(|&c| shift(c)).collect();
+    }
+    if let Some(st) = &mut t2.stats {
+        if ci < st.distinct.len() {
+            st.distinct.remove(ci);
+        }
+    }
+    // Views must still plan against the table without the column.
+    let mut after = cat.clone();
+    after
+        .tables
+        .insert(t2.name.to_ascii_lowercase(), Arc::new(t2.clone()));
+    check_views(&after, "drop column")?;
+    let mut ex = Exec::with_ctl(txn, &[], ctl.clone());
+    ex.rewrite_rows(&t, &mut |row| {
+        row.remove(ci);
+    })?;
+    Ok(t2)
+}
+
+/// Every view must still plan against the catalog a schema change leaves (`after`), else the
+/// change fails as in SQLite: "error in view v after <what>: ...".
+fn check_views(after: &Catalog, what: &str) -> Result<()> {
+    for v in after.views.values() {
+        let Ok(Statement::Query(q)) = parse_one(&v.sql) else {
+            continue;
+        };
+        if let Err(e) = Planner::new(after).plan_query(&q) {
+            return Err(Error::Semantic(format!(
+                "error in view {} after {what}: {e}",
+                v.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Makes views follow a renamed column of `t` (already renamed in `t`): in every view that
+/// reads `t`, references to `old` qualified by `t`'s name or alias become `new`, and so do
+/// unqualified ones when no other table the view reads has a column `old`. A view that no
+/// longer plans afterwards makes the statement fail, as in SQLite.
+fn rename_column_in_views(
+    cat: &Catalog,
+    txn: &mut dyn KvTxn,
+    t: &TableDef,
+    old: &str,
+    new: &str,
+) -> Result<()> {
+    use sqlparser::ast::{Ident, TableFactor, Visit, VisitMut, Visitor, VisitorMut};
+    use std::ops::ControlFlow;
+    /// Names (lower-cased) by which a view refers to `t`, and whether another table it
+    /// reads also has a column `old`.
+    struct Refs<'a> {
+        cat: &'a Catalog,
+        table: &'a str,
+        old: &'a str,
+        quals: Vec<String>,
+        ambiguous: bool,
+    }
+    impl Visitor for Refs<'_> {
+        type Break = ();
+        fn pre_visit_table_factor(&mut self, tf: &TableFactor) -> ControlFlow<()> {
+            if let TableFactor::Table { name, alias, .. } = tf {
+                let n = object_name(name);
+                if n.eq_ignore_ascii_case(self.table) {
+                    self.quals.push(match alias {
+                        Some(a) => a.name.value.to_ascii_lowercase(),
+                        None => n.to_ascii_lowercase(),
+                    });
+                } else if self
+                    .cat
+                    .table(&n)
+                    .is_some_and(|o| o.column_index(self.old).is_some())
+                {
+                    self.ambiguous = true;
+                }
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    struct Renamer<'a> {
+        old: &'a str,
+        new: &'a str,
+        quals: &'a [String],
+        unqualified: bool,
+    }
+    impl VisitorMut for Renamer<'_> {
+        type Break = ();
+        fn pre_visit_expr(&mut self, e: &mut ast::Expr) -> ControlFlow<()> {
+            match e {
+                ast::Expr::Identifier(id)
+                    if self.unqualified && id.value.eq_ignore_ascii_case(self.old) =>
+                {
+                    *id = Ident::new(self.new);
+                }
+                ast::Expr::CompoundIdentifier(parts) if parts.len() >= 2 => {
+                    let n = parts.len();
+                    if parts[n - 1].value.eq_ignore_ascii_case(self.old)
+                        && self
+                            .quals
+                            .contains(&parts[n - 2].value.to_ascii_lowercase())
+                    {
+                        parts[n - 1] = Ident::new(self.new);
+                    }
+                }
+                _ => {}
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let mut after = cat.clone();
+    after
+        .tables
+        .insert(t.name.to_ascii_lowercase(), Arc::new(t.clone()));
+    let mut changed = Vec::new();
+    for v in cat.views.values() {
+        let Ok(Statement::Query(mut q)) = parse_one(&v.sql) else {
+            continue;
+        };
+        let mut refs = Refs {
+            cat,
+            table: &t.name,
+            old,
+            quals: Vec::new(),
+            ambiguous: false,
+        };
+        let _ = q.visit(&mut refs);
+        if refs.quals.is_empty() {
+            continue;
+        }
+        let mut r = Renamer {
+            old,
+            new,
+            quals: &refs.quals,
+            unqualified: !refs.ambiguous,
+        };
+        let _ = VisitMut::visit(&mut *q, &mut r);
+        let mut v2 = (**v).clone();
+        v2.sql = q.to_string();
+        after
+            .views
+            .insert(v2.name.to_ascii_lowercase(), Arc::new(v2.clone()));
+        changed.push(v2);
+    }
+    check_views(&after, "rename")?;
+    for v in &changed {
+        catalog::put_view(txn, v)?;
+    }
+    Ok(())
 }
 
 /// Makes views follow a renamed table: every reference to `old` in a view's query becomes

@@ -75,6 +75,22 @@ impl KvBackend for StorageBackend {
             prefix: self.prefix.clone(),
         }))
     }
+
+    /// Flushes the memtables and compacts every level over the SQL key range (the engine's
+    /// whole key range, or the prefix's) to the deepest level, so deleted rows and old
+    /// versions no longer take space on disk.
+    fn vacuum(&self) -> Result<()> {
+        if self.prefix.is_empty() {
+            return self.engine.compact_range(None, None).map_err(storage_err);
+        }
+        let upper = match crate::codec::prefix_end(&self.prefix) {
+            Bound::Excluded(k) | Bound::Included(k) => Some(k),
+            Bound::Unbounded => None,
+        };
+        self.engine
+            .compact_range(Some(&self.prefix), upper.as_deref())
+            .map_err(storage_err)
+    }
 }
 
 impl KvTxn for StorageTxn {

@@ -299,6 +299,11 @@ fn main() {
             collect(Path::new(p), &mut files);
         }
     }
+    // TOONDB_SLT_FILTER=word runs only the scripts whose path contains `word` (a quick loop
+    // while working on one feature; the full run is the default).
+    if let Ok(word) = std::env::var("TOONDB_SLT_FILTER") {
+        files.retain(|f| f.to_string_lossy().contains(&word));
+    }
     let mut failures = Vec::new();
     let mut total = Counts::default();
     for f in &files {

@@ -387,6 +387,12 @@ impl KvBackend for TxBackend {
             writes: BTreeMap::new(),
         }))
     }
+    /// Every statement here runs inside the user's transaction.
+    fn vacuum(&self) -> toondb_query::Result<()> {
+        Err(toondb_query::Error::Transaction(
+            "cannot VACUUM from within a transaction".into(),
+        ))
+    }
 }
 
 impl KvTxn for TxStatement {
