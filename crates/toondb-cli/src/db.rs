@@ -89,8 +89,8 @@ pub fn open_read_only(path: &Path) -> Result<Database> {
     Ok(Database::open_read_only(path)?)
 }
 
-/// SQL text that recreates the tables (schema and rows), indexes and views of `db`, or only
-/// of `table`: `.dump`. Collections are not SQL objects and are listed as comments.
+/// SQL text that recreates the tables (schema and rows), indexes, views and triggers of `db`,
+/// or only of `table`: `.dump`. Collections are not SQL objects and are listed as comments.
 pub fn dump(db: &Database, table: Option<&str>) -> Result<String> {
     let cat = load_catalog(db)?;
     let mut out = String::from("BEGIN TRANSACTION;\n");
@@ -133,6 +133,12 @@ pub fn dump(db: &Database, table: Option<&str>) -> Result<String> {
         found = true;
         out.push_str(&format!("CREATE VIEW {} AS {sql};\n", quote_ident(name)));
     }
+    // Triggers after the rows (so loading the dump does not fire them) and after the views
+    // (INSTEAD OF triggers are attached to views).
+    for t in cat.triggers.values().filter(|t| wanted(&t.def.table)) {
+        out.push_str(&trigger_ddl(&t.def));
+        out.push('\n');
+    }
     if let (Some(t), false) = (table, found) {
         return Err(Error::Usage(format!("no such table: {t}")));
     }
@@ -147,7 +153,17 @@ pub fn dump(db: &Database, table: Option<&str>) -> Result<String> {
     Ok(out)
 }
 
-/// A snapshot of the SQL catalog (tables, their columns and indexes, views).
+/// A trigger's stored `CREATE TRIGGER` statement, terminated.
+pub fn trigger_ddl(t: &toondb_query::catalog::TriggerDef) -> String {
+    let sql = t.sql.trim_end();
+    if sql.ends_with(';') {
+        sql.to_string()
+    } else {
+        format!("{sql};")
+    }
+}
+
+/// A snapshot of the SQL catalog (tables, their columns and indexes, views, triggers).
 pub fn load_catalog(db: &Database) -> Result<Catalog> {
     let backend = toondb_query::StorageBackend::new(db.engine().clone());
     let mut txn = backend.begin()?;

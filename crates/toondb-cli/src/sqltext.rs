@@ -34,6 +34,50 @@ pub struct Piece {
     pub offset: usize,
 }
 
+/// Keywords seen at the top level of the statement being split, enough to know whether it
+/// is a `CREATE [TEMP] TRIGGER`, whose body's `;`s do not end it: like sqlite3's
+/// `sqlite3_complete`, such a statement ends at a `;` right after the keyword `END`.
+#[derive(Debug, Default)]
+struct Words {
+    count: usize,
+    create: bool,
+    trigger: bool,
+    last_end: bool,
+    word: String,
+}
+
+impl Words {
+    fn flush(&mut self) {
+        if self.word.is_empty() {
+            return;
+        }
+        let w = std::mem::take(&mut self.word).to_ascii_lowercase();
+        match self.count {
+            0 => self.create = w == "create",
+            1 | 2 if self.create && !self.trigger => {
+                if w == "trigger" {
+                    self.trigger = true;
+                } else if !(self.count == 1 && (w == "temp" || w == "temporary")) {
+                    self.create = false;
+                }
+            }
+            _ => {}
+        }
+        self.count += 1;
+        self.last_end = w == "end";
+    }
+    /// Another token (punctuation, a quoted string or name) follows.
+    fn other(&mut self) {
+        self.flush();
+        self.last_end = false;
+    }
+    /// Whether a `;` here ends the statement.
+    fn ends_at_semicolon(&mut self) -> bool {
+        self.flush();
+        !self.trigger || self.last_end
+    }
+}
+
 /// [`split`], keeping where each statement starts (for error positions).
 pub fn split_spans(text: &str) -> (Vec<Piece>, Piece) {
     let bytes = text.as_bytes();
@@ -41,25 +85,43 @@ pub fn split_spans(text: &str) -> (Vec<Piece>, Piece) {
     let mut state = State::Normal;
     let mut start = 0;
     let mut i = 0;
+    let mut words = Words::default();
     while i < bytes.len() {
         let c = bytes[i];
         match state {
             State::Normal => match c {
-                b'\'' | b'"' | b'`' => state = State::Quoted(c),
-                b'[' => state = State::Quoted(b']'),
+                b'\'' | b'"' | b'`' => {
+                    words.other();
+                    state = State::Quoted(c);
+                }
+                b'[' => {
+                    words.other();
+                    state = State::Quoted(b']');
+                }
                 b'-' if bytes.get(i + 1) == Some(&b'-') => {
+                    words.flush();
                     state = State::LineComment;
                     i += 1;
                 }
                 b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                    words.flush();
                     state = State::BlockComment;
                     i += 1;
                 }
                 b';' => {
-                    push_statement(&mut out, text, start, i);
-                    start = i + 1;
+                    if words.ends_at_semicolon() {
+                        push_statement(&mut out, text, start, i);
+                        start = i + 1;
+                        words = Words::default();
+                    } else {
+                        words.last_end = false;
+                    }
                 }
-                _ => {}
+                c if c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80 => {
+                    words.word.push(char::from(c));
+                }
+                c if c.is_ascii_whitespace() => words.flush(),
+                _ => words.other(),
             },
             // A doubled quote inside a quoted token is an escaped quote: closing then
             // reopening gives the same result, so no look-ahead is needed.
@@ -230,6 +292,31 @@ mod tests {
         assert_eq!(param_count("select 1"), 0);
         assert_eq!(first_keyword("  -- hi\n /* x */ (select 1)"), "SELECT");
         assert_eq!(first_keyword("with x as (select 1) delete"), "WITH");
+    }
+
+    #[test]
+    fn a_trigger_body_keeps_its_semicolons_until_end() {
+        let (stmts, rest) = split(
+            "CREATE TEMP TRIGGER t AFTER INSERT ON a BEGIN INSERT INTO l VALUES (';'); \
+             UPDATE x SET n = n + 1; END; SELECT 1; create trigger u before delete on a \
+             begin select raise(abort, 'no'); end",
+        );
+        assert_eq!(
+            stmts,
+            [
+                "CREATE TEMP TRIGGER t AFTER INSERT ON a BEGIN INSERT INTO l VALUES (';'); \
+                 UPDATE x SET n = n + 1; END",
+                "SELECT 1"
+            ]
+        );
+        assert_eq!(
+            rest,
+            "create trigger u before delete on a begin select raise(abort, 'no'); end"
+        );
+        // Not a trigger: "end" as a name, "trigger" later in the statement.
+        let (stmts, _) =
+            split("CREATE TABLE trigger(x); SELECT 'trigger'; CREATE VIEW v AS SELECT 1 AS end;");
+        assert_eq!(stmts.len(), 3);
     }
 
     #[test]

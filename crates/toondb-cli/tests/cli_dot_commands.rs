@@ -143,6 +143,12 @@ CREATE VIEW v AS SELECT id, s FROM a WHERE id > 1;
 CREATE VIEW a_over_v AS SELECT count(*) AS n FROM v;
 CREATE TABLE \"odd \"\"name\"(\"c c\" INTEGER, n);
 INSERT INTO \"odd \"\"name\" VALUES (-9223372036854775808, 'text'), (7, 1.5);
+CREATE TABLE log(msg TEXT);
+CREATE TRIGGER a_ins AFTER INSERT ON a WHEN new.s <> 'quiet' BEGIN
+  INSERT INTO log VALUES ('new; ' || new.id);
+END;
+CREATE TRIGGER v_upd INSTEAD OF UPDATE ON v BEGIN UPDATE a SET s = new.s WHERE id = old.id; END;
+INSERT INTO a(s) VALUES ('logged');
 ";
     ok(&shell(dir.path(), src.to_str().expect("utf8"), setup));
     let dump = |db: &std::path::Path, args: &str| {
@@ -187,6 +193,29 @@ INSERT INTO \"odd \"\"name\" VALUES (-9223372036854775808, 'text'), (7, 1.5);
         let rows = |db: &std::path::Path| ok(&common::sql(db, q, "json"));
         assert_eq!(rows(&src), rows(&copy), "{q}");
     }
+    // The triggers came along (after the rows: loading the dump fired none of them).
+    assert_eq!(
+        ok(&common::sql(&copy, "SELECT msg FROM log", "csv")),
+        "msg\nnew; 4\n"
+    );
+    ok(&common::sql(
+        &copy,
+        "INSERT INTO a(s) VALUES ('again')",
+        "table",
+    ));
+    ok(&common::sql(
+        &copy,
+        "UPDATE v SET s = 'via view' WHERE id = 2",
+        "table",
+    ));
+    assert_eq!(
+        ok(&common::sql(
+            &copy,
+            "SELECT (SELECT count(*) FROM log), (SELECT s FROM a WHERE id = 2)",
+            "csv"
+        )),
+        "(SELECT count(*) FROM log),(SELECT s FROM a WHERE id = 2)\n2,via view\n"
+    );
     // The unique constraint and the index came along.
     let o = common::sql(&copy, "INSERT INTO a(s, u) VALUES ('y', 'u1')", "table");
     assert!(
@@ -200,11 +229,13 @@ INSERT INTO \"odd \"\"name\" VALUES (-9223372036854775808, 'text'), (7, 1.5);
         ""
     ))
     .contains("a_r"));
-    // One table only.
+    // One table (or view) only, with its triggers, as sqlite3's `.dump NAME`.
     let one = dump(&src, " v");
     assert_eq!(
         one,
-        "BEGIN TRANSACTION;\nCREATE VIEW \"v\" AS SELECT id, s FROM a WHERE id > 1;\nCOMMIT;\n"
+        "BEGIN TRANSACTION;\nCREATE VIEW \"v\" AS SELECT id, s FROM a WHERE id > 1;\n\
+         CREATE TRIGGER v_upd INSTEAD OF UPDATE ON v BEGIN UPDATE a SET s = new.s WHERE id = old.id; END;\n\
+         COMMIT;\n"
     );
 }
 

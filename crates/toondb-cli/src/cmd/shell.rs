@@ -560,6 +560,11 @@ impl Shell {
             ));
             found = true;
         }
+        // Triggers last (they name their table), as sqlite3 prints them.
+        for t in cat.triggers.values().filter(|t| wanted(&t.def.table)) {
+            out.push_str(&db::trigger_ddl(&t.def));
+            out.push('\n');
+        }
         if let (Some(a), false) = (table, found) {
             return Err(Error::Usage(format!("no such table: {a}")));
         }
