@@ -418,4 +418,18 @@ mod tests {
         let shallow = Filter::not(Filter::not(Filter::exists("a")));
         assert!(shallow.matches(&d));
     }
+
+    #[test]
+    fn to_json_reads_back_equal_and_refuses_what_from_json_would() {
+        let f = Filter::eq("lang", "en")
+            .and(Filter::range("year").gte(2020).lt(2030))
+            .and(Filter::not(Filter::is_in("tag", ["a", "b"])).or(Filter::exists("x")));
+        assert_eq!(Filter::from_json(&f.to_json().unwrap()).unwrap(), f);
+        let mut deep = Filter::exists("a");
+        for _ in 0..=MAX_JSON_DEPTH {
+            deep = Filter::not(deep);
+        }
+        let e = deep.to_json().unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::InvalidArgument);
+    }
 }

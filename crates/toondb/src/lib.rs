@@ -62,7 +62,8 @@
 //!
 //! The async gRPC client for `toondb-server`, and `Connection` (the same async calls against an
 //! embedded database or a server, chosen by a connection string), are the `toondb-client`
-//! crate: tonic, hyper and tower are dependencies of that crate, never of this one.
+//! crate: tonic and tower are dependencies of that crate, never of this one (whose `async`
+//! feature adds only tokio's `rt`).
 //!
 //! # Concurrency and durability
 //!
