@@ -33,18 +33,18 @@ use tonic::service::Interceptor;
 use tonic::transport::{Channel, Endpoint, Uri};
 use tonic::{Request, Status};
 
-use super::convert::{
+use crate::convert::{
     document_from_pb, document_to_pb, filter_to_json, hit_from_pb, metric_to_pb, value_from_pb,
     value_to_pb,
 };
-use super::error::{Error, Result};
-use super::pb;
-use super::pb::collections_client::CollectionsClient;
-use super::pb::context_queries_client::ContextQueriesClient;
-use super::pb::graph_client::GraphClient;
-use super::pb::kv_client::KvClient;
-use super::pb::sql_client::SqlClient;
-use super::pb::transactions_client::TransactionsClient;
+use crate::error::{Error, Result};
+use crate::pb;
+use crate::pb::collections_client::CollectionsClient;
+use crate::pb::context_queries_client::ContextQueriesClient;
+use crate::pb::graph_client::GraphClient;
+use crate::pb::kv_client::KvClient;
+use crate::pb::sql_client::SqlClient;
+use crate::pb::transactions_client::TransactionsClient;
 use toondb::{
     ContextResult, Direction, Document, Isolation, Metric, Rows, SearchHit, SearchRequest,
     SectionReport, Tokenizer, Value,
@@ -853,7 +853,7 @@ impl RemoteCollection {
             Ok(d) => Ok(Some(document_from_pb(d.into_inner()).map_err(bad)?)),
             Err(s)
                 if s.code() == tonic::Code::NotFound
-                    && s.metadata().get(super::status::KIND_METADATA).is_none() =>
+                    && s.metadata().get(crate::status::KIND_METADATA).is_none() =>
             {
                 Ok(None)
             }

@@ -26,8 +26,8 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use super::client::{Client, ClientOptions, KvPair, RemoteCollection, RemoteTransaction};
-use super::error::{Error, Result};
+use crate::client::{Client, ClientOptions, KvPair, RemoteCollection, RemoteTransaction};
+use crate::error::{Error, Result};
 use toondb::{
     Collection, ContextResult, Database, Direction, Document, Isolation, Metric, Rows, SearchHit,
     SearchRequest, Tokenizer, Transaction, Value,

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value as Json};
 
-use super::pb;
+use crate::pb;
 use toondb::{Document, Filter, Metric, Rows, SearchHit, Value};
 
 /// Maximum nesting of `$and`/`$or`/`$not` accepted in a JSON filter.

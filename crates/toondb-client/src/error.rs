@@ -44,7 +44,7 @@ impl Error {
     /// `toondb-error-kind` metadata or its code).
     pub fn kind(&self) -> Option<ErrorKind> {
         match self {
-            Error::Status(s) => super::status::kind_of(s),
+            Error::Status(s) => crate::status::kind_of(s),
             Error::Database(e) => Some(e.kind()),
             _ => None,
         }
