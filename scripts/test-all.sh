@@ -92,13 +92,18 @@ echo "ok: example async ran"
 cargo run -q -p toondb --features http-example --example hybrid_http --locked >/dev/null
 echo "ok: example hybrid_http (axum) ran"
 
-step "toondb grpc feature: tokio/tonic only behind it; one program, embedded and remote"
+step "toondb-client: the embedded crate has no tokio (default) and no tonic/hyper/tower (async); one program, embedded and remote"
 if cargo tree -p toondb -e normal --prefix none | grep -qE '^(tokio|tonic) '; then
   echo "FAIL: toondb depends on tokio or tonic with default features" >&2
   exit 1
 fi
 echo "ok: toondb (default features) has no tokio or tonic"
-# Built in the workspace feature set (toondb-grpc turns on toondb/grpc): nothing recompiles.
+if cargo tree -p toondb -e normal --prefix none --features async | grep -qE '^(tonic|hyper|hyper-util|tower) '; then
+  echo "FAIL: toondb depends on tonic, hyper or tower with the async feature" >&2
+  exit 1
+fi
+echo "ok: toondb (async) has no tonic, hyper or tower (the client is toondb-client)"
+# Built in the workspace feature set: nothing recompiles. The example is toondb-client's.
 cargo build -q --workspace --locked "${ws_features[@]}" --example remote --bin toondb-server
 target_dir=$(cargo metadata --format-version 1 --no-deps --locked |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')

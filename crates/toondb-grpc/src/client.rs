@@ -1,5 +1,5 @@
-//! The async client: a re-export of [`toondb::remote::client`] (enable `toondb`'s `grpc`
-//! feature to use it without this crate). [`toondb::remote::Connection`] runs the same calls
-//! against an embedded database or a server.
+//! The async client: a re-export of [`toondb_client::client`] (depend on `toondb-client` to
+//! use it without this crate). [`toondb_client::Connection`] runs the same calls against an
+//! embedded database or a server.
 
-pub use toondb::remote::client::*;
+pub use toondb_client::client::*;

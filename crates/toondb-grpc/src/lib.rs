@@ -1,8 +1,8 @@
 //! gRPC server for ToonDB: the `toondb-server` binary's server ([`server::serve`]) for the
 //! `toondb.v1` protocol. The protocol (`.proto` and generated code) is the `toondb-proto`
 //! crate, re-exported as [`pb`]; the async [`Client`] (and [`Connection`], which runs the same
-//! calls against an embedded database or a server) live in `toondb` behind its `grpc` feature
-//! and are re-exported here, so `toondb_grpc::Client` keeps working.
+//! calls against an embedded database or a server) live in the `toondb-client` crate and are
+//! re-exported here, so `toondb_grpc::Client` keeps working.
 //!
 //! The server uses tokio for the network only: the database itself is synchronous, and no
 //! database call runs on an async worker. Point operations (`Get`, `Put`, `Delete`, `Batch`
@@ -61,7 +61,7 @@ pub use toondb_proto::pb;
 pub use error::{Error, Result};
 pub use server::{serve, Listener, ServerConfig};
 pub use tls::TlsConfig;
-pub use toondb::remote::{
+pub use toondb_client::{
     Client, ClientOptions, Connection, ConnectionCollection, ConnectionTransaction, QueryResult,
     RemoteCollection, RemoteContext, RemoteTransaction, Target,
 };

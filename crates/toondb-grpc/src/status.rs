@@ -1,4 +1,4 @@
 //! The mapping between [`toondb::Error`] and gRPC status codes: a re-export of
-//! [`toondb::remote::status`], which the server and the client share.
+//! [`toondb_client::status`], which the server and the client share.
 
-pub use toondb::remote::status::*;
+pub use toondb_client::status::*;

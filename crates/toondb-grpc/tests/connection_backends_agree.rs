@@ -1,4 +1,4 @@
-//! `toondb::remote::Connection` runs the same calls against an embedded database and a live
+//! `toondb_client::Connection` runs the same calls against an embedded database and a live
 //! `toondb-server` (loopback TCP and a Unix socket), with identical results.
 #![allow(clippy::unwrap_used)] // the scenario is a helper, not a #[test] fn
 
@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use common::TestServer;
 use serde_json::json;
-use toondb::remote::{Connection, Result};
 use toondb::{params, Direction, Document, ErrorKind, Filter, Metric, SearchRequest};
+use toondb_client::{Connection, Result};
 use toondb_grpc::server::ServerConfig;
 
 /// Everything observable from one run, in order, as text (exact: f32 scores print with full
@@ -274,7 +274,7 @@ async fn remote_options_and_errors() {
     assert_eq!(e.code(), Some(tonic::Code::Unauthenticated));
     let conn = Connection::open_with(
         &srv.uri,
-        toondb::remote::ClientOptions::default().with_token("s3cret"),
+        toondb_client::ClientOptions::default().with_token("s3cret"),
     )
     .await
     .unwrap();
@@ -288,5 +288,5 @@ async fn remote_options_and_errors() {
     let e = Connection::open(&format!("unix:{}", dir.path().join("none.sock").display()))
         .await
         .unwrap_err();
-    assert!(matches!(e, toondb::remote::Error::Transport(_)), "{e}");
+    assert!(matches!(e, toondb_client::Error::Transport(_)), "{e}");
 }

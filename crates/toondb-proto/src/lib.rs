@@ -1,7 +1,7 @@
 //! The ToonDB remote protocol, package `toondb.v1`: owns `proto/toondb/v1/toondb.proto` (the
 //! single source of the protocol, also used by the Python test client's codegen) and the Rust
 //! code generated from it. Depends only on `tonic` and `prost`; the server lives in
-//! `toondb-grpc`, the Rust client in `toondb` (feature `grpc`, module `toondb::remote`).
+//! `toondb-grpc`, the Rust client in `toondb-client`.
 //!
 //! ```
 //! use toondb_proto::pb;

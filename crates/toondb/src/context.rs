@@ -274,7 +274,35 @@ pub struct ContextResult {
     pub tokenizer: Tokenizer,
 }
 
+impl SectionReport {
+    /// A report for section `name` with all counts 0 and nothing truncated (for results
+    /// assembled outside this crate, such as a remote client's; set the fields after).
+    pub fn new(name: impl Into<String>, priority: i32) -> SectionReport {
+        SectionReport {
+            name: name.into(),
+            priority,
+            tokens: 0,
+            items_included: 0,
+            items_dropped: 0,
+            duplicates: 0,
+            truncated: false,
+        }
+    }
+}
+
 impl ContextResult {
+    /// A result with `text`, no section reports and all counts 0 (for results assembled
+    /// outside this crate, such as a remote client's; set the fields after).
+    pub fn new(text: impl Into<String>, tokenizer: Tokenizer) -> ContextResult {
+        ContextResult {
+            text: text.into(),
+            sections: Vec::new(),
+            total_tokens: 0,
+            budget: 0,
+            tokenizer,
+        }
+    }
+
     /// The result as a one-row table (`context`, `tokens`, `budget`), as `CONTEXT` statements
     /// return it through [`Database::query`].
     pub fn into_rows(self) -> Rows {

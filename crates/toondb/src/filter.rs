@@ -234,6 +234,69 @@ impl Filter {
     pub fn from_json(v: &Json) -> crate::Result<Filter> {
         parse_at(v, 0).map_err(crate::Error::InvalidArgument)
     }
+
+    /// The JSON form of this filter, which [`Filter::from_json`] reads back to an equal
+    /// filter (how a client sends a filter to a server). A filter nested deeper than
+    /// [`Filter::from_json`] accepts is refused with
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument).
+    ///
+    /// ```
+    /// use toondb::Filter;
+    /// use serde_json::json;
+    /// let f = Filter::from_json(&json!({"lang": "en", "year": {"$gte": 2020}})).unwrap();
+    /// assert_eq!(Filter::from_json(&f.to_json().unwrap()).unwrap(), f);
+    /// ```
+    pub fn to_json(&self) -> crate::Result<Json> {
+        to_json_at(self, 0).map_err(crate::Error::InvalidArgument)
+    }
+}
+
+fn to_json_at(f: &Filter, depth: usize) -> Result<Json, String> {
+    if depth > MAX_JSON_DEPTH {
+        return Err(format!("filter nested deeper than {MAX_JSON_DEPTH}"));
+    }
+    let one = |k: &str, v: Json| {
+        let mut m = Map::new();
+        m.insert(k.to_string(), v);
+        Json::Object(m)
+    };
+    Ok(match f {
+        Filter::Eq(field, v) => one(field, one("$eq", v.clone())),
+        Filter::In(field, vs) => one(field, one("$in", Json::Array(vs.clone()))),
+        Filter::Range {
+            field,
+            lower,
+            upper,
+        } => {
+            let mut ops = Map::new();
+            if let Some((v, incl)) = lower {
+                ops.insert(if *incl { "$gte" } else { "$gt" }.into(), v.clone());
+            }
+            if let Some((v, incl)) = upper {
+                ops.insert(if *incl { "$lte" } else { "$lt" }.into(), v.clone());
+            }
+            if ops.is_empty() {
+                // An unbounded range matches documents that have the field.
+                one(field, one("$exists", Json::Bool(true)))
+            } else {
+                one(field, Json::Object(ops))
+            }
+        }
+        Filter::Exists(field) => one(field, one("$exists", Json::Bool(true))),
+        Filter::And(fs) | Filter::Or(fs) => {
+            let items = fs
+                .iter()
+                .map(|f| to_json_at(f, depth + 1))
+                .collect::<Result<Vec<_>, _>>()?;
+            let k = if matches!(f, Filter::And(_)) {
+                "$and"
+            } else {
+                "$or"
+            };
+            one(k, Json::Array(items))
+        }
+        Filter::Not(inner) => one("$not", to_json_at(inner, depth + 1)?),
+    })
 }
 
 /// Deepest nesting accepted by [`Filter::from_json`].
@@ -354,5 +417,19 @@ mod tests {
         assert!(!f.matches(&d));
         let shallow = Filter::not(Filter::not(Filter::exists("a")));
         assert!(shallow.matches(&d));
+    }
+
+    #[test]
+    fn to_json_reads_back_equal_and_refuses_what_from_json_would() {
+        let f = Filter::eq("lang", "en")
+            .and(Filter::range("year").gte(2020).lt(2030))
+            .and(Filter::not(Filter::is_in("tag", ["a", "b"])).or(Filter::exists("x")));
+        assert_eq!(Filter::from_json(&f.to_json().unwrap()).unwrap(), f);
+        let mut deep = Filter::exists("a");
+        for _ in 0..=MAX_JSON_DEPTH {
+            deep = Filter::not(deep);
+        }
+        let e = deep.to_json().unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::InvalidArgument);
     }
 }

@@ -58,12 +58,12 @@
 //! - `async` (off by default): `*_async` methods on [`Database`] and [`Collection`] that run
 //!   the blocking call on `tokio::task::spawn_blocking` (requires a tokio runtime). Without
 //!   it, `cargo tree -p toondb -e normal` lists no tokio.
-//! - `grpc` (off by default, implies `async`): [`remote`], an async gRPC client for
-//!   `toondb-server` and [`remote::Connection`], which runs the same async calls
-//!   (`put`/`get`/`query`/`begin`/collections/`execute_context`) against an embedded database
-//!   or a server chosen by a connection string (`memory:`, `embedded:<dir>`,
-//!   `http://host:port`, `unix:<path>`). Pulls tonic; the default build does not.
 //! - `http-example` (off by default): builds the `hybrid_http` example (pulls axum).
+//!
+//! The async gRPC client for `toondb-server`, and `Connection` (the same async calls against an
+//! embedded database or a server, chosen by a connection string), are the `toondb-client`
+//! crate: tonic and tower are dependencies of that crate, never of this one (whose `async`
+//! feature adds only tokio's `rt`).
 //!
 //! # Concurrency and durability
 //!
@@ -92,8 +92,6 @@ mod txn;
 
 #[cfg(feature = "async")]
 mod async_api;
-#[cfg(feature = "grpc")]
-pub mod remote;
 
 pub use collection::{
     Collection, CollectionOptions, Document, IndexOpenStats, SearchHit, SearchRequest,

@@ -252,8 +252,7 @@ impl Row {
     /// assert!(row.get::<i64>("greeting").is_err());
     /// ```
     pub fn get<T: FromValue>(&self, idx: impl ColumnIndex) -> Result<T> {
-        let i = idx.index(&self.columns)?;
-        let v = &self.values[i];
+        let v = self.at(idx.index(&self.columns)?)?;
         T::from_value(v).ok_or_else(|| Error::InvalidColumnType {
             column: idx.describe(),
             expected: T::EXPECTED,
@@ -263,8 +262,18 @@ impl Row {
 
     /// The raw value of a column.
     pub fn value(&self, idx: impl ColumnIndex) -> Result<&Value> {
-        let i = idx.index(&self.columns)?;
-        Ok(&self.values[i])
+        self.at(idx.index(&self.columns)?)
+    }
+
+    /// The value at position `i`; a row built with fewer values than columns
+    /// ([`Rows::from_parts`]) reports the gap as [`Error::NotFound`].
+    fn at(&self, i: usize) -> Result<&Value> {
+        self.values.get(i).ok_or_else(|| {
+            Error::NotFound(format!(
+                "column index {i} (the row has {} values)",
+                self.values.len()
+            ))
+        })
     }
 
     /// Column names.
@@ -381,7 +390,10 @@ impl Rows {
         }
     }
 
-    pub(crate) fn from_parts(columns: Vec<String>, data: Vec<Vec<Value>>) -> Rows {
+    /// A result built from column names and rows of values (e.g. as a remote client receives
+    /// them); column types are unknown and the counts are 0. A row shorter than `columns`
+    /// reads the missing values as errors from [`Row::get`], never as panics.
+    pub fn from_parts(columns: Vec<String>, data: Vec<Vec<Value>>) -> Rows {
         let columns: Arc<[String]> = columns.into();
         let types: Arc<[ColumnMeta]> = columns.iter().map(|_| ColumnMeta::default()).collect();
         let rows = data

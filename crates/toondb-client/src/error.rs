@@ -1,12 +1,12 @@
 //! The error type of the remote client, of [`Connection`](super::Connection) and of the
 //! `toondb-grpc` server, which re-exports it.
 //!
-//! It is kept apart from [`crate::Error`] so that the default build of `toondb` names no tonic
-//! type; a database error travels inside it unchanged ([`Error::Database`]), and
-//! [`Error::kind`] classifies both sides alike: an embedded error by [`crate::Error::kind`], a
+//! It is kept apart from [`toondb::Error`] so that `toondb` names no tonic type (tonic is a
+//! dependency of this crate only); a database error travels inside it unchanged ([`Error::Database`]), and
+//! [`Error::kind`] classifies both sides alike: an embedded error by [`toondb::Error::kind`], a
 //! remote one by the `toondb-error-kind` metadata the server attaches (or its status code).
 
-use crate::ErrorKind;
+use toondb::ErrorKind;
 
 /// Errors of the remote client, of [`Connection`](super::Connection) and of the server.
 #[derive(Debug, thiserror::Error)]
@@ -21,7 +21,7 @@ pub enum Error {
     /// A database error: from an embedded [`Connection`](super::Connection), or on the server
     /// side from opening or closing the database.
     #[error(transparent)]
-    Database(#[from] crate::Error),
+    Database(#[from] toondb::Error),
     /// A socket or file operation failed.
     #[error("{context}: {source}")]
     Io {
@@ -44,7 +44,7 @@ impl Error {
     /// `toondb-error-kind` metadata or its code).
     pub fn kind(&self) -> Option<ErrorKind> {
         match self {
-            Error::Status(s) => super::status::kind_of(s),
+            Error::Status(s) => crate::status::kind_of(s),
             Error::Database(e) => Some(e.kind()),
             _ => None,
         }

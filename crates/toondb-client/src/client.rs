@@ -1,10 +1,10 @@
-//! An async client for `toondb-server` whose method names follow [`crate::Database`]. To run
+//! An async client for `toondb-server` whose method names follow [`toondb::Database`]. To run
 //! the same code against an embedded database or a server, use
 //! [`Connection`](super::Connection) instead.
 //!
 //! ```no_run
-//! # async fn demo() -> toondb::remote::Result<()> {
-//! use toondb::remote::{Client, ClientOptions};
+//! # async fn demo() -> toondb_client::Result<()> {
+//! use toondb_client::{Client, ClientOptions};
 //! let client = Client::connect_with(
 //!     "http://127.0.0.1:50051",
 //!     ClientOptions::default().with_token("s3cret"),
@@ -33,19 +33,19 @@ use tonic::service::Interceptor;
 use tonic::transport::{Channel, Endpoint, Uri};
 use tonic::{Request, Status};
 
-use super::convert::{
+use crate::convert::{
     document_from_pb, document_to_pb, filter_to_json, hit_from_pb, metric_to_pb, value_from_pb,
     value_to_pb,
 };
-use super::error::{Error, Result};
-use super::pb;
-use super::pb::collections_client::CollectionsClient;
-use super::pb::context_queries_client::ContextQueriesClient;
-use super::pb::graph_client::GraphClient;
-use super::pb::kv_client::KvClient;
-use super::pb::sql_client::SqlClient;
-use super::pb::transactions_client::TransactionsClient;
-use crate::{
+use crate::error::{Error, Result};
+use crate::pb;
+use crate::pb::collections_client::CollectionsClient;
+use crate::pb::context_queries_client::ContextQueriesClient;
+use crate::pb::graph_client::GraphClient;
+use crate::pb::kv_client::KvClient;
+use crate::pb::sql_client::SqlClient;
+use crate::pb::transactions_client::TransactionsClient;
+use toondb::{
     ContextResult, Direction, Document, Isolation, Metric, Rows, SearchHit, SearchRequest,
     SectionReport, Tokenizer, Value,
 };
@@ -124,10 +124,23 @@ pub struct QueryResult {
 }
 
 impl QueryResult {
-    /// The rows as [`Rows`], the type [`crate::Database::query`] returns (column types are
+    /// The rows as [`Rows`], the type [`toondb::Database::query`] returns (column types are
     /// dropped; `rows_affected` is not carried, so [`Rows::rows_affected`] is 0).
     pub fn into_rows(self) -> Rows {
         Rows::from_parts(self.columns, self.rows)
+    }
+}
+
+/// `r` if every row has one value per column; a server that sends anything else is refused
+/// ([`Error::InvalidResponse`]) rather than trusted.
+fn checked_width(r: QueryResult) -> Result<QueryResult> {
+    let width = r.columns.len();
+    match r.rows.iter().position(|row| row.len() != width) {
+        None => Ok(r),
+        Some(i) => Err(Error::InvalidResponse(format!(
+            "row {i} has {} values for {width} columns",
+            r.rows[i].len()
+        ))),
     }
 }
 
@@ -145,29 +158,27 @@ pub struct RemoteContext {
 }
 
 impl RemoteContext {
-    /// As a [`ContextResult`], the type [`crate::Database::execute_context`] returns. The
+    /// As a [`ContextResult`], the type [`toondb::Database::execute_context`] returns. The
     /// protocol does not carry the tokenizer, so the caller names it.
     pub fn into_context_result(self, tokenizer: Tokenizer) -> ContextResult {
         let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
-        ContextResult {
-            text: self.text,
-            sections: self
-                .sections
-                .into_iter()
-                .map(|s| SectionReport {
-                    name: s.name,
-                    priority: s.priority,
-                    tokens: size(s.tokens),
-                    items_included: size(s.items_included),
-                    items_dropped: size(s.items_dropped),
-                    duplicates: size(s.duplicates),
-                    truncated: s.truncated,
-                })
-                .collect(),
-            total_tokens: size(self.total_tokens),
-            budget: size(self.budget),
-            tokenizer,
-        }
+        let mut out = ContextResult::new(self.text, tokenizer);
+        out.sections = self
+            .sections
+            .into_iter()
+            .map(|s| {
+                let mut r = SectionReport::new(s.name, s.priority);
+                r.tokens = size(s.tokens);
+                r.items_included = size(s.items_included);
+                r.items_dropped = size(s.items_dropped);
+                r.duplicates = size(s.duplicates);
+                r.truncated = s.truncated;
+                r
+            })
+            .collect();
+        out.total_tokens = size(self.total_tokens);
+        out.budget = size(self.budget);
+        out
     }
 }
 
@@ -496,7 +507,7 @@ impl Client {
             })
             .await?
             .into_inner();
-        Ok(QueryResult {
+        checked_width(QueryResult {
             column_types: r
                 .columns
                 .iter()
@@ -548,7 +559,7 @@ impl Client {
                     .map(|row| row.values.into_iter().map(value_from_pb).collect()),
             );
         }
-        Ok(out)
+        checked_width(out)
     }
 
     /// Runs SQL (one statement or several separated by `;`) and returns the rows the last one
@@ -640,7 +651,7 @@ impl Client {
     // -------------------------------------------------------------------- graph
 
     /// Runs one operation of the graph's JSON command interface
-    /// ([`crate::graph::json`]) in namespace `namespace`, auto-committed; `txn` joins a
+    /// ([`toondb::graph::json`]) in namespace `namespace`, auto-committed; `txn` joins a
     /// transaction (a [`RemoteTransaction::id`]).
     pub async fn graph_call(
         &self,
@@ -842,7 +853,7 @@ impl RemoteCollection {
             Ok(d) => Ok(Some(document_from_pb(d.into_inner()).map_err(bad)?)),
             Err(s)
                 if s.code() == tonic::Code::NotFound
-                    && s.metadata().get(super::status::KIND_METADATA).is_none() =>
+                    && s.metadata().get(crate::status::KIND_METADATA).is_none() =>
             {
                 Ok(None)
             }
@@ -930,5 +941,44 @@ impl RemoteCollection {
             .into_iter()
             .map(|h| hit_from_pb(h).map_err(bad))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(columns: &[&str], rows: Vec<Vec<Value>>) -> QueryResult {
+        QueryResult {
+            columns: columns.iter().map(|c| c.to_string()).collect(),
+            column_types: Vec::new(),
+            rows,
+            rows_affected: 0,
+        }
+    }
+
+    #[test]
+    fn rows_narrower_or_wider_than_the_columns_are_refused() {
+        let ok = result(&["a", "b"], vec![vec![Value::Integer(1), Value::Null]]);
+        assert_eq!(checked_width(ok.clone()).unwrap(), ok);
+        for bad in [vec![Value::Integer(1)], vec![Value::Null; 3]] {
+            let r = result(&["a", "b"], vec![ok.rows[0].clone(), bad]);
+            let e = checked_width(r).unwrap_err();
+            assert!(
+                matches!(e, Error::InvalidResponse(ref m) if m.contains("row 1")),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_short_row_reads_as_an_error_not_a_panic() {
+        let rows = result(&["a", "b"], vec![vec![Value::Integer(1)]]).into_rows();
+        assert_eq!(rows[0].get::<i64>("a").unwrap(), 1);
+        assert_eq!(
+            rows[0].get::<i64>(1).unwrap_err().kind(),
+            toondb::ErrorKind::NotFound
+        );
+        assert!(rows[0].value("b").is_err());
     }
 }

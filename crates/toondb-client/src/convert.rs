@@ -3,8 +3,8 @@
 
 use serde_json::{Map, Value as Json};
 
-use super::pb;
-use crate::{Document, Filter, Metric, Rows, SearchHit, Value};
+use crate::pb;
+use toondb::{Document, Filter, Metric, Rows, SearchHit, Value};
 
 /// Maximum nesting of `$and`/`$or`/`$not` accepted in a JSON filter.
 pub const MAX_FILTER_DEPTH: usize = 32;
@@ -188,57 +188,11 @@ pub fn filter_from_json(s: &str) -> Result<Option<Filter>, String> {
     Filter::from_json(&j).map(Some).map_err(|e| e.to_string())
 }
 
-/// Serialises a filter to the JSON form [`filter_from_json`] reads.
+/// Serialises a filter to the JSON form [`filter_from_json`] reads ([`Filter::to_json`]).
 pub fn filter_to_json(f: &Filter) -> Result<String, String> {
-    Ok(filter_to_value(f, 0)?.to_string())
-}
-
-fn filter_to_value(f: &Filter, depth: usize) -> Result<Json, String> {
-    if depth > MAX_FILTER_DEPTH {
-        return Err(format!("filter nested deeper than {MAX_FILTER_DEPTH}"));
-    }
-    let one = |k: &str, v: Json| {
-        let mut m = Map::new();
-        m.insert(k.to_string(), v);
-        Json::Object(m)
-    };
-    Ok(match f {
-        Filter::Eq(field, v) => one(field, one("$eq", v.clone())),
-        Filter::In(field, vs) => one(field, one("$in", Json::Array(vs.clone()))),
-        Filter::Range {
-            field,
-            lower,
-            upper,
-        } => {
-            let mut ops = Map::new();
-            if let Some((v, incl)) = lower {
-                ops.insert(if *incl { "$gte" } else { "$gt" }.into(), v.clone());
-            }
-            if let Some((v, incl)) = upper {
-                ops.insert(if *incl { "$lte" } else { "$lt" }.into(), v.clone());
-            }
-            if ops.is_empty() {
-                // An unbounded range matches documents that have the field.
-                one(field, one("$exists", Json::Bool(true)))
-            } else {
-                one(field, Json::Object(ops))
-            }
-        }
-        Filter::Exists(field) => one(field, one("$exists", Json::Bool(true))),
-        Filter::And(fs) | Filter::Or(fs) => {
-            let items = fs
-                .iter()
-                .map(|f| filter_to_value(f, depth + 1))
-                .collect::<Result<Vec<_>, _>>()?;
-            let k = if matches!(f, Filter::And(_)) {
-                "$and"
-            } else {
-                "$or"
-            };
-            one(k, Json::Array(items))
-        }
-        Filter::Not(inner) => one("$not", filter_to_value(inner, depth + 1)?),
-    })
+    f.to_json()
+        .map(|j| j.to_string())
+        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -26,19 +26,19 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use super::client::{Client, ClientOptions, KvPair, RemoteCollection, RemoteTransaction};
-use super::error::{Error, Result};
-use crate::{
+use crate::client::{Client, ClientOptions, KvPair, RemoteCollection, RemoteTransaction};
+use crate::error::{Error, Result};
+use toondb::{
     Collection, ContextResult, Database, Direction, Document, Isolation, Metric, Rows, SearchHit,
     SearchRequest, Tokenizer, Transaction, Value,
 };
 
 async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> crate::Result<T> + Send + 'static,
+    f: impl FnOnce() -> toondb::Result<T> + Send + 'static,
 ) -> Result<T> {
     match tokio::task::spawn_blocking(f).await {
         Ok(r) => Ok(r?),
-        Err(e) => Err(Error::Database(crate::Error::Internal(format!(
+        Err(e) => Err(Error::Database(toondb::Error::Internal(format!(
             "blocking task failed: {e}"
         )))),
     }
@@ -63,7 +63,7 @@ impl Target {
     /// empty path.
     ///
     /// ```
-    /// use toondb::remote::Target;
+    /// use toondb_client::Target;
     /// assert_eq!(Target::parse("memory:").unwrap(), Target::Memory);
     /// assert_eq!(Target::parse("embedded:/var/db").unwrap(), Target::Embedded("/var/db".into()));
     /// assert_eq!(Target::parse("unix:///run/t.sock").unwrap(), Target::Unix("/run/t.sock".into()));
@@ -107,8 +107,8 @@ impl Target {
 ///
 /// ```
 /// # #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-/// # async fn main() -> toondb::remote::Result<()> {
-/// use toondb::remote::Connection;
+/// # async fn main() -> toondb_client::Result<()> {
+/// use toondb_client::Connection;
 /// use toondb::{params, Document, Metric};
 ///
 /// // "memory:", "embedded:/path/to/dir", "http://127.0.0.1:50051" or "unix:/run/toondb.sock".
@@ -308,7 +308,7 @@ impl Connection {
         match self {
             Connection::Embedded(db) => Ok(db.execute_context_async(statement).await?),
             Connection::Remote(c) => {
-                let tokenizer = crate::context_sql::parse(statement)
+                let tokenizer = toondb::context_sql::parse(statement)
                     .ok()
                     .and_then(|s| s.tokenizer)
                     .unwrap_or(Tokenizer::O200k);
@@ -384,7 +384,7 @@ impl Connection {
                 if c.list_collections().await?.iter().any(|n| n == name) {
                     Ok(ConnectionCollection::Remote(c.collection(name)))
                 } else {
-                    Err(Error::Database(crate::Error::NotFound(format!(
+                    Err(Error::Database(toondb::Error::NotFound(format!(
                         "collection {name:?}"
                     ))))
                 }
@@ -446,14 +446,14 @@ pub enum ConnectionTransaction {
 }
 
 fn finished() -> Error {
-    Error::Database(crate::Error::InvalidArgument(
+    Error::Database(toondb::Error::InvalidArgument(
         "transaction already finished".into(),
     ))
 }
 
 async fn in_txn<T: Send + 'static>(
     t: &SharedTxn,
-    f: impl FnOnce(&mut Transaction) -> crate::Result<T> + Send + 'static,
+    f: impl FnOnce(&mut Transaction) -> toondb::Result<T> + Send + 'static,
 ) -> Result<T> {
     let t = t.clone();
     match tokio::task::spawn_blocking(move || {
@@ -464,7 +464,7 @@ async fn in_txn<T: Send + 'static>(
     {
         Ok(Some(r)) => Ok(r?),
         Ok(None) => Err(finished()),
-        Err(e) => Err(Error::Database(crate::Error::Internal(format!(
+        Err(e) => Err(Error::Database(toondb::Error::Internal(format!(
             "blocking task failed: {e}"
         )))),
     }

@@ -1,16 +1,16 @@
-//! One program, two backends (feature `grpc`): the same calls run against an embedded
+//! One program, two backends: the same calls run against an embedded
 //! database or a `toondb-server`, chosen by the connection string only.
 //!
 //! Run embedded (the default, `memory:`):
-//!   `cargo run -p toondb --features grpc --example remote`
+//!   `cargo run -p toondb-client --example remote`
 //! Run against a server:
 //!   `cargo run -p toondb-grpc --bin toondb-server -- --listen 127.0.0.1:50051 --data /tmp/tdb &`
-//!   `cargo run -p toondb --features grpc --example remote -- http://127.0.0.1:50051`
+//!   `cargo run -p toondb-client --example remote -- http://127.0.0.1:50051`
 //! (also `embedded:/some/dir` or `unix:/path/to/toondb.sock`).
 
 use serde_json::json;
-use toondb::remote::{Connection, Result};
 use toondb::{params, Document, Filter, Metric, SearchRequest};
+use toondb_client::{Connection, Result};
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<()> {

@@ -1,14 +1,14 @@
-//! `toondb::remote` without a server (feature `grpc`): connection strings, the embedded side
+//! `toondb-client` without a server: connection strings, the embedded side
 //! of `Connection` (persistence, transactions, collections), and the errors a client reports
 //! when no server answers. The same calls against live servers are compared in
 //! `crates/toondb-grpc/tests/connection_backends_agree.rs`.
 
 use std::path::PathBuf;
 
-use toondb::remote::{
+use toondb::{params, Database, Document, ErrorKind, Metric};
+use toondb_client::{
     Client, Connection, ConnectionCollection, ConnectionTransaction, Error, Target,
 };
-use toondb::{params, Database, Document, ErrorKind, Metric};
 
 #[test]
 fn connection_strings() {
