@@ -148,45 +148,45 @@ func stmtQuery(ctx context.Context, db *C.ToondbDatabase, tx *C.ToondbTxn, sql s
 // returns false and Err the context's error). Closing the database ends open cursors with
 // ErrClosed.
 func (db *DB) QueryCursor(ctx context.Context, sql string, args ...any) (*Cursor, error) {
-	db.mu.RLock()
-	defer db.mu.RUnlock()
-	if db.h == nil {
-		return nil, newErr(ErrClosed, "database is closed")
-	}
-	return stmtQuery(ctx, db.h, nil, sql, args)
+	return queryCursor(ctx, db, sql, args)
 }
 
 // QueryCursor runs a query in the transaction and returns a cursor over its rows (computed
 // when the query starts: a transaction's reads are not streamed).
 func (tx *Tx) QueryCursor(ctx context.Context, sql string, args ...any) (*Cursor, error) {
-	tx.mu.Lock()
-	defer tx.mu.Unlock()
-	if tx.h == nil {
-		return nil, newErr(ErrInvalidArgument, "transaction already finished")
-	}
-	return stmtQuery(ctx, nil, tx.h, sql, args)
+	return queryCursor(ctx, tx, sql, args)
 }
 
 // ExecContext runs SQL (autocommit) and reports rows affected and the last inserted rowid;
 // ctx ending interrupts the statement (nothing it wrote is applied).
 func (db *DB) ExecContext(ctx context.Context, sql string, args ...any) (ExecResult, error) {
-	db.mu.RLock()
-	defer db.mu.RUnlock()
-	if db.h == nil {
-		return ExecResult{}, newErr(ErrClosed, "database is closed")
-	}
-	return stmtExec(ctx, db.h, nil, sql, args)
+	return execContext(ctx, db, sql, args)
 }
 
 // ExecContext runs SQL in the transaction; ctx ending interrupts the statement (its writes
 // are undone; the transaction stays usable).
 func (tx *Tx) ExecContext(ctx context.Context, sql string, args ...any) (ExecResult, error) {
-	tx.mu.Lock()
-	defer tx.mu.Unlock()
-	if tx.h == nil {
-		return ExecResult{}, newErr(ErrInvalidArgument, "transaction already finished")
-	}
-	return stmtExec(ctx, nil, tx.h, sql, args)
+	return execContext(ctx, tx, sql, args)
+}
+
+func queryCursor(ctx context.Context, tg target, sql string, args []any) (*Cursor, error) {
+	var c *Cursor
+	err := tg.locked(func(h *C.ToondbDatabase, t *C.ToondbTxn) error {
+		var err error
+		c, err = stmtQuery(ctx, h, t, sql, args)
+		return err
+	})
+	return c, err
+}
+
+func execContext(ctx context.Context, tg target, sql string, args []any) (ExecResult, error) {
+	var r ExecResult
+	err := tg.locked(func(h *C.ToondbDatabase, t *C.ToondbTxn) error {
+		var err error
+		r, err = stmtExec(ctx, h, t, sql, args)
+		return err
+	})
+	return r, err
 }
 
 // Columns are the result's column names.

@@ -60,11 +60,16 @@ func (g *Graph) CallRaw(op string, args Args) (string, error) {
 	o := cstr(op)
 	defer free(o)
 	var out *C.char
+	var tg target = g.db
 	if g.tx != nil {
-		err = g.tx.with(func(t *C.ToondbTxn) C.int32_t { return C.toondb_txn_graph_call(t, ns, o, a, &out) })
-	} else {
-		err = g.db.with(func(h *C.ToondbDatabase) C.int32_t { return C.toondb_graph_call(h, ns, o, a, &out) })
+		tg = g.tx
 	}
+	err = run(tg, func(h *C.ToondbDatabase, t *C.ToondbTxn) C.int32_t {
+		if t != nil {
+			return C.toondb_txn_graph_call(t, ns, o, a, &out)
+		}
+		return C.toondb_graph_call(h, ns, o, a, &out)
+	})
 	if err != nil {
 		return "", err
 	}

@@ -210,27 +210,51 @@ func (db *DB) Close() error {
 
 // with runs f with the live handle (read-locked) or returns ErrClosed.
 func (db *DB) with(f func(h *C.ToondbDatabase) C.int32_t) error {
+	return run(db, func(h *C.ToondbDatabase, _ *C.ToondbTxn) C.int32_t { return f(h) })
+}
+
+// locked calls f with the live handle (and a nil transaction) under the read lock, or
+// returns ErrClosed.
+func (db *DB) locked(f func(h *C.ToondbDatabase, t *C.ToondbTxn) error) error {
 	db.mu.RLock()
 	defer db.mu.RUnlock()
 	if db.h == nil {
 		return newErr(ErrClosed, "database is closed")
 	}
-	h := db.h
-	return call(func() C.int32_t { return f(h) })
+	return f(db.h, nil)
 }
 
-// Put sets key to value.
-func (db *DB) Put(key, value []byte) error {
-	return db.with(func(h *C.ToondbDatabase) C.int32_t {
-		return C.toondb_put(h, bytesPtr(key), C.size_t(len(key)), bytesPtr(value), C.size_t(len(value)))
+// target is where an operation runs: a DB (each call auto-committed) or a Tx (calls commit
+// with it). Every operation both offer is written once over a target; the DB and Tx methods
+// only delegate. locked hands f exactly one non-nil handle.
+type target interface {
+	locked(f func(h *C.ToondbDatabase, t *C.ToondbTxn) error) error
+}
+
+// run is call on the target's handle.
+func run(tg target, f func(h *C.ToondbDatabase, t *C.ToondbTxn) C.int32_t) error {
+	return tg.locked(func(h *C.ToondbDatabase, t *C.ToondbTxn) error {
+		return call(func() C.int32_t { return f(h, t) })
 	})
 }
 
-// Get returns the value of key, or an error wrapping ErrNotFound if it is absent.
-func (db *DB) Get(key []byte) ([]byte, error) {
+func put(tg target, key, value []byte) error {
+	return run(tg, func(h *C.ToondbDatabase, t *C.ToondbTxn) C.int32_t {
+		k, kn, v, vn := bytesPtr(key), C.size_t(len(key)), bytesPtr(value), C.size_t(len(value))
+		if t != nil {
+			return C.toondb_txn_put(t, k, kn, v, vn)
+		}
+		return C.toondb_put(h, k, kn, v, vn)
+	})
+}
+
+func get(tg target, key []byte) ([]byte, error) {
 	var p *C.uint8_t
 	var n C.size_t
-	err := db.with(func(h *C.ToondbDatabase) C.int32_t {
+	err := run(tg, func(h *C.ToondbDatabase, t *C.ToondbTxn) C.int32_t {
+		if t != nil {
+			return C.toondb_txn_get(t, bytesPtr(key), C.size_t(len(key)), &p, &n)
+		}
 		return C.toondb_get(h, bytesPtr(key), C.size_t(len(key)), &p, &n)
 	})
 	if err != nil {
@@ -242,12 +266,61 @@ func (db *DB) Get(key []byte) ([]byte, error) {
 	return takeBytes(p, n), nil
 }
 
-// Delete removes key (no error if absent).
-func (db *DB) Delete(key []byte) error {
-	return db.with(func(h *C.ToondbDatabase) C.int32_t {
+func del(tg target, key []byte) error {
+	return run(tg, func(h *C.ToondbDatabase, t *C.ToondbTxn) C.int32_t {
+		if t != nil {
+			return C.toondb_txn_delete(t, bytesPtr(key), C.size_t(len(key)))
+		}
 		return C.toondb_delete(h, bytesPtr(key), C.size_t(len(key)))
 	})
 }
+
+func exec(tg target, sql string, args []any) (int64, error) {
+	ps, err := paramsJSON(args)
+	if err != nil {
+		return 0, err
+	}
+	defer free(ps)
+	s := cstr(sql)
+	defer free(s)
+	var n C.uint64_t
+	err = run(tg, func(h *C.ToondbDatabase, t *C.ToondbTxn) C.int32_t {
+		if t != nil {
+			return C.toondb_txn_execute(t, s, ps, &n)
+		}
+		return C.toondb_execute(h, s, ps, &n)
+	})
+	return int64(n), err
+}
+
+func query(tg target, sql string, args []any) (*Rows, error) {
+	ps, err := paramsJSON(args)
+	if err != nil {
+		return nil, err
+	}
+	defer free(ps)
+	s := cstr(sql)
+	defer free(s)
+	var out *C.char
+	if err := run(tg, func(h *C.ToondbDatabase, t *C.ToondbTxn) C.int32_t {
+		if t != nil {
+			return C.toondb_txn_query(t, s, ps, &out)
+		}
+		return C.toondb_query(h, s, ps, &out)
+	}); err != nil {
+		return nil, err
+	}
+	return decodeRows(takeString(out))
+}
+
+// Put sets key to value.
+func (db *DB) Put(key, value []byte) error { return put(db, key, value) }
+
+// Get returns the value of key, or an error wrapping ErrNotFound if it is absent.
+func (db *DB) Get(key []byte) ([]byte, error) { return get(db, key) }
+
+// Delete removes key (no error if absent).
+func (db *DB) Delete(key []byte) error { return del(db, key) }
 
 // KV is one key-value pair.
 type KV struct {
@@ -390,35 +463,11 @@ func decodeRows(s string) (*Rows, error) {
 }
 
 // Exec runs SQL (autocommit) with positional ? parameters and returns the rows affected.
-func (db *DB) Exec(sql string, args ...any) (int64, error) {
-	ps, err := paramsJSON(args)
-	if err != nil {
-		return 0, err
-	}
-	defer free(ps)
-	s := cstr(sql)
-	defer free(s)
-	var n C.uint64_t
-	err = db.with(func(h *C.ToondbDatabase) C.int32_t { return C.toondb_execute(h, s, ps, &n) })
-	return int64(n), err
-}
+func (db *DB) Exec(sql string, args ...any) (int64, error) { return exec(db, sql, args) }
 
 // Query runs a query with positional ? parameters. CONTEXT SELECT statements return one
 // row (context, tokens, budget).
-func (db *DB) Query(sql string, args ...any) (*Rows, error) {
-	ps, err := paramsJSON(args)
-	if err != nil {
-		return nil, err
-	}
-	defer free(ps)
-	s := cstr(sql)
-	defer free(s)
-	var out *C.char
-	if err := db.with(func(h *C.ToondbDatabase) C.int32_t { return C.toondb_query(h, s, ps, &out) }); err != nil {
-		return nil, err
-	}
-	return decodeRows(takeString(out))
-}
+func (db *DB) Query(sql string, args ...any) (*Rows, error) { return query(db, sql, args) }
 
 // ------------------------------------------------------------------ transactions
 
@@ -438,74 +487,31 @@ func (db *DB) Begin() (*Tx, error) {
 	return &Tx{h: t}, nil
 }
 
-func (tx *Tx) with(f func(t *C.ToondbTxn) C.int32_t) error {
+// locked calls f with the live transaction (and a nil database) under the lock, or fails
+// once the transaction has finished.
+func (tx *Tx) locked(f func(h *C.ToondbDatabase, t *C.ToondbTxn) error) error {
 	tx.mu.Lock()
 	defer tx.mu.Unlock()
 	if tx.h == nil {
 		return newErr(ErrInvalidArgument, "transaction already finished")
 	}
-	t := tx.h
-	return call(func() C.int32_t { return f(t) })
+	return f(nil, tx.h)
 }
 
 // Put sets key inside the transaction.
-func (tx *Tx) Put(key, value []byte) error {
-	return tx.with(func(t *C.ToondbTxn) C.int32_t {
-		return C.toondb_txn_put(t, bytesPtr(key), C.size_t(len(key)), bytesPtr(value), C.size_t(len(value)))
-	})
-}
+func (tx *Tx) Put(key, value []byte) error { return put(tx, key, value) }
 
 // Get reads key as the transaction sees it (ErrNotFound if absent).
-func (tx *Tx) Get(key []byte) ([]byte, error) {
-	var p *C.uint8_t
-	var n C.size_t
-	if err := tx.with(func(t *C.ToondbTxn) C.int32_t {
-		return C.toondb_txn_get(t, bytesPtr(key), C.size_t(len(key)), &p, &n)
-	}); err != nil {
-		return nil, err
-	}
-	if p == nil {
-		return nil, newErr(ErrNotFound, fmt.Sprintf("key %q", key))
-	}
-	return takeBytes(p, n), nil
-}
+func (tx *Tx) Get(key []byte) ([]byte, error) { return get(tx, key) }
 
 // Delete removes key inside the transaction.
-func (tx *Tx) Delete(key []byte) error {
-	return tx.with(func(t *C.ToondbTxn) C.int32_t {
-		return C.toondb_txn_delete(t, bytesPtr(key), C.size_t(len(key)))
-	})
-}
+func (tx *Tx) Delete(key []byte) error { return del(tx, key) }
 
 // Exec runs SQL inside the transaction.
-func (tx *Tx) Exec(sql string, args ...any) (int64, error) {
-	ps, err := paramsJSON(args)
-	if err != nil {
-		return 0, err
-	}
-	defer free(ps)
-	s := cstr(sql)
-	defer free(s)
-	var n C.uint64_t
-	err = tx.with(func(t *C.ToondbTxn) C.int32_t { return C.toondb_txn_execute(t, s, ps, &n) })
-	return int64(n), err
-}
+func (tx *Tx) Exec(sql string, args ...any) (int64, error) { return exec(tx, sql, args) }
 
 // Query runs a query inside the transaction (it sees the transaction's own writes).
-func (tx *Tx) Query(sql string, args ...any) (*Rows, error) {
-	ps, err := paramsJSON(args)
-	if err != nil {
-		return nil, err
-	}
-	defer free(ps)
-	s := cstr(sql)
-	defer free(s)
-	var out *C.char
-	if err := tx.with(func(t *C.ToondbTxn) C.int32_t { return C.toondb_txn_query(t, s, ps, &out) }); err != nil {
-		return nil, err
-	}
-	return decodeRows(takeString(out))
-}
+func (tx *Tx) Query(sql string, args ...any) (*Rows, error) { return query(tx, sql, args) }
 
 // Commit commits atomically; an error wrapping ErrConflict means a concurrent transaction
 // won and nothing was written.

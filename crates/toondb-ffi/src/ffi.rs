@@ -13,7 +13,7 @@ use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::RwLock;
 
-use toondb::{Database, Document};
+use toondb::{Database, Document, Target};
 
 use crate::conv::{self, FfiError, FfiResult};
 
@@ -348,17 +348,12 @@ pub unsafe extern "C" fn toondb_put(
     value_len: usize,
 ) -> i32 {
     guard(|| {
-        // SAFETY: as the `# Safety` section requires: `db` is a live database handle; `key` points
-        // to `key_len` readable elements (or the length is 0); `value` points to `value_len`
-        // readable elements (or the length is 0).
-        let (d, k, v) = unsafe {
-            (
-                db_of(db)?,
-                bytes(key, key_len, "key")?,
-                bytes(value, value_len, "value")?,
-            )
-        };
-        Ok(d.put(k, v)?)
+        // SAFETY: as the `# Safety` section requires: `db` is a live database handle.
+        let d = unsafe { db_of(db)? };
+        // SAFETY: as the `# Safety` section requires: `key` points to `key_len` readable
+        // elements (or the length is 0); `value` points to `value_len` readable elements (or
+        // the length is 0).
+        unsafe { kv_put(Target::Db(&d), key, key_len, value, value_len) }
     })
 }
 
@@ -376,20 +371,11 @@ pub unsafe extern "C" fn toondb_get(
     out_len: *mut usize,
 ) -> i32 {
     guard(|| {
-        // SAFETY: as the `# Safety` section requires: `db` is a live database handle; `key` points
-        // to `key_len` readable elements (or the length is 0).
-        let (d, k) = unsafe { (db_of(db)?, bytes(key, key_len, "key")?) };
-        match d.get(k)? {
-            // SAFETY: as the `# Safety` section requires: `out_value` and `out_len` are NULL
-            // (refused) or writable; `out_value` is NULL (refused) or writable.
-            Some(v) => unsafe { give_bytes(v, out_value, out_len) },
-            // SAFETY: as the `# Safety` section requires: `out_value` is NULL (refused) or
-            // writable.
-            None => unsafe {
-                write(out_value, std::ptr::null_mut(), "out_value")?;
-                write(out_len, 0, "out_len")
-            },
-        }
+        // SAFETY: as the `# Safety` section requires: `db` is a live database handle.
+        let d = unsafe { db_of(db)? };
+        // SAFETY: as the `# Safety` section requires: `key` points to `key_len` readable
+        // elements (or the length is 0); the out-pointers are NULL (refused) or writable.
+        unsafe { kv_get(Target::Db(&d), key, key_len, out_value, out_len) }
     })
 }
 
@@ -404,11 +390,70 @@ pub unsafe extern "C" fn toondb_delete(
     key_len: usize,
 ) -> i32 {
     guard(|| {
-        // SAFETY: as the `# Safety` section requires: `db` is a live database handle; `key` points
-        // to `key_len` readable elements (or the length is 0).
-        let (d, k) = unsafe { (db_of(db)?, bytes(key, key_len, "key")?) };
-        Ok(d.delete(k)?)
+        // SAFETY: as the `# Safety` section requires: `db` is a live database handle.
+        let d = unsafe { db_of(db)? };
+        // SAFETY: as the `# Safety` section requires: `key` points to `key_len` readable
+        // elements (or the length is 0).
+        unsafe { kv_delete(Target::Db(&d), key, key_len) }
     })
+}
+
+/// The one implementation of [`toondb_put`] and [`toondb_txn_put`].
+///
+/// # Safety
+/// `key`/`value` point to `key_len`/`value_len` readable bytes (or the length is 0).
+unsafe fn kv_put(
+    mut t: Target<'_>,
+    key: *const u8,
+    key_len: usize,
+    value: *const u8,
+    value_len: usize,
+) -> FfiResult<()> {
+    // SAFETY: both buffers are readable for their lengths per this function's contract.
+    let (k, v) = unsafe {
+        (
+            bytes(key, key_len, "key")?,
+            bytes(value, value_len, "value")?,
+        )
+    };
+    Ok(t.put(k, v)?)
+}
+
+/// The one implementation of [`toondb_get`] and [`toondb_txn_get`].
+///
+/// # Safety
+/// `key` points to `key_len` readable bytes (or the length is 0); `out_value` and `out_len`
+/// are NULL or writable.
+unsafe fn kv_get(
+    mut t: Target<'_>,
+    key: *const u8,
+    key_len: usize,
+    out_value: *mut *mut u8,
+    out_len: *mut usize,
+) -> FfiResult<()> {
+    // SAFETY: `key` is readable for `key_len` bytes per this function's contract.
+    let k = unsafe { bytes(key, key_len, "key")? };
+    match t.get(k)? {
+        // SAFETY: `out_value` and `out_len` are NULL (refused) or writable per this
+        // function's contract.
+        Some(v) => unsafe { give_bytes(v, out_value, out_len) },
+        // SAFETY: `out_value` and `out_len` are NULL (refused) or writable per this
+        // function's contract.
+        None => unsafe {
+            write(out_value, std::ptr::null_mut(), "out_value")?;
+            write(out_len, 0, "out_len")
+        },
+    }
+}
+
+/// The one implementation of [`toondb_delete`] and [`toondb_txn_delete`].
+///
+/// # Safety
+/// `key` points to `key_len` readable bytes (or the length is 0).
+unsafe fn kv_delete(mut t: Target<'_>, key: *const u8, key_len: usize) -> FfiResult<()> {
+    // SAFETY: `key` is readable for `key_len` bytes per this function's contract.
+    let k = unsafe { bytes(key, key_len, "key")? };
+    Ok(t.delete(k)?)
 }
 
 /// Starts a scan of the keys starting with `prefix`, in key order. Release the iterator with
@@ -510,21 +555,11 @@ pub unsafe extern "C" fn toondb_execute(
     out_affected: *mut u64,
 ) -> i32 {
     guard(|| {
-        // SAFETY: as the `# Safety` section requires: `db` is a live database handle; `sql` is NULL
-        // or a NUL-terminated string; `params_json` is NULL or a NUL-terminated string.
-        let (d, sql, ps) = unsafe {
-            (
-                db_of(db)?,
-                req_str(sql, "sql")?,
-                opt_str(params_json, "params")?,
-            )
-        };
-        let n = d.execute(sql, &conv::params_from_json(ps)?)?;
-        if !out_affected.is_null() {
-            // SAFETY: non-null, writable by contract.
-            unsafe { out_affected.write(n) };
-        }
-        Ok(())
+        // SAFETY: as the `# Safety` section requires: `db` is a live database handle.
+        let d = unsafe { db_of(db)? };
+        // SAFETY: as the `# Safety` section requires: `sql` and `params_json` are NULL or
+        // NUL-terminated strings; `out_affected` is NULL or writable.
+        unsafe { sql_execute(Target::Db(&d), sql, params_json, out_affected) }
     })
 }
 
@@ -541,19 +576,50 @@ pub unsafe extern "C" fn toondb_query(
     out_json: *mut *mut c_char,
 ) -> i32 {
     guard(|| {
-        // SAFETY: as the `# Safety` section requires: `db` is a live database handle; `sql` is NULL
-        // or a NUL-terminated string; `params_json` is NULL or a NUL-terminated string.
-        let (d, sql, ps) = unsafe {
-            (
-                db_of(db)?,
-                req_str(sql, "sql")?,
-                opt_str(params_json, "params")?,
-            )
-        };
-        let rows = d.query(sql, &conv::params_from_json(ps)?)?;
-        // SAFETY: as the `# Safety` section requires: `out_json` is NULL (refused) or writable.
-        unsafe { give_string(conv::rows_to_json(&rows), out_json) }
+        // SAFETY: as the `# Safety` section requires: `db` is a live database handle.
+        let d = unsafe { db_of(db)? };
+        // SAFETY: as the `# Safety` section requires: `sql` and `params_json` are NULL or
+        // NUL-terminated strings; `out_json` is NULL (refused) or writable.
+        unsafe { sql_query(Target::Db(&d), sql, params_json, out_json) }
     })
+}
+
+/// The one implementation of [`toondb_execute`] and [`toondb_txn_execute`].
+///
+/// # Safety
+/// `sql` and `params_json` are NULL or NUL-terminated strings; `out_affected` is NULL or
+/// writable.
+unsafe fn sql_execute(
+    mut t: Target<'_>,
+    sql: *const c_char,
+    params_json: *const c_char,
+    out_affected: *mut u64,
+) -> FfiResult<()> {
+    // SAFETY: both strings are NULL or NUL-terminated per this function's contract.
+    let (sql, ps) = unsafe { (req_str(sql, "sql")?, opt_str(params_json, "params")?) };
+    let n = t.execute(sql, &conv::params_from_json(ps)?)?;
+    if !out_affected.is_null() {
+        // SAFETY: non-null, and writable per this function's contract.
+        unsafe { out_affected.write(n) };
+    }
+    Ok(())
+}
+
+/// The one implementation of [`toondb_query`] and [`toondb_txn_query`].
+///
+/// # Safety
+/// `sql` and `params_json` are NULL or NUL-terminated strings; `out_json` is NULL or writable.
+unsafe fn sql_query(
+    mut t: Target<'_>,
+    sql: *const c_char,
+    params_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> FfiResult<()> {
+    // SAFETY: both strings are NULL or NUL-terminated per this function's contract.
+    let (sql, ps) = unsafe { (req_str(sql, "sql")?, opt_str(params_json, "params")?) };
+    let rows = t.query(sql, &conv::params_from_json(ps)?)?;
+    // SAFETY: `out_json` is NULL (refused) or writable per this function's contract.
+    unsafe { give_string(conv::rows_to_json(&rows), out_json) }
 }
 
 // ------------------------------------------------------------------ transactions
@@ -604,17 +670,13 @@ pub unsafe extern "C" fn toondb_txn_put(
     value_len: usize,
 ) -> i32 {
     guard(|| {
-        // SAFETY: as the `# Safety` section requires: `txn` is a live transaction no other thread
-        // uses during the call; `key` points to `key_len` readable elements (or the length is 0);
-        // `value` points to `value_len` readable elements (or the length is 0).
-        let (t, k, v) = unsafe {
-            (
-                txn_mut(txn)?,
-                bytes(key, key_len, "key")?,
-                bytes(value, value_len, "value")?,
-            )
-        };
-        Ok(t.tx.put(k, v)?)
+        // SAFETY: as the `# Safety` section requires: `txn` is a live transaction no other
+        // thread uses during the call.
+        let t = unsafe { txn_mut(txn)? };
+        // SAFETY: as the `# Safety` section requires: `key` points to `key_len` readable
+        // elements (or the length is 0); `value` points to `value_len` readable elements (or
+        // the length is 0).
+        unsafe { kv_put(Target::Txn(&mut t.tx), key, key_len, value, value_len) }
     })
 }
 
@@ -631,20 +693,12 @@ pub unsafe extern "C" fn toondb_txn_get(
     out_len: *mut usize,
 ) -> i32 {
     guard(|| {
-        // SAFETY: as the `# Safety` section requires: `txn` is a live transaction no other thread
-        // uses during the call; `key` points to `key_len` readable elements (or the length is 0).
-        let (t, k) = unsafe { (txn_mut(txn)?, bytes(key, key_len, "key")?) };
-        match t.tx.get(k)? {
-            // SAFETY: as the `# Safety` section requires: `out_value` and `out_len` are NULL
-            // (refused) or writable; `out_value` is NULL (refused) or writable.
-            Some(v) => unsafe { give_bytes(v, out_value, out_len) },
-            // SAFETY: as the `# Safety` section requires: `out_value` is NULL (refused) or
-            // writable.
-            None => unsafe {
-                write(out_value, std::ptr::null_mut(), "out_value")?;
-                write(out_len, 0, "out_len")
-            },
-        }
+        // SAFETY: as the `# Safety` section requires: `txn` is a live transaction no other
+        // thread uses during the call.
+        let t = unsafe { txn_mut(txn)? };
+        // SAFETY: as the `# Safety` section requires: `key` points to `key_len` readable
+        // elements (or the length is 0); the out-pointers are NULL (refused) or writable.
+        unsafe { kv_get(Target::Txn(&mut t.tx), key, key_len, out_value, out_len) }
     })
 }
 
@@ -659,10 +713,12 @@ pub unsafe extern "C" fn toondb_txn_delete(
     key_len: usize,
 ) -> i32 {
     guard(|| {
-        // SAFETY: as the `# Safety` section requires: `txn` is a live transaction no other thread
-        // uses during the call; `key` points to `key_len` readable elements (or the length is 0).
-        let (t, k) = unsafe { (txn_mut(txn)?, bytes(key, key_len, "key")?) };
-        Ok(t.tx.delete(k)?)
+        // SAFETY: as the `# Safety` section requires: `txn` is a live transaction no other
+        // thread uses during the call.
+        let t = unsafe { txn_mut(txn)? };
+        // SAFETY: as the `# Safety` section requires: `key` points to `key_len` readable
+        // elements (or the length is 0).
+        unsafe { kv_delete(Target::Txn(&mut t.tx), key, key_len) }
     })
 }
 
@@ -678,22 +734,12 @@ pub unsafe extern "C" fn toondb_txn_execute(
     out_affected: *mut u64,
 ) -> i32 {
     guard(|| {
-        // SAFETY: as the `# Safety` section requires: `txn` is a live transaction no other thread
-        // uses during the call; `sql` is NULL or a NUL-terminated string; `params_json` is NULL or
-        // a NUL-terminated string.
-        let (t, sql, ps) = unsafe {
-            (
-                txn_mut(txn)?,
-                req_str(sql, "sql")?,
-                opt_str(params_json, "params")?,
-            )
-        };
-        let n = t.tx.execute(sql, &conv::params_from_json(ps)?)?;
-        if !out_affected.is_null() {
-            // SAFETY: non-null, writable by contract.
-            unsafe { out_affected.write(n) };
-        }
-        Ok(())
+        // SAFETY: as the `# Safety` section requires: `txn` is a live transaction no other
+        // thread uses during the call.
+        let t = unsafe { txn_mut(txn)? };
+        // SAFETY: as the `# Safety` section requires: `sql` and `params_json` are NULL or
+        // NUL-terminated strings; `out_affected` is NULL or writable.
+        unsafe { sql_execute(Target::Txn(&mut t.tx), sql, params_json, out_affected) }
     })
 }
 
@@ -709,19 +755,12 @@ pub unsafe extern "C" fn toondb_txn_query(
     out_json: *mut *mut c_char,
 ) -> i32 {
     guard(|| {
-        // SAFETY: as the `# Safety` section requires: `txn` is a live transaction no other thread
-        // uses during the call; `sql` is NULL or a NUL-terminated string; `params_json` is NULL or
-        // a NUL-terminated string.
-        let (t, sql, ps) = unsafe {
-            (
-                txn_mut(txn)?,
-                req_str(sql, "sql")?,
-                opt_str(params_json, "params")?,
-            )
-        };
-        let rows = t.tx.query(sql, &conv::params_from_json(ps)?)?;
-        // SAFETY: as the `# Safety` section requires: `out_json` is NULL (refused) or writable.
-        unsafe { give_string(conv::rows_to_json(&rows), out_json) }
+        // SAFETY: as the `# Safety` section requires: `txn` is a live transaction no other
+        // thread uses during the call.
+        let t = unsafe { txn_mut(txn)? };
+        // SAFETY: as the `# Safety` section requires: `sql` and `params_json` are NULL or
+        // NUL-terminated strings; `out_json` is NULL (refused) or writable.
+        unsafe { sql_query(Target::Txn(&mut t.tx), sql, params_json, out_json) }
     })
 }
 
@@ -1075,21 +1114,11 @@ pub unsafe extern "C" fn toondb_graph_call(
     out_json: *mut *mut c_char,
 ) -> i32 {
     guard(|| {
-        // SAFETY: as the `# Safety` section requires: `db` is a live database handle; `ns` is NULL
-        // or a NUL-terminated string; `op` is NULL or a NUL-terminated string; `args_json` is NULL
-        // or a NUL-terminated string.
-        let (d, ns, op, args) = unsafe {
-            (
-                db_of(db)?,
-                req_str(ns, "namespace")?,
-                req_str(op, "op")?,
-                opt_str(args_json, "args")?,
-            )
-        };
-        let args = graph_args(args)?;
-        let r = d.graph(ns)?.call_json(op, &args)?;
-        // SAFETY: as the `# Safety` section requires: `out_json` is NULL (refused) or writable.
-        unsafe { give_string(r.to_string(), out_json) }
+        // SAFETY: as the `# Safety` section requires: `db` is a live database handle.
+        let d = unsafe { db_of(db)? };
+        // SAFETY: as the `# Safety` section requires: `ns`, `op` and `args_json` are NULL or
+        // NUL-terminated strings; `out_json` is NULL (refused) or writable.
+        unsafe { graph_call(Target::Db(&d), ns, op, args_json, out_json) }
     })
 }
 
@@ -1106,26 +1135,39 @@ pub unsafe extern "C" fn toondb_txn_graph_call(
     out_json: *mut *mut c_char,
 ) -> i32 {
     guard(|| {
-        // SAFETY: as the `# Safety` section requires: `txn` is a live transaction no other thread
-        // uses during the call; `ns` is NULL or a NUL-terminated string; `op` is NULL or a
-        // NUL-terminated string; `args_json` is NULL or a NUL-terminated string.
-        let (t, ns, op, args) = unsafe {
-            (
-                txn_mut(txn)?,
-                req_str(ns, "namespace")?,
-                req_str(op, "op")?,
-                opt_str(args_json, "args")?,
-            )
-        };
-        let args = graph_args(args)?;
-        let r = t.tx.graph(ns)?.call_json(op, &args)?;
-        // SAFETY: as the `# Safety` section requires: `out_json` is NULL (refused) or writable.
-        unsafe { give_string(r.to_string(), out_json) }
+        // SAFETY: as the `# Safety` section requires: `txn` is a live transaction no other
+        // thread uses during the call.
+        let t = unsafe { txn_mut(txn)? };
+        // SAFETY: as the `# Safety` section requires: `ns`, `op` and `args_json` are NULL or
+        // NUL-terminated strings; `out_json` is NULL (refused) or writable.
+        unsafe { graph_call(Target::Txn(&mut t.tx), ns, op, args_json, out_json) }
     })
 }
 
-fn graph_args(args: Option<&str>) -> toondb::Result<serde_json::Value> {
-    toondb::graph::json::parse_args(args.unwrap_or_default())
+/// The one implementation of [`toondb_graph_call`] and [`toondb_txn_graph_call`].
+///
+/// # Safety
+/// `ns`, `op` and `args_json` are NULL or NUL-terminated strings; `out_json` is NULL or
+/// writable.
+unsafe fn graph_call(
+    mut t: Target<'_>,
+    ns: *const c_char,
+    op: *const c_char,
+    args_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> FfiResult<()> {
+    // SAFETY: each string is NULL or NUL-terminated per this function's contract.
+    let (ns, op, args) = unsafe {
+        (
+            req_str(ns, "namespace")?,
+            req_str(op, "op")?,
+            opt_str(args_json, "args")?,
+        )
+    };
+    let args = toondb::graph::json::parse_args(args.unwrap_or_default())?;
+    let r = t.graph_call(ns, op, &args)?;
+    // SAFETY: `out_json` is NULL (refused) or writable per this function's contract.
+    unsafe { give_string(r.to_string(), out_json) }
 }
 
 // ------------------------------------------------------------------ built-in embeddings
@@ -1282,21 +1324,31 @@ enum CursorRows {
     Done(std::vec::IntoIter<toondb::Row>),
 }
 
-/// Where a statement runs: the database (autocommit) or a transaction.
-enum Target<'a> {
+/// Where a statement runs: the database (autocommit) or a transaction; the handles behind a
+/// [`Target`].
+enum Handle<'a> {
     Db(Database),
     Txn(&'a mut ToondbTxn),
+}
+
+impl Handle<'_> {
+    fn target(&mut self) -> Target<'_> {
+        match self {
+            Handle::Db(d) => Target::Db(d),
+            Handle::Txn(t) => Target::Txn(&mut t.tx),
+        }
+    }
 }
 
 /// # Safety
 /// `db` is NULL or a live database handle; `txn` is NULL or a live transaction handle not
 /// used by another thread during the call. Exactly one must be non-NULL.
-unsafe fn target<'a>(db: *const ToondbDatabase, txn: *mut ToondbTxn) -> FfiResult<Target<'a>> {
+unsafe fn target<'a>(db: *const ToondbDatabase, txn: *mut ToondbTxn) -> FfiResult<Handle<'a>> {
     match (db.is_null(), txn.is_null()) {
         // SAFETY: `db` non-null; a live handle per this function's contract.
-        (false, true) => Ok(Target::Db(unsafe { db_of(db)? })),
+        (false, true) => Ok(Handle::Db(unsafe { db_of(db)? })),
         // SAFETY: `txn` non-null; live and exclusively ours per this function's contract.
-        (true, false) => Ok(Target::Txn(unsafe { txn_mut(txn)? })),
+        (true, false) => Ok(Handle::Txn(unsafe { txn_mut(txn)? })),
         (true, true) => Err(FfiError::invalid("db and txn are both NULL: give one")),
         (false, false) => Err(FfiError::invalid("db and txn are both set: give one")),
     }
@@ -1386,7 +1438,7 @@ pub unsafe extern "C" fn toondb_stmt_execute(
 ) -> i32 {
     guard(|| {
         // SAFETY: the pointer arguments are as this function's contract states.
-        let (tgt, sql, ps, token) = unsafe {
+        let (mut h, sql, ps, token) = unsafe {
             (
                 target(db, txn)?,
                 req_str(sql, "sql")?,
@@ -1395,10 +1447,7 @@ pub unsafe extern "C" fn toondb_stmt_execute(
             )
         };
         let params = conv::params_from_json(ps)?;
-        let rows = toondb::with_cancel_token(&token, || match tgt {
-            Target::Db(d) => d.query(sql, &params),
-            Target::Txn(t) => t.tx.query(sql, &params),
-        })?;
+        let rows = toondb::with_cancel_token(&token, || h.target().query(sql, &params))?;
         let rowid = rows.last_insert_rowid();
         // SAFETY: each output pointer is NULL (skipped) or writable per the contract.
         unsafe {
@@ -1450,11 +1499,11 @@ pub unsafe extern "C" fn toondb_stmt_query(
         let params = conv::params_from_json(ps)?;
         let (columns, rows) = toondb::with_cancel_token(&token, || -> FfiResult<_> {
             Ok(match tgt {
-                Target::Db(d) => {
+                Handle::Db(d) => {
                     let s = d.query_stream(sql, &params)?;
                     (s.columns().to_vec(), CursorRows::Stream(s))
                 }
-                Target::Txn(t) => {
+                Handle::Txn(t) => {
                     let r = t.tx.query(sql, &params)?;
                     (r.columns().to_vec(), CursorRows::Done(r.into_iter()))
                 }

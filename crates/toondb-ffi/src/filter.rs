@@ -1,13 +1,11 @@
 //! Metadata filters written as JSON objects: the syntax is [`toondb::Filter::from_json`]'s,
-//! shared by every SDK; this wrapper keeps the plain message for the C/Node error paths.
+//! shared by every SDK and parsed by [`toondb::json::filter`]; this wrapper keeps the old
+//! path and its plain-message error.
 
 use serde_json::Value as Json;
 use toondb::Filter;
 
 /// Parses a filter object; the error is the message without the error-kind prefix.
 pub fn parse(v: &Json) -> Result<Filter, String> {
-    Filter::from_json(v).map_err(|e| match e {
-        toondb::Error::InvalidArgument(m) => m,
-        other => other.to_string(),
-    })
+    toondb::json::filter(v).map_err(|e| e.to_string())
 }

@@ -5,8 +5,10 @@
 //! All `unsafe` code (raw pointers from C) lives in the [`ffi`] module; every extern function
 //! catches panics at the boundary, reports failures as an `int32_t` status plus a thread-local
 //! message ([`ffi::toondb_last_error`]), and documents who owns each returned buffer.
-//! Everything that can be written safely (JSON conversions, the context spec, filters) is in
-//! [`conv`] and [`filter`].
+//! Everything that can be written safely is elsewhere: the JSON forms (parameters, rows,
+//! filters, the context spec) in [`toondb::json`], shared with the other bindings and
+//! re-exported from [`conv`] and [`filter`]; a call that both `toondb_x` and `toondb_txn_x`
+//! offer is one function over [`toondb::Target`].
 #![deny(unsafe_code)]
 
 pub mod conv;

@@ -17,7 +17,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, Semaphore};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
-use toondb::{Database, Direction, Isolation, SearchRequest, Section};
+use toondb::{Database, Direction, Isolation, SearchRequest, Section, Target};
 
 use crate::conn::ConnInfo;
 use crate::convert::{
@@ -70,6 +70,23 @@ fn txn_status(e: TxnLookupError) -> Status {
     match e {
         TxnLookupError::NotFound(_) => Status::not_found(e.to_string()),
         TxnLookupError::TooMany { .. } => Status::resource_exhausted(e.to_string()),
+    }
+}
+
+/// Runs `f` on the target a request names: the transaction in `slot` (refused once it has
+/// finished) or, without one, the database. Every call that both sides serve goes through
+/// here once instead of being written for each.
+pub(crate) fn on_target<T>(
+    db: &Database,
+    slot: Option<&TxnSlot>,
+    f: impl FnOnce(Target<'_>) -> toondb::Result<T>,
+) -> Result<T, Status> {
+    match slot {
+        Some(s) => s
+            .with(|t| f(Target::Txn(t)))
+            .ok_or_else(finished_txn)?
+            .map_err(db_err),
+        None => f(Target::Db(db)).map_err(db_err),
     }
 }
 
@@ -401,14 +418,13 @@ impl pb::kv_server::Kv for ToonService {
         let r = req.into_inner();
         let v = match self.slot(conn, r.txn)? {
             Some(s) => {
-                self.blocking(move |_| {
-                    s.with(|t| t.get(&r.key))
-                        .ok_or_else(finished_txn)?
-                        .map_err(db_err)
-                })
-                .await?
+                self.blocking(move |db| on_target(db, Some(&s), |mut t| t.get(&r.key)))
+                    .await?
             }
-            None => self.point(move |db| db.get(&r.key).map_err(db_err)).await?,
+            None => {
+                self.point(move |db| on_target(db, None, |mut t| t.get(&r.key)))
+                    .await?
+            }
         };
         Ok(Response::new(pb::GetResponse {
             found: v.is_some(),
@@ -421,12 +437,8 @@ impl pb::kv_server::Kv for ToonService {
         let r = req.into_inner();
         match self.slot(conn, r.txn)? {
             Some(s) => {
-                self.blocking(move |_| {
-                    s.with(|t| t.put(&r.key, &r.value))
-                        .ok_or_else(finished_txn)?
-                        .map_err(db_err)
-                })
-                .await?
+                self.blocking(move |db| on_target(db, Some(&s), |mut t| t.put(&r.key, &r.value)))
+                    .await?
             }
             None => self.point_write(r.key, Some(r.value)).await?,
         }
@@ -441,12 +453,8 @@ impl pb::kv_server::Kv for ToonService {
         let r = req.into_inner();
         match self.slot(conn, r.txn)? {
             Some(s) => {
-                self.blocking(move |_| {
-                    s.with(|t| t.delete(&r.key))
-                        .ok_or_else(finished_txn)?
-                        .map_err(db_err)
-                })
-                .await?
+                self.blocking(move |db| on_target(db, Some(&s), |mut t| t.delete(&r.key)))
+                    .await?
             }
             None => self.point_write(r.key, None).await?,
         }
@@ -512,15 +520,9 @@ impl pb::kv_server::Kv for ToonService {
         let limit = if r.limit == 0 { u64::MAX } else { r.limit };
         let stream = self
             .stream(conn, move |db, send| {
-                let it = match &slot {
-                    Some(s) => s
-                        .with(|t| t.range(as_ref_bound(&lower), as_ref_bound(&upper), dir))
-                        .ok_or_else(finished_txn)
-                        .and_then(|r| r.map_err(db_err)),
-                    None => db
-                        .range(as_ref_bound(&lower), as_ref_bound(&upper), dir)
-                        .map_err(db_err),
-                };
+                let it = on_target(db, slot.as_deref(), |mut t| {
+                    t.range(as_ref_bound(&lower), as_ref_bound(&upper), dir)
+                });
                 let it = match it {
                     Ok(it) => it,
                     Err(s) => {
@@ -654,13 +656,7 @@ fn run_sql(
     sql: &str,
     params: &[toondb::Value],
 ) -> Result<SqlOutput, Status> {
-    let rows = match slot {
-        Some(s) => s
-            .with(|t| t.query(sql, params))
-            .ok_or_else(finished_txn)?
-            .map_err(db_err)?,
-        None => db.query(sql, params).map_err(db_err)?,
-    };
+    let rows = on_target(db, slot, |mut t| t.query(sql, params))?;
     let columns = columns_of_rows(&rows);
     let affected = rows.rows_affected();
     let data = rows.into_iter().map(|r| r.into_values()).collect();
@@ -765,15 +761,9 @@ impl pb::sql_server::Sql for ToonService {
                     Ok(std::ops::ControlFlow::Continue(()))
                 };
                 let on_header = |h: &toondb::Rows| *columns.borrow_mut() = columns_of_rows(h);
-                let r = match slot.as_deref() {
-                    Some(s) => s
-                        .with(|t| t.query_each_with_header(&r.sql, &params, on_header, &mut on_row))
-                        .ok_or_else(finished_txn)
-                        .and_then(|r| r.map_err(db_err)),
-                    None => db
-                        .query_each_with_header(&r.sql, &params, on_header, &mut on_row)
-                        .map_err(db_err),
-                };
+                let r = on_target(db, slot.as_deref(), |mut t| {
+                    t.query_each_with_header(&r.sql, &params, on_header, &mut on_row)
+                });
                 if gone {
                     return;
                 }

@@ -66,7 +66,7 @@ pub(crate) fn query(c: Result<toondb::Collection, Fail>, input: QueryInput) -> R
     let k = input.n_results.unwrap_or(10) as usize;
     let filter = match input.filter {
         None | Some(Json::Null) => None,
-        Some(f) => Some(toondb_ffi::filter::parse(&f).map_err(invalid)?),
+        Some(f) => Some(toondb::json::filter(&f)?),
     };
     let refs: Vec<&str> = input.query_texts.iter().map(String::as_str).collect();
     let vectors = c.embed_texts(&refs)?;

@@ -3,8 +3,11 @@
 //! Every blocking call exists twice: `put(...)` runs on the calling thread, `putAsync(...)`
 //! returns a promise computed on the libuv thread pool (napi `AsyncTask`; no tokio). Errors
 //! are `Error` objects whose `code` is the engine's error kind in upper case (`CONFLICT`,
-//! `NOT_FOUND`, `INVALID_ARGUMENT`, `CLOSED`, `INTERRUPTED`, `RESOURCE_EXHAUSTED`, ...), for
-//! errors raised by the engine and by the shared FFI helpers alike.
+//! `NOT_FOUND`, `INVALID_ARGUMENT`, `CLOSED`, `INTERRUPTED`, `RESOURCE_EXHAUSTED`, ...):
+//! [`toondb::ErrorKind::code`], for every error this module raises.
+//!
+//! `Database` and `Transaction` offer the same operations; each is written once as an [`Op`]
+//! run on a [`toondb::Target`], and the two classes only choose the target.
 // The napi macros generate undocumented public glue functions for every class and method.
 #![allow(missing_docs)]
 
@@ -29,71 +32,25 @@ pub struct Fail {
     msg: String,
 }
 
-/// The `err.code` of an engine error kind: the upper-case form of [`toondb::ErrorKind::as_str`]
-/// (`"CONFLICT"`, `"NOT_FOUND"`, `"INTERRUPTED"`, `"RESOURCE_EXHAUSTED"`, ...), the same
-/// classes as the C status codes, the Python exception classes and the Go sentinels.
-fn kind_code(kind: toondb::ErrorKind) -> &'static str {
-    use toondb::ErrorKind as K;
-    match kind {
-        K::Conflict => "CONFLICT",
-        K::NotFound => "NOT_FOUND",
-        K::AlreadyExists => "ALREADY_EXISTS",
-        K::InvalidArgument => "INVALID_ARGUMENT",
-        K::Constraint => "CONSTRAINT",
-        K::Unsupported => "UNSUPPORTED",
-        K::Corruption => "CORRUPTION",
-        K::Closed => "CLOSED",
-        K::Busy => "BUSY",
-        K::Io => "IO",
-        K::Interrupted => "INTERRUPTED",
-        K::ResourceExhausted => "RESOURCE_EXHAUSTED",
-        _ => "INTERNAL",
-    }
-}
-
-/// The `err.code` of a C status code (errors raised by the shared FFI helpers).
-fn status_code(status: i32) -> &'static str {
-    use toondb_ffi::ffi as f;
-    match status {
-        f::TOONDB_ERR_CONFLICT => "CONFLICT",
-        f::TOONDB_ERR_NOT_FOUND => "NOT_FOUND",
-        f::TOONDB_ERR_ALREADY_EXISTS => "ALREADY_EXISTS",
-        f::TOONDB_ERR_INVALID_ARGUMENT => "INVALID_ARGUMENT",
-        f::TOONDB_ERR_CONSTRAINT => "CONSTRAINT",
-        f::TOONDB_ERR_UNSUPPORTED => "UNSUPPORTED",
-        f::TOONDB_ERR_CORRUPTION => "CORRUPTION",
-        f::TOONDB_ERR_CLOSED => "CLOSED",
-        f::TOONDB_ERR_BUSY => "BUSY",
-        f::TOONDB_ERR_IO => "IO",
-        f::TOONDB_ERR_INTERRUPTED => "INTERRUPTED",
-        f::TOONDB_ERR_RESOURCE_EXHAUSTED => "RESOURCE_EXHAUSTED",
-        _ => "INTERNAL",
-    }
-}
-
 impl From<toondb::Error> for Fail {
     fn from(e: toondb::Error) -> Fail {
-        Fail {
-            code: kind_code(e.kind()),
-            msg: e.to_string(),
-        }
+        Fail::of(e.kind(), e.to_string())
     }
 }
 
-impl From<toondb_ffi::FfiError> for Fail {
-    fn from(e: toondb_ffi::FfiError) -> Fail {
+impl Fail {
+    /// A failure of class `kind`; its JS `code` is [`toondb::ErrorKind::code`], the one
+    /// mapping every binding shares.
+    fn of(kind: toondb::ErrorKind, msg: impl Into<String>) -> Fail {
         Fail {
-            code: status_code(e.code),
-            msg: e.message,
+            code: kind.code(),
+            msg: msg.into(),
         }
     }
 }
 
 fn invalid(msg: impl Into<String>) -> Fail {
-    Fail {
-        code: "INVALID_ARGUMENT",
-        msg: msg.into(),
-    }
+    Fail::of(toondb::ErrorKind::InvalidArgument, msg)
 }
 
 /// Parses the JSON text of graph arguments (absent or empty = no arguments).
@@ -104,10 +61,7 @@ fn graph_args(args: Option<String>) -> Result<Json, Fail> {
 }
 
 fn closed() -> Fail {
-    Fail {
-        code: "CLOSED",
-        msg: "database is closed".into(),
-    }
+    Fail::of(toondb::ErrorKind::Closed, "database is closed")
 }
 
 /// An `Error` object with `code` set, as a napi error that throws/rejects with it.
@@ -406,7 +360,7 @@ fn vector(v: VectorArg) -> Vec<f32> {
 fn filter(f: Option<Json>) -> Result<Option<toondb::Filter>, Fail> {
     match f {
         None | Some(Json::Null) => Ok(None),
-        Some(j) => toondb_ffi::filter::parse(&j).map(Some).map_err(invalid),
+        Some(j) => Ok(Some(toondb::json::filter(&j)?)),
     }
 }
 
@@ -427,38 +381,64 @@ pub struct Database {
     db: Shared,
 }
 
+/// One operation that `Database` and `Transaction` both offer, with its arguments already
+/// converted; [`Op::run`] is its only implementation.
+enum Op {
+    Put(Vec<u8>, Vec<u8>),
+    Get(Vec<u8>),
+    Delete(Vec<u8>),
+    Scan(Vec<u8>),
+    Execute(String, Vec<Value>),
+    Run(String, Vec<Value>),
+    First(String, Vec<Value>, bool),
+    Query(String, Vec<Value>),
+    Graph(String, String, Json),
+}
+
+impl Op {
+    fn graph(ns: String, op: String, args: Option<String>) -> Result<Op, Fail> {
+        Ok(Op::Graph(ns, op, graph_args(args)?))
+    }
+
+    fn run(self, mut t: toondb::Target<'_>) -> toondb::Result<Out> {
+        Ok(match self {
+            Op::Put(k, v) => t.put(k, v).map(|()| Out::Unit)?,
+            Op::Get(k) => Out::Bytes(t.get(k)?),
+            Op::Delete(k) => t.delete(k).map(|()| Out::Unit)?,
+            Op::Scan(p) => Out::Pairs(t.scan_prefix(p)?.collect_all()?),
+            Op::Execute(sql, ps) => Out::Count(t.execute(&sql, &ps)?),
+            Op::Run(sql, ps) => Out::Run(t.query(&sql, &ps)?),
+            Op::First(sql, ps, raw) => Out::First(first_row(|f| t.query_each(&sql, &ps, f))?, raw),
+            Op::Query(sql, ps) => Out::Rows(t.query(&sql, &ps)?),
+            Op::Graph(ns, op, args) => Out::Json(t.graph_call(&ns, &op, &args)?),
+        })
+    }
+}
+
 impl Database {
-    fn prep_put(&self, key: BytesArg, value: BytesArg) -> Result<Work, Fail> {
+    /// `op` as a job on this database (each call auto-committed).
+    fn prep(&self, op: Result<Op, Fail>) -> Result<Work, Fail> {
         let db = handle(&self.db)?;
-        let (k, v) = (bytes(key), bytes(value));
-        Ok(Box::new(move || Ok(db.put(k, v).map(|()| Out::Unit)?)))
+        let op = op?;
+        Ok(Box::new(move || Ok(op.run(toondb::Target::Db(&db))?)))
+    }
+    fn prep_put(&self, key: BytesArg, value: BytesArg) -> Result<Work, Fail> {
+        self.prep(Ok(Op::Put(bytes(key), bytes(value))))
     }
     fn prep_get(&self, key: BytesArg) -> Result<Work, Fail> {
-        let db = handle(&self.db)?;
-        let k = bytes(key);
-        Ok(Box::new(move || Ok(Out::Bytes(db.get(k)?))))
+        self.prep(Ok(Op::Get(bytes(key))))
     }
     fn prep_delete(&self, key: BytesArg) -> Result<Work, Fail> {
-        let db = handle(&self.db)?;
-        let k = bytes(key);
-        Ok(Box::new(move || Ok(db.delete(k).map(|()| Out::Unit)?)))
+        self.prep(Ok(Op::Delete(bytes(key))))
     }
     fn prep_scan(&self, prefix: BytesArg) -> Result<Work, Fail> {
-        let db = handle(&self.db)?;
-        let p = bytes(prefix);
-        Ok(Box::new(move || {
-            Ok(Out::Pairs(db.scan_prefix(p)?.collect_all()?))
-        }))
+        self.prep(Ok(Op::Scan(bytes(prefix))))
     }
     fn prep_execute(&self, sql: String, ps: Option<Vec<ParamArg>>) -> Result<Work, Fail> {
-        let db = handle(&self.db)?;
-        let ps = params(ps)?;
-        Ok(Box::new(move || Ok(Out::Count(db.execute(&sql, &ps)?))))
+        self.prep(params(ps).map(|ps| Op::Execute(sql, ps)))
     }
     fn prep_run(&self, sql: String, ps: Option<Vec<ParamArg>>) -> Result<Work, Fail> {
-        let db = handle(&self.db)?;
-        let ps = params(ps)?;
-        Ok(Box::new(move || Ok(Out::Run(db.query(&sql, &ps)?))))
+        self.prep(params(ps).map(|ps| Op::Run(sql, ps)))
     }
     fn prep_first(
         &self,
@@ -466,34 +446,23 @@ impl Database {
         ps: Option<Vec<ParamArg>>,
         raw: Option<bool>,
     ) -> Result<Work, Fail> {
-        let db = handle(&self.db)?;
-        let ps = params(ps)?;
         let raw = raw.unwrap_or(false);
-        Ok(Box::new(move || {
-            let row = first_row(|f| db.query_each(&sql, &ps, f))?;
-            Ok(Out::First(row, raw))
-        }))
+        self.prep(params(ps).map(|ps| Op::First(sql, ps, raw)))
     }
     fn prep_query(&self, sql: String, ps: Option<Vec<ParamArg>>) -> Result<Work, Fail> {
-        let db = handle(&self.db)?;
-        let ps = params(ps)?;
-        Ok(Box::new(move || Ok(Out::Rows(db.query(&sql, &ps)?))))
+        self.prep(params(ps).map(|ps| Op::Query(sql, ps)))
     }
     fn prep_context(&self, spec: Json) -> Result<Work, Fail> {
         let db = handle(&self.db)?;
         Ok(Box::new(move || {
-            Ok(Out::Context(toondb_ffi::conv::build_context(
+            Ok(Out::Context(toondb::json::build_context(
                 &db,
                 &spec.to_string(),
             )?))
         }))
     }
     fn prep_graph(&self, ns: String, op: String, args: Option<String>) -> Result<Work, Fail> {
-        let db = handle(&self.db)?;
-        let args = graph_args(args)?;
-        Ok(Box::new(move || {
-            Ok(Out::Json(db.graph(&ns)?.call_json(&op, &args)?))
-        }))
+        self.prep(Op::graph(ns, op, args))
     }
     fn prep_context_query(&self, stmt: String) -> Result<Work, Fail> {
         let db = handle(&self.db)?;
@@ -709,7 +678,7 @@ impl Database {
     ) -> napi::Result<Collection> {
         let r = (|| -> Result<Collection, Fail> {
             let db = handle(&self.db)?;
-            let m = toondb_ffi::conv::parse_metric(metric.as_deref().unwrap_or(""))?;
+            let m = toondb::json::parse_metric(metric.as_deref().unwrap_or(""))?;
             let c = db.create_collection(&name, dim as usize, m, Default::default())?;
             Ok(Collection {
                 c,
@@ -799,19 +768,16 @@ pub struct Transaction {
 }
 
 impl Transaction {
-    fn with(
-        &self,
-        env: Env,
-        f: impl FnOnce(&mut toondb::Transaction) -> toondb::Result<Out>,
-    ) -> napi::Result<JsUnknown> {
-        let r = (|| -> Result<Out, Fail> {
+    /// Runs `op` inside this transaction (the same [`Op::run`] as `Database`'s calls).
+    fn with(&self, env: Env, op: Result<Op, Fail>) -> napi::Result<JsUnknown> {
+        let r = op.and_then(|op| {
             handle(&self.db)?;
             let mut g = self.tx.lock().unwrap_or_else(|e| e.into_inner());
             let t = g
                 .as_mut()
                 .ok_or_else(|| invalid("transaction already finished"))?;
-            Ok(f(t)?)
-        })();
+            Ok(op.run(toondb::Target::Txn(t))?)
+        });
         match r {
             Ok(o) => to_js(env, o),
             Err(f) => Err(js_err(env, f)),
@@ -829,8 +795,7 @@ impl Transaction {
     /// Sets `key` inside the transaction.
     #[napi(ts_return_type = "void")]
     pub fn put(&self, env: Env, key: BytesArg, value: BytesArg) -> napi::Result<JsUnknown> {
-        let (k, v) = (bytes(key), bytes(value));
-        self.with(env, move |t| t.put(k, v).map(|()| Out::Unit))
+        self.with(env, Ok(Op::Put(bytes(key), bytes(value))))
     }
     /// Runs one graph operation inside the transaction (see `Database.graphCall`).
     #[napi(ts_return_type = "string")]
@@ -841,22 +806,17 @@ impl Transaction {
         op: String,
         args_json: Option<String>,
     ) -> napi::Result<JsUnknown> {
-        let args = graph_args(args_json).map_err(|f| js_err(env, f))?;
-        self.with(env, move |t| {
-            t.graph(&namespace)?.call_json(&op, &args).map(Out::Json)
-        })
+        self.with(env, Op::graph(namespace, op, args_json))
     }
     /// Reads `key` as the transaction sees it.
     #[napi(ts_return_type = "Buffer | null")]
     pub fn get(&self, env: Env, key: BytesArg) -> napi::Result<JsUnknown> {
-        let k = bytes(key);
-        self.with(env, move |t| t.get(k).map(Out::Bytes))
+        self.with(env, Ok(Op::Get(bytes(key))))
     }
     /// Deletes `key` inside the transaction.
     #[napi(ts_return_type = "void")]
     pub fn delete(&self, env: Env, key: BytesArg) -> napi::Result<JsUnknown> {
-        let k = bytes(key);
-        self.with(env, move |t| t.delete(k).map(|()| Out::Unit))
+        self.with(env, Ok(Op::Delete(bytes(key))))
     }
     /// Runs SQL inside the transaction.
     #[napi(ts_return_type = "number")]
@@ -866,8 +826,7 @@ impl Transaction {
         sql: String,
         params: Option<Vec<ParamArg>>,
     ) -> napi::Result<JsUnknown> {
-        let ps = params_or_throw(env, params)?;
-        self.with(env, move |t| t.execute(&sql, &ps).map(Out::Count))
+        self.with(env, crate::params(params).map(|ps| Op::Execute(sql, ps)))
     }
     /// Runs a query inside the transaction.
     #[napi(ts_return_type = "Array<Record<string, SqlValue>>")]
@@ -877,8 +836,7 @@ impl Transaction {
         sql: String,
         params: Option<Vec<ParamArg>>,
     ) -> napi::Result<JsUnknown> {
-        let ps = params_or_throw(env, params)?;
-        self.with(env, move |t| t.query(&sql, &ps).map(Out::Rows))
+        self.with(env, crate::params(params).map(|ps| Op::Query(sql, ps)))
     }
     /// Runs one statement inside the transaction; returns `{ changes, lastInsertRowid }`.
     #[napi(ts_return_type = "RunResult")]
@@ -888,8 +846,7 @@ impl Transaction {
         sql: String,
         params: Option<Vec<ParamArg>>,
     ) -> napi::Result<JsUnknown> {
-        let ps = params_or_throw(env, params)?;
-        self.with(env, move |t| t.query(&sql, &ps).map(Out::Run))
+        self.with(env, crate::params(params).map(|ps| Op::Run(sql, ps)))
     }
     /// The first row of a query inside the transaction, or `undefined`.
     #[napi(ts_return_type = "Record<string, SqlValue> | SqlValue[] | undefined")]
@@ -900,11 +857,8 @@ impl Transaction {
         params: Option<Vec<ParamArg>>,
         raw: Option<bool>,
     ) -> napi::Result<JsUnknown> {
-        let ps = params_or_throw(env, params)?;
         let raw = raw.unwrap_or(false);
-        self.with(env, move |t| {
-            first_row(|f| t.query_each(&sql, &ps, f)).map(|r| Out::First(r, raw))
-        })
+        self.with(env, crate::params(params).map(|ps| Op::First(sql, ps, raw)))
     }
     /// A query inside the transaction as a `RowIter` (the result is computed when the
     /// query starts: a transaction's reads are not streamed).
@@ -952,10 +906,6 @@ impl Transaction {
             t.rollback();
         }
     }
-}
-
-fn params_or_throw(env: Env, ps: Option<Vec<ParamArg>>) -> napi::Result<Vec<Value>> {
-    params(ps).map_err(|f| js_err(env, f))
 }
 
 // ------------------------------------------------------------------ RowIter
@@ -1125,7 +1075,7 @@ impl Collection {
             ),
             None => (None, None, None, None),
         };
-        let mut req = toondb_ffi::conv::search_request(v.map(vector), text, k as usize, f)?;
+        let mut req = toondb::json::search_request(v.map(vector), text, k as usize, f)?;
         if vw.is_some() || kw.is_some() {
             req = req.weights(vw.unwrap_or(1.0) as f32, kw.unwrap_or(1.0) as f32);
         }

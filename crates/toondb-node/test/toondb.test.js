@@ -267,7 +267,7 @@ test('error codes carry the engine kind (conflict, constraint, closed), also via
   t1.commit();
   throwsCode(() => t2.commit(), 'CONFLICT');
 
-  // Context specs are parsed and run by toondb-ffi; its errors keep their kind in Node too
+  // Context specs are parsed and run by toondb::json; its errors keep their kind in Node too
   // (they used to become INVALID_ARGUMENT unless NOT_FOUND).
   throwsCode(
     () => db.context({ budget: 100, sections: [{ type: 'search', collection: 'nope', text: 'x', k: 1 }] }),

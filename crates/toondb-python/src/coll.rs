@@ -28,7 +28,9 @@ pub(crate) fn parse_filter(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<to
         Some(o) if o.is_none() => Ok(None),
         Some(o) if o.is_instance_of::<PyDict>() => {
             let j = to_json(o)?;
-            crate::filter::parse(&j).map(Some).map_err(invalid)
+            toondb::json::filter(&j)
+                .map(Some)
+                .map_err(|e| invalid(e.to_string()))
         }
         Some(_) => Err(PyTypeError::new_err("filter must be a dict")),
     }

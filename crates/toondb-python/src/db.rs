@@ -13,6 +13,7 @@ use crate::coll::{parse_metric, Collection};
 use crate::convert::{bytes_arg, from_value};
 use crate::ctx::{ContextBuilder, ContextResult};
 use crate::errors::{closed, invalid, MapPy};
+use ops::On as _;
 
 /// The open database shared by a `Database` object and everything derived from it; `None`
 /// once closed.
@@ -211,24 +212,17 @@ impl Database {
         key: &Bound<'_, PyAny>,
         value: &Bound<'_, PyAny>,
     ) -> PyResult<()> {
-        let (k, v) = (bytes_arg(key)?, bytes_arg(value)?);
-        let db = handle(&self.db)?;
-        py.allow_threads(move || db.put(k, v)).py_err()
+        ops::put(self, py, key, value)
     }
 
     /// The value of `key` as bytes, or `None`.
     fn get(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<Option<PyObject>> {
-        let k = bytes_arg(key)?;
-        let db = handle(&self.db)?;
-        let v = py.allow_threads(move || db.get(k)).py_err()?;
-        v.map(|v| PyBytes::new(py, &v).into_py_any(py)).transpose()
+        ops::get(self, py, key)
     }
 
     /// Deletes `key` (no error if absent).
     fn delete(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<()> {
-        let k = bytes_arg(key)?;
-        let db = handle(&self.db)?;
-        py.allow_threads(move || db.delete(k)).py_err()
+        ops::delete(self, py, key)
     }
 
     /// Iterates `(key, value)` byte pairs whose key starts with `prefix`, in key order.
@@ -272,9 +266,7 @@ impl Database {
         sql: String,
         params: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<u64> {
-        let ps = crate::convert::params(params)?;
-        let db = handle(&self.db)?;
-        interruptible(py, move || db.execute(&sql, &ps))
+        ops::execute(self, py, sql, params)
     }
 
     /// Runs SQL (autocommit); returns `(rows_affected, last_insert_rowid)` of the last
@@ -286,10 +278,7 @@ impl Database {
         sql: String,
         params: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<(u64, Option<i64>)> {
-        let ps = crate::convert::params(params)?;
-        let db = handle(&self.db)?;
-        let rows = interruptible(py, move || db.query(&sql, &ps))?;
-        Ok((rows.rows_affected(), rows.last_insert_rowid()))
+        ops::execute_rowid(self, py, sql, params)
     }
 
     /// Runs a query; rows are tuples, or dicts with `as_dict=True`. `CONTEXT SELECT ...`
@@ -302,10 +291,7 @@ impl Database {
         params: Option<&Bound<'_, PyAny>>,
         as_dict: bool,
     ) -> PyResult<PyObject> {
-        let ps = crate::convert::params(params)?;
-        let db = handle(&self.db)?;
-        let rows = interruptible(py, move || db.query(&sql, &ps))?;
-        rows_to_py(py, &rows, as_dict)
+        ops::query(self, py, sql, params, as_dict)
     }
 
     /// Runs a query and returns `(column_names, rows)` with rows as tuples, in one execution
@@ -317,10 +303,7 @@ impl Database {
         sql: String,
         params: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<(Vec<String>, PyObject)> {
-        let ps = crate::convert::params(params)?;
-        let db = handle(&self.db)?;
-        let rows = interruptible(py, move || db.query(&sql, &ps))?;
-        Ok((rows.columns().to_vec(), rows_to_py(py, &rows, false)?))
+        ops::query_with_columns(self, py, sql, params)
     }
 
     /// Runs a query and returns an iterator over its rows (tuples, or dicts with
@@ -459,6 +442,141 @@ impl<'py> FromPyObject<'py> for PathArg {
     }
 }
 
+/// The operations `Database` and `Transaction` share, each written once over a
+/// [`toondb::Target`]; the two classes only say how to reach their target ([`On`]).
+pub(crate) mod ops {
+    use pyo3::prelude::*;
+    use pyo3::types::PyBytes;
+    use pyo3::IntoPyObjectExt;
+
+    use super::{handle, interruptible, rows_to_py, Shared};
+    use crate::convert::bytes_arg;
+    use crate::errors::MapPy;
+
+    /// How a call runs: SQL on a worker that Ctrl-C cancels, everything else just without
+    /// the GIL.
+    #[derive(Clone, Copy)]
+    pub(crate) enum Mode {
+        Sql,
+        Plain,
+    }
+
+    impl Mode {
+        /// The error for a call on a finished transaction (the messages each kind of call
+        /// has always raised).
+        pub(crate) fn finished(self) -> toondb::Error {
+            let m = "transaction already finished".to_string();
+            match self {
+                Mode::Sql => toondb::Error::InvalidArgument(m),
+                Mode::Plain => toondb::Error::Input(m),
+            }
+        }
+    }
+
+    /// Something that runs calls on a [`toondb::Target`]: a `Database` (autocommit) or a
+    /// `Transaction`.
+    pub(crate) trait On {
+        /// Runs `f` on the target without the GIL, as `mode` says.
+        fn on<T: Send>(
+            &self,
+            py: Python<'_>,
+            mode: Mode,
+            f: impl FnOnce(toondb::Target<'_>) -> toondb::Result<T> + Send,
+        ) -> PyResult<T>;
+    }
+
+    /// [`On::on`] for an open database handle (`ClosedError` once closed).
+    pub(crate) fn on_db<T: Send>(
+        py: Python<'_>,
+        db: &Shared,
+        mode: Mode,
+        f: impl FnOnce(toondb::Target<'_>) -> toondb::Result<T> + Send,
+    ) -> PyResult<T> {
+        let db = handle(db)?;
+        let run = move || f(toondb::Target::Db(&db));
+        match mode {
+            Mode::Sql => interruptible(py, run),
+            Mode::Plain => py.allow_threads(run).py_err(),
+        }
+    }
+
+    pub(crate) fn put(
+        on: &impl On,
+        py: Python<'_>,
+        key: &Bound<'_, PyAny>,
+        value: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let (k, v) = (bytes_arg(key)?, bytes_arg(value)?);
+        on.on(py, Mode::Plain, move |mut t| t.put(k, v))
+    }
+
+    pub(crate) fn get(
+        on: &impl On,
+        py: Python<'_>,
+        key: &Bound<'_, PyAny>,
+    ) -> PyResult<Option<PyObject>> {
+        let k = bytes_arg(key)?;
+        let v = on.on(py, Mode::Plain, move |mut t| t.get(k))?;
+        v.map(|v| PyBytes::new(py, &v).into_py_any(py)).transpose()
+    }
+
+    pub(crate) fn delete(on: &impl On, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<()> {
+        let k = bytes_arg(key)?;
+        on.on(py, Mode::Plain, move |mut t| t.delete(k))
+    }
+
+    pub(crate) fn execute(
+        on: &impl On,
+        py: Python<'_>,
+        sql: String,
+        params: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<u64> {
+        let ps = crate::convert::params(params)?;
+        on.on(py, Mode::Sql, move |mut t| t.execute(&sql, &ps))
+    }
+
+    fn rows(
+        on: &impl On,
+        py: Python<'_>,
+        sql: String,
+        params: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<toondb::Rows> {
+        let ps = crate::convert::params(params)?;
+        on.on(py, Mode::Sql, move |mut t| t.query(&sql, &ps))
+    }
+
+    pub(crate) fn execute_rowid(
+        on: &impl On,
+        py: Python<'_>,
+        sql: String,
+        params: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<(u64, Option<i64>)> {
+        let rows = rows(on, py, sql, params)?;
+        Ok((rows.rows_affected(), rows.last_insert_rowid()))
+    }
+
+    pub(crate) fn query(
+        on: &impl On,
+        py: Python<'_>,
+        sql: String,
+        params: Option<&Bound<'_, PyAny>>,
+        as_dict: bool,
+    ) -> PyResult<PyObject> {
+        let rows = rows(on, py, sql, params)?;
+        rows_to_py(py, &rows, as_dict)
+    }
+
+    pub(crate) fn query_with_columns(
+        on: &impl On,
+        py: Python<'_>,
+        sql: String,
+        params: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<(Vec<String>, PyObject)> {
+        let rows = rows(on, py, sql, params)?;
+        Ok((rows.columns().to_vec(), rows_to_py(py, &rows, false)?))
+    }
+}
+
 /// Runs a SQL call without the GIL on a scoped worker thread while this thread keeps
 /// checking for Python signals: on KeyboardInterrupt (or any signal handler raising) the
 /// running statement is cancelled (it applies nothing) and the exception propagates.
@@ -506,43 +624,39 @@ pub(crate) struct Transaction {
     db: Shared,
 }
 
-impl Transaction {
-    /// Like `with`, for SQL: Ctrl-C (KeyboardInterrupt) cancels the running statement.
-    fn with_sql<T: Send>(
+impl ops::On for Database {
+    fn on<T: Send>(
         &self,
         py: Python<'_>,
-        f: impl FnOnce(&mut toondb::Transaction) -> toondb::Result<T> + Send,
+        mode: ops::Mode,
+        f: impl FnOnce(toondb::Target<'_>) -> toondb::Result<T> + Send,
+    ) -> PyResult<T> {
+        ops::on_db(py, &self.db, mode, f)
+    }
+}
+
+impl ops::On for Transaction {
+    fn on<T: Send>(
+        &self,
+        py: Python<'_>,
+        mode: ops::Mode,
+        f: impl FnOnce(toondb::Target<'_>) -> toondb::Result<T> + Send,
     ) -> PyResult<T> {
         if self.db.read().is_none() {
             return Err(closed());
         }
         let tx = &self.tx;
-        interruptible(py, move || {
+        let run = move || {
             let mut g = tx.lock();
             match g.as_mut() {
-                Some(t) => f(t),
-                None => Err(toondb::Error::InvalidArgument(
-                    "transaction already finished".into(),
-                )),
+                Some(t) => f(toondb::Target::Txn(t)),
+                None => Err(mode.finished()),
             }
-        })
-    }
-
-    pub(crate) fn with<T: Send>(
-        &self,
-        py: Python<'_>,
-        f: impl FnOnce(&mut toondb::Transaction) -> toondb::Result<T> + Send,
-    ) -> PyResult<T> {
-        if self.db.read().is_none() {
-            return Err(closed());
+        };
+        match mode {
+            ops::Mode::Sql => interruptible(py, run),
+            ops::Mode::Plain => py.allow_threads(run).py_err(),
         }
-        py.allow_threads(|| {
-            let mut g = self.tx.lock();
-            match g.as_mut() {
-                Some(t) => f(t).py_err(),
-                None => Err(invalid("transaction already finished")),
-            }
-        })
     }
 }
 
@@ -568,19 +682,15 @@ impl Transaction {
         key: &Bound<'_, PyAny>,
         value: &Bound<'_, PyAny>,
     ) -> PyResult<()> {
-        let (k, v) = (bytes_arg(key)?, bytes_arg(value)?);
-        self.with(py, move |t| t.put(k, v))
+        ops::put(self, py, key, value)
     }
 
     fn get(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<Option<PyObject>> {
-        let k = bytes_arg(key)?;
-        let v = self.with(py, move |t| t.get(k))?;
-        v.map(|v| PyBytes::new(py, &v).into_py_any(py)).transpose()
+        ops::get(self, py, key)
     }
 
     fn delete(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<()> {
-        let k = bytes_arg(key)?;
-        self.with(py, move |t| t.delete(k))
+        ops::delete(self, py, key)
     }
 
     /// `(key, value)` pairs under `prefix` as seen by this transaction (a list).
@@ -590,7 +700,9 @@ impl Transaction {
         prefix: &Bound<'_, PyAny>,
     ) -> PyResult<Vec<(PyObject, PyObject)>> {
         let p = bytes_arg(prefix)?;
-        let pairs = self.with(py, move |t| t.scan_prefix(p)?.collect_all())?;
+        let pairs = self.on(py, ops::Mode::Plain, move |mut t| {
+            t.scan_prefix(p)?.collect_all()
+        })?;
         pairs
             .into_iter()
             .map(|(k, v)| {
@@ -609,8 +721,7 @@ impl Transaction {
         sql: String,
         params: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<u64> {
-        let ps = crate::convert::params(params)?;
-        self.with_sql(py, move |t| t.execute(&sql, &ps))
+        ops::execute(self, py, sql, params)
     }
 
     /// Runs SQL in the transaction; returns `(rows_affected, last_insert_rowid)`.
@@ -621,9 +732,7 @@ impl Transaction {
         sql: String,
         params: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<(u64, Option<i64>)> {
-        let ps = crate::convert::params(params)?;
-        let rows = self.with_sql(py, move |t| t.query(&sql, &ps))?;
-        Ok((rows.rows_affected(), rows.last_insert_rowid()))
+        ops::execute_rowid(self, py, sql, params)
     }
 
     #[pyo3(signature = (sql, params=None, *, as_dict=false))]
@@ -634,9 +743,7 @@ impl Transaction {
         params: Option<&Bound<'_, PyAny>>,
         as_dict: bool,
     ) -> PyResult<PyObject> {
-        let ps = crate::convert::params(params)?;
-        let rows = self.with_sql(py, move |t| t.query(&sql, &ps))?;
-        rows_to_py(py, &rows, as_dict)
+        ops::query(self, py, sql, params, as_dict)
     }
 
     /// Runs a query and returns `(column_names, rows)` with rows as tuples, in one execution.
@@ -647,9 +754,7 @@ impl Transaction {
         sql: String,
         params: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<(Vec<String>, PyObject)> {
-        let ps = crate::convert::params(params)?;
-        let rows = self.with_sql(py, move |t| t.query(&sql, &ps))?;
-        Ok((rows.columns().to_vec(), rows_to_py(py, &rows, false)?))
+        ops::query_with_columns(self, py, sql, params)
     }
 
     /// Commits atomically; `ConflictError` if a concurrent transaction won.

@@ -6,8 +6,8 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::convert::{from_json, to_json};
-use crate::db::{handle, Shared, Transaction};
-use crate::errors::MapPy;
+use crate::db::ops::{on_db, Mode, On};
+use crate::db::{Shared, Transaction};
 
 enum Target {
     Db(Shared),
@@ -42,15 +42,10 @@ impl Graph {
         let value = to_json(args)?;
         let ns = self.ns.clone();
         let op_s = op.to_string();
+        let call = move |mut t: toondb::Target<'_>| t.graph_call(&ns, &op_s, &value);
         let result = match &self.target {
-            Target::Db(db) => {
-                let db = handle(db)?;
-                py.allow_threads(move || db.graph(&ns)?.call_json(&op_s, &value))
-                    .py_err()?
-            }
-            Target::Txn(tx) => tx
-                .get()
-                .with(py, move |t| t.graph(&ns)?.call_json(&op_s, &value))?,
+            Target::Db(db) => on_db(py, db, Mode::Plain, call)?,
+            Target::Txn(tx) => tx.get().on(py, Mode::Plain, call)?,
         };
         from_json(py, &result)
     }

@@ -10,7 +10,6 @@ mod ctx;
 mod db;
 mod embed;
 mod errors;
-mod filter;
 mod graph;
 
 use pyo3::prelude::*;

@@ -30,6 +30,11 @@ pub enum Error {
     /// The caller passed an argument ToonDB refuses.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// Malformed structured input handed over by a binding (JSON parameters, a context spec, a
+    /// filter object; see [`crate::json`]). Shown as the message alone, as bindings have
+    /// always printed it; classified as [`ErrorKind::InvalidArgument`].
+    #[error("{0}")]
+    Input(String),
     /// A SQL value could not be converted to the requested Rust type.
     #[error("column {column}: cannot convert {found} to {expected}")]
     InvalidColumnType {
@@ -122,6 +127,29 @@ impl ErrorKind {
     }
 }
 
+impl ErrorKind {
+    /// The upper-case code of this kind (`"CONFLICT"`, `"NOT_FOUND"`, `"INVALID_ARGUMENT"`,
+    /// ...): Node's `err.code`, and the suffix of the C status names (`TOONDB_ERR_<CODE>`).
+    /// Every binding takes its codes from here or from [`ErrorKind::as_str`].
+    pub fn code(self) -> &'static str {
+        match self {
+            ErrorKind::Conflict => "CONFLICT",
+            ErrorKind::NotFound => "NOT_FOUND",
+            ErrorKind::AlreadyExists => "ALREADY_EXISTS",
+            ErrorKind::InvalidArgument => "INVALID_ARGUMENT",
+            ErrorKind::Constraint => "CONSTRAINT",
+            ErrorKind::Unsupported => "UNSUPPORTED",
+            ErrorKind::Corruption => "CORRUPTION",
+            ErrorKind::Closed => "CLOSED",
+            ErrorKind::Busy => "BUSY",
+            ErrorKind::Io => "IO",
+            ErrorKind::Interrupted => "INTERRUPTED",
+            ErrorKind::ResourceExhausted => "RESOURCE_EXHAUSTED",
+            ErrorKind::Internal => "INTERNAL",
+        }
+    }
+}
+
 impl std::fmt::Display for ErrorKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -182,9 +210,10 @@ impl Error {
             },
             Error::NotFound(_) => ErrorKind::NotFound,
             Error::AlreadyExists(_) => ErrorKind::AlreadyExists,
-            Error::InvalidArgument(_) | Error::InvalidColumnType { .. } | Error::Syntax { .. } => {
-                ErrorKind::InvalidArgument
-            }
+            Error::InvalidArgument(_)
+            | Error::Input(_)
+            | Error::InvalidColumnType { .. }
+            | Error::Syntax { .. } => ErrorKind::InvalidArgument,
             Error::Corruption { .. } => ErrorKind::Corruption,
             Error::Unsupported(_) => ErrorKind::Unsupported,
             Error::Internal(_) => ErrorKind::Internal,
@@ -216,6 +245,31 @@ impl Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn code_is_the_upper_case_name() {
+        use ErrorKind as K;
+        for k in [
+            K::Conflict,
+            K::NotFound,
+            K::AlreadyExists,
+            K::InvalidArgument,
+            K::Constraint,
+            K::Unsupported,
+            K::Corruption,
+            K::Closed,
+            K::Busy,
+            K::Io,
+            K::Interrupted,
+            K::ResourceExhausted,
+            K::Internal,
+        ] {
+            assert_eq!(k.code(), k.as_str().to_ascii_uppercase(), "{k}");
+        }
+        let e = Error::Input("params must be a JSON array".into());
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+        assert_eq!(e.to_string(), "params must be a JSON array");
+    }
 
     #[test]
     fn kinds_of_lower_errors() {

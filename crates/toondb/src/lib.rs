@@ -85,8 +85,10 @@ pub mod embed;
 mod error;
 mod filter;
 pub mod graph;
+pub mod json;
 mod keys;
 mod sql;
+mod target;
 mod text;
 mod txn;
 
@@ -105,6 +107,7 @@ pub use filter::Filter;
 pub use graph::{Graph, TxnGraph};
 pub use keys::{escape_segment, join_path, split_path};
 pub use sql::{ColumnIndex, Fetch, FromValue, Row, RowStream, Rows, ToValue};
+pub use target::Target;
 pub use text::{tokenize, Bm25Params};
 pub use txn::{Transaction, TxnCollection};
 

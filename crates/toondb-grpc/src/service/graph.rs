@@ -2,7 +2,7 @@
 
 use tonic::{Request, Response, Status};
 
-use super::{conn_of, db_err, finished_txn, ToonService};
+use super::{conn_of, db_err, on_target, ToonService};
 use crate::pb;
 
 /// Largest `args_json` accepted (bytes); the message size limit applies as well.
@@ -25,15 +25,10 @@ impl pb::graph_server::Graph for ToonService {
         let args = toondb::graph::json::parse_args(&r.args_json).map_err(db_err)?;
         let slot = self.slot(conn, r.txn)?;
         let result = self
-            .blocking(move |db| match slot {
-                Some(s) => s
-                    .with(|t| t.graph(&r.namespace)?.call_json(&r.op, &args))
-                    .ok_or_else(finished_txn)?
-                    .map_err(db_err),
-                None => db
-                    .graph(&r.namespace)
-                    .and_then(|g| g.call_json(&r.op, &args))
-                    .map_err(db_err),
+            .blocking(move |db| {
+                on_target(db, slot.as_deref(), |mut t| {
+                    t.graph_call(&r.namespace, &r.op, &args)
+                })
             })
             .await?;
         Ok(Response::new(pb::GraphCallResponse {
