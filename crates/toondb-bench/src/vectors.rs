@@ -301,12 +301,11 @@ fn toondb_row(
 }
 
 fn parse_metric(s: &str) -> Result<(Metric, &'static str), String> {
-    match s {
-        "cosine" => Ok((Metric::Cosine, "cosine")),
-        "l2" => Ok((Metric::L2, "l2")),
-        "ip" => Ok((Metric::InnerProduct, "ip")),
-        _ => Err(format!("unknown metric {s:?} (cosine, l2, ip)")),
-    }
+    let m: Metric = s
+        .parse()
+        .map_err(|_| format!("unknown metric {s:?} (cosine, l2, ip)"))?;
+    // hnswlib's space names are the metric's canonical names.
+    Ok((m, m.name()))
 }
 
 /// Runs the benchmark.

@@ -11,14 +11,8 @@ use crate::errors::{invalid, MapPy};
 
 /// Parses a metric name.
 pub(crate) fn parse_metric(s: &str) -> PyResult<toondb::Metric> {
-    match s.to_ascii_lowercase().as_str() {
-        "cosine" | "cos" => Ok(toondb::Metric::Cosine),
-        "l2" | "euclidean" => Ok(toondb::Metric::L2),
-        "ip" | "dot" | "inner_product" => Ok(toondb::Metric::InnerProduct),
-        _ => Err(invalid(format!(
-            "unknown metric {s:?} (expected cosine, l2 or ip)"
-        ))),
-    }
+    s.parse::<toondb::Metric>()
+        .map_err(|_| invalid(format!("unknown metric {s:?} (expected cosine, l2 or ip)")))
 }
 
 /// Parses an optional filter dict.

@@ -173,16 +173,15 @@ pub fn context_to_json(r: &ContextResult) -> String {
     .to_string()
 }
 
-/// Parses a metric name (`cosine`, `l2`, `ip`).
+/// Parses a metric name as [`Metric`](crate::Metric)'s `FromStr` does (`cosine`/`cos`,
+/// `l2`/`euclidean`, `ip`/`inner_product`/`dot`, any case); the empty string means cosine.
 pub fn parse_metric(s: &str) -> Result<crate::Metric> {
-    match s.to_ascii_lowercase().as_str() {
-        "" | "cosine" | "cos" => Ok(crate::Metric::Cosine),
-        "l2" | "euclidean" => Ok(crate::Metric::L2),
-        "ip" | "dot" | "inner_product" => Ok(crate::Metric::InnerProduct),
-        _ => Err(bad(format!(
-            "unknown metric {s:?} (expected cosine, l2 or ip)"
-        ))),
+    if s.is_empty() {
+        return Ok(crate::Metric::Cosine);
     }
+    // One set of accepted names for every binding: `Metric`'s own parser.
+    s.parse::<crate::Metric>()
+        .map_err(|_| bad(format!("unknown metric {s:?} (expected cosine, l2 or ip)")))
 }
 
 /// Parses optional metadata JSON (must be an object or null).
