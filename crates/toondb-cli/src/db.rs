@@ -174,7 +174,7 @@ pub fn load_catalog(db: &Database) -> Result<Catalog> {
 
 /// `name` as a double-quoted SQL identifier.
 pub fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
+    catalog::quote_ident(name)
 }
 
 /// Views ordered so that each comes after the views its SQL names (by name, as a word);
@@ -216,53 +216,12 @@ pub fn table_ddl(t: &TableDef) -> String {
 
 /// The `CREATE TABLE` statement of `t` (with its constraints, without explicit indexes).
 fn create_table_sql(t: &TableDef) -> String {
-    let mut cols = Vec::new();
-    for (i, c) in t.columns.iter().enumerate() {
-        let mut s = quote_ident(&c.name);
-        if !c.decl_type.is_empty() {
-            s.push(' ');
-            s.push_str(&c.decl_type);
-        }
-        if t.rowid_column == Some(i) {
-            s.push_str(" PRIMARY KEY");
-        }
-        if c.not_null {
-            s.push_str(" NOT NULL");
-        }
-        if let Some(d) = &c.default {
-            s.push_str(" DEFAULT ");
-            s.push_str(d);
-        }
-        cols.push(s);
-    }
-    for ix in t.indexes.iter().filter(|ix| ix.auto) {
-        // Indexes made for PRIMARY KEY / UNIQUE constraints (other than the rowid alias).
-        let names: Vec<String> = ix.columns.iter().map(|&i| column_name(t, i)).collect();
-        cols.push(format!("UNIQUE ({})", names.join(", ")));
-    }
-    format!(
-        "CREATE TABLE {} (\n  {}\n);",
-        quote_ident(&t.name),
-        cols.join(",\n  ")
-    )
-}
-
-fn column_name(t: &TableDef, i: usize) -> String {
-    t.columns
-        .get(i)
-        .map_or_else(|| format!("#{i}"), |c| quote_ident(&c.name))
+    format!("{};", catalog::create_table_sql(t))
 }
 
 /// A `CREATE INDEX` statement for `ix` on `t`.
 pub fn index_ddl(t: &TableDef, ix: &catalog::IndexDef) -> String {
-    let names: Vec<String> = ix.columns.iter().map(|&i| column_name(t, i)).collect();
-    format!(
-        "CREATE {}INDEX {} ON {} ({});",
-        if ix.unique { "UNIQUE " } else { "" },
-        quote_ident(&ix.name),
-        quote_ident(&t.name),
-        names.join(", ")
-    )
+    format!("{};", catalog::create_index_sql(t, ix))
 }
 
 /// The collections as JSON: name, documents, dimension and metric of each. Opening a

@@ -386,6 +386,126 @@ impl Catalog {
     }
 }
 
+// ------------------------------------------------------------------ SQL text of the schema
+
+/// `name` as a double-quoted SQL identifier.
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+fn column_ref(t: &TableDef, i: usize) -> String {
+    t.columns
+        .get(i)
+        .map_or_else(|| format!("#{i}"), |c| quote_ident(&c.name))
+}
+
+/// A `CREATE TABLE` statement equivalent to `t` (columns, PRIMARY KEY, NOT NULL, DEFAULT,
+/// UNIQUE constraints; explicit indexes are separate, see [`create_index_sql`]), without a
+/// trailing `;`.
+pub fn create_table_sql(t: &TableDef) -> String {
+    let mut cols = Vec::new();
+    for (i, c) in t.columns.iter().enumerate() {
+        let mut s = quote_ident(&c.name);
+        if !c.decl_type.is_empty() {
+            s.push(' ');
+            s.push_str(&c.decl_type);
+        }
+        if t.rowid_column == Some(i) {
+            s.push_str(" PRIMARY KEY");
+            if t.autoincrement {
+                s.push_str(" AUTOINCREMENT");
+            }
+        }
+        if c.not_null {
+            s.push_str(" NOT NULL");
+        }
+        if let Some(d) = &c.default {
+            s.push_str(" DEFAULT ");
+            s.push_str(d);
+        }
+        cols.push(s);
+    }
+    for ix in t.indexes.iter().filter(|ix| ix.auto) {
+        // Indexes made for PRIMARY KEY / UNIQUE constraints (other than the rowid alias).
+        let names: Vec<String> = ix.columns.iter().map(|&i| column_ref(t, i)).collect();
+        cols.push(format!("UNIQUE ({})", names.join(", ")));
+    }
+    format!(
+        "CREATE TABLE {} (\n  {}\n)",
+        quote_ident(&t.name),
+        cols.join(",\n  ")
+    )
+}
+
+/// A `CREATE [UNIQUE] INDEX` statement for `ix` on `t`, without a trailing `;`.
+pub fn create_index_sql(t: &TableDef, ix: &IndexDef) -> String {
+    let names: Vec<String> = ix.columns.iter().map(|&i| column_ref(t, i)).collect();
+    format!(
+        "CREATE {}INDEX {} ON {} ({})",
+        if ix.unique { "UNIQUE " } else { "" },
+        quote_ident(&ix.name),
+        quote_ident(&t.name),
+        names.join(", ")
+    )
+}
+
+/// The rows of SQLite's `sqlite_schema` (`sqlite_master`) table for this catalog: `type`,
+/// `name`, `tbl_name`, `rootpage`, `sql` of every table (in creation order) followed by its
+/// indexes (constraint indexes have NULL `sql`, as in SQLite), then views and triggers.
+/// `rootpage` is the table's id (0 for other objects: there are no pages).
+pub fn schema_rows(cat: &Catalog) -> Vec<[crate::value::Value; 5]> {
+    use crate::value::Value;
+    let text = |s: &str| Value::Text(s.to_string());
+    let mut tables: Vec<&Arc<TableDef>> = cat.tables.values().collect();
+    tables.sort_by_key(|t| t.id);
+    let mut out = Vec::new();
+    for t in tables {
+        out.push([
+            text("table"),
+            text(&t.name),
+            text(&t.name),
+            Value::Integer(i64::from(t.id)),
+            text(&create_table_sql(t)),
+        ]);
+        for ix in &t.indexes {
+            out.push([
+                text("index"),
+                text(&ix.name),
+                text(&t.name),
+                Value::Integer(0),
+                if ix.auto {
+                    Value::Null
+                } else {
+                    text(&create_index_sql(t, ix))
+                },
+            ]);
+        }
+    }
+    for v in cat.views.values() {
+        out.push([
+            text("view"),
+            text(&v.name),
+            text(&v.name),
+            Value::Integer(0),
+            text(&format!(
+                "CREATE VIEW {} AS {}",
+                quote_ident(&v.name),
+                v.sql
+            )),
+        ]);
+    }
+    for tr in cat.triggers.values().filter(|t| !t.def.temporary) {
+        out.push([
+            text("trigger"),
+            text(&tr.def.name),
+            text(&tr.def.table),
+            Value::Integer(0),
+            text(tr.def.sql.trim_end().trim_end_matches(';')),
+        ]);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -178,6 +178,15 @@ pub(crate) fn name_err<T>(msg: impl Into<String>) -> Result<T> {
     Err(Error::Name(msg.into()))
 }
 
+/// Refuses a new table, index, view or trigger named `sqlite_...`: SQLite reserves those
+/// names (`sqlite_schema`, `sqlite_master`, `sqlite_autoindex_*`, ...).
+pub(crate) fn check_object_name(name: &str) -> Result<()> {
+    if name.len() >= 7 && name[..7].eq_ignore_ascii_case("sqlite_") {
+        return name_err(format!("object name reserved for internal use: {name}"));
+    }
+    Ok(())
+}
+
 pub(crate) fn unsupported<T>(msg: impl Into<String>) -> Result<T> {
     Err(Error::Unsupported(msg.into()))
 }

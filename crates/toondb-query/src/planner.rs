@@ -1621,6 +1621,9 @@ impl<'a> Planner<'a> {
                     let a = alias_name.unwrap_or_else(|| v.name.clone());
                     return Ok(derived(p, a));
                 }
+                if is_schema_table(&tname) {
+                    return Ok(self.schema_table(alias_name.unwrap_or(tname)));
+                }
                 name_err(format!("no such table: {tname}"))
             }
             TableFactor::Derived {
@@ -1644,6 +1647,41 @@ impl<'a> Planner<'a> {
             TableFactor::NestedJoin { .. } => unsupported("parenthesized joins"),
             other => unsupported(format!("FROM item {other}")),
         }
+    }
+
+    /// SQLite's read-only `sqlite_schema` / `sqlite_master` table over the catalog snapshot
+    /// (see [`crate::catalog::schema_rows`]).
+    fn schema_table(&self, alias: String) -> FromItem {
+        let rows: Vec<Vec<Expr>> = crate::catalog::schema_rows(self.catalog)
+            .into_iter()
+            .map(|r| r.into_iter().map(Expr::Lit).collect())
+            .collect();
+        let col = |name: &str, ty: DataType| Column {
+            name: name.into(),
+            ty,
+            decl_type: Some(ty.to_string()),
+            static_ty: Some(ty),
+        };
+        let columns = vec![
+            col("type", DataType::Text),
+            col("name", DataType::Text),
+            col("tbl_name", DataType::Text),
+            col("rootpage", DataType::Integer),
+            col("sql", DataType::Text),
+        ];
+        let plan = if rows.is_empty() {
+            Plan::Empty { width: 5 }
+        } else {
+            Plan::Values { rows, width: 5 }
+        };
+        derived(
+            Planned {
+                plan,
+                columns,
+                correlated: false,
+            },
+            alias,
+        )
     }
 
     /// Appends a FROM element (a table and its joins) to the flat item list. Parenthesized
@@ -2803,6 +2841,14 @@ fn to_outer(e: &mut Expr, depth: usize) {
             }
         }
     }
+}
+
+/// `sqlite_schema`, `sqlite_master` (also `main.`-qualified), the names SQLite gives its
+/// schema table; a user table of that name takes precedence (it is looked up first).
+fn is_schema_table(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    let n = n.strip_prefix("main.").unwrap_or(&n);
+    n == "sqlite_schema" || n == "sqlite_master"
 }
 
 fn derived(p: Planned, alias: String) -> FromItem {

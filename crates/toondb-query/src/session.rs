@@ -1164,6 +1164,7 @@ fn explain(cat: &Catalog, stmt: &Statement) -> Result<Vec<String>> {
 
 fn create_table(cat: &Catalog, txn: &mut dyn KvTxn, ct: &ast::CreateTable) -> Result<QueryResult> {
     let name = object_name(&ct.name);
+    crate::error::check_object_name(&name)?;
     if cat.table(&name).is_some() || cat.view(&name).is_some() {
         if ct.if_not_exists {
             return Ok(QueryResult::default());
@@ -1670,6 +1671,7 @@ fn create_index(
             message: "CREATE INDEX requires an index name".into(),
         });
     };
+    crate::error::check_object_name(&iname)?;
     if cat.index(&iname).is_some() || cat.table(&iname).is_some() {
         if ci.if_not_exists {
             return Ok(QueryResult::default());
@@ -1712,6 +1714,7 @@ fn create_index(
 
 fn create_view(cat: &Catalog, txn: &mut dyn KvTxn, cv: &ast::CreateView) -> Result<QueryResult> {
     let name = object_name(&cv.name);
+    crate::error::check_object_name(&name)?;
     if cat.table(&name).is_some() || cat.view(&name).is_some() {
         if cv.if_not_exists {
             return Ok(QueryResult::default());

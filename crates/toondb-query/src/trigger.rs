@@ -283,6 +283,7 @@ pub(crate) fn create_trigger(
 /// `seq` orders it among the table's triggers.
 pub(crate) fn define(cat: &Catalog, ct: &ast::CreateTrigger, seq: u64) -> Result<Trigger> {
     let name = object_name(&ct.name);
+    crate::error::check_object_name(&name)?;
     if cat.trigger(&name).is_some() {
         return name_err(format!("trigger {name} already exists"));
     }
