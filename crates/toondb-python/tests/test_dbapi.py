@@ -192,11 +192,15 @@ def test_closed_database_is_closed_error(tmp_path):
 
 def test_sqlite3_tutorial_session_ported_verbatim(tmp_path, capsys, monkeypatch):
     """The session from the Python docs' sqlite3 tutorial with `sqlite3` replaced by
-    `toondb` (the two sqlite_master lookups, which are SQLite's catalog, are left out)."""
+    `toondb`, including its two `sqlite_master` lookups."""
     monkeypatch.chdir(tmp_path)
     con = toondb.connect("tutorial.db")
     cur = con.cursor()
     cur.execute("CREATE TABLE movie(title, year, score)")
+    res = cur.execute("SELECT name FROM sqlite_master")
+    assert res.fetchone() == ("movie",)
+    res = cur.execute("SELECT name FROM sqlite_master WHERE name='spam'")
+    assert res.fetchone() is None
     cur.execute("""
         INSERT INTO movie VALUES
             ('Monty Python and the Holy Grail', 1975, 8.2),
