@@ -8,7 +8,9 @@
 //! block read from the page cache or disk), and `put_async` / `delete_async` when commits do
 //! not wait for an fsync ([`SyncMode::Normal`](crate::SyncMode::Normal) or
 //! [`SyncMode::Off`](crate::SyncMode::Off)); under [`SyncMode::Full`](crate::SyncMode::Full)
-//! they wait for the group commit's fsync on the blocking pool.
+//! they wait for the group commit's fsync on the blocking pool. Inline calls spend tokio's
+//! cooperative budget (`consume_budget`), so a task looping over them still yields to the
+//! other tasks and to timers.
 
 use crate::collection::{Collection, Document, SearchHit, SearchRequest};
 use crate::db::Database;
@@ -37,6 +39,8 @@ impl Database {
     ) -> Result<()> {
         let (k, v) = (key.into(), value.into());
         if self.writes_return_quickly() {
+            // Cooperative scheduling: a task looping over inline calls still yields.
+            tokio::task::consume_budget().await;
             return self.put(k, v);
         }
         let db = self.clone();
@@ -46,6 +50,7 @@ impl Database {
     /// Async [`Database::get`], on the calling task (a point read takes microseconds: see
     /// the module documentation).
     pub async fn get_async(&self, key: impl Into<Vec<u8>>) -> Result<Option<Vec<u8>>> {
+        tokio::task::consume_budget().await;
         self.get(key.into())
     }
 
@@ -53,6 +58,7 @@ impl Database {
     pub async fn delete_async(&self, key: impl Into<Vec<u8>>) -> Result<()> {
         let k = key.into();
         if self.writes_return_quickly() {
+            tokio::task::consume_budget().await;
             return self.delete(k);
         }
         let db = self.clone();

@@ -79,3 +79,35 @@ async fn async_methods_match_sync_ones() {
         .unwrap();
     assert_eq!(r.text, "retrieval[1]{id,score,text}:\n  a,0.2877,alpha");
 }
+
+/// Point operations run on the calling task; a loop of them must still let other tasks (and
+/// timers) run, even on a single-threaded runtime.
+#[test]
+fn inline_point_operations_yield_to_other_tasks() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let db = Database::open_in_memory().unwrap();
+    rt.block_on(async {
+        for op in ["get", "put", "delete"] {
+            let ran = Arc::new(AtomicBool::new(false));
+            let r2 = ran.clone();
+            tokio::spawn(async move { r2.store(true, Ordering::SeqCst) });
+            let mut n = 0;
+            while !ran.load(Ordering::SeqCst) && n < 100_000 {
+                match op {
+                    "get" => drop(db.get_async(b"k".to_vec()).await.unwrap()),
+                    "put" => db.put_async(b"k".to_vec(), b"v".to_vec()).await.unwrap(),
+                    _ => db.delete_async(b"k".to_vec()).await.unwrap(),
+                }
+                n += 1;
+            }
+            assert!(
+                ran.load(Ordering::SeqCst),
+                "{op}_async never yielded in {n} calls"
+            );
+        }
+    });
+}
