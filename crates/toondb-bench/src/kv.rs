@@ -355,7 +355,8 @@ fn dir_size(p: &Path) -> u64 {
         .sum()
 }
 
-fn proc_field(file: &str, field: &str) -> Option<u64> {
+/// A numeric field of a `/proc` file (`VmHWM:` of `/proc/self/status`, ...).
+pub(crate) fn proc_field(file: &str, field: &str) -> Option<u64> {
     let s = std::fs::read_to_string(file).ok()?;
     let line = s.lines().find(|l| l.starts_with(field))?;
     line[field.len()..].split_whitespace().next()?.parse().ok()

@@ -22,7 +22,9 @@ use serde_json::{json, Map, Value};
 use toondb::{CollectionOptions, Database, Document, Metric, Options, SearchRequest, SyncMode};
 use toondb_index::texmex;
 
+use crate::kv::proc_field;
 use crate::report::Row;
+use crate::vectors::pct;
 
 /// Arguments of `toondb-bench seed`.
 #[derive(clap::Args, Debug)]
@@ -189,22 +191,8 @@ fn load(dir: &Path, p: &Plan) -> Result<f64, String> {
     Ok(p.keys as f64 / secs)
 }
 
-fn proc_field(file: &str, field: &str) -> Option<u64> {
-    let s = std::fs::read_to_string(file).ok()?;
-    let line = s.lines().find(|l| l.starts_with(field))?;
-    line[field.len()..].split_whitespace().next()?.parse().ok()
-}
-
 fn peak_rss_mb() -> f64 {
     proc_field("/proc/self/status", "VmHWM:").unwrap_or(0) as f64 / 1024.0
-}
-
-fn pct(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
 }
 
 /// p50 and p99 in microseconds of `ns` samples.

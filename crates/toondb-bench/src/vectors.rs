@@ -119,7 +119,8 @@ fn threads(a: &Args) -> usize {
     }
 }
 
-fn pct(sorted: &[f64], p: f64) -> f64 {
+/// The `p` quantile (0..=1) of sorted samples (0 when empty).
+pub(crate) fn pct(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }

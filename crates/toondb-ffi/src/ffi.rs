@@ -1354,24 +1354,17 @@ unsafe fn target<'a>(db: *const ToondbDatabase, txn: *mut ToondbTxn) -> FfiResul
     }
 }
 
-/// The token of a cancel handle (a fresh one for NULL); a statement is not started under a
-/// token that is already cancelled (short statements may finish before they look at it).
+/// The token of a cancel handle (a fresh one for NULL). A statement started under a token
+/// that is already cancelled fails at once (the SQL session checks when it starts).
 ///
 /// # Safety
 /// `c` is NULL or a live cancel handle.
-unsafe fn cancel_of(c: *const ToondbCancel) -> FfiResult<toondb::CancelToken> {
+unsafe fn cancel_of(c: *const ToondbCancel) -> toondb::CancelToken {
     if c.is_null() {
-        return Ok(toondb::CancelToken::new());
+        return toondb::CancelToken::new();
     }
     // SAFETY: non-null; live by this function's contract; only shared access is taken.
-    let token = unsafe { &*c }.token.clone();
-    if token.is_cancelled() {
-        return Err(FfiError {
-            code: TOONDB_ERR_INTERRUPTED,
-            message: "statement cancelled".into(),
-        });
-    }
-    Ok(token)
+    unsafe { &*c }.token.clone()
 }
 
 /// Makes a cancel handle (not cancelled).
@@ -1443,7 +1436,7 @@ pub unsafe extern "C" fn toondb_stmt_execute(
                 target(db, txn)?,
                 req_str(sql, "sql")?,
                 opt_str(params_json, "params")?,
-                cancel_of(cancel)?,
+                cancel_of(cancel),
             )
         };
         let params = conv::params_from_json(ps)?;
@@ -1493,7 +1486,7 @@ pub unsafe extern "C" fn toondb_stmt_query(
                 target(db, txn)?,
                 req_str(sql, "sql")?,
                 opt_str(params_json, "params")?,
-                cancel_of(cancel)?,
+                cancel_of(cancel),
             )
         };
         let params = conv::params_from_json(ps)?;

@@ -61,11 +61,13 @@ impl Collection {
 fn vector_out(py: Python<'_>, v: &[f32]) -> PyResult<PyObject> {
     match py.import("numpy") {
         Ok(np) => {
-            let mut raw = Vec::with_capacity(v.len() * 4);
-            for x in v {
-                raw.extend_from_slice(&x.to_le_bytes());
-            }
-            let buf = pyo3::types::PyByteArray::new(py, &raw);
+            // Written once, straight into the bytearray numpy then views.
+            let buf = pyo3::types::PyByteArray::new_with(py, v.len() * 4, |b| {
+                for (dst, x) in b.chunks_exact_mut(4).zip(v) {
+                    dst.copy_from_slice(&x.to_le_bytes());
+                }
+                Ok(())
+            })?;
             Ok(np.call_method1("frombuffer", (buf, "<f4"))?.unbind())
         }
         Err(_) => Ok(PyList::new(py, v)?.into_any().unbind()),

@@ -299,8 +299,13 @@ impl Session {
         self.interrupt.clone()
     }
 
-    fn start_ctl(&self) -> Ctl {
-        Ctl::start(&self.interrupt, &self.limits, self.spill_dir.clone())
+    /// Control for a statement starting now; a statement started under a cancel token that
+    /// is already cancelled fails at once (a short one might otherwise finish before its
+    /// first periodic check).
+    fn start_ctl(&self) -> Result<Ctl> {
+        let ctl = Ctl::start(&self.interrupt, &self.limits, self.spill_dir.clone());
+        ctl.poll()?;
+        Ok(ctl)
     }
 
     /// True while a BEGIN ... COMMIT/ROLLBACK transaction is open.
@@ -546,7 +551,7 @@ impl Session {
 
     /// ANALYZE [table]: stores row counts and distinct estimates in the catalog.
     fn analyze(&mut self, name: Option<&str>) -> Result<()> {
-        let ctl = self.start_ctl();
+        let ctl = self.start_ctl()?;
         let run = |cat: &Catalog, txn: &mut dyn KvTxn| -> Result<()> {
             let tables: Vec<Arc<TableDef>> = match name {
                 None => cat.tables.values().cloned().collect(),
@@ -720,7 +725,7 @@ impl Session {
                 },
             };
         }
-        let ctl = self.start_ctl();
+        let ctl = self.start_ctl()?;
         match self.txn.as_deref_mut() {
             Some(base) => {
                 let mut ov = Box::new(Overlay {
@@ -794,7 +799,7 @@ impl Session {
         each: Option<&mut RowCallback<'_>>,
     ) -> Result<QueryResult> {
         let mut t = self.backend.begin()?;
-        let ctl = self.start_ctl();
+        let ctl = self.start_ctl()?;
         match exec_statement(
             &mut self.catalog,
             &self.attached,
